@@ -1,0 +1,127 @@
+# lab: GNU make, C11 everywhere but shim/ (C++17, the only C++).
+# Every build product goes under $(BUILD); `make BUILD=build-x` keeps builds apart.
+BUILD    ?= build
+PREFIX   ?= /usr/local
+VERSION  := 0.1.0
+
+CC       ?= cc
+CXX      ?= c++
+PKGS     := jansson sqlite3 libarchive libcurl libcrypto libpng libjpeg cairo zlib
+SAN      ?=
+
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -O2 -g $(SAN)
+CXXFLAGS_BASE := -std=c++17 -Wall -Wextra -Werror -O2 -g -fvisibility=hidden $(SAN)
+DEFS := -DLAB_VERSION='"$(VERSION)"' -I. -I$(BUILD)/gen
+
+# libtorch: Debian's libtorch-dev by default, or a pip/NGC layout at TORCH_DIR.
+ifdef TORCH_DIR
+TORCH_INC  := -isystem $(TORCH_DIR)/include -isystem $(TORCH_DIR)/include/torch/csrc/api/include
+TORCH_LIBS := -L$(TORCH_DIR)/lib -Wl,-rpath,$(TORCH_DIR)/lib
+TORCH_LIBDIR := $(TORCH_DIR)/lib
+else
+TORCH_INC  := -isystem /usr/include/torch/csrc/api/include
+TORCH_LIBS :=
+TORCH_LIBDIR := /usr/lib/$(shell $(CC) -print-multiarch 2>/dev/null)
+endif
+ifneq ($(TORCH_CXX11_ABI),)
+TORCH_INC += -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_CXX11_ABI)
+endif
+# libtorch_cuda registers its kernels from static initializers and nothing
+# references it by symbol, so --as-needed would drop it and CUDA would vanish.
+ifneq ($(wildcard $(TORCH_LIBDIR)/libtorch_cuda.so),)
+TORCH_LIBS += -Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed
+TORCH_BUILD := cuda
+else
+TORCH_BUILD := cpu
+endif
+TORCH_LIBS += -ltorch -ltorch_cpu -lc10
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS     := $(PKG_LIBS) $(TORCH_LIBS) -lstdc++ -lpthread -ldl -lm
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+CFLAGS   := $(CFLAGS_BASE) $(DEFS) $(PKG_CFLAGS) -DLAB_BUILD_FLAGS='"$(strip $(CFLAGS_BASE))"' -DLAB_TORCH_BUILD='"$(TORCH_BUILD)"'
+CXXFLAGS := $(CXXFLAGS_BASE) -I. $(TORCH_INC)
+
+# Sources are found, not listed: a new file in a module directory is built.
+C_DIRS   := runner grader labs labs/* labs/models datasets
+C_SRCS   := $(filter-out runner/main.c,$(sort $(wildcard $(addsuffix /*.c,$(C_DIRS)))))
+CXX_SRCS := $(sort $(wildcard shim/*.cpp))
+EMBED    := $(sort $(wildcard labs/*/lab.json datasets/*.json docs/troubleshooting/TS-*.md))
+OBJS     := $(C_SRCS:%.c=$(BUILD)/obj/%.o) $(CXX_SRCS:%.cpp=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/unit/*.c)))
+SUITES    := $(patsubst tests/unit/test_%.c,%,$(UNIT_SRCS))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all deps run test unit asan bench install clean fuzz
+all: $(BUILD)/lab
+
+deps:
+	@scripts/install-deps.sh
+
+# The main job on a fresh machine: install what is missing, build, run.
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/lab list
+	$(BUILD)/lab run 2.2.1 --quick --device cpu
+
+test: deps
+	@$(MAKE) --no-print-directory unit
+
+unit: $(BUILD)/lab $(BUILD)/tests/unit
+	$(TEST_ENV) LAB_BIN=$(abspath $(BUILD)/lab) LAB_SRC=$(CURDIR) $(BUILD)/tests/unit
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit \
+	  TEST_ENV="ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0"
+
+bench: $(BUILD)/lab
+	scripts/bench.sh $(BUILD)
+
+install: $(BUILD)/lab
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/lab $(DESTDIR)$(PREFIX)/bin/lab
+
+clean:
+	rm -rf build build-asan build-*
+
+$(BUILD)/lab: $(BUILD)/obj/runner/main.o $(BUILD)/liblab.a
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/liblab.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/unit: $(UNIT_OBJS) $(BUILD)/liblab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/gen/suites.h: $(UNIT_SRCS) Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(foreach s,$(SUITES),'SUITE($(s))') > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/tests/unit/main.o: $(BUILD)/gen/suites.h
+
+$(BUILD)/gen/embedded.S: $(EMBED) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $@ $(EMBED)
+
+$(BUILD)/obj/embedded.o: $(BUILD)/gen/embedded.S
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -c -o $@ $<
+
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"; $(CC) $(CFLAGS) $(shell pkg-config --cflags check) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"; $(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	@echo "  CXX $<"; $(CXX) $(CXXFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

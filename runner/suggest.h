@@ -1,0 +1,11 @@
+/* "Did you mean" for mistyped commands, lab ids and config keys. */
+#ifndef LAB_SUGGEST_H
+#define LAB_SUGGEST_H
+
+#include <stddef.h>
+
+size_t lab_edit_distance(const char *a, const char *b);
+/* The closest candidate, or NULL when none is close enough to be a typo. */
+const char *lab_suggest(const char *word, const char *const *candidates);
+
+#endif

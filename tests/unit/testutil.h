@@ -1,0 +1,22 @@
+/* Helpers shared by the unit tests. */
+#ifndef LAB_TESTUTIL_H
+#define LAB_TESTUTIL_H
+
+#include <stddef.h>
+
+/* A fresh empty directory under $TMPDIR (or /tmp); removed by tu_rmtree. */
+char *tu_tempdir(void);
+void tu_rmtree(const char *path);
+
+/* The source tree (LAB_SRC, set by make) and the built binary (LAB_BIN). */
+const char *tu_src_dir(void);
+const char *tu_lab_bin(void);
+
+/* Runs a shell command, capturing stdout+stderr into a malloc'd string
+ * (may be NULL); returns the exit status (or 128+signal). */
+int tu_run(const char *cmd, char **output);
+
+/* Writes a whole file (test fixtures only; not atomic). */
+void tu_write_file(const char *path, const void *data, size_t len);
+
+#endif
