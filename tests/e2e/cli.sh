@@ -12,7 +12,7 @@ expect_match "$out" 'flags .*-Wall'
 out=$("$LAB_BIN" list)
 for id in 2.2.1 2.2.2 2.2.3 2.2.4 2.2.5 2.2.6; do expect_match "$out" "^$id "; done
 [ "$(printf '%s\n' "$out" | grep -c '^2\.2\.')" -eq 6 ] || fail "lab list shows other than six labs"
-"$LAB_BIN" list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d)==6, d; assert d[0]["id"]=="2.2.1"'
+"$LAB_BIN" list --json | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d)==6, d; assert d[0]["id"]=="2.2.1"'
 
 out=$("$LAB_BIN" info 2.2.1)
 expect_match "$out" 'CNN architecture study'
