@@ -1,0 +1,120 @@
+/* Dispatch, exit codes and suggestions, in process. */
+#include "runner/cli.h"
+#include "runner/error.h"
+#include "runner/suggest.h"
+#include "tests/unit/testutil.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Runs lab_main with stdout/stderr sent to /dev/null. */
+static int run_quiet(int argc, char **argv)
+{
+    fflush(stdout);
+    fflush(stderr);
+    int so = dup(1), se = dup(2);
+    FILE *null = fopen("/dev/null", "w");
+    dup2(fileno(null), 1);
+    dup2(fileno(null), 2);
+    int code = lab_main(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(so, 1);
+    dup2(se, 2);
+    close(so);
+    close(se);
+    fclose(null);
+    return code;
+}
+
+START_TEST(test_exit_codes_map_statuses)
+{
+    ck_assert_int_eq(lab_exit_code(LAB_OK), 0);
+    ck_assert_int_eq(lab_exit_code(LAB_EFAIL), 1);
+    ck_assert_int_eq(lab_exit_code(LAB_EUSAGE), 2);
+    ck_assert_int_eq(lab_exit_code(LAB_EENV), 3);
+    ck_assert_int_eq(lab_exit_code(LAB_EINTERNAL), 4);
+    ck_assert_int_eq(lab_exit_code(-77), 4);
+}
+END_TEST
+
+START_TEST(test_unknown_command_is_usage_with_suggestion)
+{
+    char *argv[] = {"lab", "inf", "2.2.1", NULL};
+    ck_assert_int_eq(run_quiet(3, argv), 2);
+    ck_assert_ptr_nonnull(strstr(lab_err_fix(), "did you mean 'lab info'"));
+    char *argv2[] = {"lab", "zzzzzzzz", NULL};
+    ck_assert_int_eq(run_quiet(2, argv2), 2);
+    ck_assert_ptr_null(strstr(lab_err_fix(), "did you mean"));
+}
+END_TEST
+
+START_TEST(test_every_command_has_help_and_summary)
+{
+    for (const struct lab_command *c = lab_commands; c->name; c++) {
+        ck_assert_msg(c->summary && *c->summary, "%s has no summary", c->name);
+        ck_assert_msg(strncmp(c->usage, "usage: lab ", 11) == 0, "%s help does not start with usage", c->name);
+        char *argv[] = {"lab", (char *)c->name, "--help", NULL};
+        ck_assert_int_eq(run_quiet(3, argv), 0);
+    }
+}
+END_TEST
+
+START_TEST(test_info_and_list_argument_errors)
+{
+    char *a[] = {"lab", "info", NULL};
+    ck_assert_int_eq(run_quiet(2, a), 2);
+    char *b[] = {"lab", "info", "2.2.1", "extra", NULL};
+    ck_assert_int_eq(run_quiet(4, b), 2);
+    char *c[] = {"lab", "info", "2.2.8", NULL};
+    ck_assert_int_eq(run_quiet(3, c), 2);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "unknown lab '2.2.8'"));
+    char *d[] = {"lab", "list", "--nope", NULL};
+    ck_assert_int_eq(run_quiet(3, d), 2);
+    char *e[] = {"lab", "info", "2.2.4", NULL};
+    ck_assert_int_eq(run_quiet(3, e), 0);
+}
+END_TEST
+
+START_TEST(test_suggest)
+{
+    const char *cands[] = {"list", "info", "version", "help", NULL};
+    ck_assert_str_eq(lab_suggest("lsit", cands), "list");
+    ck_assert_str_eq(lab_suggest("versoin", cands), "version");
+    ck_assert_str_eq(lab_suggest("inf", cands), "info");
+    ck_assert_ptr_null(lab_suggest("doctorate", cands));
+    ck_assert_uint_eq(lab_edit_distance("kitten", "sitting"), 3);
+    ck_assert_uint_eq(lab_edit_distance("", "abc"), 3);
+}
+END_TEST
+
+static char *home_dir;
+
+static void with_private_home(void)
+{
+    home_dir = tu_tempdir();
+    setenv("LAB_HOME", home_dir, 1);
+}
+
+static void remove_private_home(void)
+{
+    tu_rmtree(home_dir);
+    free(home_dir);
+}
+
+Suite *suite_cli(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("dispatch");
+    tcase_add_checked_fixture(tc, with_private_home, remove_private_home);
+    tcase_add_test(tc, test_exit_codes_map_statuses);
+    tcase_add_test(tc, test_unknown_command_is_usage_with_suggestion);
+    tcase_add_test(tc, test_every_command_has_help_and_summary);
+    tcase_add_test(tc, test_info_and_list_argument_errors);
+    tcase_add_test(tc, test_suggest);
+    suite_add_tcase(s, tc);
+    return s;
+}
