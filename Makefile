@@ -64,8 +64,9 @@ deps:
 # The main job on a fresh machine: install what is missing, build, run.
 run: deps
 	@$(MAKE) --no-print-directory all
+	$(BUILD)/lab --version
 	$(BUILD)/lab list
-	$(BUILD)/lab run 2.2.1 --quick --device cpu
+	$(BUILD)/lab info 2.2.1
 
 test: deps
 	@$(MAKE) --no-print-directory unit

@@ -18,6 +18,17 @@ const struct lab_command lab_commands[] = {
      "its default configuration and what --quick changes, and its last run.\n"
      "\n"
      "  --json    print the lab's manifest as JSON\n"},
+    {"explain", cmd_explain, "explain a troubleshooting id or an error message",
+     "usage: lab explain <TS-id>\n"
+     "       lab explain \"<error text>\"      (or - to read the text from stdin)\n"
+     "       lab explain --list\n"
+     "\n"
+     "Every failed check and every doctor finding names a troubleshooting entry\n"
+     "(TS-...). `lab explain TS-NORM-MISMATCH` prints it: symptoms, causes, fixes.\n"
+     "Given the text of an error instead, lab ranks the entries whose patterns\n"
+     "match it and prints the best one, e.g.\n"
+     "  python train.py 2>&1 | lab explain -\n"
+     "Exit 1 when no entry matches.\n"},
     {"version", cmd_version, "show lab's version and how it was built",
      "usage: lab version   (or lab --version)\n"
      "\n"
