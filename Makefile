@@ -45,7 +45,7 @@ CFLAGS   := $(CFLAGS_BASE) $(DEFS) $(PKG_CFLAGS) -DLAB_BUILD_FLAGS='"$(strip $(C
 CXXFLAGS := $(CXXFLAGS_BASE) -I. $(TORCH_INC)
 
 # Sources are found, not listed: a new file in a module directory is built.
-C_DIRS   := runner grader labs labs/* labs/models datasets
+C_DIRS   := runner grader labs labs/* labs/models datasets shim
 C_SRCS   := $(filter-out runner/main.c,$(sort $(wildcard $(addsuffix /*.c,$(C_DIRS)))))
 CXX_SRCS := $(sort $(wildcard shim/*.cpp))
 EMBED    := $(sort $(wildcard labs/*/lab.json datasets/*.json docs/troubleshooting/TS-*.md))
