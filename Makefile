@@ -87,6 +87,20 @@ install: $(BUILD)/lab
 clean:
 	rm -rf build build-asan build-*
 
+# Fuzz targets (clang's libFuzzer): each tests/fuzz/fuzz_<name>.c is linked
+# with the plain-C sources in FUZZ_DEPS; built in build-fuzz, run by hand
+# (docs/weights.md shows how).
+FUZZ_CC     ?= clang
+FUZZ_BUILD  := build-fuzz
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -I. $(shell pkg-config --cflags jansson) \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_DEPS   := shim/safetensors.c runner/error.c
+fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h shim/*.h runner/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DEPS) $(shell pkg-config --libs jansson)
+
 $(BUILD)/lab: $(BUILD)/obj/runner/main.o $(BUILD)/liblab.a
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 

@@ -516,8 +516,8 @@ int st_writer_add(st_writer *w, const char *name, enum st_dtype dtype, int ndim,
                   const void *data, size_t nbytes)
 {
     char pn[80];
-    if (!name || !*name || strcmp(name, "__metadata__") == 0 || !is_utf8(name))
-        return lab_err(LAB_EUSAGE, "give every tensor a non-empty UTF-8 name other than __metadata__",
+    if (!name || strcmp(name, "__metadata__") == 0 || !is_utf8(name))
+        return lab_err(LAB_EUSAGE, "give every tensor a UTF-8 name other than __metadata__",
                        "safetensors writer: invalid tensor name '%s'", name ? printable(name, pn) : "(null)");
     printable(name, pn);
     if ((unsigned)dtype >= ST_DTYPE_COUNT)

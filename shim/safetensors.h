@@ -102,7 +102,7 @@ void st_writer_free(st_writer *w); /* NULL is a no-op */
 /* Adds a tensor. The name and shape are copied; `data` (nbytes, row-major,
  * little-endian) is borrowed until the writer is written or freed. Checks that
  * nbytes equals product(shape) * element size and that the name is new,
- * non-empty and not "__metadata__". */
+ * UTF-8 and not "__metadata__" (an empty name is legal, as in the format). */
 int st_writer_add(st_writer *w, const char *name, enum st_dtype dtype, int ndim, const int64_t *shape,
                   const void *data, size_t nbytes);
 

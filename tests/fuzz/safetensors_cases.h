@@ -33,6 +33,8 @@ static const struct st_case st_cases[] = {
      0, 8, NULL, 0, 1, NULL},
     {"padded_header", "{" F32_2("a", 0, 8) "}     ", 0, 8, NULL, 0, 1, NULL},
     {"header_order_differs", "{" F32_2("b", 8, 16) "," F32_2("a", 0, 8) "}", 0, 16, NULL, 0, 1, NULL},
+    /* Legal in the format; the fuzzer found the writer refusing what the reader takes. */
+    {"empty_name", "{" F32_2("", 0, 8) "}", 0, 8, NULL, 0, 1, NULL},
     {"extra_fields_ignored",
      "{\"a\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[0,3],\"comment\":\"x\"}}", 0, 3, NULL, 0, 1, NULL},
 
