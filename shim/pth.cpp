@@ -15,6 +15,7 @@ extern "C" {
 #include <caffe2/serialize/inline_container.h>
 
 #include <algorithm>
+#include <functional>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -115,8 +116,29 @@ const char *const kAllowedGlobals[] = {
 
 class Unpickler {
   public:
-    Unpickler(const std::string &what, const std::vector<char> &data, caffe2::serialize::PyTorchStreamReader &zip)
-        : what_(what), data_(data), zip_(zip) {}
+    // Returns a storage record's bytes (data/<key> in the zip), or throws.
+    using RecordFn = std::function<std::tuple<at::DataPtr, size_t>(const std::string &key)>;
+
+    Unpickler(const std::string &what, const std::vector<char> &data, RecordFn record)
+        : what_(what), data_(data), record_(std::move(record)) {}
+
+    // A hostile pickle can make containers hold each other (through the
+    // memo); emptying every container first frees them without leaks and
+    // without deep recursion. Values returned by run() are dead after this.
+    ~Unpickler()
+    {
+        std::vector<ValP> hold;
+        for (auto &c : containers_) {
+            for (auto &x : c->items)
+                hold.push_back(std::move(x));
+            for (auto &kv : c->dict) {
+                hold.push_back(std::move(kv.first));
+                hold.push_back(std::move(kv.second));
+            }
+            c->items.clear();
+            c->dict.clear();
+        }
+    }
 
     ValP run()
     {
@@ -234,12 +256,13 @@ class Unpickler {
   private:
     const std::string &what_;
     const std::vector<char> &data_;
-    caffe2::serialize::PyTorchStreamReader &zip_;
+    RecordFn record_;
     size_t pos_ = 0;
     std::vector<ValP> stack_;
     std::vector<size_t> marks_;
     std::vector<ValP> memo_;
     std::map<std::string, at::Tensor> storages_;
+    std::vector<ValP> containers_;
 
     [[noreturn]] __attribute__((format(printf, 2, 3))) void bad(const char *fmt, ...)
     {
@@ -303,7 +326,12 @@ class Unpickler {
         }
         return std::string(data_.data() + start, pos_ - start - 1);
     }
-    void push(ValP v) { stack_.push_back(std::move(v)); }
+    void push(ValP v)
+    {
+        if (v->kind == Kind::Tuple || v->kind == Kind::List || v->kind == Kind::Dict)
+            containers_.push_back(v);
+        stack_.push_back(std::move(v));
+    }
     void need(size_t n)
     {
         if (stack_.size() < n || (!marks_.empty() && stack_.size() - marks_.back() < n))
@@ -374,6 +402,9 @@ class Unpickler {
         bool ok = storage_type(full, &t);
         for (const char *g : kAllowedGlobals)
             ok = ok || full == g;
+        if (!ok && mod == "torch" && name.size() > 7 && name.compare(name.size() - 7, 7, "Storage") == 0)
+            bad("tensors of type %.100s are not supported (lab reads F32 F64 F16 BF16 I64 I32 I16 I8 U8 BOOL)",
+                full.c_str());
         if (!ok) {
             bool script = mod.rfind("__torch__", 0) == 0;
             char msg[768];
@@ -398,10 +429,7 @@ class Unpickler {
         const std::string &key = pid->items[2]->s;
         auto it = storages_.find(key);
         if (it == storages_.end()) {
-            std::string rec = "data/" + key;
-            if (!zip_.hasRecord(rec))
-                bad("storage record %.100s is missing", rec.c_str());
-            auto r = zip_.getRecord(rec);
+            auto r = record_(key);
             size_t el = at::elementSize(type), n = std::get<1>(r);
             if (n % el)
                 bad("storage %.100s has %zu bytes, not a whole number of %zu-byte elements", key.c_str(), n, el);
@@ -550,6 +578,29 @@ void flatten(Flat &fl, const std::string &prefix, const ValP &v, int depth)
     }
 }
 
+int finish(const std::string &what, const ValP &root, pth_file **out)
+{
+    if (root->kind != Kind::Dict)
+        throw BadFile(what + ": holds no dict of tensors (torch.save of a single tensor or list?)", EXPORT_FIX);
+    auto f = std::make_unique<pth_file>();
+    Flat fl{f.get(), what, {}};
+    flatten(fl, "", root, 0);
+    f->views.resize(f->tensors.size());
+    for (size_t k = 0; k < f->tensors.size(); k++) {
+        const at::Tensor &t = f->tensors[k];
+        pth_tensor &v = f->views[k];
+        v.name = f->names[k].c_str();
+        v.dtype = to_st(t.scalar_type());
+        v.ndim = (int)t.dim();
+        for (int d = 0; d < v.ndim; d++)
+            v.shape[d] = t.size(d);
+        v.data = t.data_ptr();
+        v.nbytes = (size_t)t.nbytes();
+    }
+    *out = f.release();
+    return LAB_OK;
+}
+
 int load(const char *path, pth_file **out)
 {
     std::string what = path;
@@ -575,26 +626,28 @@ int load(const char *path, pth_file **out)
     auto rec = zip.getRecord("data.pkl");
     const char *p = (const char *)std::get<0>(rec).get();
     std::vector<char> pickle(p, p + std::get<1>(rec));
-    ValP root = Unpickler(what, pickle, zip).run();
-    if (root->kind != Kind::Dict)
-        throw BadFile(what + ": holds no dict of tensors (torch.save of a single tensor or list?)", EXPORT_FIX);
-    auto f = std::make_unique<pth_file>();
-    Flat fl{f.get(), what, {}};
-    flatten(fl, "", root, 0);
-    f->views.resize(f->tensors.size());
-    for (size_t k = 0; k < f->tensors.size(); k++) {
-        const at::Tensor &t = f->tensors[k];
-        pth_tensor &v = f->views[k];
-        v.name = f->names[k].c_str();
-        v.dtype = to_st(t.scalar_type());
-        v.ndim = (int)t.dim();
-        for (int d = 0; d < v.ndim; d++)
-            v.shape[d] = t.size(d);
-        v.data = t.data_ptr();
-        v.nbytes = (size_t)t.nbytes();
-    }
-    *out = f.release();
-    return LAB_OK;
+    auto record = [&](const std::string &key) {
+        std::string name = "data/" + key;
+        if (!zip.hasRecord(name))
+            throw BadFile(what + ": damaged checkpoint: storage record " + name.substr(0, 100) + " is missing");
+        return zip.getRecord(name);
+    };
+    Unpickler u(what, pickle, record);
+    return finish(what, u.run(), out);
+}
+
+int load_pickle(const void *pickle, size_t len, size_t storage_bytes, pth_file **out)
+{
+    std::string what = "<pickle>";
+    std::vector<char> data((const char *)pickle, (const char *)pickle + len);
+    auto record = [&](const std::string &) {
+        void *mem = calloc(storage_bytes ? storage_bytes : 1, 1);
+        if (!mem)
+            throw std::bad_alloc();
+        return std::make_tuple(at::DataPtr(mem, mem, free, at::kCPU), storage_bytes);
+    };
+    Unpickler u(what, data, record);
+    return finish(what, u.run(), out);
 }
 
 } // namespace
@@ -616,6 +669,24 @@ extern "C" int pth_load(const char *path, pth_file **out)
         return lab_err(LAB_EINTERNAL, NULL, "loading %s: %s", path, e.what());
     } catch (...) {
         return lab_err(LAB_EINTERNAL, NULL, "loading %s: unknown error", path);
+    }
+}
+
+extern "C" int pth_load_pickle(const void *pickle, size_t len, size_t storage_bytes, pth_file **out)
+{
+    *out = nullptr;
+    try {
+        return load_pickle(pickle, len, storage_bytes, out);
+    } catch (const BadFile &e) {
+        return lab_err(e.status, e.fix, "%s", e.what());
+    } catch (const c10::Error &e) {
+        return lab_err(LAB_EUSAGE, NULL, "<pickle>: %s", e.what_without_backtrace());
+    } catch (const std::bad_alloc &) {
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    } catch (const std::exception &e) {
+        return lab_err(LAB_EINTERNAL, NULL, "<pickle>: %s", e.what());
+    } catch (...) {
+        return lab_err(LAB_EINTERNAL, NULL, "<pickle>: unknown error");
     }
 }
 

@@ -39,6 +39,11 @@ typedef struct pth_file pth_file;
 int pth_load(const char *path, pth_file **out);
 void pth_free(pth_file *f); /* NULL is a no-op */
 
+/* The unpickler alone, for the fuzz target and tests: interprets `pickle` (a
+ * checkpoint's data.pkl) as pth_load does, each storage record being
+ * `storage_bytes` zero bytes. */
+int pth_load_pickle(const void *pickle, size_t len, size_t storage_bytes, pth_file **out);
+
 /* Tensors in the pickle's order (a state dict's order). */
 size_t pth_count(const pth_file *f);
 const struct pth_tensor *pth_at(const pth_file *f, size_t i);   /* NULL past the end */

@@ -6,6 +6,7 @@
 #include "runner/fsutil.h"
 #include "runner/jsonio.h"
 #include "shim/pth.h"
+#include "tests/fuzz/pth_cases.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>
@@ -139,6 +140,53 @@ START_TEST(test_legacy_and_damaged_refused)
 }
 END_TEST
 
+/* Crafted pickles through the fuzz target's entry point: what a state dict
+ * needs is read; anything that would run code, reach outside a storage or
+ * confuse the interpreter is refused with its reason. */
+START_TEST(test_replay_crafted_pickles)
+{
+    for (size_t i = 0; i < PTH_NCASES; i++) {
+        const struct pth_case *c = &pth_cases[i];
+        pth_file *f = (pth_file *)1;
+        lab_err_clear();
+        int rc = pth_load_pickle(c->pickle, c->len, PTH_CASE_STORAGE_BYTES, &f);
+        if (c->ok) {
+            ck_assert_msg(rc == LAB_OK, "case %s: %s", c->name, lab_err_message());
+            for (size_t k = 0; k < pth_count(f); k++)
+                ck_assert_ptr_eq(pth_find(f, pth_at(f, k)->name), pth_at(f, k));
+        } else {
+            ck_assert_msg(rc == LAB_EUSAGE, "case %s: rc %d (%s)", c->name, rc, lab_err_message());
+            ck_assert_ptr_null(f);
+            ck_assert_msg(strstr(lab_err_message(), c->expect) != NULL, "case %s: message '%s' lacks '%s'", c->name,
+                          lab_err_message(), c->expect);
+        }
+        pth_free(f);
+    }
+}
+END_TEST
+
+/* What the accepted crafted pickles hold, element for element. */
+START_TEST(test_crafted_pickles_content)
+{
+    pth_file *f;
+    const struct pth_case *c = &pth_cases[1]; /* one_tensor */
+    ck_assert_int_eq(pth_load_pickle(c->pickle, c->len, PTH_CASE_STORAGE_BYTES, &f), LAB_OK);
+    ck_assert_uint_eq(pth_count(f), 1);
+    ck_assert_str_eq(pth_at(f, 0)->name, "a");
+    ck_assert_int_eq(pth_at(f, 0)->dtype, ST_F32);
+    ck_assert_int_eq(pth_at(f, 0)->ndim, 2);
+    ck_assert_uint_eq(pth_at(f, 0)->nbytes, 16);
+    pth_free(f);
+    c = &pth_cases[4]; /* int_key_and_list: {7: [1, 0.1]} */
+    ck_assert_str_eq(c->name, "int_key_and_list");
+    ck_assert_int_eq(pth_load_pickle(c->pickle, c->len, PTH_CASE_STORAGE_BYTES, &f), LAB_OK);
+    ck_assert_uint_eq(pth_count(f), 0);
+    ck_assert_uint_eq(pth_skipped_count(f), 2);
+    ck_assert_str_eq(pth_skipped_at(f, 1), "7.1");
+    pth_free(f);
+}
+END_TEST
+
 Suite *suite_pth(void)
 {
     Suite *s = suite_create("pth");
@@ -149,6 +197,8 @@ Suite *suite_pth(void)
     tcase_add_test(tc, test_nested_dict_flattens);
     tcase_add_test(tc, test_pickled_model_refused);
     tcase_add_test(tc, test_legacy_and_damaged_refused);
+    tcase_add_test(tc, test_replay_crafted_pickles);
+    tcase_add_test(tc, test_crafted_pickles_content);
     suite_add_tcase(s, tc);
     return s;
 }
