@@ -97,6 +97,17 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -I. $(shell p
 FUZZ_DEPS   := shim/safetensors.c runner/error.c
 fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 
+# The .pth unpickler is C++ over libtorch (libtorch itself is not instrumented).
+FUZZ_CXX    ?= clang++
+$(FUZZ_BUILD)/fuzz_pth: tests/fuzz/fuzz_pth.c shim/pth.cpp runner/error.c $(wildcard tests/fuzz/*.h shim/*.h runner/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) -std=c++17 -g -O1 -I. $(TORCH_INC) -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr \
+	  -c -o $(FUZZ_BUILD)/pth.o shim/pth.cpp
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $(FUZZ_BUILD)/fuzz_pth.o $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $(FUZZ_BUILD)/error.o runner/error.c
+	$(FUZZ_CXX) -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_BUILD)/fuzz_pth.o $(FUZZ_BUILD)/error.o \
+	  $(FUZZ_BUILD)/pth.o $(TORCH_LIBS)
+
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h shim/*.h runner/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DEPS) $(shell pkg-config --libs jansson)
