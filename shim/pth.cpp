@@ -433,9 +433,13 @@ class Unpickler {
             size_t el = at::elementSize(type), n = std::get<1>(r);
             if (n % el)
                 bad("storage %.100s has %zu bytes, not a whole number of %zu-byte elements", key.c_str(), n, el);
-            at::Tensor s = at::empty({(int64_t)(n / el)}, at::TensorOptions().dtype(type));
-            if (n)
-                memcpy(s.data_ptr(), std::get<0>(r).get(), n);
+            // The record's buffer becomes the storage, without a copy.
+            auto holder = std::make_shared<at::DataPtr>(std::move(std::get<0>(r)));
+            at::TensorOptions opts = at::TensorOptions().dtype(type);
+            at::Tensor s = n && holder->get() ? at::from_blob(
+                                                    holder->get(), {(int64_t)(n / el)},
+                                                    [holder](void *) mutable { holder.reset(); }, opts)
+                                              : at::empty({0}, opts);
             it = storages_.emplace(key, s).first;
         } else if (it->second.scalar_type() != type) {
             bad("storage %.100s is used with two dtypes", key.c_str());
