@@ -127,6 +127,38 @@ START_TEST(test_python_file_loads)
 }
 END_TEST
 
+/* A real file cut short anywhere is refused, never read past its end. */
+START_TEST(test_truncated_python_file)
+{
+    char *dir = tu_tempdir(), args[4200], path[4200], cut[4200];
+    snprintf(args, sizeof args, "write '%s'", dir);
+    run_ref(args);
+    snprintf(path, sizeof path, "%s/py.safetensors", dir);
+    snprintf(cut, sizeof cut, "%s/cut.safetensors", dir);
+    char *blob;
+    size_t len;
+    ck_assert_int_eq(lab_read_file(path, 1 << 24, &blob, &len), LAB_OK);
+    uint64_t hlen;
+    memcpy(&hlen, blob, 8);
+    const size_t cuts[] = {0, 4, 7, 8, 9, 8 + (size_t)hlen / 2, 8 + (size_t)hlen, 8 + (size_t)hlen + 1, len - 1};
+    const char *why[] = {"shorter than the 8-byte", "shorter than the 8-byte", "shorter than the 8-byte",
+                         "only 0 bytes follow", "only 1 bytes follow", "(the file is truncated)",
+                         "lie outside the 0-byte data buffer", "lie outside the 1-byte data buffer",
+                         "lie outside"};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        tu_write_file(cut, blob, cuts[i]);
+        st_file *f = (st_file *)1;
+        ck_assert_int_eq(st_open(cut, &f), LAB_EUSAGE);
+        ck_assert_ptr_null(f);
+        ck_assert_msg(strstr(lab_err_message(), cut) && strstr(lab_err_message(), why[i]),
+                      "cut at %zu: '%s' lacks '%s'", cuts[i], lab_err_message(), why[i]);
+    }
+    free(blob);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* lab writes the tensors Python made; Python's independent reader finds the
  * same tensors and metadata and the exact bytes the reference writer lays
  * out (order, compact JSON, padding). */
@@ -370,6 +402,7 @@ Suite *suite_safetensors(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_dtype_helpers);
     tcase_add_test(tc, test_python_file_loads);
+    tcase_add_test(tc, test_truncated_python_file);
     tcase_add_test(tc, test_c_file_loads_in_python);
     tcase_add_test(tc, test_writer_roundtrip_in_memory);
     tcase_add_test(tc, test_writer_rejects_bad_tensors);
