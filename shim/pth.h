@@ -1,0 +1,61 @@
+/* PyTorch .pth/.pt checkpoints (the zip format of torch.save, PyTorch >= 1.6),
+ * read without Python: a restricted unpickler that accepts only what a state
+ * dict is made of (dicts, OrderedDicts, lists/tuples, numbers, strings and
+ * tensors) and refuses any other Python object, as torch.load(...,
+ * weights_only=True) does. The zip container and its records are read by
+ * libtorch (caffe2::serialize::PyTorchStreamReader).
+ *
+ * Nested containers are flattened with '.' between keys, the way
+ * state_dict() names parameters: {"model": {"conv.weight": T}, "epoch": 3}
+ * gives one tensor "model.conv.weight"; "epoch" (not a tensor) is listed
+ * among the skipped entries. */
+#ifndef LAB_PTH_H
+#define LAB_PTH_H
+
+#include "shim/safetensors.h" /* enum st_dtype, ST_MAX_DIMS */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pth_tensor {
+    const char *name;            /* flattened key, e.g. "model.conv.weight" */
+    enum st_dtype dtype;         /* as stored: F32, F16, BF16, I64, ... */
+    int ndim;
+    int64_t shape[ST_MAX_DIMS];
+    const void *data;            /* host memory, contiguous, row-major */
+    size_t nbytes;
+};
+
+typedef struct pth_file pth_file;
+
+/* Loads every tensor of `path`. Errors (negative LAB_E*, message via
+ * lab_err_message): not a zip checkpoint (legacy pre-1.6 format), a file that
+ * pickles Python objects (a whole nn.Module, a custom class) rather than a
+ * state dict, a damaged archive, a tensor outside its storage. */
+int pth_load(const char *path, pth_file **out);
+void pth_free(pth_file *f); /* NULL is a no-op */
+
+/* The unpickler alone, for the fuzz target and tests: interprets `pickle` (a
+ * checkpoint's data.pkl) as pth_load does, each storage record being
+ * `storage_bytes` zero bytes. */
+int pth_load_pickle(const void *pickle, size_t len, size_t storage_bytes, pth_file **out);
+
+/* Tensors in the pickle's order (a state dict's order). */
+size_t pth_count(const pth_file *f);
+const struct pth_tensor *pth_at(const pth_file *f, size_t i);   /* NULL past the end */
+const struct pth_tensor *pth_find(const pth_file *f, const char *name); /* NULL when absent */
+
+/* Keys of entries that are not tensors (numbers, strings, None), flattened
+ * like tensor names; they are not loaded. */
+size_t pth_skipped_count(const pth_file *f);
+const char *pth_skipped_at(const pth_file *f, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
