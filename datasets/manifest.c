@@ -298,7 +298,7 @@ int ds_data_dir(const char *name, char *out, size_t cap)
     if ((rc = ds_entry_cache_dir(e, dir, sizeof dir)))
         return rc;
     if (unpack) {
-        if (snprintf(out, cap, "%s/%s", dir, unpack) >= (int)cap)
+        if (snprintf(out, cap, "%s/unpacked/%s", dir, unpack) >= (int)cap)
             return lab_err(LAB_EUSAGE, "use a shorter LAB_CACHE", "cache path too long");
         if (lab_is_dir(out))
             return LAB_OK;
