@@ -6,6 +6,7 @@
 #include "runner/log.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -44,7 +45,30 @@ struct transfer {
     struct ds_fetch_result *res;
     struct lab_progress *progress;
     int io_error;
+    EVP_MD_CTX *sha; /* hashes every byte of the file as it is written */
 };
+
+/* Starts the running hash over what the .part already holds. */
+static int hash_existing(EVP_MD_CTX *sha, const char *path, long long len)
+{
+    EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
+    if (len == 0)
+        return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    static __thread unsigned char buf[1 << 16];
+    long long left = len;
+    while (left > 0) {
+        size_t n = fread(buf, 1, left < (long long)sizeof buf ? (size_t)left : sizeof buf, f);
+        if (n == 0)
+            break;
+        EVP_DigestUpdate(sha, buf, n);
+        left -= (long long)n;
+    }
+    fclose(f);
+    return left == 0 ? 0 : -1;
+}
 
 static void header_value(const char *line, size_t len, const char *name, char *out, size_t cap)
 {
@@ -99,14 +123,15 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
                 return 0;
             }
             t->offset = 0;
+            EVP_DigestInit_ex(t->sha, EVP_sha256(), NULL);
         }
     }
     if (t->discard)
         return len;
     if (t->cut_after >= 0 && t->written + (long long)len > t->cut_after) {
         size_t keep = (size_t)(t->cut_after - t->written);
-        if (keep)
-            fwrite(buf, 1, keep, t->part);
+        if (keep && fwrite(buf, 1, keep, t->part) == keep)
+            EVP_DigestUpdate(t->sha, buf, keep);
         t->written += (long long)keep;
         t->cut_after = -1;
         return 0; /* simulated cut */
@@ -115,6 +140,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
         t->io_error = errno ? errno : EIO;
         return 0;
     }
+    EVP_DigestUpdate(t->sha, buf, len);
     t->written += (long long)len;
     return len;
 }
@@ -145,8 +171,17 @@ static enum outcome one_attempt(const char *url, const char *part_path, const st
     }
     struct stat st;
     t.offset = fstat(fileno(t.part), &st) == 0 ? (long long)st.st_size : 0;
+    t.sha = EVP_MD_CTX_new();
+    if (!t.sha || hash_existing(t.sha, part_path, t.offset) != 0) {
+        EVP_MD_CTX_free(t.sha);
+        fclose(t.part);
+        snprintf(why, wcap, "cannot read %s back", part_path);
+        return FATAL;
+    }
+    res->sha256[0] = 0;
     CURL *c = t.curl = curl_easy_init();
     if (!c) {
+        EVP_MD_CTX_free(t.sha);
         fclose(t.part);
         snprintf(why, wcap, "libcurl could not start");
         return FATAL;
@@ -191,6 +226,12 @@ static enum outcome one_attempt(const char *url, const char *part_path, const st
     *cut_budget = t.cut_after;
     int flush_failed = fflush(t.part) != 0 || fsync(fileno(t.part)) != 0;
     fclose(t.part);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned dlen = 0;
+    EVP_DigestFinal_ex(t.sha, digest, &dlen);
+    EVP_MD_CTX_free(t.sha);
+    for (unsigned i = 0; i < dlen && i < 32; i++)
+        sprintf(res->sha256 + 2 * i, "%02x", digest[i]);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     if (t.io_error || flush_failed) {
@@ -389,10 +430,10 @@ struct sha_arg {
 static int verify_sha(const char *path, const struct ds_fetch_result *res, void *arg, enum ds_verdict *verdict,
                       char *detail, size_t cap)
 {
-    (void)res;
     const struct sha_arg *a = arg;
     char hex[65];
-    int rc = ds_hash_file(path, "sha256", hex, sizeof hex);
+    int rc = res && res->sha256[0] ? (snprintf(hex, sizeof hex, "%s", res->sha256), LAB_OK)
+                                   : ds_hash_file(path, "sha256", hex, sizeof hex);
     if (rc)
         return rc;
     *verdict = strcasecmp(hex, a->sha256) == 0 ? DS_VERIFIED : DS_MISMATCH;

@@ -31,6 +31,7 @@ struct ds_fetch_result {
     char etag[128];     /* X-Linked-Etag if sent, else ETag, without quotes */
     char commit[64];    /* X-Repo-Commit (Hugging Face) */
     char url[2048];     /* the URL that served the file */
+    char sha256[65];    /* computed while the bytes arrived (whole file, .part included) */
     unsigned long long bytes;
 };
 

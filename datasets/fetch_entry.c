@@ -18,7 +18,8 @@
 int ds_verify_manifest_file(const char *path, const struct ds_fetch_result *res, void *file, enum ds_verdict *verdict,
                             char *detail, size_t cap)
 {
-    return ds_file_verify(path, file, res && res->etag[0] ? res->etag : NULL, verdict, detail, cap);
+    return ds_file_verify_known(path, file, res && res->etag[0] ? res->etag : NULL,
+                                res && res->sha256[0] ? res->sha256 : NULL, verdict, detail, cap);
 }
 
 static void human(unsigned long long n, char *buf, size_t cap)
@@ -72,7 +73,8 @@ static int verify_etag(const char *path, const struct ds_fetch_result *res, void
     if (!ds_is_hex(res->etag, 64))
         return LAB_OK; /* small files in git (not LFS) have a git-blob etag */
     char hex[65];
-    int rc = ds_hash_file(path, "sha256", hex, sizeof hex);
+    int rc = res->sha256[0] ? (snprintf(hex, sizeof hex, "%s", res->sha256), LAB_OK)
+                            : ds_hash_file(path, "sha256", hex, sizeof hex);
     if (rc)
         return rc;
     *verdict = strcasecmp(hex, res->etag) == 0 ? DS_VERIFIED : DS_MISMATCH;

@@ -166,6 +166,12 @@ static int hex_matches(const char *actual, const char *want, int prefix)
 int ds_file_verify(const char *path, const json_t *f, const char *etag, enum ds_verdict *verdict, char *detail,
                    size_t cap)
 {
+    return ds_file_verify_known(path, f, etag, NULL, verdict, detail, cap);
+}
+
+int ds_file_verify_known(const char *path, const json_t *f, const char *etag, const char *sha256,
+                         enum ds_verdict *verdict, char *detail, size_t cap)
+{
     *verdict = DS_UNCHECKED;
     snprintf(detail, cap, "no checksum recorded");
     struct stat st;
@@ -173,6 +179,8 @@ int ds_file_verify(const char *path, const json_t *f, const char *etag, enum ds_
         return lab_err(LAB_EENV, NULL, "%s does not exist", path);
     const json_t *checks = json_object_get(f, "checks");
     char sha[65] = "", md5[65] = "", blob_etag[80] = "";
+    if (sha256 && ds_is_hex(sha256, 64))
+        snprintf(sha, sizeof sha, "%s", sha256);
     size_t i;
     const json_t *c;
     json_array_foreach(checks, i, c)

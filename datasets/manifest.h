@@ -32,6 +32,11 @@ enum ds_verdict { DS_UNCHECKED = 0, DS_VERIFIED = 1, DS_MISMATCH = 2 };
 int ds_file_verify(const char *path, const json_t *file, const char *etag, enum ds_verdict *verdict, char *detail,
                    size_t cap);
 
+/* The same, with the file's sha256 already known (computed while it was
+ * downloaded), so it is not read again. */
+int ds_file_verify_known(const char *path, const json_t *file, const char *etag, const char *sha256,
+                         enum ds_verdict *verdict, char *detail, size_t cap);
+
 /* A stamp under $LAB_CACHE/verified remembers that a file (by path, size
  * and mtime) verified, so `lab datasets` need not hash gigabytes each time. */
 int ds_stamp_matches(const char *path);

@@ -14,7 +14,58 @@ struct slot {
     int full;
 };
 
+#define POOL_MAX 64
+
+struct ds_batch_pool {
+    pthread_mutex_t mu;
+    struct ds_batch *free[POOL_MAX];
+    int n;
+    int refs; /* the pipeline + every batch handed out */
+};
+
+static void release_storage(struct ds_batch *b)
+{
+    free(b->images), free(b->labels), free(b->indices), free(b->masks);
+    free(b->nobj), free(b->boxes), free(b->box_labels), free(b->instances);
+    free(b);
+}
+
+static void pool_unref(struct ds_batch_pool *pool)
+{
+    pthread_mutex_lock(&pool->mu);
+    int last = --pool->refs == 0;
+    pthread_mutex_unlock(&pool->mu);
+    if (!last)
+        return;
+    for (int i = 0; i < pool->n; i++)
+        release_storage(pool->free[i]);
+    pthread_mutex_destroy(&pool->mu);
+    free(pool);
+}
+
+/* A pooled batch with the same shape, or NULL. */
+static struct ds_batch *pool_take(struct ds_batch_pool *pool, int n, int c, int h, int w, int masks, int boxes,
+                                  int inst)
+{
+    struct ds_batch *found = NULL;
+    pthread_mutex_lock(&pool->mu);
+    for (int i = 0; i < pool->n; i++) {
+        struct ds_batch *b = pool->free[i];
+        if (b->n == n && b->c == c && b->h == h && b->w == w && !!b->masks == !!masks && !!b->nobj == !!boxes &&
+            !!b->instances == !!inst) {
+            found = b;
+            pool->free[i] = pool->free[--pool->n];
+            break;
+        }
+    }
+    if (found)
+        pool->refs++;
+    pthread_mutex_unlock(&pool->mu);
+    return found;
+}
+
 struct ds_pipeline {
+    struct ds_batch_pool *pool;
     const struct ds_dataset *d;
     struct ds_pipeline_config cfg;
     size_t *order; /* the epoch's permutation */
@@ -35,9 +86,19 @@ void ds_batch_free(struct ds_batch *b)
 {
     if (!b)
         return;
-    free(b->images), free(b->labels), free(b->indices), free(b->masks);
-    free(b->nobj), free(b->boxes), free(b->box_labels), free(b->instances);
-    free(b);
+    struct ds_batch_pool *pool = b->pool;
+    if (!pool) {
+        release_storage(b);
+        return;
+    }
+    pthread_mutex_lock(&pool->mu);
+    int kept = pool->refs > 1 && pool->n < POOL_MAX;
+    if (kept)
+        pool->free[pool->n++] = b;
+    pthread_mutex_unlock(&pool->mu);
+    if (!kept)
+        release_storage(b);
+    pool_unref(pool);
 }
 
 size_t ds_pipeline_num_batches(const struct ds_pipeline *p) { return p->nbatches; }
@@ -55,6 +116,22 @@ static void make_order(struct ds_pipeline *p)
         p->order[i - 1] = p->order[j];
         p->order[j] = t;
     }
+}
+
+/* Resets a reused batch's optional parts to "empty". */
+static void clear_batch(struct ds_batch *b)
+{
+    size_t hw = (size_t)b->h * b->w, n = (size_t)b->n;
+    if (b->masks)
+        memset(b->masks, 0, n * hw);
+    if (b->nobj) {
+        memset(b->nobj, 0, n * sizeof *b->nobj);
+        memset(b->boxes, 0, n * DS_MAX_OBJECTS * 4 * sizeof *b->boxes);
+        for (size_t i = 0; i < n * DS_MAX_OBJECTS; i++)
+            b->box_labels[i] = -1;
+    }
+    if (b->instances)
+        memset(b->instances, 0, n * DS_MAX_OBJECTS * hw);
 }
 
 static int alloc_batch(struct ds_batch *b, int n, int c, int h, int w, int masks, int boxes, int inst)
@@ -87,9 +164,7 @@ int ds_pipeline_build(const struct ds_pipeline *p, int epoch, size_t k, struct d
     *out = NULL;
     const size_t start = k * (size_t)p->cfg.batch_size;
     size_t n = p->d->n - start < (size_t)p->cfg.batch_size ? p->d->n - start : (size_t)p->cfg.batch_size;
-    struct ds_batch *b = calloc(1, sizeof *b);
-    if (!b)
-        return lab_err(LAB_EENV, NULL, "out of memory");
+    struct ds_batch *b = NULL;
     int rc = LAB_OK;
     for (size_t i = 0; i < n && !rc; i++) {
         size_t pos = start + i, idx = p->order[pos];
@@ -99,9 +174,26 @@ int ds_pipeline_build(const struct ds_pipeline *p, int epoch, size_t k, struct d
         if ((rc = ds_dataset_get(p->d, idx, &s)))
             break;
         rc = ds_augment_sample(&p->cfg.augment, &s, &r);
-        if (!rc && i == 0)
-            rc = alloc_batch(b, (int)n, s.image.c, s.image.h, s.image.w, s.mask.px != NULL,
-                             s.nobj > 0 || s.mask.px != NULL, p->cfg.want_instances);
+        if (!rc && i == 0) {
+            int masks = s.mask.px != NULL, boxes = s.nobj > 0 || s.mask.px != NULL;
+            b = pool_take(p->pool, (int)n, s.image.c, s.image.h, s.image.w, masks, boxes, p->cfg.want_instances);
+            if (b) {
+                clear_batch(b);
+            } else if (!(b = calloc(1, sizeof *b))) {
+                rc = lab_err(LAB_EENV, NULL, "out of memory");
+            } else {
+                rc = alloc_batch(b, (int)n, s.image.c, s.image.h, s.image.w, masks, boxes, p->cfg.want_instances);
+                if (rc) {
+                    release_storage(b);
+                    b = NULL;
+                } else {
+                    pthread_mutex_lock(&p->pool->mu);
+                    p->pool->refs++;
+                    pthread_mutex_unlock(&p->pool->mu);
+                    b->pool = p->pool;
+                }
+            }
+        }
         if (!rc && (s.image.c != b->c || s.image.h != b->h || s.image.w != b->w))
             rc = lab_err(LAB_EUSAGE, "add a resize or crop so every image has the same size",
                          "%s: sample %zu is %dx%dx%d but the batch is %dx%dx%d", p->d->name, idx, s.image.w,
@@ -218,9 +310,14 @@ int ds_pipeline_open(const struct ds_dataset *d, const struct ds_pipeline_config
     p->order = malloc(d->n * sizeof *p->order);
     p->threads = calloc((size_t)cfg->threads + 1, sizeof *p->threads);
     p->slots = calloc((size_t)p->cfg.prefetch, sizeof *p->slots);
+    p->pool = calloc(1, sizeof *p->pool);
+    if (p->pool) {
+        pthread_mutex_init(&p->pool->mu, NULL);
+        p->pool->refs = 1;
+    }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    if (!p->order || !p->threads || !p->slots) {
+    if (!p->order || !p->threads || !p->slots || !p->pool) {
         ds_pipeline_close(p);
         return lab_err(LAB_EENV, NULL, "out of memory");
     }
@@ -270,5 +367,7 @@ void ds_pipeline_close(struct ds_pipeline *p)
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p->order), free(p->threads), free(p->slots);
+    if (p->pool)
+        pool_unref(p->pool);
     free(p);
 }

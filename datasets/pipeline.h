@@ -35,7 +35,12 @@ struct ds_batch {
     float *boxes;      /* [n, DS_MAX_OBJECTS, 4], unused rows zero */
     int64_t *box_labels; /* [n, DS_MAX_OBJECTS], unused -1 */
     uint8_t *instances;  /* [n, DS_MAX_OBJECTS, h, w] when want_instances, else NULL */
+    struct ds_batch_pool *pool; /* where ds_batch_free returns it; internal */
 };
+/* Gives the batch back. Batches from a pipeline go back to its pool, so
+ * their memory is reused instead of being mapped and faulted in again
+ * (which costs more than the augmentation); the pool lives until the
+ * pipeline is closed and the last of its batches freed, in any order. */
 void ds_batch_free(struct ds_batch *b);
 
 struct ds_pipeline;
