@@ -181,6 +181,27 @@ static int affine(struct ds_image *im, const double m[6], uint8_t fill)
     return LAB_OK;
 }
 
+/* After a shear or rotation a box is no longer the image of a box: it is
+ * recomputed from the instance mask, the only exact source. */
+static void boxes_from_instances(struct ds_sample *s)
+{
+    for (int i = 0; i < s->nobj; i++) {
+        const struct ds_image *m = &s->inst[i];
+        int x1 = m->w, y1 = m->h, x2 = -1, y2 = -1;
+        for (int y = 0; y < m->h; y++)
+            for (int x = 0; x < m->w; x++)
+                if (m->px[(size_t)y * m->w + x])
+                    x1 = x < x1 ? x : x1, x2 = x > x2 ? x : x2, y1 = y < y1 ? y : y1, y2 = y > y2 ? y : y2;
+        if (x2 < 0) {
+            s->boxes[i][0] = s->boxes[i][1] = s->boxes[i][2] = s->boxes[i][3] = 0;
+        } else {
+            s->boxes[i][0] = (float)x1, s->boxes[i][1] = (float)y1;
+            s->boxes[i][2] = (float)(x2 + 1), s->boxes[i][3] = (float)(y2 + 1);
+        }
+    }
+    clamp_boxes(s); /* drops the ones that left the image */
+}
+
 static int affine_sample(struct ds_sample *s, const double m[6])
 {
     int rc = affine(&s->image, m, 0);
@@ -189,6 +210,8 @@ static int affine_sample(struct ds_sample *s, const double m[6])
     for (int i = 0; i < s->nobj && !rc; i++)
         if (s->inst[i].px)
             rc = affine(&s->inst[i], m, 0);
+    if (!rc && s->nobj > 0)
+        boxes_from_instances(s);
     return rc;
 }
 
@@ -259,6 +282,10 @@ int ds_aug_randaugment(struct ds_sample *s, int n, int m, struct ds_rng *r)
 {
     if (m < 0 || m > 30)
         return lab_err(LAB_EUSAGE, "use a magnitude 0..30", "RandAugment magnitude %d is out of range", m);
+    for (int i = 0; i < s->nobj; i++)
+        if (!s->inst[i].px)
+            return lab_err(LAB_EUSAGE, "use RandAugment on classification data, or give instance masks",
+                           "RandAugment's geometric ops need instance masks to move boxes");
     const double frac = m / 30.0;
     struct ds_image *im = &s->image;
     for (int step = 0; step < n; step++) {

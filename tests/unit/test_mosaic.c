@@ -1,6 +1,7 @@
 /* Fashion-MNIST mosaics: seeded, and boxes/masks consistent. */
 #include "datasets/loaders.h"
 #include "datasets/mosaic.h"
+#include "datasets/pipeline.h"
 #include "runner/error.h"
 
 #include <check.h>
@@ -89,12 +90,64 @@ START_TEST(test_mosaics_seeded_and_consistent)
 }
 END_TEST
 
+/* Through the pipeline with flips, crops and RandAugment's shears and
+ * rotations: each box stays the tight box of its instance mask, and the
+ * class mask agrees with the instance masks. */
+START_TEST(test_mosaic_batches_keep_boxes_and_masks_aligned)
+{
+    struct ds_dataset *fm, *m;
+    ck_assert_int_eq(ds_fashion_mnist_open(NULL, 0, &fm), LAB_OK);
+    struct ds_mosaic_config mc = {.size = 64, .n = 96, .seed = 5};
+    ck_assert_int_eq(ds_mosaic_open(fm, &mc, &m), LAB_OK);
+    struct ds_pipeline_config cfg = {.batch_size = 32, .threads = 2, .seed = 11, .want_instances = 1};
+    cfg.augment.hflip_p = 0.5f, cfg.augment.crop_size = 64, cfg.augment.crop_padding = 6;
+    cfg.augment.randaug_n = 2, cfg.augment.randaug_m = 9;
+    struct ds_pipeline *p;
+    ck_assert_int_eq(ds_pipeline_open(m, &cfg, &p), LAB_OK);
+    struct ds_batch *b;
+    int boxes_seen = 0;
+    for (;;) {
+        ck_assert_int_eq(ds_pipeline_next(p, &b), LAB_OK);
+        if (!b)
+            break;
+        const int S = 64;
+        for (int i = 0; i < b->n; i++) {
+            ck_assert(b->nobj[i] >= 0 && b->nobj[i] <= 4);
+            for (int k = 0; k < b->nobj[i]; k++) {
+                const uint8_t *inst = b->instances + ((size_t)i * DS_MAX_OBJECTS + k) * S * S;
+                const float *box = b->boxes + ((size_t)i * DS_MAX_OBJECTS + k) * 4;
+                int x1 = S, y1 = S, x2 = -1, y2 = -1;
+                for (int y = 0; y < S; y++)
+                    for (int x = 0; x < S; x++)
+                        if (inst[y * S + x]) {
+                            x1 = x < x1 ? x : x1, x2 = x > x2 ? x : x2, y1 = y < y1 ? y : y1, y2 = y > y2 ? y : y2;
+                            REQUIRE(b->masks[(size_t)i * S * S + y * S + x] ==
+                                    b->box_labels[i * DS_MAX_OBJECTS + k] + 1);
+                        }
+                ck_assert_int_ge(x2, 0);
+                ck_assert_float_eq(box[0], x1);
+                ck_assert_float_eq(box[1], y1);
+                ck_assert_float_eq(box[2], x2 + 1);
+                ck_assert_float_eq(box[3], y2 + 1);
+                boxes_seen++;
+            }
+        }
+        ds_batch_free(b);
+    }
+    ck_assert_int_gt(boxes_seen, 96);
+    ds_pipeline_close(p);
+    ds_dataset_free(m);
+    ds_dataset_free(fm);
+}
+END_TEST
+
 Suite *suite_mosaic(void)
 {
     Suite *s = suite_create("mosaic");
     TCase *tc = tcase_create("mosaic");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_mosaics_seeded_and_consistent);
+    tcase_add_test(tc, test_mosaic_batches_keep_boxes_and_masks_aligned);
     suite_add_tcase(s, tc);
     return s;
 }
