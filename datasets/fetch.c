@@ -296,19 +296,30 @@ static int lock_dest(const char *dest, int *fd_out)
 {
     char lock[4200];
     snprintf(lock, sizeof lock, "%s.lock", dest);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return lab_err(LAB_EENV, "check the permissions of the cache directory", "cannot create %s: %s", lock,
-                       strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr, "waiting for another lab process downloading %s ...\n", dest);
-        if (flock(fd, LOCK_EX) != 0) {
-            close(fd);
-            return lab_err(LAB_EENV, NULL, "cannot lock %s: %s", lock, strerror(errno));
+    for (int tries = 0; tries < 100; tries++) {
+        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return lab_err(LAB_EENV, "check the permissions of the cache directory", "cannot create %s: %s", lock,
+                           strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            if (tries == 0)
+                fprintf(stderr, "waiting for another lab process downloading %s ...\n", dest);
+            if (flock(fd, LOCK_EX) != 0) {
+                close(fd);
+                return lab_err(LAB_EENV, NULL, "cannot lock %s: %s", lock, strerror(errno));
+            }
         }
+        /* The holder removes the lock file when it is done; a lock on a
+         * removed file protects nothing, so take the new one instead. */
+        struct stat held, now;
+        if (fstat(fd, &held) == 0 && stat(lock, &now) == 0 && held.st_ino == now.st_ino &&
+            held.st_dev == now.st_dev) {
+            *fd_out = fd;
+            return LAB_OK;
+        }
+        close(fd);
     }
-    *fd_out = fd;
-    return LAB_OK;
+    return lab_err(LAB_EENV, "remove stale .lock files", "cannot lock %s", lock);
 }
 
 static void unlock_dest(const char *dest, int fd)

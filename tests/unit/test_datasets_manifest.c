@@ -128,7 +128,7 @@ END_TEST
 
 START_TEST(test_hf_cache_root_precedence)
 {
-    char out[4096];
+    char out[4096], *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
     unsetenv("HF_HUB_CACHE"), unsetenv("HF_HOME"), unsetenv("XDG_CACHE_HOME");
     setenv("HOME", "/home/student", 1);
     ck_assert_int_eq(ds_hf_cache_root(out, sizeof out), LAB_OK);
@@ -145,6 +145,10 @@ START_TEST(test_hf_cache_root_precedence)
     ck_assert_int_eq(ds_hf_repo_dir("timm/efficientnet_b0.ra_in1k", out, sizeof out), LAB_OK);
     ck_assert_str_eq(out, "/hubcache/models--timm--efficientnet_b0.ra_in1k");
     ck_assert_int_eq(ds_hf_repo_dir("../etc", out, sizeof out), LAB_EUSAGE);
+    unsetenv("HF_HUB_CACHE"), unsetenv("HF_HOME"), unsetenv("XDG_CACHE_HOME");
+    if (old_home)
+        setenv("HOME", old_home, 1);
+    free(old_home);
 }
 END_TEST
 
