@@ -5,6 +5,8 @@
 #include "datasets/pipeline.h"
 #include "datasets/rng.h"
 #include "runner/error.h"
+#include "runner/fsutil.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <math.h>
@@ -301,6 +303,54 @@ START_TEST(test_random_erasing_zeroes_a_rectangle)
 }
 END_TEST
 
+/* Resize against PyTorch: tests/ref/datasets_resize.py runs
+ * F.interpolate on the same pixels. */
+START_TEST(test_resize_matches_torch_interpolate)
+{
+    char *dir = tu_tempdir(), path[4200], cmd[9000], *out = NULL;
+    struct ds_rng r;
+    ds_rng_seed(&r, 77, 0, 0);
+    struct ds_image src;
+    ck_assert_int_eq(ds_image_alloc(&src, 37, 23, 3), LAB_OK);
+    for (size_t i = 0; i < 37 * 23 * 3; i++)
+        src.px[i] = (uint8_t)ds_rng_below(&r, 256);
+    snprintf(path, sizeof path, "%s/in.raw", dir);
+    tu_write_file(path, src.px, 37 * 23 * 3);
+    const int sizes[][2] = {{64, 48}, {16, 10}, {37, 23}, {100, 7}};
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/ref/datasets_resize.py' '%s' 37 23 3 '%s' 64x48 16x10 37x23 100x7 2>&1",
+             tu_src_dir(), path, dir);
+    int rc = tu_run(cmd, &out);
+    ck_assert_msg(rc == 0, "reference failed: %s", out);
+    free(out);
+    for (int k = 0; k < 4; k++)
+        for (int mode = 0; mode < 2; mode++) {
+            struct ds_image im;
+            ck_assert_int_eq(ds_image_copy(&im, &src), LAB_OK);
+            ck_assert_int_eq(ds_image_resize(&im, sizes[k][0], sizes[k][1], mode ? DS_RESAMPLE_BILINEAR : DS_RESAMPLE_NEAREST),
+                             LAB_OK);
+            snprintf(path, sizeof path, "%s/%s_%dx%d.raw", dir, mode ? "bilinear" : "nearest", sizes[k][0], sizes[k][1]);
+            char *want;
+            size_t len;
+            ck_assert_int_eq(lab_read_file(path, 1 << 20, &want, &len), LAB_OK);
+            ck_assert_uint_eq(len, (size_t)im.w * im.h * 3);
+            int maxdiff = 0;
+            for (size_t i = 0; i < len; i++) {
+                int d = abs((int)(unsigned char)want[i] - (int)im.px[i]);
+                maxdiff = d > maxdiff ? d : maxdiff;
+            }
+            /* nearest must be exact; bilinear may differ by 1 where torch's
+             * double result sits on a rounding boundary */
+            ck_assert_msg(maxdiff <= mode, "%s %dx%d differs from torch by %d", mode ? "bilinear" : "nearest",
+                          sizes[k][0], sizes[k][1], maxdiff);
+            free(want);
+            ds_image_free(&im);
+        }
+    ds_image_free(&src);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *suite_datasets_pipeline(void)
 {
     Suite *s = suite_create("datasets_pipeline");
@@ -313,6 +363,7 @@ Suite *suite_datasets_pipeline(void)
     tcase_add_test(tc, test_random_crop_with_padding_matches_a_shift);
     tcase_add_test(tc, test_augment_from_json);
     tcase_add_test(tc, test_random_erasing_zeroes_a_rectangle);
+    tcase_add_test(tc, test_resize_matches_torch_interpolate);
     suite_add_tcase(s, tc);
     return s;
 }
