@@ -40,5 +40,7 @@ int cmd_version(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_datasets(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
 
 #endif
