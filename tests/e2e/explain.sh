@@ -16,4 +16,27 @@ expect_exit 2 "$LAB_BIN" explain TS-DTYPE-MISMACH
 expect_match "$LAST_ERR" 'did you mean TS-DTYPE-MISMATCH'
 expect_exit 1 "$LAB_BIN" explain 'a message nobody ever wrote down'
 expect_exit 2 "$LAB_BIN" explain
+# Real error texts rank the right entry first (the course's most common failures).
+expect_first() { # EXPECTED-ID TEXT
+  local top
+  top=$(printf '%s\n' "$2" | "$LAB_BIN" explain - | head -1)
+  expect_match "$top" "^$1: "
+}
+expect_first TS-CUDA-OOM 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 119.70 GiB of which 1.06 GiB is free. If reserved but unallocated memory is large try setting PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True to avoid fragmentation.'
+expect_first TS-SAM-OOM '  File "/usr/local/lib/python3.10/dist-packages/segment_anything/modeling/image_encoder.py", line 112, in forward
+torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.53 GiB.'
+expect_first TS-STATE-DICT-MISMATCH 'RuntimeError: Error(s) in loading state_dict for ResNet18:
+	Missing key(s) in state_dict: "conv1.weight", "bn1.weight".
+	Unexpected key(s) in state_dict: "module.conv1.weight", "module.bn1.weight".'
+expect_first TS-SAM-CHECKPOINT 'RuntimeError: Error(s) in loading state_dict for Sam:
+	size mismatch for image_encoder.pos_embed: copying a param with shape torch.Size([1, 64, 64, 768]) from checkpoint, the shape in current model is torch.Size([1, 64, 64, 1280]).'
+expect_first TS-DEVICE-ASSERT-LABELS 'RuntimeError: CUDA error: device-side assert triggered
+CUDA kernel errors might be asynchronously reported at some other API call, so the stacktrace below might be incorrect.
+For debugging consider passing CUDA_LAUNCH_BLOCKING=1'
+expect_first TS-MISSING-PKG "ModuleNotFoundError: No module named 'ultralytics'"
+expect_first TS-IPC-HOST "RuntimeError: DataLoader worker (pid 4120) is killed by signal: Bus error. It is possible that dataloader's workers are out of shared memory."
+expect_first TS-CONVERT-DEVICE 'RuntimeError: Input type (torch.cuda.FloatTensor) and weight type (torch.FloatTensor) should be the same'
+expect_first TS-RAW-PIXELS 'RuntimeError: Input type (torch.cuda.ByteTensor) and weight type (torch.cuda.FloatTensor) should be the same'
+expect_first TS-WIDTH-HEIGHT-SWAP "RuntimeError: input and target batch or spatial sizes don't match: target [8, 480, 640], input [8, 21, 640, 480]"
+expect_first TS-UNET-SHAPE "RuntimeError: input and target batch or spatial sizes don't match: target [8, 256, 256], input [8, 21, 240, 240]"
 echo ok
