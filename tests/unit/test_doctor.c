@@ -8,6 +8,7 @@
 #include "tests/unit/testutil.h"
 
 #include <check.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,20 @@ START_TEST(test_kb_entries_exist)
             snprintf(want, sizeof want, "\nid: %s\n", kb);
             ck_assert_msg(strncmp(text, "---\n", 4) == 0 && strstr(text, want), "%s: bad front matter", path);
             ck_assert_msg(strstr(text, all[i].id) != NULL, "%s does not list doctor check %s", path, all[i].id);
+            /* Each pattern is a POSIX extended regular expression. */
+            int patterns = 0;
+            for (const char *p = strstr(text, "\npatterns:\n"); p && (p = strstr(p, "\n  - '")) && p < strstr(text, "\nchecks:");) {
+                p += 6;
+                const char *end = strstr(p, "'\n");
+                ck_assert_ptr_nonnull(end);
+                char re[512];
+                snprintf(re, sizeof re, "%.*s", (int)(end - p), p);
+                regex_t rx;
+                ck_assert_msg(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) == 0, "%s: bad pattern %s", path, re);
+                regfree(&rx);
+                patterns++;
+            }
+            ck_assert_msg(patterns > 0, "%s has no patterns", path);
             ck_assert_msg(strstr(text, "## Symptoms") && strstr(text, "## Causes") && strstr(text, "## Fixes"),
                           "%s lacks a section", path);
             free(text);
