@@ -358,6 +358,12 @@ static int env_is(const char *var, const char *id)
 
 static void child_main(const struct doctor_ctx *ctx, const struct doctor_check *c, int fd)
 {
+    /* A fault in a check must end its process with the signal itself, so the
+     * parent can name it; handlers inherited from the parent (a sanitizer's,
+     * say) would turn it into a plain exit, slowly. */
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+        signal(fatal[i], SIG_DFL);
     if (env_is("LAB_DOCTOR_TEST_CRASH", c->id))
         raise(SIGSEGV);
     if (env_is("LAB_DOCTOR_TEST_HANG", c->id))
