@@ -259,11 +259,11 @@ int doctor_nvidia_pci_present(const struct doctor_ctx *ctx)
 int doctor_in_container(const struct doctor_ctx *ctx, char *how, size_t cap)
 {
     if (doctor_exists(ctx, "/.dockerenv")) {
-        snprintf(how, cap, "docker (/.dockerenv)");
+        snprintf(how, cap, "docker: /.dockerenv");
         return 1;
     }
     if (doctor_exists(ctx, "/run/.containerenv")) {
-        snprintf(how, cap, "podman (/run/.containerenv)");
+        snprintf(how, cap, "podman: /run/.containerenv");
         return 1;
     }
     char *cg = doctor_read(ctx, "/proc/1/cgroup");
@@ -271,7 +271,7 @@ int doctor_in_container(const struct doctor_ctx *ctx, char *how, size_t cap)
     int in = 0;
     for (size_t i = 0; cg && !in && i < sizeof marks / sizeof marks[0]; i++)
         if (strstr(cg, marks[i])) {
-            snprintf(how, cap, "%s (/proc/1/cgroup)", marks[i]);
+            snprintf(how, cap, "%s in /proc/1/cgroup", marks[i]);
             in = 1;
         }
     free(cg);
