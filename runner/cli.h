@@ -42,5 +42,6 @@ int cmd_info(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_datasets(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 #endif

@@ -57,6 +57,25 @@ const struct lab_command lab_commands[] = {
      "connection; HF_TOKEN / HUGGING_FACE_HUB_TOKEN for Hugging Face;\n"
      "https_proxy / http_proxy / no_proxy are honoured; LAB_FETCH_RETRIES\n"
      "(default 4) and LAB_FETCH_BACKOFF_MS (default 1000) tune retries.\n"},
+    {"doctor", cmd_doctor, "diagnose the machine, GPU, container, caches and network, with fixes",
+     "usage: lab doctor [--json] [--check ID]... [--full] [--strict] [--list-checks]\n"
+     "\n"
+     "Checks the system, the NVIDIA driver and GPUs, the container, the caches,\n"
+     "the network and the environment, each in about a second, and says what to\n"
+     "type to fix each problem, with its troubleshooting id (docs/troubleshooting).\n"
+     "The report of a whole run is kept in the store ($LAB_HOME/lab.db).\n"
+     "\n"
+     "  --json          print only JSON: {schema_version, ok, summary, checks}\n"
+     "  --check ID      run only this check (repeatable); see --list-checks\n"
+     "  --list-checks   list the checks and exit\n"
+     "  --full          also run the smoke test (conv forward+backward, bf16)\n"
+     "  --strict        warnings count as failures\n"
+     "\n"
+     "Network checks are skipped when HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE or\n"
+     "LAB_OFFLINE is set to 1/true/yes/on. NO_COLOR or a non-terminal gives\n"
+     "ASCII markers ([ok] [warn] [FAIL] [CRASH] [skip]).\n"
+     "\n"
+     "exit codes: 0 no failures, 1 failures (or warnings with --strict), 2 usage\n"},
     {"version", cmd_version, "show lab's version and how it was built",
      "usage: lab version   (or lab --version)\n"
      "\n"
