@@ -195,13 +195,11 @@ static const struct op_case {
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
-START_TEST(test_op_matches_pytorch)
+/* Runs one case; returns 0 or writes why it failed. */
+static int run_case(const struct op_case *c, char *why, size_t cap)
 {
-    const struct op_case *c = &cases[_i];
-    long live0 = ts_live_tensors();
-    ck_assert_int_eq(ts_scope_begin(), TS_OK);
     ts_tensor *in[8] = {0};
-    int nin = 0;
+    int nin = 0, bad = 0;
     char name[256];
     for (; nin < 8; nin++) {
         snprintf(name, sizeof name, "%s.in%d", c->name, nin);
@@ -211,31 +209,65 @@ START_TEST(test_op_matches_pytorch)
         if (dt == TS_F32)
             ck_assert_int_eq(ts_set_requires_grad(in[nin], 1), TS_OK);
     }
-    ck_assert_msg(nin > 0, "no inputs for %s", c->name);
+    if (nin == 0) {
+        snprintf(why, cap, "%s: no inputs", c->name);
+        return 1;
+    }
     ts_tensor *out = NULL;
-    int rc = c->fn(&out, in);
-    ck_assert_msg(rc == TS_OK, "%s: %s", c->name, ts_last_error());
+    if (c->fn(&out, in) != TS_OK) {
+        snprintf(why, cap, "%s: %s", c->name, ts_last_error());
+        return 1;
+    }
     snprintf(name, sizeof name, "%s.out", c->name);
-    shim_ref_expect(dir, name, out, c->rtol);
+    if ((bad = shim_ref_compare(dir, name, out, c->rtol, why, cap)))
+        return bad;
     snprintf(name, sizeof name, "%s.gout", c->name);
     ts_tensor *gout = shim_ref_load(dir, name, NULL);
-    if (gout) {
-        ck_assert_msg(ts_backward(out, gout) == TS_OK, "%s backward: %s", c->name, ts_last_error());
-        int ngrads = 0;
-        for (int i = 0; i < nin; i++) {
-            snprintf(name, sizeof name, "%s.grad%d", c->name, i);
-            if (!shim_ref_exists(dir, name))
-                continue;
-            ts_tensor *g = NULL;
-            ck_assert_int_eq(ts_grad(&g, in[i]), TS_OK);
-            ck_assert_msg(g != NULL, "%s: input %d has no gradient", c->name, i);
-            shim_ref_expect(dir, name, g, c->rtol);
-            ngrads++;
-        }
-        ck_assert_msg(ngrads > 0, "%s: PyTorch wrote no gradients", c->name);
+    if (!gout)
+        return 0;
+    if (ts_backward(out, gout) != TS_OK) {
+        snprintf(why, cap, "%s backward: %s", c->name, ts_last_error());
+        return 1;
     }
-    ts_scope_end(); /* frees the running stats too: loaded inside the scope */
-    bn_rm = bn_rv = NULL;
+    int ngrads = 0;
+    for (int i = 0; i < nin; i++) {
+        snprintf(name, sizeof name, "%s.grad%d", c->name, i);
+        if (!shim_ref_exists(dir, name))
+            continue;
+        ts_tensor *g = NULL;
+        if (ts_grad(&g, in[i]) != TS_OK || !g) {
+            snprintf(why, cap, "%s: input %d has no gradient", c->name, i);
+            return 1;
+        }
+        if ((bad = shim_ref_compare(dir, name, g, c->rtol, why, cap)))
+            return bad;
+        ngrads++;
+    }
+    if (!ngrads) {
+        snprintf(why, cap, "%s: PyTorch wrote no gradients", c->name);
+        return 1;
+    }
+    return 0;
+}
+
+/* One test for all cases (a fork of a libtorch process per case costs more
+ * than the cases); the failure message lists every failing case. */
+START_TEST(test_ops_match_pytorch)
+{
+    long live0 = ts_live_tensors();
+    char failures[8192] = "", why[1024];
+    int nfail = 0;
+    for (int i = 0; i < NCASES; i++) {
+        ck_assert_int_eq(ts_scope_begin(), TS_OK);
+        if (run_case(&cases[i], why, sizeof why)) {
+            nfail++;
+            size_t len = strlen(failures);
+            snprintf(failures + len, sizeof failures - len, "\n  %s", why);
+        }
+        ts_scope_end(); /* frees the running stats too: loaded inside the scope */
+        bn_rm = bn_rv = NULL;
+    }
+    ck_assert_msg(nfail == 0, "%d of %d ops differ from PyTorch:%s", nfail, NCASES, failures);
     ck_assert_int_eq(ts_live_tensors(), live0);
 }
 END_TEST
@@ -374,7 +406,7 @@ Suite *suite_shim_ops(void)
     TCase *tc = tcase_create("parity");
     tcase_add_unchecked_fixture(tc, generate, cleanup);
     tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_op_matches_pytorch, 0, NCASES);
+    tcase_add_test(tc, test_ops_match_pytorch);
     tcase_add_test(tc, test_selections_match_pytorch);
     tcase_add_test(tc, test_seeded_randomness_matches_pytorch);
     tcase_add_test(tc, test_autocast_bf16_matches_pytorch);
