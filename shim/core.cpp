@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 
 namespace {
 thread_local std::string last_error;
@@ -27,6 +28,13 @@ int fail(int status, const char *msg)
     } catch (...) {
     }
     return status;
+}
+
+int fail_torch(const char *msg)
+{
+    bool oom = msg && (strstr(msg, "CUDA out of memory") || strstr(msg, "DefaultCPUAllocator: can't allocate memory") ||
+                       strstr(msg, "DefaultCPUAllocator: not enough memory"));
+    return fail(oom ? TS_EOOM : TS_ETORCH, msg);
 }
 
 int fail_fmt(int status, const char *fmt, ...)

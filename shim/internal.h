@@ -27,6 +27,9 @@ struct arg_error : std::runtime_error {
 
 void clear_error();
 int fail(int status, const char *msg);
+/* A libtorch error: TS_EOOM when it is an allocation failure that libtorch
+ * reported as a plain c10::Error (older CUDA allocators do), else TS_ETORCH. */
+int fail_torch(const char *msg);
 int fail_fmt(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A new caller-owned handle, registered with the innermost scope. */
@@ -72,7 +75,7 @@ inline void need_out(void *out)
     }                                                                                                           \
     catch (const ts::arg_error &e) { return ts::fail(TS_EARG, e.what()); }                                     \
     catch (const c10::OutOfMemoryError &e) { return ts::fail(TS_EOOM, e.what_without_backtrace()); }          \
-    catch (const c10::Error &e) { return ts::fail(TS_ETORCH, e.what_without_backtrace()); }                   \
+    catch (const c10::Error &e) { return ts::fail_torch(e.what_without_backtrace()); }                        \
     catch (const std::bad_alloc &) { return ts::fail(TS_EOOM, "out of host memory"); }                        \
     catch (const std::exception &e) { return ts::fail(TS_ETORCH, e.what()); }                                 \
     catch (...) { return ts::fail(TS_ETORCH, "unknown C++ exception in libtorch"); }

@@ -47,12 +47,11 @@ int ts_abs(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::abs(T(a))); }
 
 int ts_clamp(ts_tensor **out, const ts_tensor *a, double lo, double hi)
 {
-    c10::optional<at::Scalar> l, h;
-    if (!std::isnan(lo))
-        l = lo;
-    if (!std::isnan(hi))
-        h = hi;
-    TS_OP(out, at::clamp(T(a), l, h));
+    bool has_lo = !std::isnan(lo), has_hi = !std::isnan(hi);
+    TS_OP(out, has_lo && has_hi ? at::clamp(T(a), lo, hi)
+               : has_lo         ? at::clamp_min(T(a), lo)
+               : has_hi         ? at::clamp_max(T(a), hi)
+                                : T(a).clone());
 }
 
 int ts_eq(ts_tensor **out, const ts_tensor *a, const ts_tensor *b) { TS_OP(out, at::eq(T(a), T(b))); }

@@ -329,7 +329,7 @@ int ts_clip_grad_norm(ts_params *p, double max_norm, double norm_type, double *t
             norms.push_back(at::norm(g.detach(), norm_type).to(dev));
         total = at::norm(at::stack(norms), norm_type);
     }
-    at::Tensor coef = at::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
+    at::Tensor coef = at::clamp_max(max_norm / (total + 1e-6), 1.0);
     for (auto &g : grads)
         g.detach().mul_(coef.to(g.device()));
     if (total_norm)

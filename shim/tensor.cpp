@@ -69,6 +69,17 @@ int ts_to_host(const ts_tensor *t, int dtype, void *dst, size_t nbytes)
     TS_CATCH
 }
 
+const void *ts_data_ptr(const ts_tensor *t)
+{
+    if (!t || !t->t.defined() || !t->t.device().is_cpu() || !t->t.is_contiguous())
+        return nullptr;
+    try {
+        return t->t.data_ptr();
+    } catch (...) {
+        return nullptr;
+    }
+}
+
 int ts_item_f64(const ts_tensor *t, double *out)
 {
     TS_TRY ts::need_out(out);

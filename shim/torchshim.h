@@ -68,6 +68,9 @@ int ts_from_blob(ts_tensor **out, void *data, int dtype, int ndim, const int64_t
 /* Copies the tensor (any device, any layout) to host memory as `dtype`;
  * nbytes must equal numel * ts_dtype_size(dtype). */
 int ts_to_host(const ts_tensor *t, int dtype, void *dst, size_t nbytes);
+/* Zero-copy read access: the data of a CPU tensor that is contiguous, or
+ * NULL (then use ts_to_host). Valid while the tensor is alive and unchanged. */
+const void *ts_data_ptr(const ts_tensor *t);
 /* The value of a one-element tensor. */
 int ts_item_f64(const ts_tensor *t, double *out);
 int ts_item_i64(const ts_tensor *t, int64_t *out);

@@ -75,6 +75,18 @@ START_TEST(test_host_transfer_and_metadata)
     int64_t neg[1] = {-2};
     ck_assert_int_eq(ts_zeros(&r, 1, neg, TS_F32, TS_CPU), TS_EARG);
     ck_assert_int_eq(ts_zeros(&r, 1, S4, TS_F32, -7), TS_EARG);
+    /* zero-copy read of a contiguous CPU tensor; NULL for a strided view */
+    const float *fp = ts_data_ptr(f);
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_float_eq(fp[3], 250.0f);
+    ts_tensor *tr;
+    ck_assert_int_eq(ts_transpose(&tr, f, 0, 1), TS_OK);
+    ck_assert_ptr_null(ts_data_ptr(tr));
+#ifndef __SANITIZE_ADDRESS__ /* ASan aborts on a 4 TiB request instead of failing it */
+    int64_t huge[1] = {(int64_t)1 << 40};
+    ck_assert_int_eq(ts_zeros(&r, 1, huge, TS_F32, TS_CPU), TS_EOOM);
+    ck_assert_ptr_nonnull(strstr(ts_last_error(), "memory"));
+#endif
     ts_scope_end();
 }
 END_TEST
