@@ -5,6 +5,13 @@
 
 #include "shim/torchshim.h"
 
+/* GCC 12 with -fsanitize=address,undefined (make asan) reports
+ * c10::optional<Scalar/Generator> members inlined from libtorch's headers as
+ * maybe-uninitialized: false positives in code we cannot change. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include <ATen/ATen.h>
 
 #include <stdexcept>

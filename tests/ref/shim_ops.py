@@ -120,6 +120,27 @@ case("attention_mask",
      lambda q, k, v, m: torch.softmax((q @ k.transpose(-2, -1) / math.sqrt(8)).masked_fill(~m, float("-inf")), -1) @ v,
      q, k, v, mask)
 
+case("narrow", lambda t: t.narrow(1, 1, 2), rnd(3, 4))
+case("unsqueeze", lambda t: t.unsqueeze(1), rnd(3, 4))
+case("squeeze", lambda t: t.squeeze(1), rnd(3, 1, 4))
+case("view", lambda t: t.view(4, 6), rnd(2, 3, 4))
+case("reshape_T", lambda t: t.transpose(0, 1).reshape(12), rnd(3, 4))
+case("sub_neg_abs", lambda u, v: torch.abs(-(u - v)), rnd(3, 4), rnd(3, 4))
+case("pow", lambda t: t.pow(3.0), rnd(3, 4))
+case("mean_keep", lambda t: t.mean(0, keepdim=True), rnd(3, 4))
+case("min1", lambda t: t.min(1).values, rnd(3, 4))
+
+# pieces, comparisons, ranges (no gradient)
+t = rnd(3, 7)
+save(D, "pieces.in0", t)
+for i, c in enumerate(t.split(3, 1)):
+    save(D, "pieces.split%d" % i, c)
+for i, c in enumerate(t.chunk(2, 0)):
+    save(D, "pieces.chunk%d" % i, c)
+save(D, "pieces.gt", t > 0.2)
+save(D, "pieces.eq", t == t.flip(1))
+save(D, "pieces.arange", torch.arange(0.0, 5.0, 0.5))
+
 # selections (no gradient)
 s = rnd(4, 7)
 save(D, "sel.in0", s)

@@ -137,6 +137,32 @@ static int op_masked_fill(ts_tensor **o, ts_tensor **in) { return ts_masked_fill
 static int op_attention(ts_tensor **o, ts_tensor **in) { return ts_attention(o, in[0], in[1], in[2], NULL, 0); }
 static int op_attention_mask(ts_tensor **o, ts_tensor **in) { return ts_attention(o, in[0], in[1], in[2], in[3], 0); }
 
+static int op_narrow(ts_tensor **o, ts_tensor **in) { return ts_narrow(o, in[0], 1, 1, 2); }
+static int op_unsqueeze(ts_tensor **o, ts_tensor **in) { return ts_unsqueeze(o, in[0], 1); }
+static int op_squeeze(ts_tensor **o, ts_tensor **in) { return ts_squeeze(o, in[0], 1); }
+static int op_view(ts_tensor **o, ts_tensor **in)
+{
+    int64_t s[2] = {4, 6};
+    return ts_view(o, in[0], 2, s);
+}
+static int op_reshape_T(ts_tensor **o, ts_tensor **in)
+{
+    int64_t s[1] = {12};
+    ts_tensor *t;
+    ck_assert_int_eq(ts_transpose(&t, in[0], 0, 1), TS_OK);
+    return ts_reshape(o, t, 1, s);
+}
+static int op_sub_neg_abs(ts_tensor **o, ts_tensor **in)
+{
+    ts_tensor *d, *n;
+    ck_assert_int_eq(ts_sub(&d, in[0], in[1]), TS_OK);
+    ck_assert_int_eq(ts_neg(&n, d), TS_OK);
+    return ts_abs(o, n);
+}
+static int op_pow(ts_tensor **o, ts_tensor **in) { return ts_pow_scalar(o, in[0], 3.0); }
+static int op_mean_keep(ts_tensor **o, ts_tensor **in) { return ts_mean(o, in[0], 0, 1); }
+static int op_min1(ts_tensor **o, ts_tensor **in) { return ts_min(o, in[0], 1, 0); }
+
 static const struct op_case {
     const char *name;
     op_fn fn;
@@ -192,6 +218,15 @@ static const struct op_case {
     {"masked_fill", op_masked_fill, RTOL},
     {"attention", op_attention, RTOL},
     {"attention_mask", op_attention_mask, RTOL},
+    {"narrow", op_narrow, RTOL},
+    {"unsqueeze", op_unsqueeze, RTOL},
+    {"squeeze", op_squeeze, RTOL},
+    {"view", op_view, RTOL},
+    {"reshape_T", op_reshape_T, RTOL},
+    {"sub_neg_abs", op_sub_neg_abs, RTOL},
+    {"pow", op_pow, RTOL},
+    {"mean_keep", op_mean_keep, RTOL},
+    {"min1", op_min1, RTOL},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -286,6 +321,35 @@ START_TEST(test_selections_match_pytorch)
     ck_assert_int_eq(ts_sort(&v, &i, s, 1, 1), TS_OK);
     shim_ref_expect(dir, "sel.sort_v", v, 0);
     shim_ref_expect(dir, "sel.sort_i", i, 0);
+    ts_scope_end();
+}
+END_TEST
+
+START_TEST(test_pieces_match_pytorch)
+{
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    ts_tensor *t = shim_ref_load(dir, "pieces.in0", NULL), *parts[4], *o, *flip, *idx;
+    int n = 0;
+    char name[64];
+    ck_assert_int_eq(ts_split(parts, 4, &n, t, 3, 1), TS_OK);
+    ck_assert_int_eq(n, 3);
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "pieces.split%d", i);
+        shim_ref_expect(dir, name, parts[i], 0);
+    }
+    ck_assert_int_eq(ts_split(parts, 2, &n, t, 3, 1), TS_EARG); /* no room for 3 */
+    ck_assert_int_eq(ts_chunk(parts, 4, &n, t, 2, 0), TS_OK);
+    ck_assert_int_eq(n, 2);
+    shim_ref_expect(dir, "pieces.chunk0", parts[0], 0);
+    shim_ref_expect(dir, "pieces.chunk1", parts[1], 0);
+    ck_assert_int_eq(ts_gt_scalar(&o, t, 0.2), TS_OK);
+    shim_ref_expect(dir, "pieces.gt", o, 0);
+    ck_assert_int_eq(ts_arange(&idx, 6, -1, -1, TS_I64, TS_CPU), TS_OK);
+    ck_assert_int_eq(ts_index_select(&flip, t, 1, idx), TS_OK);
+    ck_assert_int_eq(ts_eq(&o, t, flip), TS_OK);
+    shim_ref_expect(dir, "pieces.eq", o, 0);
+    ck_assert_int_eq(ts_arange(&o, 0, 5, 0.5, TS_F32, TS_CPU), TS_OK);
+    shim_ref_expect(dir, "pieces.arange", o, 0);
     ts_scope_end();
 }
 END_TEST
@@ -408,6 +472,7 @@ Suite *suite_shim_ops(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_ops_match_pytorch);
     tcase_add_test(tc, test_selections_match_pytorch);
+    tcase_add_test(tc, test_pieces_match_pytorch);
     tcase_add_test(tc, test_seeded_randomness_matches_pytorch);
     tcase_add_test(tc, test_autocast_bf16_matches_pytorch);
     tcase_add_test(tc, test_conv2d_mismatch_explains_and_does_not_leak);
