@@ -1,6 +1,6 @@
 """The Python side of the shim benchmark (scripts/bench/shim.sh).
   shim_bench.py ops N THREADS   -> "name ns_per_call" per op
-  shim_bench.py lenet STEPS THREADS -> "ms_per_step final_loss" (median of 5)
+  shim_bench.py lenet STEPS THREADS [BATCH] -> "ms_per_step final_loss" (median of 5)
 """
 import sys
 import time
@@ -41,7 +41,8 @@ else:
 
     model = LeNet()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, y = torch.randn(64, 3, 32, 32), torch.randint(0, 10, (64,))
+    batch = int(sys.argv[4]) if len(sys.argv) > 4 else 64
+    x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
     runs = []
     for r in range(5):
         t0 = time.perf_counter()

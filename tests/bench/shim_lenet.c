@@ -1,6 +1,6 @@
 /* LeNet-5 training step through the shim (batch 64, 3x32x32, SGD momentum),
  * as a lab would write it: a scope per step, parameters in a store.
- * Usage: shim_lenet STEPS THREADS; prints ms per step (median of 5 runs). */
+ * Usage: shim_lenet STEPS THREADS [BATCH]; prints ms per step (median of 5 runs). */
 #include "shim/torchshim.h"
 
 #include <stdio.h>
@@ -40,7 +40,7 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int steps = argc > 1 ? atoi(argv[1]) : 50, threads = argc > 2 ? atoi(argv[2]) : 1;
+    int steps = argc > 1 ? atoi(argv[1]) : 50, threads = argc > 2 ? atoi(argv[2]) : 1, batch = argc > 3 ? atoi(argv[3]) : 64;
     CHECK(ts_set_num_threads(threads));
     CHECK(ts_manual_seed(0));
     ts_params *p;
@@ -55,7 +55,7 @@ int main(int argc, char **argv)
     struct ts_sgd_opts so = {.lr = 0.01, .momentum = 0.9};
     ts_optim *opt;
     CHECK(ts_optim_sgd(&opt, p, &so));
-    int64_t xs[4] = {64, 3, 32, 32}, ys[1] = {64};
+    int64_t xs[4] = {batch, 3, 32, 32}, ys[1] = {batch};
     ts_tensor *x, *y;
     CHECK(ts_randn(&x, 4, xs, TS_F32, TS_CPU));
     CHECK(ts_randint(&y, 0, 10, 1, ys, TS_CPU));
