@@ -2,6 +2,7 @@
  * store (load report, dtype conversion, export), autograd controls, runtime
  * information. */
 #include "shim/torchshim.h"
+#include "tests/unit/shim_testref.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>
@@ -38,6 +39,7 @@ START_TEST(test_scopes_free_what_they_hold)
     ck_assert_int_eq(ts_live_tensors(), live0);
     ts_scope_end(); /* without a scope: no-op */
     ts_tensor_free(NULL);
+    shim_test_passed();
 }
 END_TEST
 
@@ -88,6 +90,7 @@ START_TEST(test_host_transfer_and_metadata)
     ck_assert_ptr_nonnull(strstr(ts_last_error(), "memory"));
 #endif
     ts_scope_end();
+    shim_test_passed();
 }
 END_TEST
 
@@ -122,6 +125,7 @@ START_TEST(test_grad_controls)
     ck_assert_int_eq(ts_backward(y, NULL), TS_ETORCH);
     ck_assert_ptr_nonnull(strstr(ts_last_error(), "scalar"));
     ts_scope_end();
+    shim_test_passed();
 }
 END_TEST
 
@@ -145,6 +149,7 @@ START_TEST(test_clip_grad_norm)
     ck_assert_float_eq_tol(gv[0], 3.0 / (6.0 + 1e-6), 1e-6);
     ts_params_free(p);
     ts_scope_end();
+    shim_test_passed();
 }
 END_TEST
 
@@ -200,6 +205,7 @@ START_TEST(test_params_store_basics)
     ts_params_free(p);
     ts_params_free(NULL);
     ck_assert_int_eq(ts_live_tensors(), live0);
+    shim_test_passed();
 }
 END_TEST
 
@@ -257,6 +263,7 @@ START_TEST(test_params_load_converts_and_reports)
     ck_assert_int_eq(ts_params_load_host(p, items, 1, 0, NULL), TS_EARG);
     ck_assert_ptr_nonnull(strstr(ts_last_error(), "10 bytes"));
     ts_params_free(p);
+    shim_test_passed();
 }
 END_TEST
 
@@ -289,6 +296,7 @@ START_TEST(test_params_export_round_trip)
     free(blob);
     ts_params_free(a);
     ts_params_free(b);
+    shim_test_passed();
 }
 END_TEST
 
@@ -331,6 +339,7 @@ START_TEST(test_runtime_info)
     free(out);
     ck_assert_int_eq(ts_set_deterministic(1, 0), TS_OK);
     ck_assert_int_eq(ts_set_num_threads(0), TS_EARG);
+    shim_test_passed();
 }
 END_TEST
 
