@@ -300,6 +300,25 @@ START_TEST(test_params_export_round_trip)
 }
 END_TEST
 
+START_TEST(test_params_to_casts_floats_only)
+{
+    ts_params *p = model();
+    ts_tensor *before = ts_params_get(p, "conv.weight");
+    ck_assert_int_eq(ts_params_to(p, TS_CPU, TS_BF16), TS_OK);
+    /* the borrowed handle stays valid and now holds the cast tensor */
+    ck_assert_ptr_eq(ts_params_get(p, "conv.weight"), before);
+    ck_assert_int_eq(ts_dtype(before), TS_BF16);
+    ck_assert_int_eq(ts_requires_grad(before), 1);
+    ck_assert_int_eq(ts_dtype(ts_params_get(p, "bn.running_mean")), TS_BF16);
+    ck_assert_int_eq(ts_requires_grad(ts_params_get(p, "bn.running_mean")), 0);
+    ck_assert_int_eq(ts_dtype(ts_params_get(p, "bn.num_batches_tracked")), TS_I64);
+    ck_assert_int_eq(ts_params_to(p, TS_CUDA(200), -1), TS_ETORCH); /* no such GPU anywhere */
+    ck_assert_int_eq(ts_dtype(before), TS_BF16);        /* a failed move changes nothing */
+    ts_params_free(p);
+    shim_test_passed();
+}
+END_TEST
+
 START_TEST(test_runtime_info)
 {
     struct ts_runtime_info info;
@@ -354,6 +373,7 @@ Suite *suite_shim_core(void)
     tcase_add_test(tc, test_params_store_basics);
     tcase_add_test(tc, test_params_load_converts_and_reports);
     tcase_add_test(tc, test_params_export_round_trip);
+    tcase_add_test(tc, test_params_to_casts_floats_only);
     tcase_add_test(tc, test_runtime_info);
     suite_add_tcase(s, tc);
     return s;
