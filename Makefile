@@ -45,7 +45,7 @@ CFLAGS   := $(CFLAGS_BASE) $(DEFS) $(PKG_CFLAGS) -DLAB_BUILD_FLAGS='"$(strip $(C
 CXXFLAGS := $(CXXFLAGS_BASE) -I. $(TORCH_INC)
 
 # Sources are found, not listed: a new file in a module directory is built.
-C_DIRS   := runner grader labs labs/* labs/models datasets
+C_DIRS   := runner grader labs labs/* labs/models datasets shim
 C_SRCS   := $(filter-out runner/main.c,$(sort $(wildcard $(addsuffix /*.c,$(C_DIRS)))))
 CXX_SRCS := $(sort $(wildcard shim/*.cpp))
 EMBED    := $(sort $(wildcard labs/*/lab.json datasets/*.json docs/troubleshooting/TS-*.md))
@@ -87,6 +87,20 @@ install: $(BUILD)/lab
 
 clean:
 	rm -rf build build-asan build-*
+
+# Fuzz targets (clang's libFuzzer): each tests/fuzz/fuzz_<name>.c is linked
+# with the plain-C sources in FUZZ_DEPS; built in build-fuzz, run by hand
+# (docs/weights.md shows how).
+FUZZ_CC     ?= clang
+FUZZ_BUILD  := build-fuzz
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -I. $(shell pkg-config --cflags jansson) \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_DEPS   := shim/safetensors.c runner/error.c
+fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h shim/*.h runner/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DEPS) $(shell pkg-config --libs jansson)
 
 $(BUILD)/lab: $(BUILD)/obj/runner/main.o $(BUILD)/liblab.a
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
