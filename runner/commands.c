@@ -51,6 +51,34 @@ const struct lab_command lab_commands[] = {
      "match it and prints the best one, e.g.\n"
      "  python train.py 2>&1 | lab explain -\n"
      "Exit 1 when no entry matches.\n"},
+    {"datasets", cmd_datasets, "list datasets and weights: size, location, present/verified",
+     "usage: lab datasets [--verify] [--json]\n"
+     "\n"
+     "Lists every entry of the dataset and weights registry (datasets/*.json)\n"
+     "with its size, where it is (or would be) and its status: missing,\n"
+     "partial, present (not hashed yet), verified or MISMATCH. Local copies\n"
+     "(e.g. Debian's /usr/share/datasets/fashion-mnist) count as present.\n"
+     "\n"
+     "  --verify  hash every present file against the manifest's checksums\n"
+     "  --json    print a JSON array instead of a table\n"},
+    {"fetch", cmd_fetch, "download datasets and weights into the cache",
+     "usage: lab fetch <name | lab-id | all> [--dry-run]\n"
+     "       lab fetch --url URL --sha256 HEX -o PATH\n"
+     "\n"
+     "Downloads what a dataset, a lab (both its full and quick data) or every\n"
+     "entry needs, resuming partial downloads (<file>.part, HTTP Range), trying\n"
+     "mirrors in order, verifying checksums before the file is put in place.\n"
+     "\n"
+     "  --dry-run     say what would be downloaded, and from where; download nothing\n"
+     "  --url URL     download one URL (instructors, tests) ...\n"
+     "  --sha256 HEX  ... checking it against this sha256 ...\n"
+     "  -o PATH       ... into PATH\n"
+     "\n"
+     "Environment: LAB_MIRROR=<base URL> tries <base>/<name>/<file> first;\n"
+     "LAB_OFFLINE=1 (or HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE) never opens a\n"
+     "connection; HF_TOKEN / HUGGING_FACE_HUB_TOKEN for Hugging Face;\n"
+     "https_proxy / http_proxy / no_proxy are honoured; LAB_FETCH_RETRIES\n"
+     "(default 4) and LAB_FETCH_BACKOFF_MS (default 1000) tune retries.\n"},
     {"version", cmd_version, "show lab's version and how it was built",
      "usage: lab version   (or lab --version)\n"
      "\n"

@@ -1,0 +1,432 @@
+#include "datasets/fetch.h"
+
+#include "datasets/hash.h"
+#include "runner/error.h"
+#include "runner/fsutil.h"
+#include "runner/log.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static long env_long(const char *name, long dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return *end || n < 0 ? dflt : n;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* One transfer's state, shared with the libcurl callbacks. */
+struct transfer {
+    CURL *curl;
+    FILE *part;
+    const char *part_path;
+    long long offset; /* bytes already in .part when the request started */
+    long long written;
+    int checked_code; /* the status has been looked at before the first body byte */
+    int discard;      /* an error body: do not write it */
+    long long cut_after; /* tests: fail the transfer after this many bytes (LAB_TEST_FETCH_MAX_BYTES) */
+    struct ds_fetch_result *res;
+    struct lab_progress *progress;
+    int io_error;
+};
+
+static void header_value(const char *line, size_t len, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    if (len <= n + 1 || strncasecmp(line, name, n) != 0 || line[n] != ':' || out[0])
+        return;
+    const char *v = line + n + 1, *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    if (end - v >= 2 && v[0] == 'W' && v[1] == '/')
+        v += 2;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    if (end > v && *v == '"')
+        v++;
+    if (end > v && end[-1] == '"')
+        end--;
+    size_t k = (size_t)(end - v) < cap - 1 ? (size_t)(end - v) : cap - 1;
+    memcpy(out, v, k);
+    out[k] = 0;
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *arg)
+{
+    struct transfer *t = arg;
+    size_t len = size * n;
+    /* The first response that names them wins: Hugging Face sends these on
+     * the resolve response, before any redirect to its CDN. */
+    char linked[128] = "";
+    header_value(buf, len, "X-Linked-Etag", linked, sizeof linked);
+    if (linked[0])
+        snprintf(t->res->etag, sizeof t->res->etag, "%s", linked);
+    header_value(buf, len, "ETag", t->res->etag, sizeof t->res->etag);
+    header_value(buf, len, "X-Repo-Commit", t->res->commit, sizeof t->res->commit);
+    return len;
+}
+
+static size_t on_body(char *buf, size_t size, size_t n, void *arg)
+{
+    struct transfer *t = arg;
+    size_t len = size * n;
+    if (!t->checked_code) {
+        long code = 0;
+        curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+        t->checked_code = 1;
+        if (code >= 300)
+            t->discard = 1;
+        else if (code == 200 && t->offset > 0) {
+            /* The server ignored the Range: start the file over. */
+            if (ftruncate(fileno(t->part), 0) != 0 || fseek(t->part, 0, SEEK_SET) != 0) {
+                t->io_error = errno;
+                return 0;
+            }
+            t->offset = 0;
+        }
+    }
+    if (t->discard)
+        return len;
+    if (t->cut_after >= 0 && t->written + (long long)len > t->cut_after) {
+        size_t keep = (size_t)(t->cut_after - t->written);
+        if (keep)
+            fwrite(buf, 1, keep, t->part);
+        t->written += (long long)keep;
+        t->cut_after = -1;
+        return 0; /* simulated cut */
+    }
+    if (fwrite(buf, 1, len, t->part) != len) {
+        t->io_error = errno ? errno : EIO;
+        return 0;
+    }
+    t->written += (long long)len;
+    return len;
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)ultotal, (void)ulnow;
+    struct transfer *t = arg;
+    if (t->progress && !t->discard) {
+        if (dltotal > 0)
+            t->progress->total = (uint64_t)(t->offset + dltotal);
+        lab_progress_update(t->progress, (uint64_t)(t->offset + dlnow), NULL);
+    }
+    return 0;
+}
+
+enum outcome { DONE, RETRY, NEXT_URL, AUTH, FATAL };
+
+static enum outcome one_attempt(const char *url, const char *part_path, const struct ds_fetch_opts *opts,
+                                struct ds_fetch_result *res, struct lab_progress *prog, long long *cut_budget,
+                                char *why, size_t wcap)
+{
+    struct transfer t = {.part_path = part_path, .res = res, .progress = prog, .cut_after = *cut_budget};
+    t.part = fopen(part_path, "ab");
+    if (!t.part) {
+        snprintf(why, wcap, "cannot write %s: %s", part_path, strerror(errno));
+        return FATAL;
+    }
+    struct stat st;
+    t.offset = fstat(fileno(t.part), &st) == 0 ? (long long)st.st_size : 0;
+    CURL *c = t.curl = curl_easy_init();
+    if (!c) {
+        fclose(t.part);
+        snprintf(why, wcap, "libcurl could not start");
+        return FATAL;
+    }
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *hdrs = NULL;
+    char auth[4200];
+    if (opts && opts->bearer_token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", opts->bearer_token);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    /* Only a redirect to the same host keeps the token (libcurl's default). */
+    curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, env_long("LAB_FETCH_CONNECT_TIMEOUT", 30));
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, env_long("LAB_FETCH_STALL_TIMEOUT", 60));
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "lab/" LAB_VERSION);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+    if (t.offset > 0)
+        curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)t.offset);
+    res->etag[0] = res->commit[0] = 0;
+    CURLcode cc = curl_easy_perform(c);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    res->http_code = code;
+    res->attempts++;
+    *cut_budget = t.cut_after;
+    int flush_failed = fflush(t.part) != 0 || fsync(fileno(t.part)) != 0;
+    fclose(t.part);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    if (t.io_error || flush_failed) {
+        snprintf(why, wcap, "cannot write %s: %s", part_path, strerror(t.io_error ? t.io_error : errno));
+        return FATAL;
+    }
+    if (cc == CURLE_OK && code >= 200 && code < 300) {
+        res->resumed = code == 206;
+        snprintf(res->url, sizeof res->url, "%s", url);
+        return DONE;
+    }
+    if (code == 416 && t.offset > 0) {
+        /* Range not satisfiable: the .part is already whole (or wrong; the
+         * checksum decides). */
+        snprintf(res->url, sizeof res->url, "%s", url);
+        return DONE;
+    }
+    if (code == 401 || code == 403) {
+        snprintf(why, wcap, "HTTP %ld from %s", code, url);
+        return AUTH;
+    }
+    if (code >= 400 && code < 500) {
+        snprintf(why, wcap, "HTTP %ld from %s", code, url);
+        return code == 408 || code == 429 ? RETRY : NEXT_URL;
+    }
+    if (code >= 500) {
+        snprintf(why, wcap, "HTTP %ld from %s", code, url);
+        return RETRY;
+    }
+    snprintf(why, wcap, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+    if (cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT)
+        return NEXT_URL;
+    if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CONNECT_ERROR)
+        return NEXT_URL; /* never retried without verification */
+    return RETRY;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int lock_dest(const char *dest, int *fd_out)
+{
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s.lock", dest);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return lab_err(LAB_EENV, "check the permissions of the cache directory", "cannot create %s: %s", lock,
+                       strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "waiting for another lab process downloading %s ...\n", dest);
+        if (flock(fd, LOCK_EX) != 0) {
+            close(fd);
+            return lab_err(LAB_EENV, NULL, "cannot lock %s: %s", lock, strerror(errno));
+        }
+    }
+    *fd_out = fd;
+    return LAB_OK;
+}
+
+static void unlock_dest(const char *dest, int fd)
+{
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s.lock", dest);
+    unlink(lock); /* waiters re-check dest after they get the lock */
+    close(fd);
+}
+
+static void fsync_dir_of(const char *path)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return;
+    *slash = 0;
+    int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const char *what, ds_verify_fn verify,
+                  void *verify_arg, const struct ds_fetch_opts *opts, struct ds_fetch_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (ds_offline())
+        return lab_err(LAB_EENV, "see lab explain TS-OFFLINE",
+                       "offline mode (LAB_OFFLINE/HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE) forbids downloading %s", what);
+    if (nurls == 0)
+        return lab_err(LAB_EENV, "set LAB_MIRROR to the course mirror", "no URL to download %s from", what);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", dest);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        int rc = lab_mkdir_p(dir);
+        if (rc)
+            return rc;
+    }
+    int lockfd = -1, rc = lock_dest(dest, &lockfd);
+    if (rc)
+        return rc;
+    char part[4200], why[2300] = "", detail[512];
+    snprintf(part, sizeof part, "%s.part", dest);
+    struct stat st;
+    if (stat(dest, &st) == 0 && S_ISREG(st.st_mode)) {
+        /* Another process finished it while we waited. */
+        unlock_dest(dest, lockfd);
+        return LAB_OK;
+    }
+    pthread_once(&curl_once, curl_init);
+    long retries = env_long("LAB_FETCH_RETRIES", 4), backoff = env_long("LAB_FETCH_BACKOFF_MS", 1000);
+    long long cut = env_long("LAB_TEST_FETCH_MAX_BYTES", -1);
+    int auth_failed = 0, verify_failed = 0;
+    rc = LAB_EENV;
+    for (size_t u = 0; u < nurls && rc; u++) {
+        for (long attempt = 0; attempt <= retries; attempt++) {
+            struct lab_progress prog;
+            lab_progress_start(&prog, opts && opts->progress_out ? opts->progress_out : stderr,
+                               opts ? opts->progress_mode : LAB_PROGRESS_AUTO, what, 0, "B");
+            enum outcome o = one_attempt(urls[u], part, opts, res, &prog, &cut, why, sizeof why);
+            if (o == DONE) {
+                if (stat(part, &st) == 0)
+                    res->bytes = (unsigned long long)st.st_size;
+                lab_progress_finish(&prog, NULL);
+                enum ds_verdict v = DS_UNCHECKED;
+                snprintf(detail, sizeof detail, "not checked");
+                if (verify && (rc = verify(part, res, verify_arg, &v, detail, sizeof detail))) {
+                    unlock_dest(dest, lockfd);
+                    return rc;
+                }
+                if (v == DS_MISMATCH) {
+                    unlink(part);
+                    verify_failed = 1;
+                    snprintf(why, sizeof why, "checksum mismatch for %s from %s: %s; the download was deleted",
+                             what, urls[u], detail);
+                    lab_warn("%s", why);
+                    rc = LAB_EENV;
+                    break; /* a mirror serving a wrong file: try the next */
+                }
+                if (v == DS_UNCHECKED)
+                    fprintf(stderr, "note: %s has no checksum in the manifest; it was not verified\n", what);
+                if (rename(part, dest) != 0) {
+                    rc = lab_err(LAB_EENV, "check the cache directory", "cannot rename %s: %s", part,
+                                 strerror(errno));
+                    unlock_dest(dest, lockfd);
+                    return rc;
+                }
+                fsync_dir_of(dest);
+                rc = LAB_OK;
+                break;
+            }
+            lab_progress_finish(&prog, "failed");
+            if (o == FATAL) {
+                unlock_dest(dest, lockfd);
+                return lab_err(LAB_EENV, "check free disk space and permissions", "%s", why);
+            }
+            if (o == AUTH) {
+                auth_failed = 1;
+                break;
+            }
+            if (o == NEXT_URL)
+                break;
+            if (attempt < retries) {
+                long wait = backoff << (attempt < 20 ? attempt : 20);
+                fprintf(stderr, "%s; retrying in %ld ms (%ld/%ld)\n", why, wait, attempt + 1, retries);
+                sleep_ms(wait);
+            }
+        }
+        if (rc && u + 1 < nurls)
+            fprintf(stderr, "%s; trying the next mirror\n", why);
+    }
+    unlock_dest(dest, lockfd);
+    if (!rc)
+        return LAB_OK;
+    if (verify_failed)
+        return lab_err(LAB_EENV, "see lab explain TS-CHECKSUM", "%s", why);
+    if (auth_failed)
+        return lab_err(LAB_EENV,
+                       "the server wants credentials: for Hugging Face set HF_TOKEN (or run huggingface-cli login) "
+                       "and accept the model's terms on its page; see lab explain TS-HTTP-AUTH",
+                       "access denied downloading %s (%s)", what, why);
+    return lab_err(LAB_EENV, "check the network (or set LAB_MIRROR); partial data is kept in the .part file",
+                   "cannot download %s: %s", what, why);
+}
+
+struct sha_arg {
+    const char *sha256;
+};
+
+static int verify_sha(const char *path, const struct ds_fetch_result *res, void *arg, enum ds_verdict *verdict,
+                      char *detail, size_t cap)
+{
+    (void)res;
+    const struct sha_arg *a = arg;
+    char hex[65];
+    int rc = ds_hash_file(path, "sha256", hex, sizeof hex);
+    if (rc)
+        return rc;
+    *verdict = strcasecmp(hex, a->sha256) == 0 ? DS_VERIFIED : DS_MISMATCH;
+    snprintf(detail, cap, "sha256 is %s, expected %s", hex, a->sha256);
+    return LAB_OK;
+}
+
+int ds_fetch_one(const char *url, const char *sha256, const char *dest, const struct ds_fetch_opts *opts)
+{
+    if (!ds_is_hex(sha256, 64))
+        return lab_err(LAB_EUSAGE, "give the 64 hex digits of the file's sha256", "--sha256 '%s' is not a sha256",
+                       sha256);
+    if (opts && opts->dry_run) {
+        printf("would download %s -> %s (sha256 %s)\n", url, dest, sha256);
+        return LAB_OK;
+    }
+    struct stat st;
+    if (stat(dest, &st) == 0) {
+        char hex[65];
+        int rc = ds_hash_file(dest, "sha256", hex, sizeof hex);
+        if (rc)
+            return rc;
+        if (strcasecmp(hex, sha256) == 0) {
+            printf("%s is already present and verified\n", dest);
+            return LAB_OK;
+        }
+        return lab_err(LAB_EUSAGE, "remove it or choose another -o", "%s exists with a different sha256 (%s)", dest,
+                       hex);
+    }
+    struct sha_arg a = {sha256};
+    struct ds_fetch_result res;
+    const char *urls[1] = {url};
+    int rc = ds_fetch_urls(urls, 1, dest, dest, verify_sha, &a, opts, &res);
+    if (!rc)
+        printf("downloaded %s (%llu bytes%s), sha256 verified\n", dest, res.bytes, res.resumed ? ", resumed" : "");
+    return rc;
+}

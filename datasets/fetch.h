@@ -1,0 +1,58 @@
+/* Downloads over HTTP(S) with libcurl: TLS verification on; proxies from
+ * the standard variables (libcurl reads http_proxy, https_proxy, all_proxy
+ * and no_proxy itself when no proxy is set in code, and lab sets none);
+ * resume into <dest>.part with a Range request; bounded retries with
+ * exponential backoff on timeouts, cut connections and 5xx, none on 4xx; a
+ * 404 moves to the next URL; 401/403 stop with an explanation
+ * (TS-HTTP-AUTH); an flock on <dest>.lock so two lab processes never write
+ * the same file; the file is verified before an atomic rename, and deleted
+ * when its checksum is wrong (TS-CHECKSUM). Offline mode (ds_offline())
+ * refuses before any connection is opened (TS-OFFLINE). */
+#ifndef DS_FETCH_H
+#define DS_FETCH_H
+
+#include "datasets/manifest.h"
+#include "runner/progress.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct ds_fetch_opts {
+    int dry_run;
+    FILE *progress_out;                /* NULL: stderr */
+    enum lab_progress_mode progress_mode;
+    const char *bearer_token;          /* sent as Authorization: Bearer; never printed */
+};
+
+struct ds_fetch_result {
+    long http_code;
+    int resumed;        /* the last transfer continued a .part file (HTTP 206) */
+    int attempts;
+    char etag[128];     /* X-Linked-Etag if sent, else ETag, without quotes */
+    char commit[64];    /* X-Repo-Commit (Hugging Face) */
+    char url[2048];     /* the URL that served the file */
+    unsigned long long bytes;
+};
+
+/* Decides whether a finished download at `path` is right; sets *verdict and
+ * a human `detail`. */
+typedef int (*ds_verify_fn)(const char *path, const struct ds_fetch_result *res, void *arg, enum ds_verdict *verdict,
+                            char *detail, size_t cap);
+
+/* Downloads the first URL of `urls` that works into `dest`. `what` names the
+ * file in messages. `verify` may be NULL (accept anything). */
+int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const char *what, ds_verify_fn verify,
+                  void *verify_arg, const struct ds_fetch_opts *opts, struct ds_fetch_result *res);
+
+/* lab fetch --url URL --sha256 HEX -o PATH */
+int ds_fetch_one(const char *url, const char *sha256, const char *dest, const struct ds_fetch_opts *opts);
+
+/* Everything a registry entry needs (download, verify, unpack). Files
+ * already present and verified are not downloaded again. */
+int ds_fetch_entry(const json_t *entry, const struct ds_fetch_opts *opts);
+
+/* The verify callback for a manifest file entry (json_t *file as arg). */
+int ds_verify_manifest_file(const char *path, const struct ds_fetch_result *res, void *file, enum ds_verdict *verdict,
+                            char *detail, size_t cap);
+
+#endif

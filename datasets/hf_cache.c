@@ -1,0 +1,131 @@
+#include "datasets/hf.h"
+
+#include "datasets/hash.h"
+#include "runner/error.h"
+#include "runner/fsutil.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *home(void)
+{
+    const char *h = getenv("HOME");
+    if (h && *h)
+        return h;
+    struct passwd *pw = getpwuid(getuid());
+    return pw ? pw->pw_dir : "/";
+}
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+int ds_hf_cache_root(char *out, size_t cap)
+{
+    int n;
+    if (env("HF_HUB_CACHE"))
+        n = snprintf(out, cap, "%s", env("HF_HUB_CACHE"));
+    else if (env("HF_HOME"))
+        n = snprintf(out, cap, "%s/hub", env("HF_HOME"));
+    else if (env("XDG_CACHE_HOME"))
+        n = snprintf(out, cap, "%s/huggingface/hub", env("XDG_CACHE_HOME"));
+    else
+        n = snprintf(out, cap, "%s/.cache/huggingface/hub", home());
+    if (n >= (int)cap)
+        return lab_err(LAB_EUSAGE, "use a shorter HF_HUB_CACHE/HF_HOME", "Hugging Face cache path too long");
+    return LAB_OK;
+}
+
+int ds_hf_repo_dir(const char *repo, char *out, size_t cap)
+{
+    if (!repo || !*repo || strstr(repo, "..") || repo[0] == '/')
+        return lab_err(LAB_EUSAGE, "use org/name", "bad Hugging Face repo id '%s'", repo ? repo : "");
+    char root[4096], folder[512];
+    int rc = ds_hf_cache_root(root, sizeof root);
+    if (rc)
+        return rc;
+    size_t k = (size_t)snprintf(folder, sizeof folder, "models--");
+    for (const char *p = repo; *p && k + 3 < sizeof folder; p++) {
+        if (*p == '/') {
+            folder[k++] = '-';
+            folder[k++] = '-';
+        } else {
+            folder[k++] = *p;
+        }
+    }
+    folder[k] = 0;
+    if (snprintf(out, cap, "%s/%s", root, folder) >= (int)cap)
+        return lab_err(LAB_EUSAGE, "use a shorter HF_HUB_CACHE", "Hugging Face cache path too long");
+    return LAB_OK;
+}
+
+int ds_hf_cached_path(const char *repo, const char *revision, const char *file, char *out, size_t cap, int *found)
+{
+    *found = 0;
+    char dir[4096], commit[128] = "";
+    int rc = ds_hf_repo_dir(repo, dir, sizeof dir);
+    if (rc)
+        return rc;
+    if (strchr(revision, '/') || strstr(revision, ".."))
+        return lab_err(LAB_EUSAGE, NULL, "bad revision '%s'", revision);
+    if (ds_is_hex(revision, 40)) {
+        snprintf(commit, sizeof commit, "%s", revision);
+    } else {
+        char ref[4300], *text = NULL;
+        size_t len;
+        snprintf(ref, sizeof ref, "%s/refs/%s", dir, revision);
+        if (lab_read_file(ref, 256, &text, &len) != LAB_OK) {
+            lab_err_clear();
+            snprintf(out, cap, "%s/snapshots/<commit>/%s", dir, file);
+            return LAB_OK;
+        }
+        text[strcspn(text, " \r\n")] = 0;
+        snprintf(commit, sizeof commit, "%s", text);
+        free(text);
+        if (!ds_is_hex(commit, 40)) {
+            snprintf(out, cap, "%s/snapshots/<commit>/%s", dir, file);
+            return LAB_OK;
+        }
+    }
+    if (snprintf(out, cap, "%s/snapshots/%s/%s", dir, commit, file) >= (int)cap)
+        return lab_err(LAB_EUSAGE, "use a shorter HF_HUB_CACHE", "Hugging Face cache path too long");
+    struct stat st;
+    *found = stat(out, &st) == 0 && S_ISREG(st.st_mode);
+    return LAB_OK;
+}
+
+const char *ds_hf_endpoint(void) { return env("HF_ENDPOINT") ? env("HF_ENDPOINT") : "https://huggingface.co"; }
+
+char *ds_hf_token(void)
+{
+    if (env("HF_TOKEN"))
+        return strdup(env("HF_TOKEN"));
+    if (env("HUGGING_FACE_HUB_TOKEN"))
+        return strdup(env("HUGGING_FACE_HUB_TOKEN"));
+    char path[4200], *text = NULL;
+    size_t len;
+    if (env("HF_TOKEN_PATH"))
+        snprintf(path, sizeof path, "%s", env("HF_TOKEN_PATH"));
+    else if (env("HF_HOME"))
+        snprintf(path, sizeof path, "%s/token", env("HF_HOME"));
+    else if (env("XDG_CACHE_HOME"))
+        snprintf(path, sizeof path, "%s/huggingface/token", env("XDG_CACHE_HOME"));
+    else
+        snprintf(path, sizeof path, "%s/.cache/huggingface/token", home());
+    if (lab_read_file(path, 4096, &text, &len) != LAB_OK) {
+        lab_err_clear();
+        return NULL;
+    }
+    text[strcspn(text, " \r\n")] = 0;
+    if (!*text) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}

@@ -1,0 +1,100 @@
+/* Fashion-MNIST mosaics: seeded, and boxes/masks consistent. */
+#include "datasets/loaders.h"
+#include "datasets/mosaic.h"
+#include "runner/error.h"
+
+#include <check.h>
+#include <string.h>
+
+/* ck_assert reports every call to the parent process; per-pixel checks only call it on failure. */
+#define REQUIRE(c) do { if (!(c)) ck_assert_msg(0, "%s (pixel check)", #c); } while (0)
+
+static void assert_same(const struct ds_sample *a, const struct ds_sample *b)
+{
+    ck_assert_int_eq(a->nobj, b->nobj);
+    size_t n = (size_t)a->image.w * a->image.h;
+    ck_assert(memcmp(a->image.px, b->image.px, n) == 0);
+    ck_assert(memcmp(a->mask.px, b->mask.px, n) == 0);
+    for (int k = 0; k < a->nobj; k++) {
+        ck_assert(memcmp(a->boxes[k], b->boxes[k], sizeof a->boxes[k]) == 0);
+        ck_assert_int_eq(a->box_labels[k], b->box_labels[k]);
+        ck_assert(memcmp(a->inst[k].px, b->inst[k].px, n) == 0);
+    }
+}
+
+static void assert_consistent(const struct ds_sample *s)
+{
+    const int S = s->image.w;
+    ck_assert(s->nobj >= 1 && s->nobj <= 4);
+    for (int p = 0; p < S * S; p++) {
+        int owner = -1;
+        for (int k = 0; k < s->nobj; k++)
+            if (s->inst[k].px[p]) {
+                REQUIRE(s->inst[k].px[p] == 1);
+                REQUIRE(owner < 0);
+                owner = k;
+            }
+        /* class mask = label + 1 of the owner, 0 where no item is */
+        REQUIRE(s->mask.px[p] == (owner < 0 ? 0 : (int)s->box_labels[owner] + 1));
+        if (owner < 0)
+            REQUIRE(s->image.px[p] == 0);
+        else
+            REQUIRE(s->image.px[p] > 20);
+    }
+    for (int k = 0; k < s->nobj; k++) {
+        int x1 = S, y1 = S, x2 = -1, y2 = -1;
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++)
+                if (s->inst[k].px[y * S + x])
+                    x1 = x < x1 ? x : x1, x2 = x > x2 ? x : x2, y1 = y < y1 ? y : y1, y2 = y > y2 ? y : y2;
+        ck_assert_float_eq(s->boxes[k][0], x1);
+        ck_assert_float_eq(s->boxes[k][1], y1);
+        ck_assert_float_eq(s->boxes[k][2], x2 + 1);
+        ck_assert_float_eq(s->boxes[k][3], y2 + 1);
+        ck_assert(s->box_labels[k] >= 0 && s->box_labels[k] < 10);
+    }
+}
+
+START_TEST(test_mosaics_seeded_and_consistent)
+{
+    struct ds_dataset *fm;
+    ck_assert_int_eq(ds_fashion_mnist_open(NULL, 0, &fm), LAB_OK);
+    const int sizes[2] = {64, 96};
+    for (int si = 0; si < 2; si++) {
+        struct ds_mosaic_config cfg = {.size = sizes[si], .n = 200, .seed = 42};
+        struct ds_dataset *m;
+        ck_assert_int_eq(ds_mosaic_open(fm, &cfg, &m), LAB_OK);
+        ck_assert_uint_eq(m->n, 200);
+        int counts[5] = {0}, differ = 0;
+        for (size_t i = 0; i < m->n; i++) {
+            struct ds_sample a, b, c;
+            ck_assert_int_eq(ds_dataset_get(m, i, &a), LAB_OK);
+            ck_assert_int_eq(ds_dataset_get(m, i, &b), LAB_OK);
+            ck_assert_int_eq(a.image.w, sizes[si]);
+            assert_same(&a, &b);
+            assert_consistent(&a);
+            counts[a.nobj]++;
+            struct ds_mosaic_config other = cfg;
+            other.seed = 43;
+            ck_assert_int_eq(ds_mosaic_render(fm, &other, i, &c), LAB_OK);
+            differ += c.nobj != a.nobj || memcmp(c.image.px, a.image.px, (size_t)sizes[si] * sizes[si]) != 0;
+            ds_sample_free(&a), ds_sample_free(&b), ds_sample_free(&c);
+        }
+        for (int k = 1; k <= 4; k++)
+            ck_assert_msg(counts[k] > 10, "only %d canvases with %d items", counts[k], k);
+        ck_assert_int_gt(differ, 190);
+        ds_dataset_free(m);
+    }
+    ds_dataset_free(fm);
+}
+END_TEST
+
+Suite *suite_mosaic(void)
+{
+    Suite *s = suite_create("mosaic");
+    TCase *tc = tcase_create("mosaic");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_mosaics_seeded_and_consistent);
+    suite_add_tcase(s, tc);
+    return s;
+}
