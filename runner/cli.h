@@ -40,11 +40,8 @@ int cmd_run(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_info(int argc, char **argv);
-<<<<<<< HEAD
 int cmd_explain(int argc, char **argv);
-=======
 int cmd_datasets(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
->>>>>>> datasets
 
 #endif
