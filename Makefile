@@ -140,3 +140,14 @@ $(BUILD)/obj/%.o: %.cpp
 	@echo "  CXX $<"; $(CXX) $(CXXFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# libFuzzer target for the archive unpacker (datasets/unpack.c): make fuzz-unpack,
+# then build-fuzz/fuzz_unpack -max_total_time=60 [corpus-dir]
+FUZZ_CC ?= clang-14
+fuzz: fuzz-unpack
+fuzz-unpack: build-fuzz/fuzz_unpack
+build-fuzz/fuzz_unpack: tests/fuzz/fuzz_unpack.c datasets/unpack.c datasets/unpack.h runner/error.c runner/fsutil.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ \
+	  tests/fuzz/fuzz_unpack.c datasets/unpack.c runner/error.c runner/fsutil.c $(shell pkg-config --cflags --libs libarchive)
+.PHONY: fuzz-unpack

@@ -400,13 +400,15 @@ static int verify_sha(const char *path, const struct ds_fetch_result *res, void 
     return LAB_OK;
 }
 
-int ds_fetch_one(const char *url, const char *sha256, const char *dest, const struct ds_fetch_opts *opts)
+int ds_fetch_one(const char *const *urls, size_t nurls, const char *sha256, const char *dest,
+                 const struct ds_fetch_opts *opts)
 {
     if (!ds_is_hex(sha256, 64))
         return lab_err(LAB_EUSAGE, "give the 64 hex digits of the file's sha256", "--sha256 '%s' is not a sha256",
                        sha256);
     if (opts && opts->dry_run) {
-        printf("would download %s -> %s (sha256 %s)\n", url, dest, sha256);
+        for (size_t i = 0; i < nurls; i++)
+            printf("would download %s -> %s (sha256 %s)\n", urls[i], dest, sha256);
         return LAB_OK;
     }
     struct stat st;
@@ -424,8 +426,7 @@ int ds_fetch_one(const char *url, const char *sha256, const char *dest, const st
     }
     struct sha_arg a = {sha256};
     struct ds_fetch_result res;
-    const char *urls[1] = {url};
-    int rc = ds_fetch_urls(urls, 1, dest, dest, verify_sha, &a, opts, &res);
+    int rc = ds_fetch_urls(urls, nurls, dest, dest, verify_sha, &a, opts, &res);
     if (!rc)
         printf("downloaded %s (%llu bytes%s), sha256 verified\n", dest, res.bytes, res.resumed ? ", resumed" : "");
     return rc;

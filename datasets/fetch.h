@@ -44,8 +44,9 @@ typedef int (*ds_verify_fn)(const char *path, const struct ds_fetch_result *res,
 int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const char *what, ds_verify_fn verify,
                   void *verify_arg, const struct ds_fetch_opts *opts, struct ds_fetch_result *res);
 
-/* lab fetch --url URL --sha256 HEX -o PATH */
-int ds_fetch_one(const char *url, const char *sha256, const char *dest, const struct ds_fetch_opts *opts);
+/* lab fetch --url URL [--url MIRROR ...] --sha256 HEX -o PATH */
+int ds_fetch_one(const char *const *urls, size_t nurls, const char *sha256, const char *dest,
+                 const struct ds_fetch_opts *opts);
 
 /* Everything a registry entry needs (download, verify, unpack). Files
  * already present and verified are not downloaded again. */

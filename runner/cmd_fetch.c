@@ -39,13 +39,17 @@ int cmd_fetch(int argc, char **argv)
                                          {"output", required_argument, NULL, 'o'},
                                          {NULL, 0, NULL, 0}};
     struct ds_fetch_opts o = {.progress_mode = LAB_PROGRESS_AUTO};
-    const char *url = NULL, *sha = NULL, *out = NULL;
+    const char *urls[8], *sha = NULL, *out = NULL;
+    size_t nurls = 0;
     int c;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         if (c == 'n')
             o.dry_run = 1;
-        else if (c == 'u')
-            url = optarg;
+        else if (c == 'u') {
+            if (nurls == 8)
+                return lab_cli_usage("fetch", "at most 8 --url options");
+            urls[nurls++] = optarg;
+        }
         else if (c == 's')
             sha = optarg;
         else if (c == 'o')
@@ -53,12 +57,12 @@ int cmd_fetch(int argc, char **argv)
         else
             return lab_cli_bad_option("fetch", argv);
     }
-    if (url || sha || out) {
-        if (!url || !sha || !out)
+    if (nurls || sha || out) {
+        if (!nurls || !sha || !out)
             return lab_cli_usage("fetch", "--url, --sha256 and -o go together");
         if (optind < argc)
             return lab_cli_usage("fetch", "unexpected argument '%s' with --url", argv[optind]);
-        return ds_fetch_one(url, sha, out, &o);
+        return ds_fetch_one(urls, nurls, sha, out, &o);
     }
     if (optind + 1 != argc)
         return lab_cli_usage("fetch", optind < argc ? "one target at a time" : "what to fetch? a name, a lab id or all");

@@ -63,14 +63,14 @@ const struct lab_command lab_commands[] = {
      "  --json    print a JSON array instead of a table\n"},
     {"fetch", cmd_fetch, "download datasets and weights into the cache",
      "usage: lab fetch <name | lab-id | all> [--dry-run]\n"
-     "       lab fetch --url URL --sha256 HEX -o PATH\n"
+     "       lab fetch --url URL [--url MIRROR ...] --sha256 HEX -o PATH\n"
      "\n"
      "Downloads what a dataset, a lab (both its full and quick data) or every\n"
      "entry needs, resuming partial downloads (<file>.part, HTTP Range), trying\n"
      "mirrors in order, verifying checksums before the file is put in place.\n"
      "\n"
      "  --dry-run     say what would be downloaded, and from where; download nothing\n"
-     "  --url URL     download one URL (instructors, tests) ...\n"
+     "  --url URL     download one file (instructors, tests); repeat for mirrors ...\n"
      "  --sha256 HEX  ... checking it against this sha256 ...\n"
      "  -o PATH       ... into PATH\n"
      "\n"
