@@ -271,7 +271,7 @@ static const struct {
     double min;
     int inclusive;
 } limits[] = {
-    {"train.epochs", 1, 1},         {"train.batch_size", 1, 1}, {"train.lr", 0, 0},
+    {"train.epochs", 0, 1},         {"train.batch_size", 1, 1}, {"train.lr", 0, 0},
     {"train.momentum", 0, 1},       {"train.weight_decay", 0, 1}, {"seed", 0, 1},
     {"data.train_subset", 0, 1},    {"data.eval_subset", 0, 1},
 };

@@ -235,19 +235,17 @@ int cmd_run(int argc, char **argv)
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         int failed_checks = rc == LAB_OK ? lab_run_print_checks(&r) : 0;
-        if (rc == LAB_OK && failed_checks)
-            rc = lab_err(LAB_EFAIL, "read the ✗ lines above; `lab explain <TS-id>` for each",
-                         "%d self-check(s) failed", failed_checks);
+        if (failed_checks) {
+            /* Said here, not by main, so that `run dir:` stays the last line. */
+            lab_say(&r, "%d self-check(s) failed: see the lines above and `lab explain <TS-id>`", failed_checks);
+            rc = LAB_EFAIL;
+        }
         const char *status = rc == LAB_OK ? "ok" : rc == LAB_EINTERRUPTED ? "interrupted" : "failed";
         char *metrics = json_dumps(r.metrics, JSON_COMPACT);
-        char saved_msg[2048], saved_fix[1024];
-        snprintf(saved_msg, sizeof saved_msg, "%s", lab_err_message());
-        snprintf(saved_fix, sizeof saved_fix, "%s", lab_err_fix());
-        if (lab_store_run_finish(store, run_id, status, metrics) != LAB_OK && rc == LAB_OK)
-            rc = LAB_EENV;
-        else
-            lab_err(rc, saved_fix, "%s", saved_msg);
+        int store_rc = lab_store_run_finish(store, run_id, status, metrics);
         free(metrics);
+        if (store_rc && rc == LAB_OK)
+            rc = store_rc;
         if (rc == LAB_EINTERRUPTED)
             lab_say(&r, "interrupted: progress saved; continue with `lab run %s --resume %s`", a.lab_id, r.dir);
         if (a.json) {
@@ -259,6 +257,8 @@ int cmd_run(int argc, char **argv)
             json_decref(out);
         }
         lab_say(&r, "run dir: %s", r.dir);
+        if (rc == LAB_EFAIL || rc == LAB_EINTERRUPTED)
+            lab_err_clear(); /* already explained above */
     }
     lab_store_close(store);
     if (r.log)
