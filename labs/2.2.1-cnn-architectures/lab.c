@@ -209,6 +209,9 @@ static int train_one(struct lab_run *r, const char *name, const struct cnn_data 
 {
     struct model *m;
     int classes = d->train->num_classes;
+    /* Every model starts from the run's seed, so its initial weights do not
+     * depend on which models ran before it. */
+    NN_TRY(ts_manual_seed(tc->seed));
     LAB_TRY(cnn_model_create(name, classes, &m));
     char dir[256], ckpt[4200], path[4200];
     snprintf(dir, sizeof dir, "models/%s/checkpoint.safetensors", name);
