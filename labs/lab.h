@@ -20,4 +20,18 @@ const char *lab_manifest_title(const json_t *m);
 const char *const *lab_registry_ids(void);
 void lab_registry_free(void);
 
+/* A lab's code. Labs register in labs/impls.c. */
+struct lab_run;
+struct lab_impl {
+    const char *id;
+    /* Lab-specific checks of a resolved configuration (model names ...);
+     * LAB_EUSAGE naming the key and the accepted values. */
+    int (*validate)(const json_t *config);
+    /* Runs the lab into run->dir; LAB_EINTERRUPTED when lab_interrupted was
+     * seen (after a checkpoint was saved). */
+    int (*run)(struct lab_run *run);
+};
+/* NULL when the lab has a manifest but no code in this version. */
+const struct lab_impl *lab_impl_find(const char *id);
+
 #endif

@@ -4,6 +4,28 @@
 #include <string.h>
 
 const struct lab_command lab_commands[] = {
+    {"run", cmd_run, "run a lab: train, evaluate, write artifacts",
+     "usage: lab run <lab-id> [options]\n"
+     "\n"
+     "Runs a lab and writes its run directory (printed last as `run dir: <path>`):\n"
+     "config.json, metrics.json, models/<name>/{model,predictions}.safetensors,\n"
+     "plots/*.png, comparison.md and log.txt. The run is recorded in the store.\n"
+     "\n"
+     "  --quick               the lab's quick mode: small real data, minutes on a CPU\n"
+     "  --model NAME|all      which model(s) to train (see `lab info <id>`)\n"
+     "  --device D            auto (default), cpu, cuda or cuda:N\n"
+     "  --precision P         auto (default: bf16 where the device has it natively), bf16, fp32\n"
+     "  --epochs N            same as --set train.epochs=N\n"
+     "  --batch-size N        same as --set train.batch_size=N\n"
+     "  --lr X                same as --set train.lr=X\n"
+     "  --seed N              same as --set seed=N (same seed, device, precision: same results)\n"
+     "  --set KEY=VALUE       change any configuration key (dotted path, e.g. train.momentum=0.8);\n"
+     "                        `lab info <id>` lists them; repeatable\n"
+     "  --out DIR             run directory (default $LAB_HOME/runs/<id>/<time>); must be empty\n"
+     "  --resume DIR          continue an interrupted run from its last checkpoint\n"
+     "  --json                print only a JSON summary on stdout (progress goes to stderr)\n"
+     "\n"
+     "Ctrl-C saves a checkpoint, marks the run interrupted and exits 130.\n"},
     {"list", cmd_list, "list the labs and their last run",
      "usage: lab list [--json]\n"
      "\n"

@@ -42,6 +42,8 @@ int lab_exit_code(int status)
 {
     if (status >= 0)
         return 0;
+    if (status == LAB_EINTERRUPTED)
+        return 130;
     if (status >= LAB_EINTERNAL)
         return -status;
     return 4;

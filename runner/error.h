@@ -11,6 +11,7 @@ enum lab_status {
     LAB_EUSAGE = -2,    /* bad command line or config: exit 2 */
     LAB_EENV = -3,      /* missing dependency, data, GPU, permission: exit 3 */
     LAB_EINTERNAL = -4, /* a bug or an unexpected library failure: exit 4 */
+    LAB_EINTERRUPTED = -130, /* stopped by Ctrl-C or SIGTERM after saving: exit 130 */
 };
 
 /* Records cause and fix; returns `status` so callers can `return lab_err(...)`.

@@ -189,3 +189,73 @@ double ts_optim_get_lr(const ts_optim *o, int group)
 }
 
 } // extern "C"
+
+/* ---- Optimizer state for checkpoints: "optim.<param>.buf1|buf2|step" ---- */
+extern "C" int ts_optim_state_export(const ts_optim *o, struct ts_host_tensor **items, size_t *n, void **blob)
+{
+    ts_params *tmp = nullptr;
+    int rc = ts_params_new(&tmp);
+    if (rc != TS_OK)
+        return rc;
+    TS_TRY
+    if (!o)
+        throw ts::arg_error("ts_optim_state_export: optimizer is NULL");
+    auto &entries = o->p->entries;
+    for (size_t i = 0; i < o->st.size() && i < entries.size(); i++) {
+        const state &s = o->st[i];
+        const std::string base = "optim." + entries[i].name;
+        std::pair<const char *, at::Tensor> parts[] = {
+            {".buf1", s.buf1}, {".buf2", s.buf2}, {".step", s.buf1.defined() ? at::scalar_tensor(s.step, at::kLong) : at::Tensor()}};
+        for (auto &part : parts) {
+            if (!part.second.defined())
+                continue;
+            ts_tensor h;
+            h.t = part.second;
+            if ((rc = ts_params_add(tmp, (base + part.first).c_str(), &h, TS_BUFFER, 0, nullptr)) != TS_OK)
+                break;
+        }
+        if (rc != TS_OK)
+            break;
+    }
+    if (rc == TS_OK)
+        rc = ts_params_export_host(tmp, items, n, blob);
+    ts_params_free(tmp);
+    return rc;
+    TS_CATCH
+}
+
+extern "C" int ts_optim_state_import(ts_optim *o, const struct ts_host_tensor *items, size_t n)
+{
+    TS_TRY
+    if (!o || (n && !items))
+        throw ts::arg_error("ts_optim_state_import: NULL argument");
+    auto &entries = o->p->entries;
+    o->st.assign(entries.size(), state());
+    for (size_t k = 0; k < n; k++) {
+        std::string name = items[k].name;
+        if (name.rfind("optim.", 0) != 0)
+            continue;
+        size_t dot = name.rfind('.');
+        std::string param = name.substr(6, dot - 6), part = name.substr(dot);
+        auto it = o->p->index.find(param);
+        if (it == o->p->index.end())
+            return ts::fail_fmt(TS_EARG, "optimizer state for unknown parameter '%s'", param.c_str());
+        state &s = o->st[it->second];
+        const at::Tensor &param_t = entries[it->second].h->t;
+        at::Tensor host = at::from_blob(const_cast<void *>(items[k].data), std::vector<int64_t>(items[k].shape, items[k].shape + items[k].ndim),
+                                        at::TensorOptions().dtype(ts::to_scalar(items[k].dtype)));
+        if (part == ".step") {
+            s.step = host.item<int64_t>();
+            continue;
+        }
+        if (!host.sizes().equals(param_t.sizes()))
+            return ts::fail_fmt(TS_EARG, "optimizer state '%s' has the wrong shape", name.c_str());
+        at::Tensor v = host.to(param_t.options()).clone();
+        if (part == ".buf1")
+            s.buf1 = v;
+        else if (part == ".buf2")
+            s.buf2 = v;
+    }
+    return TS_OK;
+    TS_CATCH
+}

@@ -299,6 +299,11 @@ int ts_optim_set_weight_decay(ts_optim *o, int group, double wd);
 int ts_optim_set_momentum(ts_optim *o, int group, double momentum); /* SGD momentum or AdamW beta1 */
 int ts_optim_set_frozen(ts_optim *o, int group, int frozen);
 double ts_optim_get_lr(const ts_optim *o, int group);
+/* The per-parameter state (momentum buffers, Adam moments and step) as host
+ * tensors named "optim.<param>.buf1|buf2|step", for checkpoints; same
+ * ownership as ts_params_export_host. Import restores it by those names. */
+int ts_optim_state_export(const ts_optim *o, struct ts_host_tensor **items, size_t *n, void **blob);
+int ts_optim_state_import(ts_optim *o, const struct ts_host_tensor *items, size_t n);
 
 /* ---- Learning-rate schedules (schedule.cpp): pure functions of the step
  * number, equal to torch.optim.lr_scheduler's values after `step` calls of

@@ -1,0 +1,342 @@
+/* Lab 2.2.1: train the CNN families with one recipe and compare them. */
+#include "datasets/loaders.h"
+#include "labs/2.2.1-cnn-architectures/cnn_models.h"
+#include "labs/config.h"
+#include "labs/lab.h"
+#include "labs/models/nn.h"
+#include "labs/models/weights.h"
+#include "labs/plots.h"
+#include "labs/run.h"
+#include "labs/train.h"
+#include "runner/error.h"
+#include "runner/fsutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const study_models[] = {"lenet5", "alexnet", "vgg11", "resnet18", NULL};
+static const char *const cifar10_classes[10] = {"airplane", "automobile", "bird", "cat", "deer",
+                                                "dog",      "frog",       "horse", "ship", "truck"};
+
+static int validate(const json_t *config)
+{
+    const char *model = lab_cfg_str(config, "model", "all");
+    if (*lab_cfg_str(config, "weights", "") && strcmp(model, "all") == 0)
+        return lab_err(LAB_EUSAGE, "add --model NAME for the architecture the weights belong to",
+                       "--set weights=... needs one model, not all");
+    if (strcmp(model, "all") == 0)
+        return LAB_OK;
+    for (const char *const *n = cnn_model_names; *n; n++)
+        if (strcmp(*n, model) == 0)
+            return LAB_OK;
+    return lab_err(LAB_EUSAGE, "models: all, lenet5, alexnet, vgg11, resnet18, lenet5-maxpool, se-resnet18",
+                   "unknown model '%s'", model);
+}
+
+struct cnn_data {
+    struct ds_dataset *train_full, *eval_full, *train, *eval;
+    struct classify_data cd;
+    const char *const *class_names;
+};
+
+static void cnn_data_free(struct cnn_data *d)
+{
+    if (d->train != d->train_full)
+        ds_dataset_free(d->train);
+    if (d->eval != d->eval_full)
+        ds_dataset_free(d->eval);
+    ds_dataset_free(d->train_full);
+    ds_dataset_free(d->eval_full);
+}
+
+static int subset(struct ds_dataset *full, int64_t n, struct ds_dataset **out)
+{
+    if (n <= 0 || (size_t)n >= full->n) {
+        *out = full;
+        return LAB_OK;
+    }
+    return ds_subset_dataset(full, (size_t)n, out);
+}
+
+static int open_data(const json_t *config, struct cnn_data *d)
+{
+    const char *name = lab_cfg_str(config, "data.dataset", "");
+    int rc;
+    if (strcmp(name, "fashion-mnist") == 0) {
+        if ((rc = ds_fashion_mnist_open(NULL, 1, &d->train_full)) || (rc = ds_fashion_mnist_open(NULL, 0, &d->eval_full)))
+            return rc;
+        d->class_names = ds_fashion_mnist_classes;
+    } else if (strcmp(name, "cifar-10") == 0) {
+        if ((rc = ds_cifar_open(NULL, 0, 1, &d->train_full)) || (rc = ds_cifar_open(NULL, 0, 0, &d->eval_full)))
+            return rc;
+        d->class_names = cifar10_classes;
+    } else {
+        return lab_err(LAB_EUSAGE, "use cifar-10 or fashion-mnist", "lab 2.2.1 cannot train on '%s'", name);
+    }
+    if ((rc = subset(d->train_full, lab_cfg_int(config, "data.train_subset", 0), &d->train)) ||
+        (rc = subset(d->eval_full, lab_cfg_int(config, "data.eval_subset", 0), &d->eval)))
+        return rc;
+    const json_t *data = lab_cfg_get(config, "data");
+    if ((rc = ds_augment_from_json(data, &d->cd.train_aug)))
+        return rc;
+    /* Evaluation sees the images as they are: no random crop or flip. */
+    d->cd.eval_aug = d->cd.train_aug;
+    d->cd.eval_aug.crop_size = 0;
+    d->cd.eval_aug.crop_padding = 0;
+    d->cd.eval_aug.hflip_p = 0;
+    d->cd.train = d->train;
+    d->cd.eval = d->eval;
+    return LAB_OK;
+}
+
+static int save_predictions(const char *path, const struct eval_result *e)
+{
+    int64_t ls[2] = {e->n, e->classes};
+    struct ts_host_tensor t[3] = {
+        {.name = "logits", .dtype = TS_F32, .ndim = 2, .data = e->logits,
+         .nbytes = (size_t)(e->n * e->classes) * sizeof(float)},
+        {.name = "labels", .dtype = TS_I64, .ndim = 1, .data = e->labels, .nbytes = (size_t)e->n * sizeof(int64_t)},
+        {.name = "indices", .dtype = TS_I64, .ndim = 1, .data = e->indices, .nbytes = (size_t)e->n * sizeof(int64_t)},
+    };
+    memcpy(t[0].shape, ls, sizeof ls);
+    t[1].shape[0] = t[2].shape[0] = e->n;
+    json_t *meta = json_pack("{s:s}", "format", "lab-predictions-v1");
+    int rc = weights_save_host(t, 3, path, meta);
+    json_decref(meta);
+    return rc;
+}
+
+static int argmax_row(const float *row, int64_t k)
+{
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (row[j] > row[best])
+            best = j;
+    return best;
+}
+
+static int draw_model_plots(struct lab_run *r, const char *name, const json_t *mm, const struct cnn_data *d,
+                            const struct eval_result *e)
+{
+    char path[4200], rel[256], title[128];
+    const json_t *epochs = json_object_get(mm, "epochs");
+    int n = (int)json_array_size(epochs);
+    double *x = calloc((size_t)n + 1, sizeof *x), *tl = calloc((size_t)n + 1, sizeof *x),
+           *vl = calloc((size_t)n + 1, sizeof *x), *ta = calloc((size_t)n + 1, sizeof *x),
+           *va = calloc((size_t)n + 1, sizeof *x);
+    for (int i = 0; i < n; i++) {
+        const json_t *ep = json_array_get(epochs, (size_t)i);
+        x[i] = i + 1;
+        tl[i] = json_number_value(json_object_get(ep, "train_loss"));
+        vl[i] = json_number_value(json_object_get(ep, "test_loss"));
+        ta[i] = json_number_value(json_object_get(ep, "train_accuracy"));
+        va[i] = json_number_value(json_object_get(ep, "test_accuracy"));
+    }
+    struct plot_series loss[2] = {{"train", x, tl, n}, {"test", x, vl, n}}, acc[2] = {{"train", x, ta, n},
+                                                                                       {"test", x, va, n}};
+    snprintf(rel, sizeof rel, "plots/%s-loss.png", name);
+    snprintf(title, sizeof title, "%s: loss", name);
+    int rc = lab_run_path(r, rel, path, sizeof path);
+    if (!rc)
+        rc = plot_lines(path, title, "epoch", "cross-entropy", loss, 2);
+    snprintf(rel, sizeof rel, "plots/%s-accuracy.png", name);
+    snprintf(title, sizeof title, "%s: accuracy", name);
+    if (!rc && !(rc = lab_run_path(r, rel, path, sizeof path)))
+        rc = plot_lines(path, title, "epoch", "accuracy", acc, 2);
+    free(x), free(tl), free(vl), free(ta), free(va);
+
+    int64_t k = e->classes, *counts = calloc((size_t)(k * k), sizeof *counts);
+    for (int64_t i = 0; i < e->n && counts; i++)
+        counts[e->labels[i] * k + argmax_row(e->logits + i * k, k)]++;
+    snprintf(rel, sizeof rel, "plots/%s-confusion.png", name);
+    snprintf(title, sizeof title, "%s: confusion matrix (%lld test images)", name, (long long)e->n);
+    if (!rc && !(rc = lab_run_path(r, rel, path, sizeof path)))
+        rc = plot_confusion(path, title, counts, (int)k, d->class_names);
+    free(counts);
+
+    enum { GRID = 24 };
+    struct ds_sample s[GRID];
+    struct ds_image ims[GRID];
+    char caps[GRID][48];
+    const char *capp[GRID];
+    int ok[GRID], shown = 0;
+    for (; !rc && shown < GRID && shown < e->n; shown++) {
+        memset(&s[shown], 0, sizeof s[shown]);
+        if ((rc = ds_dataset_get(d->eval, (size_t)e->indices[shown], &s[shown])))
+            break;
+        ims[shown] = s[shown].image;
+        int pred = argmax_row(e->logits + shown * k, k);
+        ok[shown] = pred == e->labels[shown];
+        snprintf(caps[shown], sizeof caps[shown], "%.10s/%.10s", d->class_names[pred],
+                 d->class_names[e->labels[shown]]);
+        capp[shown] = caps[shown];
+    }
+    snprintf(rel, sizeof rel, "plots/%s-samples.png", name);
+    snprintf(title, sizeof title, "%s: predicted/true on test images", name);
+    if (!rc && !(rc = lab_run_path(r, rel, path, sizeof path)))
+        rc = plot_image_grid(path, title, ims, shown, capp, ok);
+    for (int i = 0; i < shown; i++)
+        ds_sample_free(&s[i]);
+    return rc;
+}
+
+static int check_predictions(struct lab_run *r, const char *name, const struct eval_result *e, size_t eval_n)
+{
+    int finite = 1, constant = 1, labels_ok = 1;
+    for (int64_t i = 0; i < e->n; i++)
+        labels_ok &= e->labels[i] >= 0 && e->labels[i] < e->classes;
+    lab_run_check(r, e->n == (int64_t)eval_n && labels_ok, "shape.logits",
+                  "%s: predictions for %lld of %zu test images, labels in [0, %lld)", name, (long long)e->n, eval_n,
+                  (long long)e->classes);
+    for (int64_t i = 0; i < e->n * e->classes; i++) {
+        finite &= isfinite(e->logits[i]) != 0;
+        constant &= e->logits[i] == e->logits[i % e->classes];
+    }
+    lab_run_check(r, finite, "values.finite", "%s: logits [%lld, %lld] are all finite", name, (long long)e->n,
+                  (long long)e->classes);
+    lab_run_check(r, !constant, "values.constant", "%s: logits differ between images", name);
+    double chance = 1.0 / (double)e->classes;
+    lab_run_check(r, e->accuracy > chance + 0.02, "results.chance", "%s: accuracy %.2f%% vs chance %.0f%%", name,
+                  100 * e->accuracy, 100 * chance);
+    return LAB_OK;
+}
+
+static int train_one(struct lab_run *r, const char *name, const struct cnn_data *d, const struct train_config *tc,
+                     json_t *models)
+{
+    struct model *m;
+    int classes = d->train->num_classes;
+    /* Every model starts from the run's seed, so its initial weights do not
+     * depend on which models ran before it. */
+    NN_TRY(ts_manual_seed(tc->seed));
+    LAB_TRY(cnn_model_create(name, classes, &m));
+    char dir[256], ckpt[4200], path[4200];
+    snprintf(dir, sizeof dir, "models/%s/checkpoint.safetensors", name);
+    int rc = lab_run_path(r, dir, ckpt, sizeof ckpt);
+    lab_say(r, "%s: %lld parameters", name, (long long)model_num_params(m));
+    json_t *mm = json_object();
+    struct eval_result e = {0};
+    /* Starting weights, e.g. a model trained in the course notebook; with
+     * --epochs 0 the run only evaluates them. */
+    const char *init = lab_cfg_str(r->config, "weights", "");
+    if (!rc && *init) {
+        rc = weights_load(m->params, init, 1, NULL, NULL);
+        if (!rc)
+            lab_say(r, "%s: weights from %s", name, init);
+    }
+    if (!rc)
+        rc = classifier_train(r, m, &d->cd, tc, ckpt, mm, &e);
+    json_t *meta = json_pack("{s:s, s:s, s:s}", "format", "pt", "lab", "2.2.1", "model", name);
+    snprintf(dir, sizeof dir, "models/%s/model.safetensors", name);
+    if (!rc && !(rc = lab_run_path(r, dir, path, sizeof path)))
+        rc = weights_save(m->params, path, meta, NULL, 0);
+    json_decref(meta);
+    snprintf(dir, sizeof dir, "models/%s/predictions.safetensors", name);
+    if (!rc && !(rc = lab_run_path(r, dir, path, sizeof path)))
+        rc = save_predictions(path, &e);
+    if (!rc)
+        rc = draw_model_plots(r, name, mm, d, &e);
+    if (!rc) {
+        check_predictions(r, name, &e, d->eval->n);
+        json_object_set_new(mm, "status", json_string("done"));
+        json_object_set(models, name, mm);
+        rc = lab_run_save_metrics(r);
+        unlink(ckpt); /* the model is complete: its weights are in model.safetensors */
+    }
+    json_decref(mm);
+    eval_result_free(&e);
+    model_free(m);
+    return rc;
+}
+
+static int write_comparison(struct lab_run *r, const json_t *models, const json_t *thresholds)
+{
+    char md[8192];
+    size_t n = (size_t)snprintf(md, sizeof md,
+                                "| model | parameters | test accuracy | train time (s) | images/s |\n"
+                                "|---|---:|---:|---:|---:|\n");
+    const char *labels[8];
+    double accs[8];
+    int count = 0;
+    const char *name;
+    json_t *mm;
+    lab_say(r, "%-16s %12s %14s %15s %10s", "model", "parameters", "test accuracy", "train time (s)", "images/s");
+    json_object_foreach((json_t *)models, name, mm)
+    {
+        double acc = json_number_value(json_object_get(mm, "test_accuracy"));
+        long long params = json_integer_value(json_object_get(mm, "params"));
+        double secs = json_number_value(json_object_get(mm, "train_time_s"));
+        double ips = json_number_value(json_object_get(mm, "images_per_s"));
+        lab_say(r, "%-16s %12lld %13.2f%% %15.1f %10.1f", name, params, 100 * acc, secs, ips);
+        if (n < sizeof md)
+            n += (size_t)snprintf(md + n, sizeof md - n, "| %s | %lld | %.2f%% | %.1f | %.1f |\n", name, params,
+                                  100 * acc, secs, ips);
+        if (count < 8) {
+            labels[count] = name;
+            accs[count++] = acc;
+        }
+        const json_t *want = json_object_get(thresholds, name);
+        if (json_is_number(want))
+            lab_say(r, "%-16s course target for this mode: %.0f%% (%s)", "", 100 * json_number_value(want),
+                    acc >= json_number_value(want) ? "reached" : "not reached");
+    }
+    char path[4200];
+    int rc = lab_run_path(r, "comparison.md", path, sizeof path);
+    if (!rc)
+        rc = lab_write_atomic(path, md, strlen(md));
+    if (!rc && !(rc = lab_run_path(r, "plots/comparison.png", path, sizeof path)))
+        rc = plot_bars(path, "test accuracy by model", "accuracy", labels, accs, count);
+    return rc;
+}
+
+static int run(struct lab_run *r)
+{
+    struct cnn_data d = {0};
+    struct train_config tc;
+    int rc = open_data(r->config, &d);
+    if (!rc)
+        rc = train_config_read(r->config, &r->dev, &tc);
+    if (rc) {
+        cnn_data_free(&d);
+        return rc;
+    }
+    lab_say(r, "data %s: %zu training images, %zu test images, %d classes, input %dx%d", d.train->name, d.train->n,
+            d.eval->n, d.train->num_classes, 32, 32);
+    lab_say(r, "recipe: %s lr %g momentum %g weight decay %g, %s schedule, batch %d, %d epoch(s)", tc.optimizer,
+            tc.lr, tc.momentum, tc.weight_decay, tc.schedule, tc.batch_size, tc.epochs);
+    json_t *models = json_object_get(r->metrics, "models");
+    if (!models) {
+        json_object_set_new(r->metrics, "lab", json_string("2.2.1"));
+        json_object_set_new(r->metrics, "dataset", json_string(d.train->name));
+        json_object_set_new(r->metrics, "models", json_object());
+        models = json_object_get(r->metrics, "models");
+    }
+    const char *choice = lab_cfg_str(r->config, "model", "all");
+    const char *one[2] = {choice, NULL};
+    const char *const *list = strcmp(choice, "all") == 0 ? study_models : one;
+    for (; !rc && *list; list++) {
+        const json_t *prev = json_object_get(models, *list);
+        if (prev && strcmp(json_string_value(json_object_get(prev, "status")), "done") == 0) {
+            lab_say(r, "%s: done in the interrupted run, kept", *list);
+            continue;
+        }
+        if (lab_interrupted)
+            rc = LAB_EINTERRUPTED;
+        else
+            rc = train_one(r, *list, &d, &tc, models);
+    }
+    if (!rc) {
+        const json_t *thr = lab_cfg_get(r->manifest, lab_cfg_bool(r->config, "quick", 0) ? "thresholds.quick.test_accuracy"
+                                                                                           : "thresholds.full.test_accuracy");
+        rc = write_comparison(r, models, thr);
+    }
+    if (rc == LAB_EINTERRUPTED)
+        lab_run_save_metrics(r);
+    cnn_data_free(&d);
+    return rc;
+}
+
+const struct lab_impl lab_cnn_architectures = {.id = "2.2.1", .validate = validate, .run = run};

@@ -1,0 +1,291 @@
+#include "labs/config.h"
+
+#include "runner/error.h"
+#include "runner/suggest.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Deep merge: objects merge key by key, everything else replaces. */
+static int merge(json_t *dst, const json_t *src)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)src, key, v)
+    {
+        json_t *d = json_object_get(dst, key);
+        if (json_is_object(d) && json_is_object(v)) {
+            if (merge(d, v))
+                return -1;
+        } else if (json_object_set_new(dst, key, json_deep_copy(v))) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int lab_config_resolve(const json_t *manifest, int quick, json_t **out)
+{
+    const json_t *base = json_object_get(manifest, "config");
+    if (!json_is_object(base))
+        return lab_err(LAB_EINTERNAL, NULL, "lab manifest has no config object");
+    json_t *cfg = json_deep_copy(base);
+    const json_t *q = json_object_get(manifest, "quick");
+    if (!cfg || (quick && json_is_object(q) && merge(cfg, q))) {
+        json_decref(cfg);
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory resolving the configuration");
+    }
+    json_object_set_new(cfg, "quick", json_boolean(quick));
+    *out = cfg;
+    return LAB_OK;
+}
+
+const json_t *lab_cfg_get(const json_t *config, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    const json_t *cur = config;
+    for (char *save = NULL, *part = strtok_r(buf, ".", &save); part; part = strtok_r(NULL, ".", &save)) {
+        if (!json_is_object(cur))
+            return NULL;
+        cur = json_object_get(cur, part);
+    }
+    return cur;
+}
+
+double lab_cfg_num(const json_t *config, const char *path, double dflt)
+{
+    const json_t *v = lab_cfg_get(config, path);
+    return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+int64_t lab_cfg_int(const json_t *config, const char *path, int64_t dflt)
+{
+    const json_t *v = lab_cfg_get(config, path);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+const char *lab_cfg_str(const json_t *config, const char *path, const char *dflt)
+{
+    const json_t *v = lab_cfg_get(config, path);
+    return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+int lab_cfg_bool(const json_t *config, const char *path, int dflt)
+{
+    const json_t *v = lab_cfg_get(config, path);
+    return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+static void list_keys(const json_t *obj, char *out, size_t cap)
+{
+    const char *key;
+    json_t *v;
+    size_t n = 0;
+    out[0] = '\0';
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        if (n < cap)
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", key);
+    }
+}
+
+static int unknown_key(const json_t *parent, const char *prefix, const char *part, const char *full)
+{
+    const char *names[128];
+    size_t n = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)parent, key, v)
+    {
+        if (n < 127)
+            names[n++] = key;
+    }
+    names[n] = NULL;
+    const char *close = lab_suggest(part, names);
+    char keys[1024], hint[300] = "", fix[1400];
+    list_keys(parent, keys, sizeof keys);
+    if (close)
+        snprintf(hint, sizeof hint, "did you mean '%s%s'? ", prefix, close);
+    snprintf(fix, sizeof fix, "%saccepted keys%s%s: %s", hint, *prefix ? " under " : " at the top level",
+             prefix, keys);
+    return lab_err(LAB_EUSAGE, fix, "unknown configuration key '%s'", full);
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = {"true", "1", "yes", "on"}, *const no[] = {"false", "0", "no", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0)
+            return *out = 1, 0;
+        if (strcasecmp(s, no[i]) == 0)
+            return *out = 0, 0;
+    }
+    return -1;
+}
+
+static int parse_number(const char *s, int want_int, json_t **out)
+{
+    char *end;
+    errno = 0;
+    if (want_int) {
+        long long v = strtoll(s, &end, 10);
+        if (errno || end == s || *end)
+            return -1;
+        *out = json_integer(v);
+    } else {
+        double v = strtod(s, &end);
+        if (errno || end == s || *end || !isfinite(v))
+            return -1;
+        *out = json_real(v);
+    }
+    return 0;
+}
+
+/* A value of the same JSON type as `old`. Arrays accept JSON ("[1, 2]") or a
+ * comma list ("1,2"), element types following the old array's first. */
+static int parse_value(const json_t *old, const char *text, json_t **out)
+{
+    int b;
+    *out = NULL;
+    switch (json_typeof(old)) {
+    case JSON_INTEGER:
+        return parse_number(text, 1, out);
+    case JSON_REAL:
+        return parse_number(text, 0, out);
+    case JSON_TRUE:
+    case JSON_FALSE:
+        if (parse_bool(text, &b))
+            return -1;
+        *out = json_boolean(b);
+        return 0;
+    case JSON_STRING:
+        *out = json_string(text);
+        return *out ? 0 : -1;
+    case JSON_ARRAY: {
+        const json_t *proto = json_array_get(old, 0);
+        json_t *arr = json_loads(text, JSON_DECODE_ANY, NULL);
+        if (!json_is_array(arr)) {
+            json_decref(arr);
+            arr = json_array();
+            char *copy = strdup(text);
+            for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                json_t *item = NULL;
+                if (proto ? parse_value(proto, tok, &item) : !(item = json_string(tok))) {
+                    free(copy);
+                    json_decref(arr);
+                    return -1;
+                }
+                json_array_append_new(arr, item);
+            }
+            free(copy);
+        }
+        size_t i;
+        json_t *item;
+        json_array_foreach(arr, i, item)
+        {
+            /* integers are fine where reals were */
+            int ok = !proto || json_typeof(item) == json_typeof(proto) ||
+                     (json_is_real(proto) && json_is_integer(item));
+            if (!ok) {
+                json_decref(arr);
+                return -1;
+            }
+            if (proto && json_is_real(proto) && json_is_integer(item))
+                json_array_set_new(arr, i, json_real((double)json_integer_value(item)));
+        }
+        *out = arr;
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "true or false";
+    case JSON_STRING:
+        return "a string";
+    case JSON_ARRAY:
+        return "a list such as 0.5,0.5,0.5";
+    case JSON_OBJECT:
+        return "a group of keys (set one of them)";
+    default:
+        return "a value";
+    }
+}
+
+int lab_config_set(json_t *config, const char *assignment)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq || eq == assignment)
+        return lab_err(LAB_EUSAGE, "write it as --set key=value, e.g. --set train.lr=0.05",
+                       "'%s' is not a key=value assignment", assignment);
+    char key[256];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - assignment), assignment);
+    const char *text = eq + 1;
+
+    json_t *parent = config;
+    char prefix[256] = "", buf[256];
+    snprintf(buf, sizeof buf, "%s", key);
+    char *save = NULL, *part = strtok_r(buf, ".", &save);
+    for (;;) {
+        json_t *child = json_object_get(parent, part);
+        if (!child)
+            return unknown_key(parent, prefix, part, key);
+        char *next = strtok_r(NULL, ".", &save);
+        if (!next) {
+            json_t *value;
+            if (json_is_object(child) || parse_value(child, text, &value)) {
+                char fix[160];
+                snprintf(fix, sizeof fix, "%s takes %s", key, type_name(child));
+                return lab_err(LAB_EUSAGE, fix, "bad value '%s' for %s", text, key);
+            }
+            json_object_set_new(parent, part, value);
+            return LAB_OK;
+        }
+        if (!json_is_object(child))
+            return lab_err(LAB_EUSAGE, NULL, "'%s' is not a group of keys; it cannot hold '%s'", part, key);
+        size_t n = strlen(prefix);
+        snprintf(prefix + n, sizeof prefix - n, "%s.", part);
+        parent = child;
+        part = next;
+    }
+}
+
+/* Constraints shared by every lab: key, minimum, whether the minimum itself is allowed. */
+static const struct {
+    const char *key;
+    double min;
+    int inclusive;
+} limits[] = {
+    {"train.epochs", 0, 1},         {"train.batch_size", 1, 1}, {"train.lr", 0, 0},
+    {"train.momentum", 0, 1},       {"train.weight_decay", 0, 1}, {"seed", 0, 1},
+    {"data.train_subset", 0, 1},    {"data.eval_subset", 0, 1},
+};
+
+int lab_config_validate(const json_t *config)
+{
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        const json_t *v = lab_cfg_get(config, limits[i].key);
+        if (!v)
+            continue;
+        double x = json_number_value(v);
+        if (!json_is_number(v) || (limits[i].inclusive ? x < limits[i].min : x <= limits[i].min))
+            return lab_err(LAB_EUSAGE, NULL, "%s must be %s %g", limits[i].key, limits[i].inclusive ? ">=" : ">",
+                           limits[i].min);
+    }
+    return LAB_OK;
+}

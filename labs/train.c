@@ -1,0 +1,378 @@
+#include "labs/train.h"
+
+#include "datasets/pipeline.h"
+#include "labs/config.h"
+#include "labs/models/nn.h"
+#include "labs/models/weights.h"
+#include "runner/error.h"
+#include "runner/fsutil.h"
+#include "runner/progress.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int train_config_read(const json_t *config, const struct lab_device_choice *dev, struct train_config *out)
+{
+    memset(out, 0, sizeof *out);
+    out->epochs = (int)lab_cfg_int(config, "train.epochs", 1);
+    out->batch_size = (int)lab_cfg_int(config, "train.batch_size", 128);
+    out->lr = lab_cfg_num(config, "train.lr", 0.01);
+    out->momentum = lab_cfg_num(config, "train.momentum", 0.9);
+    out->weight_decay = lab_cfg_num(config, "train.weight_decay", 0);
+    out->label_smoothing = lab_cfg_num(config, "train.label_smoothing", 0);
+    out->grad_clip = lab_cfg_num(config, "train.grad_clip", 0);
+    out->warmup_epochs = (int)lab_cfg_int(config, "train.warmup_epochs", 0);
+    out->warmup_start_factor = lab_cfg_num(config, "train.warmup_start_factor", 0.01);
+    out->threads = (int)lab_cfg_int(config, "data.threads", 2);
+    out->seed = (uint64_t)lab_cfg_int(config, "seed", 42);
+    snprintf(out->optimizer, sizeof out->optimizer, "%s", lab_cfg_str(config, "train.optimizer", "sgd"));
+    snprintf(out->schedule, sizeof out->schedule, "%s", lab_cfg_str(config, "train.schedule", "cosine"));
+    out->device = dev->device;
+    out->bf16 = dev->bf16;
+    if (strcmp(out->optimizer, "sgd") && strcmp(out->optimizer, "adamw"))
+        return lab_err(LAB_EUSAGE, "use sgd or adamw", "unknown train.optimizer '%s'", out->optimizer);
+    if (strcmp(out->schedule, "cosine") && strcmp(out->schedule, "warmup_cosine") && strcmp(out->schedule, "none"))
+        return lab_err(LAB_EUSAGE, "use cosine, warmup_cosine or none", "unknown train.schedule '%s'",
+                       out->schedule);
+    return LAB_OK;
+}
+
+void eval_result_free(struct eval_result *e)
+{
+    if (!e)
+        return;
+    free(e->logits);
+    free(e->labels);
+    free(e->indices);
+    memset(e, 0, sizeof *e);
+}
+
+/* Host batch -> tensors on the device; on the CPU the batch memory is used
+ * in place (it outlives the step's scope). */
+static int upload(const struct ds_batch *b, ts_device device, ts_tensor **x, ts_tensor **y)
+{
+    int64_t xs[4] = {b->n, b->c, b->h, b->w}, ys[1] = {b->n};
+    if (device == TS_CPU) {
+        NN_TRY(ts_from_blob(x, b->images, TS_F32, 4, xs));
+        NN_TRY(ts_from_blob(y, b->labels, TS_I64, 1, ys));
+    } else {
+        NN_TRY(ts_from_host(x, b->images, TS_F32, 4, xs, device));
+        NN_TRY(ts_from_host(y, b->labels, TS_I64, 1, ys, device));
+    }
+    return LAB_OK;
+}
+
+/* Forward under autocast when asked; logits come back as fp32. */
+static int forward_fp32(struct model *m, const ts_tensor *x, int training, const struct train_config *tc,
+                        ts_tensor **logits)
+{
+    int token = 0;
+    if (tc->bf16)
+        NN_TRY(ts_autocast_push(tc->device, TS_BF16, &token));
+    ts_tensor *raw = NULL;
+    int rc = m->forward(m, x, training, &raw);
+    if (tc->bf16)
+        ts_autocast_pop(token);
+    if (rc)
+        return rc;
+    NN_TRY(ts_to(logits, raw, tc->device, TS_F32));
+    return LAB_OK;
+}
+
+int classifier_evaluate(struct lab_run *r, struct model *m, const struct classify_data *d,
+                        const struct train_config *tc, struct eval_result *out)
+{
+    memset(out, 0, sizeof *out);
+    struct ds_pipeline_config pc = {.batch_size = tc->batch_size, .threads = tc->threads, .seed = tc->seed,
+                                    .augment = d->eval_aug};
+    struct ds_pipeline *p;
+    LAB_TRY(ds_pipeline_open(d->eval, &pc, &p));
+    int64_t n = (int64_t)d->eval->n, classes = d->eval->num_classes;
+    out->logits = malloc((size_t)(n * classes) * sizeof(float));
+    out->labels = malloc((size_t)n * sizeof(int64_t));
+    out->indices = malloc((size_t)n * sizeof(int64_t));
+    out->n = n;
+    out->classes = classes;
+    int rc = out->logits && out->labels && out->indices ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    int grad = ts_no_grad_push();
+    double loss_sum = 0;
+    int64_t done = 0, correct = 0;
+    struct lab_progress prog;
+    lab_progress_start(&prog, r->say, LAB_PROGRESS_AUTO, "  eval", (uint64_t)n, "img");
+    struct ds_batch *b = NULL;
+    while (!rc && (rc = ds_pipeline_next(p, &b)) == LAB_OK && b) {
+        ts_scope_begin();
+        ts_tensor *x, *y, *logits, *loss, *pred, *hits, *nhit;
+        rc = upload(b, tc->device, &x, &y);
+        if (!rc)
+            rc = forward_fp32(m, x, 0, tc, &logits);
+        if (!rc && done + b->n > n)
+            rc = lab_err(LAB_EINTERNAL, NULL, "evaluation produced more samples than the split has");
+        if (!rc) {
+            int trc = ts_cross_entropy(&loss, logits, y, NULL, TS_RED_SUM, -100, 0);
+            double l = 0;
+            int64_t c = 0;
+            if (!trc)
+                trc = ts_item_f64(loss, &l);
+            if (!trc)
+                trc = ts_argmax(&pred, logits, 1, 0);
+            if (!trc)
+                trc = ts_eq(&hits, pred, y);
+            if (!trc)
+                trc = ts_sum(&nhit, hits, TS_ALL, 0);
+            if (!trc)
+                trc = ts_item_i64(nhit, &c);
+            if (!trc)
+                trc = ts_to_host(logits, TS_F32, out->logits + done * classes,
+                                 (size_t)(b->n * classes) * sizeof(float));
+            rc = trc ? nn_fail(trc, "evaluation") : LAB_OK;
+            loss_sum += l;
+            correct += c;
+        }
+        if (!rc) {
+            memcpy(out->labels + done, b->labels, (size_t)b->n * sizeof(int64_t));
+            memcpy(out->indices + done, b->indices, (size_t)b->n * sizeof(int64_t));
+            done += b->n;
+        }
+        ts_scope_end();
+        ds_batch_free(b);
+        lab_progress_update(&prog, (uint64_t)done, NULL);
+    }
+    ts_grad_mode_pop(grad);
+    ds_pipeline_close(p);
+    if (!rc && done != n)
+        rc = lab_err(LAB_EINTERNAL, NULL, "evaluation saw %lld of %lld samples", (long long)done, (long long)n);
+    if (rc) {
+        eval_result_free(out);
+        return rc;
+    }
+    out->loss = loss_sum / (double)n;
+    out->accuracy = (double)correct / (double)n;
+    char extra[64];
+    snprintf(extra, sizeof extra, "loss %.4f acc %.2f%%", out->loss, 100 * out->accuracy);
+    lab_progress_finish(&prog, extra);
+    return LAB_OK;
+}
+
+static double lr_at(const struct train_config *tc, int epoch, long step, long steps_per_epoch)
+{
+    if (strcmp(tc->schedule, "cosine") == 0)
+        return ts_lr_cosine(tc->lr, 0, epoch, tc->epochs);
+    if (strcmp(tc->schedule, "warmup_cosine") == 0)
+        return ts_lr_warmup_cosine(tc->lr, tc->warmup_start_factor, (long)tc->warmup_epochs * steps_per_epoch, 0,
+                                   (long)epoch * steps_per_epoch + step, (long)tc->epochs * steps_per_epoch);
+    return tc->lr;
+}
+
+static int make_optimizer(struct model *m, const struct train_config *tc, ts_optim **out)
+{
+    if (strcmp(tc->optimizer, "adamw") == 0) {
+        struct ts_adamw_opts o = {.lr = tc->lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                                  .weight_decay = tc->weight_decay};
+        NN_TRY(ts_optim_adamw(out, m->params, &o));
+    } else {
+        struct ts_sgd_opts o = {.lr = tc->lr, .momentum = tc->momentum, .weight_decay = tc->weight_decay};
+        NN_TRY(ts_optim_sgd(out, m->params, &o));
+    }
+    return LAB_OK;
+}
+
+/* One optimisation step; adds the batch's summed loss and hits. */
+static int train_step(struct model *m, ts_optim *opt, const struct ds_batch *b, const struct train_config *tc,
+                      double *loss_sum, int64_t *correct)
+{
+    ts_tensor *x, *y, *logits, *loss, *pred, *hits, *nhit;
+    LAB_TRY(upload(b, tc->device, &x, &y));
+    LAB_TRY(forward_fp32(m, x, 1, tc, &logits));
+    NN_TRY(ts_cross_entropy(&loss, logits, y, NULL, TS_RED_MEAN, -100, tc->label_smoothing));
+    NN_TRY(ts_optim_zero_grad(opt));
+    NN_TRY(ts_backward(loss, NULL));
+    if (tc->grad_clip > 0)
+        NN_TRY(ts_clip_grad_norm(m->params, tc->grad_clip, 2.0, NULL));
+    NN_TRY(ts_optim_step(opt));
+    double l;
+    int64_t c;
+    int grad = ts_no_grad_push();
+    int rc = ts_item_f64(loss, &l);
+    if (!rc)
+        rc = ts_argmax(&pred, logits, 1, 0);
+    if (!rc)
+        rc = ts_eq(&hits, pred, y);
+    if (!rc)
+        rc = ts_sum(&nhit, hits, TS_ALL, 0);
+    if (!rc)
+        rc = ts_item_i64(nhit, &c);
+    ts_grad_mode_pop(grad);
+    if (rc)
+        return nn_fail(rc, "reading the loss");
+    if (!isfinite(l))
+        return lab_err(LAB_EFAIL, "lower the learning rate (--lr) or use --precision fp32 (lab explain TS-NAN-LOGITS)",
+                       "the training loss became %f", l);
+    *loss_sum += l * b->n;
+    *correct += c;
+    return LAB_OK;
+}
+
+static int save_checkpoint(struct model *m, ts_optim *opt, const char *path, int epoch, const json_t *history)
+{
+    struct ts_host_tensor *state = NULL;
+    size_t n = 0;
+    void *blob = NULL;
+    if (ts_optim_state_export(opt, &state, &n, &blob) != TS_OK)
+        return nn_fail(TS_ETORCH, "exporting the optimizer state");
+    char ep[16];
+    snprintf(ep, sizeof ep, "%d", epoch);
+    char *hist = json_dumps(history, JSON_COMPACT);
+    json_t *meta = json_pack("{s:s, s:s}", "epoch", ep, "history", hist ? hist : "[]");
+    int rc = weights_save(m->params, path, meta, state, n);
+    json_decref(meta);
+    free(hist);
+    free(state);
+    free(blob);
+    return rc;
+}
+
+/* Restores weights, optimizer state and history; returns the next epoch. */
+static int load_checkpoint(struct model *m, ts_optim *opt, const char *path, json_t *epochs, int *next_epoch)
+{
+    st_file *f;
+    LAB_TRY(st_open(path, &f));
+    struct ts_host_tensor *items = NULL;
+    size_t n = 0;
+    int rc = weights_host_view(f, NULL, &items, &n);
+    /* Optimizer state is stored under "optim." names next to the weights. */
+    size_t split = 0;
+    struct ts_host_tensor *weights = NULL;
+    if (!rc) {
+        weights = malloc((n + 1) * sizeof *weights);
+        for (size_t i = 0; i < n; i++)
+            if (strncmp(items[i].name, "optim.", 6) != 0)
+                weights[split++] = items[i];
+        struct ts_load_report rep;
+        int trc = ts_params_load_host(m->params, weights, split, 1, &rep);
+        ts_load_report_free(&rep);
+        if (!trc)
+            trc = ts_optim_state_import(opt, items, n);
+        if (trc)
+            rc = lab_err(LAB_EUSAGE, "start a new run instead of --resume", "checkpoint %s does not fit: %s", path,
+                         ts_last_error());
+    }
+    const char *ep = rc ? NULL : st_metadata_get(f, "epoch");
+    const char *hist = rc ? NULL : st_metadata_get(f, "history");
+    json_t *h = hist ? json_loads(hist, 0, NULL) : NULL;
+    if (!rc && (!ep || !json_is_array(h)))
+        rc = lab_err(LAB_EUSAGE, "start a new run instead of --resume", "checkpoint %s lacks its epoch record", path);
+    if (!rc) {
+        json_array_extend(epochs, h);
+        *next_epoch = atoi(ep) + 1;
+    }
+    json_decref(h);
+    free(weights);
+    free(items);
+    st_close(f);
+    return rc;
+}
+
+int classifier_train(struct lab_run *r, struct model *m, const struct classify_data *d, const struct train_config *tc,
+                     const char *ckpt_path, json_t *metrics, struct eval_result *final)
+{
+    memset(final, 0, sizeof *final);
+    NN_TRY(ts_params_to(m->params, tc->device, -1));
+    ts_optim *opt;
+    LAB_TRY(make_optimizer(m, tc, &opt));
+    struct ds_pipeline_config pc = {.batch_size = tc->batch_size, .threads = tc->threads, .seed = tc->seed,
+                                    .shuffle = 1, .drop_last = 0, .augment = d->train_aug};
+    struct ds_pipeline *p = NULL;
+    json_t *epochs = json_array();
+    int start = 0, rc = LAB_OK;
+    if (lab_path_exists(ckpt_path)) {
+        rc = load_checkpoint(m, opt, ckpt_path, epochs, &start);
+        if (!rc)
+            lab_say(r, "  resuming %s after epoch %d", m->name, start);
+    }
+    if (!rc)
+        rc = ds_pipeline_open(d->train, &pc, &p);
+    long steps = p ? (long)ds_pipeline_num_batches(p) : 0;
+    double train_time = 0;
+    int64_t images = 0;
+    for (size_t i = 0; i < json_array_size(epochs); i++) {
+        train_time += json_number_value(json_object_get(json_array_get(epochs, i), "seconds"));
+        images += json_integer_value(json_object_get(json_array_get(epochs, i), "images"));
+    }
+    for (int epoch = start; !rc && epoch < tc->epochs; epoch++) {
+        /* Reseeding per epoch makes dropout after a resume the same as without one. */
+        ts_manual_seed(tc->seed * 1000003u + (uint64_t)epoch);
+        if ((rc = ds_pipeline_start_epoch(p, epoch)))
+            break;
+        char label[64];
+        snprintf(label, sizeof label, "  %s epoch %d/%d", m->name, epoch + 1, tc->epochs);
+        struct lab_progress prog;
+        lab_progress_start(&prog, r->say, LAB_PROGRESS_AUTO, label, (uint64_t)d->train->n, "img");
+        double t0 = lab_monotonic_s(), loss_sum = 0;
+        int64_t seen = 0, correct = 0;
+        struct ds_batch *b = NULL;
+        for (long step = 0; !rc && (rc = ds_pipeline_next(p, &b)) == LAB_OK && b; step++) {
+            double lr = lr_at(tc, epoch, step, steps);
+            ts_optim_set_lr(opt, -1, lr);
+            ts_scope_begin();
+            rc = train_step(m, opt, b, tc, &loss_sum, &correct);
+            ts_scope_end();
+            seen += b->n;
+            ds_batch_free(b);
+            char extra[80];
+            snprintf(extra, sizeof extra, "loss %.4f acc %.2f%%", loss_sum / (double)seen,
+                     100.0 * (double)correct / (double)seen);
+            lab_progress_update(&prog, (uint64_t)seen, extra);
+            if (lab_interrupted && !rc)
+                rc = LAB_EINTERRUPTED;
+        }
+        if (rc)
+            break;
+        double secs = lab_monotonic_s() - t0;
+        char extra[80];
+        snprintf(extra, sizeof extra, "loss %.4f acc %.2f%%", loss_sum / (double)seen, 100.0 * correct / seen);
+        lab_progress_finish(&prog, extra);
+        train_time += secs;
+        images += seen;
+        eval_result_free(final);
+        if ((rc = classifier_evaluate(r, m, d, tc, final)))
+            break;
+        json_array_append_new(epochs, json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:I}", "epoch", epoch + 1,
+                                                "lr", lr_at(tc, epoch, 0, steps), "train_loss",
+                                                loss_sum / (double)seen, "train_accuracy",
+                                                (double)correct / (double)seen, "test_loss", final->loss,
+                                                "test_accuracy", final->accuracy, "seconds", secs, "images",
+                                                (json_int_t)seen));
+        lab_say(r, "  %s epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.1f s", m->name,
+                epoch + 1, tc->epochs, loss_sum / (double)seen, 100.0 * correct / seen, final->loss,
+                100 * final->accuracy, secs);
+        rc = save_checkpoint(m, opt, ckpt_path, epoch, epochs);
+        /* Tests only: a Ctrl-C after the N-th epoch of the process, at a known point. */
+        static int epochs_done;
+        const char *stop = getenv("LAB_TEST_INTERRUPT_AFTER_EPOCHS");
+        if (!rc && stop && ++epochs_done == atoi(stop))
+            raise(SIGINT);
+        /* After the last epoch the model is complete: the lab writes its
+         * artifacts and stops before the next one. */
+        if (!rc && lab_interrupted && epoch + 1 < tc->epochs)
+            rc = LAB_EINTERRUPTED;
+    }
+    if (!rc && !final->logits) /* resumed after the last epoch: evaluate again */
+        rc = classifier_evaluate(r, m, d, tc, final);
+    if (!rc) {
+        json_object_set_new(metrics, "params", json_integer(model_num_params(m)));
+        json_object_set_new(metrics, "test_accuracy", json_real(final->accuracy));
+        json_object_set_new(metrics, "test_loss", json_real(final->loss));
+        json_object_set_new(metrics, "train_time_s", json_real(train_time));
+        json_object_set_new(metrics, "images_per_s", json_real(train_time > 0 ? (double)images / train_time : 0));
+        json_object_set(metrics, "epochs", epochs);
+    }
+    json_decref(epochs);
+    ds_pipeline_close(p);
+    ts_optim_free(opt);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/* Training and evaluating image classifiers: the loop labs 2.2.1, 2.2.2
+ * and 2.2.5 share. Data comes from the datasets pipeline as host batches;
+ * the forward pass runs under bf16 autocast when the run asked for it, the
+ * loss and metrics in fp32. A checkpoint is written at the end of every
+ * epoch so an interrupted run resumes from its last complete epoch with the
+ * same results as a run that never stopped. */
+#ifndef LAB_TRAIN_H
+#define LAB_TRAIN_H
+
+#include "datasets/augment.h"
+#include "datasets/dataset.h"
+#include "labs/models/model.h"
+#include "labs/run.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct train_config {
+    int epochs, batch_size, threads;
+    char optimizer[8]; /* sgd | adamw */
+    double lr, momentum, weight_decay, label_smoothing, grad_clip;
+    char schedule[16]; /* cosine (per epoch) | warmup_cosine (per batch) | none */
+    int warmup_epochs;
+    double warmup_start_factor;
+    uint64_t seed;
+    ts_device device;
+    int bf16;
+};
+/* Reads the "train" group and "seed" of a resolved configuration. */
+int train_config_read(const json_t *config, const struct lab_device_choice *dev, struct train_config *out);
+
+struct eval_result {
+    int64_t n, classes;
+    float *logits;    /* [n, classes] */
+    int64_t *labels;  /* [n] */
+    int64_t *indices; /* [n] positions in the eval split */
+    double loss, accuracy;
+};
+void eval_result_free(struct eval_result *e);
+
+struct classify_data {
+    const struct ds_dataset *train, *eval;
+    struct ds_augment train_aug, eval_aug;
+};
+
+/* Evaluates in eval mode without gradients, in dataset order. */
+int classifier_evaluate(struct lab_run *r, struct model *m, const struct classify_data *d,
+                        const struct train_config *tc, struct eval_result *out);
+
+/* Trains m, evaluating after every epoch, and fills `metrics` (an object:
+ * params, epochs[], test_accuracy, test_loss, train_time_s, images_per_s).
+ * `ckpt_path` is the checkpoint file; when it exists training resumes from
+ * it. *final receives the last evaluation. */
+int classifier_train(struct lab_run *r, struct model *m, const struct classify_data *d, const struct train_config *tc,
+                     const char *ckpt_path, json_t *metrics, struct eval_result *final);
+
+#endif
