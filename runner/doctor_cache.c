@@ -4,6 +4,8 @@
 #include "runner/doctor.h"
 #include "runner/doctor_hooks.h"
 
+#include "datasets/manifest.h"
+#include "runner/error.h"
 #include "runner/paths.h"
 
 #include <dirent.h>
@@ -14,13 +16,52 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The lead wires the dataset/weights verification here (weak default). */
-__attribute__((weak)) int doctor_lab_data_check(const char *cache_dir, int full, char *msg, size_t cap)
+/* lab's datasets and weights: how many are present, and with `full` whether
+ * their checksums hold. Missing ones are normal (fetched on demand), so they
+ * only warn; a corrupt one fails. */
+int doctor_lab_data_check(const char *cache_dir, int full, char *msg, size_t cap)
 {
-    (void)cache_dir;
-    (void)full;
-    snprintf(msg, cap, "dataset and weight verification is not wired in this build");
-    return 0;
+    (void)cache_dir; /* the registry resolves LAB_CACHE itself */
+    if (ds_registry_load() != LAB_OK) {
+        snprintf(msg, cap, "the dataset registry does not load: %s", lab_err_message());
+        return -1;
+    }
+    size_t present = 0, total = ds_registry_count(), verified = 0;
+    char missing[512] = "", bad[512] = "";
+    for (size_t i = 0; i < total; i++) {
+        const json_t *entry = ds_registry_at(i), *file;
+        const char *name = json_string_value(json_object_get(entry, "name"));
+        size_t k;
+        int all = 1, corrupt = 0;
+        json_array_foreach(json_object_get(entry, "files"), k, file)
+        {
+            char path[4096];
+            int found = 0;
+            if (ds_file_locate(entry, file, path, sizeof path, &found) != LAB_OK || !found) {
+                all = 0;
+                continue;
+            }
+            enum ds_verdict v = DS_UNCHECKED;
+            char detail[256];
+            if (full && ds_file_verify(path, file, NULL, &v, detail, sizeof detail) == LAB_OK && v == DS_MISMATCH)
+                corrupt = 1;
+        }
+        size_t n = strlen(corrupt ? bad : missing);
+        if (corrupt)
+            snprintf(bad + n, sizeof bad - n, "%s%s", n ? ", " : "", name);
+        else if (!all)
+            snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", name);
+        present += all && !corrupt;
+        verified += all && !corrupt && full;
+    }
+    if (bad[0]) {
+        snprintf(msg, cap, "checksum mismatch: %s (delete and `lab fetch` it again)", bad);
+        return -1;
+    }
+    snprintf(msg, cap, "%zu of %zu datasets/weights present%s%s%s", present, total, full ? " and verified" : "",
+             missing[0] ? "; missing: " : "", missing);
+    (void)verified;
+    return missing[0] ? 1 : 0;
 }
 
 /* Exists as a writable directory (1), absent but its nearest parent is a

@@ -11,8 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Weak: the shim may not provide it in this build (see doctor_gpu.h). */
-int ts_runtime_info_get(struct ts_runtime_info *out) __attribute__((weak));
+#include "shim/torchshim.h"
 
 static doctor_runtime_info_fn runtime_info_override;
 static int runtime_info_overridden;
@@ -27,7 +26,7 @@ doctor_runtime_info_fn doctor_get_runtime_info_fn(void)
 {
     if (runtime_info_overridden)
         return runtime_info_override;
-    return ts_runtime_info_get ? ts_runtime_info_get : NULL;
+    return ts_runtime_info_get;
 }
 
 static const char *const lib_dirs[] = {

@@ -1,7 +1,5 @@
 /* The `--full` smoke test: a convolution forward and backward under bf16
- * autocast on `device` ("cuda" or "cpu"), timed. The doctor holds only a weak
- * default that reports the test as skipped; the real one, written with the
- * shim's ops, replaces it with a strong definition.
+ * autocast on `device` ("cuda" or "cpu"), timed.
  *
  * Returns 0 passed (*ms the time), 1 skipped (msg why), -1 failed (msg what;
  * an out-of-memory must be caught and reported here, never thrown). */

@@ -12,7 +12,8 @@ check
 clang libclang-rt-14-dev
 dataset-fashion-mnist
 python3 python3-torch python3-torchvision
-nginx-light
+nginx-light curl openssl util-linux
+python3-numpy python3-pil
 "
 
 if [ "${1:-}" = "--list" ]; then

@@ -19,11 +19,6 @@ void shim_ref_expect(const char *dir, const char *name, const ts_tensor *got, do
 /* The same check, returning non-zero with the reason in why instead of
  * failing the test. */
 int shim_ref_compare(const char *dir, const char *name, const ts_tensor *got, double rtol, char *why, size_t cap);
-/* Ends a forked Check test that has passed, skipping libtorch's static
- * destructors (about 1 s per process, most of the shim suites' time). A
- * no-op without fork (CK_FORK=no) and under ASan, where LeakSanitizer's
- * check at exit must run. Call it last, after every assertion. */
-void shim_test_passed(void);
 /* The contents of DIR/NAME.txt (malloc'd). */
 char *shim_ref_text(const char *dir, const char *name);
 

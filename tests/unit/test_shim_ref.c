@@ -158,17 +158,6 @@ char *shim_ref_text(const char *dir, const char *name)
     return buf;
 }
 
-void shim_test_passed(void)
-{
-#ifndef __SANITIZE_ADDRESS__
-    const char *fork_mode = getenv("CK_FORK");
-    if (fork_mode && !strcmp(fork_mode, "no"))
-        return;
-    fflush(NULL);
-    _exit(0);
-#endif
-}
-
 START_TEST(test_expect_catches_a_wrong_tensor)
 {
     /* The comparison itself, checked by a forked child that must fail. */
@@ -203,7 +192,6 @@ START_TEST(test_expect_catches_a_wrong_tensor)
     ts_tensor_free(loaded);
     tu_rmtree(dir);
     free(dir);
-    shim_test_passed();
 }
 END_TEST
 
