@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 /* lab's datasets and weights: how many are present, and with `full` whether
- * their checksums hold. Missing ones are normal (fetched on demand), so they
- * only warn; a corrupt one fails. */
+ * their checksums hold. Missing ones are normal (fetched on demand, and a
+ * fresh machine has none), so they are only listed; a corrupt one fails. */
 int doctor_lab_data_check(const char *cache_dir, int full, char *msg, size_t cap)
 {
     (void)cache_dir; /* the registry resolves LAB_CACHE itself */
@@ -26,7 +26,7 @@ int doctor_lab_data_check(const char *cache_dir, int full, char *msg, size_t cap
         snprintf(msg, cap, "the dataset registry does not load: %s", lab_err_message());
         return -1;
     }
-    size_t present = 0, total = ds_registry_count(), verified = 0;
+    size_t present = 0, total = ds_registry_count();
     char missing[512] = "", bad[512] = "";
     for (size_t i = 0; i < total; i++) {
         const json_t *entry = ds_registry_at(i), *file;
@@ -52,16 +52,14 @@ int doctor_lab_data_check(const char *cache_dir, int full, char *msg, size_t cap
         else if (!all)
             snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", name);
         present += all && !corrupt;
-        verified += all && !corrupt && full;
     }
     if (bad[0]) {
         snprintf(msg, cap, "checksum mismatch: %s (delete and `lab fetch` it again)", bad);
         return -1;
     }
     snprintf(msg, cap, "%zu of %zu datasets/weights present%s%s%s", present, total, full ? " and verified" : "",
-             missing[0] ? "; missing: " : "", missing);
-    (void)verified;
-    return missing[0] ? 1 : 0;
+             missing[0] ? "; fetched when a lab needs them: " : "", missing);
+    return 0;
 }
 
 /* Exists as a writable directory (1), absent but its nearest parent is a

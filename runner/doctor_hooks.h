@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 /* lab's datasets and weights under `cache_dir`: present (and, with `full`,
- * verified by checksum). Returns 0 all good, 1 something missing (a warning),
+ * verified by checksum). Returns 0 when usable (missing ones listed in msg),
  * -1 something corrupt (a failure); `msg` says what. */
 int doctor_lab_data_check(const char *cache_dir, int full, char *msg, size_t cap);
 

@@ -734,8 +734,9 @@ START_TEST(test_smoke)
     snprintf(ctx.root, sizeof ctx.root, "%s", root);
     struct doctor_result r;
     c->fn(&ctx, &r);
-    ck_assert_int_eq(r.status, DOCTOR_SKIP);
-    ck_assert_str_eq(r.message, "skip: shim ops not available in this build");
+    ck_assert_int_eq(r.status, DOCTOR_PASS);
+    ck_assert_ptr_nonnull(strstr(r.message, "under bf16 autocast on cpu"));
+    ck_assert_ptr_nonnull(strstr(r.message, "output dtype bf16"));
 }
 END_TEST
 
