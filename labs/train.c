@@ -35,8 +35,9 @@ int train_config_read(const json_t *config, const struct lab_device_choice *dev,
     out->bf16 = dev->bf16;
     if (strcmp(out->optimizer, "sgd") && strcmp(out->optimizer, "adamw"))
         return lab_err(LAB_EUSAGE, "use sgd or adamw", "unknown train.optimizer '%s'", out->optimizer);
-    if (strcmp(out->schedule, "cosine") && strcmp(out->schedule, "warmup_cosine") && strcmp(out->schedule, "none"))
-        return lab_err(LAB_EUSAGE, "use cosine, warmup_cosine or none", "unknown train.schedule '%s'",
+    if (strcmp(out->schedule, "cosine") && strcmp(out->schedule, "batch_cosine") &&
+        strcmp(out->schedule, "warmup_cosine") && strcmp(out->schedule, "none"))
+        return lab_err(LAB_EUSAGE, "use cosine, batch_cosine, warmup_cosine or none", "unknown train.schedule '%s'",
                        out->schedule);
     return LAB_OK;
 }
@@ -162,6 +163,11 @@ static double lr_at(const struct train_config *tc, int epoch, long step, long st
 {
     if (strcmp(tc->schedule, "cosine") == 0)
         return ts_lr_cosine(tc->lr, 0, epoch, tc->epochs);
+    /* Quick runs last one epoch: a per-epoch cosine would keep the rate at
+     * its peak to the last batch, leaving weights that batch norm's running
+     * statistics do not describe, so eval accuracy collapses. */
+    if (strcmp(tc->schedule, "batch_cosine") == 0)
+        return ts_lr_cosine(tc->lr, 0, (long)epoch * steps_per_epoch + step, (long)tc->epochs * steps_per_epoch);
     if (strcmp(tc->schedule, "warmup_cosine") == 0)
         return ts_lr_warmup_cosine(tc->lr, tc->warmup_start_factor, (long)tc->warmup_epochs * steps_per_epoch, 0,
                                    (long)epoch * steps_per_epoch + step, (long)tc->epochs * steps_per_epoch);

@@ -19,7 +19,7 @@ struct train_config {
     int epochs, batch_size, threads;
     char optimizer[8]; /* sgd | adamw */
     double lr, momentum, weight_decay, label_smoothing, grad_clip;
-    char schedule[16]; /* cosine (per epoch) | warmup_cosine (per batch) | none */
+    char schedule[16]; /* cosine (per epoch) | batch_cosine, warmup_cosine (per batch) | none */
     int warmup_epochs;
     double warmup_start_factor;
     uint64_t seed;
