@@ -7,6 +7,7 @@
 #include "grader/batch.h"
 #include "grader/batch_input.h"
 #include "grader/gradebook.h"
+#include "grader/grades.h"
 #include "grader/kb.h"
 #include "grader/lms_names.h"
 #include "runner/error.h"
@@ -331,15 +332,18 @@ static void weights_file(const char *path, float value)
 /* A submission folder (dir) or tar.gz (archive) at root/name. */
 static void make_submission(const char *root, const char *name, const char *student, const char *score, int archive)
 {
-    char dir[4200], p[4400], json[256];
+    char dir[4200], p[4400];
     snprintf(dir, sizeof dir, "%s/%s%s", root, name, archive ? ".src" : "");
     snprintf(p, sizeof p, "%s/models/lenet5", dir);
     ck_assert_int_eq(lab_mkdir_p(p), LAB_OK);
     snprintf(p, sizeof p, "%s/plots", dir);
     ck_assert_int_eq(lab_mkdir_p(p), LAB_OK);
-    snprintf(json, sizeof json, "{\"student\": \"%s\", \"lab\": \"2.2.1\"}", student);
+    json_t *info = json_pack("{s:s, s:s}", "student", student, "lab", "2.2.1");
+    char *json = json_dumps(info, 0);
     snprintf(p, sizeof p, "%s/submission.json", dir);
     tu_write_file(p, json, strlen(json));
+    free(json);
+    json_decref(info);
     snprintf(p, sizeof p, "%s/score.txt", dir);
     tu_write_file(p, score, strlen(score));
     snprintf(p, sizeof p, "%s/models/lenet5/model.safetensors", dir);
@@ -587,6 +591,110 @@ START_TEST(test_bulk_zip_input)
 }
 END_TEST
 
+
+/* ---- lab grades: export, feedback, duplicates ---- */
+
+static char *read_all(const char *path)
+{
+    char *text = NULL;
+    ck_assert_msg(lab_read_file(path, 64u << 20, &text, NULL) == LAB_OK, "%s", lab_err_message());
+    return text;
+}
+
+START_TEST(test_grades_outputs)
+{
+    char *tmp = tu_tempdir(), in[4200], db[4200], p[4400], cmd[9000];
+    snprintf(in, sizeof in, "%s/in", tmp);
+    snprintf(db, sizeof db, "%s/gb.sqlite", tmp);
+    ck_assert_int_eq(lab_mkdir_p(in), LAB_OK);
+    make_submission(in, "alice.tar.gz", "alice", "8", 1);
+    make_submission(in, "bob", "=cmd|' /C calc'!A0", "6", 0); /* a formula for an id */
+    make_submission(in, "carol", "<carol & \"co\">", "4", 0);
+    make_submission(in, "nobody.tar.gz", "", "5", 1);
+    struct batch_opts o = batch_defaults(in, db);
+    struct batch_summary s;
+    ck_assert_int_eq(batch_run(&o, &s), LAB_OK);
+    ck_assert_uint_eq(s.id_issues, 1);
+    batch_summary_free(&s);
+
+    gradebook *g;
+    ck_assert_int_eq(gradebook_open(db, false, &g), LAB_OK);
+    snprintf(p, sizeof p, "%s/export.csv", tmp);
+    FILE *f = fopen(p, "w");
+    ck_assert_int_eq(grades_export(g, "2.2.1", GRADES_CSV, f, NULL), LAB_OK);
+    fclose(f);
+    char *csv = read_all(p);
+    ck_assert_ptr_nonnull(strstr(csv, "student,lab,score,max_score,status,late_penalty,graded_at,grader_version"));
+    ck_assert_ptr_nonnull(strstr(csv, "\r\nalice,2.2.1,8,10,graded,0,"));
+    ck_assert_ptr_nonnull(strstr(csv, "\"'=cmd|' /C calc'!A0\""));
+    ck_assert_ptr_nonnull(strstr(csv, "\"<carol & \"\"co\"\">\""));
+    ck_assert_ptr_null(strstr(csv, "nobody"));
+    free(csv);
+    /* The CSV is what Python's csv module reads back. */
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import csv,sys; r=list(csv.DictReader(open(sys.argv[1], newline=''))); "
+             "assert len(r)==3, r; assert {x['student'] for x in r}=={'alice', \\\"'=cmd|' /C calc'!A0\\\", "
+             "'<carol & \\\"co\\\">'}, r\" '%s'",
+             p);
+    ck_assert_int_eq(tu_run(cmd, NULL), 0);
+
+    snprintf(p, sizeof p, "%s/export.json", tmp);
+    f = fopen(p, "w");
+    ck_assert_int_eq(grades_export(g, NULL, GRADES_JSON, f, NULL), LAB_OK);
+    fclose(f);
+    json_t *j = json_load_file(p, 0, NULL);
+    ck_assert_uint_eq(json_array_size(j), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "status")), "graded");
+    json_decref(j);
+
+    char out[4300];
+    snprintf(out, sizeof out, "%s/feedback", tmp);
+    size_t pages = 0;
+    ck_assert_int_eq(grades_feedback(g, NULL, out, NULL, &pages), LAB_OK);
+    ck_assert_uint_eq(pages, 3);
+    snprintf(p, sizeof p, "%s/alice.html", out);
+    char *page = read_all(p);
+    ck_assert_ptr_nonnull(strstr(page, "Normalization constants")); /* the KB entry of the failed check */
+    ck_assert_ptr_nonnull(strstr(page, "data:image/png;base64,"));
+    free(page);
+    snprintf(p, sizeof p, "%s/index.html", out);
+    page = read_all(p);
+    ck_assert_ptr_nonnull(strstr(page, "&lt;carol &amp; &quot;co&quot;&gt;"));
+    ck_assert_ptr_null(strstr(page, "<carol"));
+    ck_assert_ptr_nonnull(strstr(page, "nobody.tar.gz"));
+    free(page);
+    /* Every page is well-formed XML (and so balanced HTML). */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && ls *.html | wc -l | grep -qx 4 && for f in *.html; do /usr/bin/python3 -c "
+             "\"import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])\" \"$f\" || exit 1; done",
+             out);
+    ck_assert_int_eq(tu_run(cmd, NULL), 0);
+
+    /* All four hold the same weights file: one group of byte-identical models. */
+    snprintf(p, sizeof p, "%s/dups.txt", tmp);
+    f = fopen(p, "w");
+    size_t groups = 0;
+    ck_assert_int_eq(grades_duplicates(g, NULL, false, f, &groups), LAB_OK);
+    fclose(f);
+    ck_assert_uint_eq(groups, 1);
+    char *dups = read_all(p);
+    ck_assert_ptr_nonnull(strstr(dups, "byte-identical model.safetensors"));
+    ck_assert_ptr_nonnull(strstr(dups, "alice"));
+    free(dups);
+    gradebook_close(g);
+
+    char page_name[128];
+    grades_page_name("alice", page_name, sizeof page_name);
+    ck_assert_str_eq(page_name, "alice.html");
+    grades_page_name("../x", page_name, sizeof page_name);
+    ck_assert_ptr_null(strchr(page_name, '/'));
+    grades_page_name("index", page_name, sizeof page_name);
+    ck_assert_str_ne(page_name, "index.html");
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 START_TEST(test_troubleshooting_ids_exist)
 {
     ck_assert_int_eq(kb_load(), LAB_OK);
@@ -612,6 +720,7 @@ Suite *suite_batch(void)
     tcase_add_test(tb, test_batch_faults_are_recorded);
     tcase_add_test(tb, test_batch_hostile_archives);
     tcase_add_test(tb, test_bulk_zip_input);
+    tcase_add_test(tb, test_grades_outputs);
     suite_add_tcase(s, tb);
     return s;
 }
