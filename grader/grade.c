@@ -217,7 +217,7 @@ static int run_rubric(struct grade_ctx *g, const struct rubric *rb, struct grade
     int rc = LAB_OK;
     for (size_t i = 0; !rc && i < rb->n; i++) {
         const struct rubric_check *c = &rb->checks[i];
-        if (c->flags & RC_PER_MODEL || (c->flags & RC_SUBMISSION && g->self_check))
+        if (c->flags & RC_PER_MODEL || (c->flags & (RC_SUBMISSION | RC_REEVAL) && g->self_check))
             continue;
         rc = run_check(g, c, r);
     }
@@ -230,7 +230,7 @@ static int run_rubric(struct grade_ctx *g, const struct rubric *rb, struct grade
             break;
         for (size_t i = 0; !rc && i < rb->n; i++) {
             const struct rubric_check *c = &rb->checks[i];
-            if (c->flags & RC_PER_MODEL && !(c->flags & RC_SUBMISSION && g->self_check))
+            if (c->flags & RC_PER_MODEL && !(c->flags & (RC_SUBMISSION | RC_REEVAL) && g->self_check))
                 rc = run_check(g, c, r);
         }
         if (rb->model_end)

@@ -63,8 +63,8 @@ int grade_submission(const char *path, const struct grade_opts *opts, struct gra
 void grade_report_free(struct grade_report *r);
 
 /* The checks that need no submission.json or manifest, on a fresh run
- * directory (`lab run`'s self-check); integrity.manifest/checksums are left
- * out. Same contract as grade_submission. */
+ * directory (`lab run`'s self-check); integrity.manifest/checksums and the
+ * re-evaluation are left out. Same contract as grade_submission. */
 int grade_run_dir(const char *dir, const struct grade_opts *opts, struct grade_report **out);
 
 /* LAB_OK when every check passed or was skipped, LAB_EFAIL when one failed,
