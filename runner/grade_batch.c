@@ -32,6 +32,14 @@ static int parse_number(const char *opt, const char *text, double lo, double hi,
     return LAB_OK;
 }
 
+int grade_batch_wanted(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--batch") || !strncmp(argv[i], "--batch=", 8))
+            return 1;
+    return 0;
+}
+
 int grade_batch_main(int argc, char **argv)
 {
     enum { O_BATCH = 256, O_LAB, O_DB, O_JOBS, O_TIMEOUT, O_MEM, O_REEVAL, O_REGRADE, O_DUE, O_PENALTY, O_DEVICE,
