@@ -8,6 +8,8 @@
 #include "runner/jsonio.h"
 #include "shim/safetensors.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -155,6 +157,40 @@ static const char *check_tree(const char *dir, const struct ds_unpack_limits *li
             why = "larger than the limit", snprintf(bad, cap, "%s", p);
     }
     closedir(d);
+    return why;
+}
+
+/* ---- an archive's headers, read before anything is written ----
+ * The unpacker enforces every limit while it writes; reading the headers
+ * first refuses an archive of 100,000 files or a declared 50 GiB without
+ * creating thousands of files to delete again. */
+
+static const char *precheck_archive(const char *path, const struct ds_unpack_limits *lim, char *entry, size_t cap)
+{
+    struct archive *a = archive_read_new();
+    if (!a)
+        return NULL;
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    archive_read_support_format_gnutar(a);
+    archive_read_support_format_zip(a);
+    const char *why = NULL;
+    if (archive_read_open_filename(a, path, 1 << 16) == ARCHIVE_OK) {
+        struct archive_entry *e;
+        uint64_t n = 0, declared = 0;
+        while (!why && archive_read_next_header(a, &e) == ARCHIVE_OK) {
+            const char *name = archive_entry_pathname(e);
+            snprintf(entry, cap, "%s", name ? name : "(no name)");
+            if (++n > lim->max_entries)
+                why = "too many entries";
+            else if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
+                     (declared += (uint64_t)archive_entry_size(e)) > lim->max_total_bytes)
+                why = "total size over the limit";
+            else if (archive_read_data_skip(a) != ARCHIVE_OK)
+                break; /* damaged: the unpacker says how */
+        }
+    }
+    archive_read_free(a);
     return why;
 }
 
@@ -360,9 +396,20 @@ int batch_child_main(void *arg, const char *workdir, int out_fd)
     } else {
         snprintf(sub, sizeof sub, "%s/submission", workdir);
         struct ds_unpack_report rep;
-        if (ds_unpack_file(it->path, sub, &o->limits, &rep) != LAB_OK) {
+        char entry[1024];
+        const char *early = precheck_archive(it->path, &o->limits, entry, sizeof entry);
+        if (early) {
+            refusal = early;
+            snprintf(why, sizeof why, "refused archive entry '%s': %s", entry, early);
+        } else if (ds_unpack_file(it->path, sub, &o->limits, &rep) != LAB_OK) {
+            /* The source is named beside the message; the path is noise. */
+            char prefix[4200];
+            const char *m = lab_err_message();
+            snprintf(prefix, sizeof prefix, "unpacking %s: ", it->path);
+            if (strncmp(m, prefix, strlen(prefix)) == 0)
+                m += strlen(prefix);
             refusal = "refused";
-            snprintf(why, sizeof why, "%s", lab_err_message());
+            snprintf(why, sizeof why, "%s", m);
         }
     }
     if (refusal) {

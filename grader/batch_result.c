@@ -263,14 +263,22 @@ int batch_result_from_outcome(const struct batch_job *job, const struct sandbox_
             if (!rc)
                 rc = take_plots(json_object_get(msg, "plots"), out);
             json_decref(msg);
-            json_decref(hello);
             if (rc) {
+                json_decref(hello);
                 batch_result_clear(out);
                 return lab_err(LAB_EINTERNAL, NULL, "out of memory");
             }
             /* Nothing but a graded report earns points. */
             if (r->status != GRADE_GRADED)
                 r->score = 0;
+            /* A report that stopped before reading the student (not
+             * gradable) still belongs to whoever submission.json names. */
+            if ((!r->student || !*r->student) && student && *student) {
+                char *s = strdup(student);
+                if (s)
+                    free(r->student), r->student = s;
+            }
+            json_decref(hello);
             return LAB_OK;
         }
         json_decref(msg);

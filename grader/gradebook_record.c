@@ -145,14 +145,20 @@ static int flag_conflicts(gradebook *g, const struct gb_submission *s, const cha
     bind_text(st, 6, user);
     bind_text(st, 7, s->input);
     int64_t others[64];
-    size_t n = 0;
+    size_t n = 0, total = 0;
     char sources[384] = "";
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n < 64)
             others[n++] = sqlite3_column_int64(st, 0);
         size_t used = strlen(sources);
-        snprintf(sources + used, sizeof sources - used, "%s%s", used ? ", " : "",
-                 (const char *)sqlite3_column_text(st, 1));
+        if (n <= 3)
+            snprintf(sources + used, sizeof sources - used, "%s%s", used ? ", " : "",
+                     (const char *)sqlite3_column_text(st, 1));
+        total++;
+    }
+    if (total > 3) {
+        size_t used = strlen(sources);
+        snprintf(sources + used, sizeof sources - used, " and %zu more", total - 3);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -165,7 +171,7 @@ static int flag_conflicts(gradebook *g, const struct gb_submission *s, const cha
         if ((rc = prepare(g,
                           "UPDATE submissions SET id_issue = coalesce(id_issue || '; ', '') ||"
                           " 'student ''' || student || ''' is also claimed by ' || ?2"
-                          " WHERE id = ?1 AND (id_issue IS NULL OR instr(id_issue, ?2) = 0)",
+                          " WHERE id = ?1 AND (id_issue IS NULL OR (instr(id_issue, ?2) = 0 AND length(id_issue) < 300))",
                           &st, "flagging a conflict")))
             return rc;
         sqlite3_bind_int64(st, 1, others[i]);
