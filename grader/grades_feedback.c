@@ -274,15 +274,17 @@ static int lab_summary(gradebook *g, struct html *h, const struct grades_rows *r
         const char **labels = calloc(nrates ? nrates : 1, sizeof *labels);
         double *vals = calloc(nrates ? nrates : 1, sizeof *vals);
         for (size_t k = 0; labels && vals && k < nrates; k++)
-            labels[k] = rates[k].id, vals[k] = rates[k].total ? (double)rates[k].fails / (double)rates[k].total : 0;
-        snprintf(title, sizeof title, "Lab %s: failure rate per check", lab);
+            labels[k] = rates[k].id, vals[k] = n ? (double)rates[k].fails / (double)n : 0;
+        /* Over every submission of the lab: a check only some reports
+         * have (sandbox.crash) is not "100% failing". */
+        snprintf(title, sizeof title, "Lab %s: failure rate per check (%zu submissions)", lab, n);
         if (!labels || !vals)
             rc = lab_err(LAB_EINTERNAL, NULL, "out of memory");
         else if (!(rc = chart_failure_rates(title, labels, vals, nrates, &png, &len)))
             html_png(h, png, len, "failure rate per check");
         free(png);
         if (!rc) {
-            html_raw(h, "<table>\n<tr><th>check</th><th>failed</th><th>of</th></tr>\n");
+            html_raw(h, "<table>\n<tr><th>check</th><th>failed</th><th>reported in</th></tr>\n");
             for (size_t k = 0; k < nrates; k++) {
                 html_raw(h, "<tr><td><code>");
                 html_text(h, rates[k].id);

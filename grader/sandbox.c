@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -20,7 +21,8 @@
 
 struct sandbox_child {
     pid_t pid;
-    int fd; /* read end of the result pipe; -1 at EOF */
+    int pidfd; /* readable when the child ends (-1 where the kernel has no pidfd) */
+    int fd;    /* read end of the result pipe; -1 at EOF */
     char *buf;
     size_t len, cap, max_output;
     double start, deadline;
@@ -148,6 +150,9 @@ int sandbox_start(const struct sandbox_limits *lim, const char *workdir, sandbox
     setpgid(pid, pid); /* also here, so a kill right after fork reaches the group */
     fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
     c->pid = pid;
+    c->pidfd = pidfd_open(pid, 0);
+    if (c->pidfd >= 0)
+        fcntl(c->pidfd, F_SETFD, FD_CLOEXEC);
     c->fd = p[0];
     c->max_output = lim->max_output ? lim->max_output : (64u << 20);
     c->start = lab_monotonic_s();
@@ -246,18 +251,24 @@ int sandbox_wait_any(struct sandbox_child *const *kids, size_t n, double wait_s,
             }
             if (kids[i]->deadline < next)
                 next = kids[i]->deadline;
-            if (kids[i]->fd >= 0 && np < 256) {
+            if (kids[i]->fd >= 0 && np < 255) {
                 pfd[np] = (struct pollfd){.fd = kids[i]->fd, .events = POLLIN};
                 map[np++] = i;
+            }
+            /* The pipe's EOF comes a moment before the child is waitable:
+             * its pidfd wakes us then, not a timer. */
+            if (kids[i]->pidfd >= 0 && !kids[i]->exited && np < 255) {
+                pfd[np] = (struct pollfd){.fd = kids[i]->pidfd, .events = POLLIN};
+                map[np++] = i;
+            } else if (kids[i]->pidfd < 0 && next > now + 0.005) {
+                next = now + 0.005; /* no pidfd: look again soon */
             }
         }
         if (now >= until)
             return 0;
-        /* Short sleeps: a child that exits without closing its pipe (a
-         * descendant holds it) is noticed by waitid, not poll. */
         double wait = next - now;
-        if (wait > 0.05)
-            wait = 0.05;
+        if (wait > 0.25)
+            wait = 0.25;
         int ms = wait > 0 ? (int)(wait * 1000) + 1 : 0;
         if (poll(pfd, np, ms) < 0 && errno != EINTR)
             return 0;
@@ -272,6 +283,8 @@ void sandbox_collect(struct sandbox_child *c, struct sandbox_outcome *out)
         return;
     if (c->fd >= 0)
         close(c->fd);
+    if (c->pidfd >= 0)
+        close(c->pidfd);
     kill(-c->pid, SIGKILL); /* the pid is still ours: not reaped yet */
     int status = 0;
     struct rusage ru;

@@ -83,12 +83,14 @@ import csv, json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 want = {r[0]: r[1:] for r in db.execute("SELECT student, final_score, max_score, status FROM submissions"
                                         " WHERE student IS NOT NULL AND id_issue IS NULL")}
+labmax = db.execute("SELECT max_score FROM labs WHERE id = '2.2.1'").fetchone()[0]
 rows = list(csv.DictReader(open(sys.argv[2], newline="")))
 assert len(rows) == len(want) > 180, (len(rows), len(want))
 assert list(rows[0])[:8] == ["student", "lab", "score", "max_score", "status", "late_penalty", "graded_at",
                              "grader_version"], list(rows[0])
 for r in rows:
     score, mx, status = want[r["student"]]
+    mx = mx or labmax  # what never got a report has the lab's maximum
     assert abs(float(r["score"]) - score) < 1e-3 and float(r["max_score"]) == mx and r["status"] == status, r
 j = json.load(open(sys.argv[3]))
 assert sorted(x["student"] for x in j) == sorted(want), "JSON and CSV differ"
