@@ -261,7 +261,7 @@ int submission_path(const struct submission *s, const char *rel, char *out, size
 
 int submission_has_file(const struct submission *s, const char *rel)
 {
-    return bsearch(&rel, s->files, s->n_files, sizeof *s->files, cmp_str) != NULL;
+    return s->n_files && bsearch(&rel, s->files, s->n_files, sizeof *s->files, cmp_str) != NULL;
 }
 
 const struct sub_model *submission_model(const struct submission *s, const char *name)
@@ -445,7 +445,8 @@ static int open_files(struct submission *s, enum sub_open_mode mode)
     s->n_files = l.n;
     if (rc)
         return rc;
-    qsort(s->files, s->n_files, sizeof *s->files, cmp_str);
+    if (s->n_files)
+        qsort(s->files, s->n_files, sizeof *s->files, cmp_str);
     if (mode == SUB_SUBMISSION) {
         if ((rc = load_json(s, "submission.json", SUB_INFO_MAX_BYTES, &s->info)) || (rc = sub_info_validate(s->info)))
             return rc;

@@ -6,6 +6,8 @@
 #include "grader/checks.h"
 #include "grader/grade.h"
 #include "grader/kb.h"
+#include "grader/pack.h"
+#include "grader/report_format.h"
 #include "grader/reeval.h"
 #include "grader/rubric.h"
 #include "grader/submission.h"
@@ -550,6 +552,41 @@ START_TEST(test_json_round_trip)
 }
 END_TEST
 
+START_TEST(test_reports_and_student_ids)
+{
+    struct grade_report *r = grade_synth(&(struct synth){.claimed = 0.5}, NULL, 0);
+    char *text = NULL;
+    ck_assert_int_eq(report_render(r, REPORT_TEXT, 0, &text), LAB_OK);
+    ck_assert_ptr_nonnull(strstr(text, "✓ integrity.checksums"));
+    ck_assert_ptr_nonnull(strstr(text, "✗ honesty.accuracy"));
+    ck_assert_ptr_nonnull(strstr(text, "TS-METRICS-MISMATCH: Reported accuracy"));
+    free(text);
+    ck_assert_int_eq(report_render(r, REPORT_TEXT, 1, &text), LAB_OK);
+    ck_assert_ptr_nonnull(strstr(text, "[FAIL] honesty.accuracy"));
+    ck_assert_ptr_null(strstr(text, "✓"));
+    free(text);
+    json_t *g = report_gradescope_json(r), *p = report_prairielearn_json(r);
+    ck_assert_double_eq(json_number_value(json_object_get(g, "score")), r->score);
+    ck_assert_uint_eq(json_array_size(json_object_get(g, "tests")), r->n_checks);
+    double pl = json_number_value(json_object_get(p, "score"));
+    ck_assert(pl > 0 && pl < 1);
+    ck_assert(json_is_true(json_object_get(p, "gradable")));
+    json_decref(g), json_decref(p);
+    enum report_format f;
+    ck_assert_int_eq(report_format_parse("gradescope", &f), LAB_OK);
+    ck_assert_int_eq(f, REPORT_GRADESCOPE);
+    ck_assert_int_eq(report_format_parse("pdf", &f), LAB_EUSAGE);
+    grade_report_free(r);
+
+    ck_assert(pack_student_ok("alice.b-2@uni+x"));
+    ck_assert(!pack_student_ok(""));
+    ck_assert(!pack_student_ok("../etc"));
+    ck_assert(!pack_student_ok("a/b"));
+    ck_assert(!pack_student_ok("-rf"));
+    ck_assert(!pack_student_ok("x y"));
+}
+END_TEST
+
 /* Every troubleshooting id a check can report exists, and the entry lists
  * the check among those pointing to it. */
 START_TEST(test_checks_name_kb_entries)
@@ -599,6 +636,7 @@ Suite *suite_grade(void)
     tcase_add_test(sub, test_archives);
     tcase_add_test(sub, test_timeout_earns_nothing);
     tcase_add_test(sub, test_json_round_trip);
+    tcase_add_test(sub, test_reports_and_student_ids);
     suite_add_tcase(s, sub);
     return s;
 }
