@@ -701,6 +701,18 @@ START_TEST(test_troubleshooting_ids_exist)
     static const char *const ids[] = {"TS-GRADE-SANDBOX", "TS-SUBMISSION-ARCHIVE", "TS-STUDENT-ID", "TS-GRADEBOOK"};
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
         ck_assert_msg(kb_find(ids[i]), "%s is referenced by the batch grader but has no entry", ids[i]);
+    /* The checks the batch reports itself are listed by their entries. */
+    static const char *const pairs[][2] = {{"integrity.archive", "TS-SUBMISSION-ARCHIVE"},
+                                           {"sandbox.crash", "TS-GRADE-SANDBOX"},
+                                           {"sandbox.timeout", "TS-GRADE-SANDBOX"},
+                                           {"sandbox.oom", "TS-GRADE-SANDBOX"}};
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        const struct kb_entry *e = kb_find(pairs[i][1]);
+        int listed = 0;
+        for (size_t c = 0; c < e->n_checks; c++)
+            listed |= strcmp(e->checks[c], pairs[i][0]) == 0;
+        ck_assert_msg(listed, "%s does not list check %s", pairs[i][1], pairs[i][0]);
+    }
     kb_free();
 }
 END_TEST
