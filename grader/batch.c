@@ -427,6 +427,11 @@ static int drive(struct run_state *r)
     return rc;
 }
 
+static bool uses_gpu(const struct batch_opts *o)
+{
+    return o->reeval && o->device && (strncmp(o->device, "cuda", 4) == 0 || strcmp(o->device, "auto") == 0);
+}
+
 int batch_run(const struct batch_opts *o, struct batch_summary *s)
 {
     memset(s, 0, sizeof *s);
@@ -438,7 +443,9 @@ int batch_run(const struct batch_opts *o, struct batch_summary *s)
         .timeout_s = o->timeout_s,
         /* CPU seconds across all the child's threads: room for a few. */
         .cpu_s = (uint64_t)(o->timeout_s * 4) + 10,
-        .mem_bytes = o->mem_mb << 20,
+        /* CUDA maps tens of GiB of address space at start-up: on a GPU the
+         * limit would stop every child, so it is left off there. */
+        .mem_bytes = uses_gpu(o) ? 0 : o->mem_mb << 20,
         .fsize_bytes = o->limits.max_file_bytes + (1u << 20),
         .nofile = 1024,
         .max_output = BATCH_MAX_OUTPUT,

@@ -7,6 +7,7 @@
 #include "runner/fsutil.h"
 #include "runner/jsonio.h"
 #include "shim/safetensors.h"
+#include "shim/torchshim.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -465,6 +466,12 @@ int batch_child_main(void *arg, const char *workdir, int out_fd)
         return 1;
     maybe_fault(it->source, out_fd);
 
+    if (o->reeval) {
+        /* The jobs share the cores: no child starts a thread per core. */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        int threads = cpus > o->jobs ? (int)(cpus / o->jobs) : 1;
+        ts_set_num_threads(threads);
+    }
     struct grade_opts go = {.lab = o->lab, .reeval = o->reeval, .device = o->device, .data_dir = o->data_dir};
     struct grade_report *r = NULL;
     int rc = o->grade(sub, &go, &r);

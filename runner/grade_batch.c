@@ -139,7 +139,7 @@ int grade_batch_main(int argc, char **argv)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 
-    if (s.gradebook || s.total) {
+    if (s.gradebook) {
         if (json) {
             json_t *j = batch_summary_to_json(&s);
             char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
