@@ -114,6 +114,14 @@ $(FUZZ_BUILD)/fuzz_pth: tests/fuzz/fuzz_pth.c shim/pth.cpp runner/error.c $(wild
 	$(FUZZ_CXX) -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_BUILD)/fuzz_pth.o $(FUZZ_BUILD)/error.o \
 	  $(FUZZ_BUILD)/pth.o $(TORCH_LIBS)
 
+# The submission reader: student uploads, read from a directory or an archive.
+SUBMISSION_FUZZ_SRCS := grader/submission.c grader/tensors.c grader/checks.c datasets/unpack.c runner/fsutil.c \
+                        runner/jsonio.c runner/error.c shim/safetensors.c
+$(FUZZ_BUILD)/fuzz_submission: tests/fuzz/fuzz_submission.c $(SUBMISSION_FUZZ_SRCS) $(wildcard grader/*.h runner/*.h shim/*.h datasets/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags libarchive) -o $@ $< $(SUBMISSION_FUZZ_SRCS) \
+	  $(shell pkg-config --libs jansson libarchive) -lm
+
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h shim/*.h runner/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DEPS) $(shell pkg-config --libs jansson)

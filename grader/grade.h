@@ -53,6 +53,7 @@ struct grade_opts {
     bool reeval;          /* re-run the submitted weights */
     const char *device;   /* "auto", "cpu", "cuda", "cuda:N" */
     const char *data_dir; /* where the held-back labels/data live, or NULL for the cache */
+    double check_timeout_s; /* > 0: every check's time budget; 0: the rubric's own budgets */
 };
 
 /* Grades a submission directory or archive. Returns 0 with *out set whenever a
@@ -60,6 +61,16 @@ struct grade_opts {
  * LAB_E* only when no report could be made at all (out of memory). */
 int grade_submission(const char *path, const struct grade_opts *opts, struct grade_report **out);
 void grade_report_free(struct grade_report *r);
+
+/* The checks that need no submission.json or manifest, on a fresh run
+ * directory (`lab run`'s self-check); integrity.manifest/checksums and the
+ * re-evaluation are left out. Same contract as grade_submission. */
+int grade_run_dir(const char *dir, const struct grade_opts *opts, struct grade_report **out);
+
+/* LAB_OK when every check passed or was skipped, LAB_EFAIL when one failed,
+ * errored or timed out, LAB_EENV when the submission is not gradable (and
+ * for the batch grader's crash/timeout/oom). */
+int grade_exit_status(const struct grade_report *r);
 
 const char *check_status_name(enum check_status s);
 const char *grade_status_name(enum grade_status s);

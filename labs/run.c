@@ -62,29 +62,3 @@ int lab_run_save_metrics(struct lab_run *r)
     int rc = lab_run_path(r, "metrics.json", path, sizeof path);
     return rc ? rc : lab_json_save(path, r->metrics);
 }
-
-void lab_run_check(struct lab_run *r, int ok, const char *id, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    json_array_append_new(r->self_checks, json_pack("{s:s, s:b, s:s}", "id", id, "ok", ok, "message", msg));
-}
-
-int lab_run_print_checks(struct lab_run *r)
-{
-    int failed = 0, fancy = isatty(fileno(r->say)) && !getenv("NO_COLOR");
-    size_t i;
-    json_t *c;
-    lab_say(r, "self-check:");
-    json_array_foreach(r->self_checks, i, c)
-    {
-        int ok = json_is_true(json_object_get(c, "ok"));
-        failed += !ok;
-        lab_say(r, "  %s %-22s %s", ok ? (fancy ? "✓" : "[ok]") : (fancy ? "✗" : "[FAIL]"),
-                json_string_value(json_object_get(c, "id")), json_string_value(json_object_get(c, "message")));
-    }
-    return failed;
-}

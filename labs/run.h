@@ -21,7 +21,6 @@ struct lab_run {
     FILE *say;      /* human output: stdout, or stderr with --json */
     FILE *log;      /* dir/log.txt */
     json_t *metrics; /* what goes to metrics.json (owned) */
-    json_t *self_checks; /* [{id, ok, message}] printed at the end (owned) */
 };
 
 /* Set by the SIGINT/SIGTERM handler; labs poll it between batches. */
@@ -35,10 +34,5 @@ void lab_log_line(struct lab_run *r, const char *fmt, ...) __attribute__((format
 /* dir/rel, with rel's parent directories created. */
 int lab_run_path(struct lab_run *r, const char *rel, char *out, size_t cap);
 int lab_run_save_metrics(struct lab_run *r);
-/* Records a self-check result (printed as a ✓/✗ line by lab_run_print_checks). */
-void lab_run_check(struct lab_run *r, int ok, const char *id, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-/* Prints the self-checks; returns how many failed. */
-int lab_run_print_checks(struct lab_run *r);
 
 #endif

@@ -98,6 +98,38 @@ const struct lab_command lab_commands[] = {
      "ASCII markers ([ok] [warn] [FAIL] [CRASH] [skip]).\n"
      "\n"
      "exit codes: 0 no failures, 1 failures (or warnings with --strict), 2 usage\n"},
+    {"submit", cmd_submit, "pack a finished run into a submission archive",
+     "usage: lab submit <run-dir> --student ID [-o FILE]\n"
+     "\n"
+     "Packs a finished run (every model done) into <student>-<lab>.tar.gz: the run's\n"
+     "files, a submission.json (lab, student, time, lab version and the environment:\n"
+     "device, GPU, driver, CUDA/cuDNN/libtorch versions, precision, seed, the last\n"
+     "`lab doctor` summary) and MANIFEST.sha256 over everything. Checkpoints are left\n"
+     "out. docs/submission-format.md describes the format.\n"
+     "\n"
+     "  --student ID   your course login: 1-64 letters, digits or . _ @ + -\n"
+     "  -o, --out FILE the archive to write (default <student>-<lab>.tar.gz here)\n"},
+    {"grade", cmd_grade, "grade a submission with its lab's rubric",
+     "usage: lab grade <submission> [--lab ID] [--format F] [--out FILE] [--reeval]\n"
+     "                 [--device D] [--data DIR] [--check-timeout S]\n"
+     "\n"
+     "Runs the lab's rubric on a submission (a .tar.gz/.zip archive or a directory):\n"
+     "integrity, shapes, values, normalization, results, honesty, and with --reeval\n"
+     "the submitted weights run again. Each check has an id, points and a status\n"
+     "(pass, fail, error, timeout, skipped, not_gradable); a failure names its\n"
+     "troubleshooting entry (`lab explain <TS-id>`). docs/grading.md lists the checks.\n"
+     "\n"
+     "  --lab ID            grade as this lab; a submission of another lab is not gradable\n"
+     "  --format F          text (default), json, gradescope (results.json),\n"
+     "                      prairielearn (external grading results)\n"
+     "  --out FILE          write the report to FILE (atomically) instead of stdout\n"
+     "  --reeval            load the weights into the lab's model and re-run the eval images\n"
+     "  --device D          for --reeval: auto (default), cpu, cuda or cuda:N\n"
+     "  --data DIR          the directory holding the eval split (default: as the labs find it)\n"
+     "  --check-timeout S   give every check S seconds instead of its own budget\n"
+     "\n"
+     "exit codes: 0 every check passed, 1 a check failed (or errored, or timed out),\n"
+     "2 usage, 3 the submission is not gradable (unreadable, wrong lab, no manifest)\n"},
     {"version", cmd_version, "show lab's version and how it was built",
      "usage: lab version   (or lab --version)\n"
      "\n"

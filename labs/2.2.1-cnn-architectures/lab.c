@@ -1,5 +1,6 @@
 /* Lab 2.2.1: train the CNN families with one recipe and compare them. */
 #include "datasets/loaders.h"
+#include "datasets/pipeline.h"
 #include "labs/2.2.1-cnn-architectures/cnn_models.h"
 #include "labs/config.h"
 #include "labs/lab.h"
@@ -107,6 +108,33 @@ static int save_predictions(const char *path, const struct eval_result *e)
     return rc;
 }
 
+/* One preprocessed eval batch as the model saw it (tensor pixel_values,
+ * [B, 3, 32, 32] float): the grader's norm.inputs check reads its
+ * statistics to tell raw pixels, missing Normalize and wrong constants apart. */
+static int save_inputs(struct lab_run *r, const struct cnn_data *d)
+{
+    struct ds_pipeline_config pc = {.batch_size = d->eval->n < 64 ? (int)d->eval->n : 64, .threads = 0,
+                                    .augment = d->cd.eval_aug};
+    struct ds_pipeline *p;
+    struct ds_batch *b = NULL;
+    int rc = ds_pipeline_open(d->eval, &pc, &p);
+    if (rc)
+        return rc;
+    if (!(rc = ds_pipeline_next(p, &b)) && b) {
+        struct ts_host_tensor t = {.name = "pixel_values", .dtype = TS_F32, .ndim = 4, .data = b->images,
+                                   .nbytes = (size_t)b->n * (size_t)(b->c * b->h * b->w) * sizeof(float),
+                                   .shape = {b->n, b->c, b->h, b->w}};
+        char path[4200];
+        json_t *meta = json_pack("{s:s}", "format", "lab-inputs-v1");
+        if (!(rc = lab_run_path(r, "inputs.safetensors", path, sizeof path)))
+            rc = weights_save_host(&t, 1, path, meta);
+        json_decref(meta);
+        ds_batch_free(b);
+    }
+    ds_pipeline_close(p);
+    return rc;
+}
+
 static int argmax_row(const float *row, int64_t k)
 {
     int best = 0;
@@ -179,27 +207,6 @@ static int draw_model_plots(struct lab_run *r, const char *name, const json_t *m
     for (int i = 0; i < shown; i++)
         ds_sample_free(&s[i]);
     return rc;
-}
-
-static int check_predictions(struct lab_run *r, const char *name, const struct eval_result *e, size_t eval_n)
-{
-    int finite = 1, constant = 1, labels_ok = 1;
-    for (int64_t i = 0; i < e->n; i++)
-        labels_ok &= e->labels[i] >= 0 && e->labels[i] < e->classes;
-    lab_run_check(r, e->n == (int64_t)eval_n && labels_ok, "shape.logits",
-                  "%s: predictions for %lld of %zu test images, labels in [0, %lld)", name, (long long)e->n, eval_n,
-                  (long long)e->classes);
-    for (int64_t i = 0; i < e->n * e->classes; i++) {
-        finite &= isfinite(e->logits[i]) != 0;
-        constant &= e->logits[i] == e->logits[i % e->classes];
-    }
-    lab_run_check(r, finite, "values.finite", "%s: logits [%lld, %lld] are all finite", name, (long long)e->n,
-                  (long long)e->classes);
-    lab_run_check(r, !constant, "values.constant", "%s: logits differ between images", name);
-    double chance = 1.0 / (double)e->classes;
-    lab_run_check(r, e->accuracy > chance + 0.02, "results.chance", "%s: accuracy %.2f%% vs chance %.0f%%", name,
-                  100 * e->accuracy, 100 * chance);
-    return LAB_OK;
 }
 
 /* The model's own recipe: the run's config with its per_model values. */
@@ -278,7 +285,6 @@ static int train_one(struct lab_run *r, const char *name, const struct cnn_data 
     if (!rc)
         rc = draw_model_plots(r, name, mm, d, &e);
     if (!rc) {
-        check_predictions(r, name, &e, d->eval->n);
         json_object_set_new(mm, "status", json_string("done"));
         json_object_set(models, name, mm);
         rc = lab_run_save_metrics(r);
@@ -346,6 +352,7 @@ static int run(struct lab_run *r)
             d.train_full->n, d.eval->n, d.train_full->num_classes, 32, 32);
     lab_say(r, "recipe: %s momentum %g weight decay %g, %s schedule, %d epoch(s)", tc.optimizer, tc.momentum,
             tc.weight_decay, tc.schedule, tc.epochs);
+    rc = save_inputs(r, &d);
     json_t *models = json_object_get(r->metrics, "models");
     if (!models) {
         json_object_set_new(r->metrics, "lab", json_string("2.2.1"));

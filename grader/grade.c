@@ -1,0 +1,303 @@
+/* Running a rubric over a submission: every check gets its time budget, a
+ * check that errors or runs out of time earns nothing, and a submission that
+ * cannot be read becomes a not-gradable report instead of an error. */
+#include "grader/grade.h"
+
+#include "grader/rubric.h"
+#include "grader/truth.h"
+#include "labs/lab.h"
+#include "runner/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double grade_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int grade_expired(const struct grade_ctx *g) { return g->deadline > 0 && grade_now() > g->deadline; }
+
+enum check_status check_skip_uncounted(struct check_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o->message, sizeof o->message, fmt, ap);
+    va_end(ap);
+    o->status = CHECK_SKIPPED;
+    o->kb = NULL;
+    o->uncounted = 1;
+    return CHECK_SKIPPED;
+}
+
+const struct rubric *rubric_find(const char *lab)
+{
+    static const struct rubric *const all[] = {&rubric_221};
+    for (size_t i = 0; lab && i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(all[i]->lab, lab) == 0)
+            return all[i];
+    return NULL;
+}
+
+const char *check_status_name(enum check_status s)
+{
+    static const char *const names[] = {"pass", "fail", "error", "timeout", "skipped", "not_gradable"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+const char *grade_status_name(enum grade_status s)
+{
+    static const char *const names[] = {"graded", "not_gradable", "crash", "timeout", "oom"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+int grade_exit_status(const struct grade_report *r)
+{
+    if (!r || r->status != GRADE_GRADED)
+        return LAB_EENV;
+    for (size_t i = 0; i < r->n_checks; i++)
+        if (r->checks[i].status != CHECK_PASS && r->checks[i].status != CHECK_SKIPPED)
+            return LAB_EFAIL;
+    return LAB_OK;
+}
+
+void grade_report_free(struct grade_report *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_checks; i++) {
+        free(r->checks[i].id);
+        free(r->checks[i].name);
+        free(r->checks[i].message);
+        free(r->checks[i].kb);
+    }
+    free(r->checks);
+    free(r->lab);
+    free(r->student);
+    free(r->status_detail);
+    json_decref(r->fingerprint);
+    free(r->grader_version);
+    free(r);
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static int add_check(struct grade_report *r, const char *id, const char *name, enum check_status st, double points,
+                     double max_points, const char *message, const char *kb)
+{
+    struct check_result *nc = realloc(r->checks, (r->n_checks + 1) * sizeof *nc);
+    if (!nc)
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    r->checks = nc;
+    struct check_result *c = &nc[r->n_checks];
+    *c = (struct check_result){.id = strdup(id), .name = strdup(name), .status = st, .points = points,
+                               .max_points = max_points, .message = strdup(message ? message : ""),
+                               .kb = dup_or_null(kb)};
+    r->n_checks++;
+    if (!c->id || !c->name || !c->message || (kb && !c->kb))
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    r->score += points;
+    r->max_score += max_points;
+    return LAB_OK;
+}
+
+static struct grade_report *report_new(const char *lab, const char *student)
+{
+    struct grade_report *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->lab = strdup(lab ? lab : "");
+    r->student = strdup(student ? student : "");
+    r->grader_version = strdup(LAB_VERSION);
+    if (!r->lab || !r->student || !r->grader_version) {
+        grade_report_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static double rubric_max(const struct rubric *rb, size_t models, int self_check, int reeval)
+{
+    double total = 0;
+    for (size_t i = 0; rb && i < rb->n; i++) {
+        const struct rubric_check *c = &rb->checks[i];
+        if ((c->flags & RC_SUBMISSION && self_check) || (c->flags & RC_REEVAL && !reeval))
+            continue;
+        total += c->points * (double)(c->flags & RC_PER_MODEL ? (models ? models : 1) : 1);
+    }
+    return total;
+}
+
+/* A report that says why nothing was graded: one not_gradable check so that
+ * every output format (Gradescope's included) shows the reason. */
+static int not_gradable(struct grade_report *r, const struct rubric *rb, const char *why, const char *fix,
+                        struct grade_report **out)
+{
+    char detail[2400];
+    snprintf(detail, sizeof detail, "%s%s%s", why, fix && *fix ? "; fix: " : "", fix ? fix : "");
+    r->status = GRADE_NOT_GRADABLE;
+    r->status_detail = strdup(detail);
+    double max = rubric_max(rb, 1, 0, 0);
+    int rc = r->status_detail ? add_check(r, "integrity.readable", "the submission can be read and graded",
+                                          CHECK_NOT_GRADABLE, 0, max, detail, "TS-SUBMISSION-INTEGRITY")
+                              : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    if (rc) {
+        grade_report_free(r);
+        return rc;
+    }
+    r->score = 0;
+    *out = r;
+    return LAB_OK;
+}
+
+int grade_truth(struct grade_ctx *g)
+{
+    if (g->truth_state == 0) {
+        const json_t *data = json_object_get(g->sub->config, "data");
+        const char *dataset = json_string_value(json_object_get(data, "dataset"));
+        int rc = dataset ? truth_eval_labels(dataset, g->opts->data_dir, &g->truth, &g->n_truth)
+                         : lab_err(LAB_EUSAGE, NULL, "config.json names no data.dataset");
+        g->truth_state = rc ? -1 : 1;
+        if (rc)
+            snprintf(g->truth_err, sizeof g->truth_err, "the grader's labels of the eval split are unavailable: %s%s%s",
+                     lab_err_message(), lab_err_fix()[0] ? "; fix: " : "", lab_err_fix());
+    }
+    return g->truth_state == 1 ? LAB_OK : LAB_EENV;
+}
+
+static int run_check(struct grade_ctx *g, const struct rubric_check *c, struct grade_report *r)
+{
+    struct check_out o = {.status = CHECK_ERROR};
+    char name[256];
+    double max = c->points;
+    if (c->flags & RC_PER_MODEL)
+        snprintf(name, sizeof name, "%s: %s", g->m.name, c->name);
+    else
+        snprintf(name, sizeof name, "%s", c->name);
+    if (c->flags & RC_REEVAL && !g->opts->reeval) {
+        check_skip_uncounted(&o, "not asked for (lab grade --reeval)");
+    } else {
+        double budget = g->opts->check_timeout_s > 0 ? g->opts->check_timeout_s : c->budget_s;
+        double t0 = grade_now();
+        g->deadline = t0 + budget;
+        lab_err_clear();
+        enum check_status st = c->fn(g, &o);
+        double took = grade_now() - t0;
+        g->deadline = 0;
+        if (st != o.status) /* a check returns what it set; anything else is a bug */
+            check_set(&o, CHECK_ERROR, NULL, "internal error: check returned %d after setting %d", st, o.status);
+        if (took > budget && o.status != CHECK_SKIPPED) {
+            char was[sizeof o.message];
+            snprintf(was, sizeof was, "%s", o.message);
+            check_set(&o, CHECK_TIMEOUT, c->kb[0], "took %.1f s, over its %.1f s budget (%s)", took, budget, was);
+        }
+    }
+    if (o.uncounted)
+        max = 0;
+    return add_check(r, c->id, name, o.status, o.status == CHECK_PASS ? c->points : 0, max, o.message, o.kb);
+}
+
+static void model_reset(struct grade_ctx *g)
+{
+    if (g->m.reeval && g->m.reeval_free)
+        g->m.reeval_free(g->m.reeval);
+    free(g->m.logits);
+    free(g->m.labels);
+    free(g->m.indices);
+    memset(&g->m, 0, sizeof g->m);
+}
+
+static int run_rubric(struct grade_ctx *g, const struct rubric *rb, struct grade_report *r)
+{
+    int rc = LAB_OK;
+    for (size_t i = 0; !rc && i < rb->n; i++) {
+        const struct rubric_check *c = &rb->checks[i];
+        if (c->flags & RC_PER_MODEL || (c->flags & (RC_SUBMISSION | RC_REEVAL) && g->self_check))
+            continue;
+        rc = run_check(g, c, r);
+    }
+    for (size_t k = 0; !rc && k < g->sub->n_models; k++) {
+        const struct sub_model *sm = &g->sub->models[k];
+        model_reset(g);
+        g->m.sm = sm;
+        g->m.name = sm->name;
+        if ((rc = rb->model_begin(g, sm)))
+            break;
+        for (size_t i = 0; !rc && i < rb->n; i++) {
+            const struct rubric_check *c = &rb->checks[i];
+            if (c->flags & RC_PER_MODEL && !(c->flags & (RC_SUBMISSION | RC_REEVAL) && g->self_check))
+                rc = run_check(g, c, r);
+        }
+        if (rb->model_end)
+            rb->model_end(g);
+    }
+    model_reset(g);
+    return rc;
+}
+
+static int grade(const char *path, enum sub_open_mode mode, const struct grade_opts *opts, struct grade_report **out)
+{
+    *out = NULL;
+    struct grade_opts defaults = {.device = "auto"};
+    if (!opts)
+        opts = &defaults;
+    struct submission *sub = NULL;
+    int rc = submission_open(path, mode, &sub);
+    const char *lab = sub ? sub->lab : opts->lab;
+    struct grade_report *r = report_new(lab, sub ? sub->student : NULL);
+    if (!r) {
+        submission_free(sub);
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    }
+    const struct rubric *rb = rubric_find(opts->lab ? opts->lab : lab);
+    if (rc) {
+        char why[2100], fix[1024];
+        snprintf(why, sizeof why, "%s", lab_err_message());
+        snprintf(fix, sizeof fix, "%s", lab_err_fix());
+        return not_gradable(r, rb, why, fix, out);
+    }
+    if (sub->info) {
+        const json_t *env = json_object_get(sub->info, "environment");
+        r->fingerprint = env ? json_deep_copy(env) : NULL;
+    }
+    char why[600];
+    const json_t *manifest = NULL;
+    if (opts->lab && strcmp(opts->lab, sub->lab) != 0) {
+        snprintf(why, sizeof why, "the submission is for lab %s, not lab %s", sub->lab, opts->lab);
+        rc = not_gradable(r, rb, why, "grade it as its own lab, or ask for a submission of this lab", out);
+    } else if ((rc = lab_registry_load()) == LAB_OK && !(manifest = lab_registry_find(sub->lab))) {
+        snprintf(why, sizeof why, "submission.json names lab '%.100s', which this grader does not know", sub->lab);
+        rc = not_gradable(r, NULL, why, "`lab list` shows the labs", out);
+    } else if (!rc && !rb) {
+        snprintf(why, sizeof why, "no rubric for lab %s yet (this grader has rubrics for 2.2.1)", sub->lab);
+        rc = not_gradable(r, NULL, why, "grade it with a newer lab, or by hand", out);
+    } else if (!rc) {
+        struct grade_ctx g = {.opts = opts, .lab = manifest, .sub = sub, .self_check = mode == SUB_RUN_DIR};
+        r->status = GRADE_GRADED;
+        rc = run_rubric(&g, rb, r);
+        free(g.truth);
+        if (rc)
+            grade_report_free(r);
+        else
+            *out = r;
+    } else {
+        grade_report_free(r);
+    }
+    submission_free(sub);
+    return rc;
+}
+
+int grade_submission(const char *path, const struct grade_opts *opts, struct grade_report **out)
+{
+    return grade(path, SUB_SUBMISSION, opts, out);
+}
+
+int grade_run_dir(const char *dir, const struct grade_opts *opts, struct grade_report **out)
+{
+    return grade(dir, SUB_RUN_DIR, opts, out);
+}

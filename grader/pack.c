@@ -1,0 +1,182 @@
+#include "grader/pack.h"
+
+#include "datasets/hash.h"
+#include "grader/submission.h"
+#include "runner/error.h"
+#include "runner/fsutil.h"
+#include "runner/store.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int pack_student_ok(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > 64 || id[0] == '.' || id[0] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("._@+-", c)))
+            return 0;
+    }
+    return 1;
+}
+
+/* Every model the run lists must have finished: an interrupted run is
+ * resumed, not submitted. */
+static int run_finished(const struct submission *s)
+{
+    const json_t *models = json_object_get(s->metrics, "models");
+    const char *name;
+    json_t *m;
+    if (!json_is_object(models) || json_object_size(models) == 0)
+        return lab_err(LAB_EUSAGE, "let the run finish (or `lab run <id> --resume DIR`), then submit",
+                       "%s/metrics.json lists no finished model", s->root);
+    json_object_foreach((json_t *)models, name, m)
+    {
+        const char *st = json_string_value(json_object_get(m, "status"));
+        if (!st || strcmp(st, "done") != 0)
+            return lab_err(LAB_EUSAGE, "finish it first: lab run <id> --resume <run-dir>",
+                           "model %s of this run did not finish (status %s)", name, st ? st : "none");
+    }
+    return LAB_OK;
+}
+
+static int add_buffer(struct archive *a, const char *name, const void *data, size_t len, time_t now)
+{
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, (la_int64_t)len);
+    archive_entry_set_mtime(e, now, 0);
+    int ok = archive_write_header(a, e) == ARCHIVE_OK && (len == 0 || archive_write_data(a, data, len) == (la_ssize_t)len);
+    archive_entry_free(e);
+    return ok ? LAB_OK : lab_err(LAB_EENV, "check the disk space", "writing %s into the archive: %s", name,
+                                 archive_error_string(a));
+}
+
+static int add_file(struct archive *a, const char *root, const char *rel, time_t now)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return lab_err(LAB_EENV, NULL, "cannot read %s: %s", path, strerror(errno));
+    }
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, rel);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, st.st_size);
+    archive_entry_set_mtime(e, now, 0);
+    int rc = archive_write_header(a, e) == ARCHIVE_OK ? LAB_OK : lab_err(LAB_EENV, NULL, "archive: %s", archive_error_string(a));
+    char buf[1 << 16];
+    long long left = st.st_size;
+    while (!rc && left > 0) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            rc = lab_err(LAB_EENV, NULL, "reading %s: %s", path, n < 0 ? strerror(errno) : "file shrank");
+        else if (archive_write_data(a, buf, (size_t)n) != n)
+            rc = lab_err(LAB_EENV, "check the disk space", "archive: %s", archive_error_string(a));
+        left -= n;
+    }
+    archive_entry_free(e);
+    close(fd);
+    return rc;
+}
+
+static int write_archive(const struct submission *s, const char *info, const char *manifest, const char *out_path,
+                         struct pack_result *res)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", out_path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return lab_err(LAB_EENV, "choose a writable place with -o", "cannot create %s: %s", tmp, strerror(errno));
+    fchmod(fd, 0644);
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    archive_write_add_filter_gzip(a);
+    int rc = archive_write_open_fd(a, fd) == ARCHIVE_OK ? LAB_OK
+                                                        : lab_err(LAB_EENV, NULL, "archive: %s", archive_error_string(a));
+    time_t now = time(NULL);
+    if (!rc)
+        rc = add_buffer(a, "submission.json", info, strlen(info), now);
+    for (size_t i = 0; !rc && i < s->n_files; i++)
+        rc = add_file(a, s->root, s->files[i], now);
+    if (!rc)
+        rc = add_buffer(a, "MANIFEST.sha256", manifest, strlen(manifest), now);
+    if (archive_write_close(a) != ARCHIVE_OK && !rc)
+        rc = lab_err(LAB_EENV, "check the disk space", "archive: %s", archive_error_string(a));
+    archive_write_free(a);
+    if (!rc && fsync(fd) != 0)
+        rc = lab_err(LAB_EENV, "check the disk space", "writing %s: %s", tmp, strerror(errno));
+    struct stat st;
+    if (!rc && fstat(fd, &st) == 0)
+        res->bytes = (unsigned long long)st.st_size;
+    close(fd);
+    if (!rc && rename(tmp, out_path) != 0)
+        rc = lab_err(LAB_EENV, "choose a writable place with -o", "cannot write %s: %s", out_path, strerror(errno));
+    if (rc)
+        unlink(tmp);
+    res->files = s->n_files + 2;
+    return rc;
+}
+
+int pack_submission(const char *run_dir, const char *student, const json_t *environment, const char *out_path,
+                    struct pack_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (!pack_student_ok(student))
+        return lab_err(LAB_EUSAGE, "use 1-64 letters, digits or . _ @ + - (e.g. a university login)",
+                       "'%s' cannot be a student id", student ? student : "");
+    struct submission *s;
+    int rc = submission_open(run_dir, SUB_RUN_DIR, &s);
+    if (rc)
+        return lab_err(LAB_EUSAGE, "give the run directory `lab run` printed last (run dir: ...)",
+                       "%s is not a finished run: %s", run_dir, lab_err_message());
+    if ((rc = run_finished(s))) {
+        submission_free(s);
+        return rc;
+    }
+    char created[32];
+    lab_utc_now(created, sizeof created);
+    json_t *info = json_pack("{s:i, s:s, s:s, s:s, s:s, s:O}", "format_version", SUB_FORMAT_VERSION, "lab", s->lab,
+                             "student", student, "created", created, "lab_version", LAB_VERSION, "environment",
+                             environment ? environment : json_object());
+    char *info_text = info ? json_dumps(info, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(info);
+    /* The manifest: sha256sum's format over every file, submission.json included. */
+    size_t cap = 128 * (s->n_files + 1) + 1024, len = 0;
+    char *manifest = malloc(cap), hex[65];
+    rc = info_text && manifest ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    if (!rc && !(rc = ds_hash_buffer(info_text, strlen(info_text), "sha256", hex, sizeof hex)))
+        len += (size_t)snprintf(manifest + len, cap - len, "%s  submission.json\n", hex);
+    for (size_t i = 0; !rc && i < s->n_files; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", s->root, s->files[i]);
+        if (strlen(s->files[i]) > 100 || !strcmp(s->files[i], "submission.json") ||
+            !strcmp(s->files[i], "MANIFEST.sha256"))
+            rc = lab_err(LAB_EUSAGE, "remove it from the run directory", "%s cannot go into a submission", s->files[i]);
+        else if (!(rc = ds_hash_file(path, "sha256", hex, sizeof hex)))
+            len += (size_t)snprintf(manifest + len, cap - len, "%s  %s\n", hex, s->files[i]);
+    }
+    if (!rc)
+        rc = write_archive(s, info_text, manifest, out_path, res);
+    free(manifest);
+    free(info_text);
+    submission_free(s);
+    return rc;
+}

@@ -1,0 +1,335 @@
+#include "grader/reeval.h"
+
+#include "datasets/loaders.h"
+#include "datasets/pipeline.h"
+#include "labs/device.h"
+#include "labs/models/nn.h"
+#include "labs/models/weights.h"
+#include "runner/error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct reeval_state {
+    struct model *model;
+    struct lab_device_choice dev;
+    int loaded;
+    float *logits; /* [n, classes] from the full-batch run, NULL until reeval.logits ran */
+    char why[600]; /* why the later checks cannot run */
+};
+
+static void state_free(void *p)
+{
+    struct reeval_state *s = p;
+    if (!s)
+        return;
+    model_free(s->model);
+    free(s->logits);
+    free(s);
+}
+
+static int has_prefix_match(char *const *longer, size_t nl, char *const *shorter, size_t ns, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    for (size_t i = 0; i < nl; i++) {
+        if (strncmp(longer[i], prefix, pl) != 0)
+            return 0;
+        int found = 0;
+        for (size_t j = 0; !found && j < ns; j++)
+            found = strcmp(longer[i] + pl, shorter[j]) == 0;
+        if (!found)
+            return 0;
+    }
+    return nl > 0;
+}
+
+/* Candidate prefixes: every leading run of dotted components of the first
+ * longer key ("module.", "module.model." ...). */
+static int find_prefix(char *const *longer, size_t nl, char *const *shorter, size_t ns, char *prefix, size_t cap)
+{
+    if (!nl || !ns)
+        return 0;
+    const char *k = longer[0];
+    for (const char *dot = strchr(k, '.'); dot; dot = strchr(dot + 1, '.')) {
+        size_t len = (size_t)(dot - k) + 1;
+        if (len >= cap)
+            break;
+        memcpy(prefix, k, len);
+        prefix[len] = '\0';
+        if (has_prefix_match(longer, nl, shorter, ns, prefix))
+            return 1;
+    }
+    return 0;
+}
+
+int reeval_prefix_hint(char *const *unexpected, size_t n_unexpected, char *const *missing, size_t n_missing,
+                       char *buf, size_t cap)
+{
+    char prefix[128];
+    if (find_prefix(unexpected, n_unexpected, missing, n_missing, prefix, sizeof prefix)) {
+        snprintf(buf, cap,
+                 "the names differ only by the prefix '%s'%s: strip it before saving "
+                 "({k.removeprefix('%s'): v for k, v in sd.items()})",
+                 prefix, strcmp(prefix, "module.") == 0 ? " (a DataParallel/DDP wrapper)" : "", prefix);
+        return 1;
+    }
+    if (find_prefix(missing, n_missing, unexpected, n_unexpected, prefix, sizeof prefix)) {
+        snprintf(buf, cap, "the model's names start with '%s', the file's do not: save the state dict of the "
+                 "whole model (model.state_dict()), not of a part", prefix);
+        return 1;
+    }
+    return 0;
+}
+
+static void list_names(char *buf, size_t cap, const char *label, char *const *names, size_t total)
+{
+    if (!total)
+        return;
+    size_t len = strlen(buf);
+    len += (size_t)snprintf(buf + len, cap - len, "%s%zu %s (", len ? "; " : "", total, label);
+    for (size_t i = 0; i < total && i < 4 && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
+    if (len < cap)
+        snprintf(buf + len, cap - len, "%s)", total > 4 ? ", ..." : "");
+}
+
+static struct reeval_state *state_of(struct grade_ctx *g)
+{
+    if (!g->m.reeval) {
+        g->m.reeval = calloc(1, sizeof(struct reeval_state));
+        g->m.reeval_free = state_free;
+    }
+    return g->m.reeval;
+}
+
+enum check_status reeval_load(struct grade_ctx *g, reeval_create_fn create, struct check_out *o)
+{
+    const char *kb = "TS-STATE-DICT-MISMATCH";
+    struct reeval_state *s = state_of(g);
+    if (!s)
+        return check_set(o, CHECK_ERROR, NULL, "out of memory");
+    snprintf(s->why, sizeof s->why, "the weights did not load (see reeval.load)");
+    if (!g->m.sm->weights)
+        return check_set(o, CHECK_FAIL, kb, "models/%s/model.safetensors is missing", g->m.name);
+    const char *device = g->opts->device ? g->opts->device : "auto";
+    const char *prec = json_string_value(json_object_get(g->sub->config, "precision"));
+    if (!prec || (strcmp(prec, "bf16") && strcmp(prec, "fp32")))
+        prec = "auto";
+    if (lab_choose_device(device, prec, &s->dev))
+        return check_set(o, CHECK_ERROR, NULL, "cannot use device %s: %s", device, lab_err_message());
+    if (create(g->m.name, (int)g->m.classes, &s->model))
+        return check_set(o, CHECK_ERROR, NULL, "cannot build %s: %s", g->m.name, lab_err_message());
+    struct ts_host_tensor *items = NULL;
+    size_t n = 0;
+    if (weights_host_view(g->m.sm->weights, NULL, &items, &n))
+        return check_set(o, CHECK_FAIL, kb, "model.safetensors: %s", lab_err_message());
+    struct ts_load_report rep = {0};
+    int trc = ts_params_load_host(s->model->params, items, n, 1, &rep);
+    free(items);
+    if (trc != TS_OK) {
+        char detail[700] = "", hint[300] = "";
+        list_names(detail, sizeof detail, "missing", rep.missing, rep.n_missing);
+        list_names(detail, sizeof detail, "unexpected", rep.unexpected, rep.n_unexpected);
+        list_names(detail, sizeof detail, "mis-shaped", rep.mismatched, rep.n_mismatched);
+        size_t nu = rep.n_unexpected < TS_REPORT_MAX ? rep.n_unexpected : TS_REPORT_MAX;
+        size_t nm = rep.n_missing < TS_REPORT_MAX ? rep.n_missing : TS_REPORT_MAX;
+        reeval_prefix_hint(rep.unexpected, nu, rep.missing, nm, hint, sizeof hint);
+        ts_load_report_free(&rep);
+        return check_set(o, CHECK_FAIL, kb, "model.safetensors does not fit %s: %s%s%s", g->m.name,
+                         detail[0] ? detail : ts_last_error(), hint[0] ? "; " : "", hint);
+    }
+    size_t loaded = rep.loaded;
+    ts_load_report_free(&rep);
+    if (ts_params_to(s->model->params, s->dev.device, -1) != TS_OK)
+        return check_set(o, CHECK_ERROR, NULL, "cannot move the weights to %s: %s", s->dev.device_name,
+                         ts_last_error());
+    s->loaded = 1;
+    s->why[0] = '\0';
+    return check_set(o, CHECK_PASS, NULL, "%zu tensors of %s loaded into lab's %s on %s", loaded, "model.safetensors",
+                     g->m.name, s->dev.device_name);
+}
+
+/* The submitted eval images, in the submitted order: sample i is the split's
+ * sample indices[i]. */
+struct view_ctx {
+    const struct ds_dataset *base;
+    const int64_t *indices;
+};
+
+static int view_get(const struct ds_dataset *d, size_t i, struct ds_sample *out)
+{
+    const struct view_ctx *v = d->ctx;
+    return ds_dataset_get(v->base, (size_t)v->indices[i], out);
+}
+
+static int open_split(const struct grade_ctx *g, struct ds_dataset **out)
+{
+    const json_t *data = json_object_get(g->sub->config, "data");
+    const char *name = json_string_value(json_object_get(data, "dataset"));
+    if (!name)
+        return lab_err(LAB_EUSAGE, NULL, "config.json names no data.dataset");
+    if (strcmp(name, "fashion-mnist") == 0)
+        return ds_fashion_mnist_open(g->opts->data_dir, 0, out);
+    if (strcmp(name, "cifar-10") == 0)
+        return ds_cifar_open(g->opts->data_dir, 0, 0, out);
+    return lab_err(LAB_EUSAGE, NULL, "the grader cannot re-evaluate on dataset '%s'", name);
+}
+
+/* The run's eval preprocessing: its data config without the random steps. */
+static int eval_augment(const struct grade_ctx *g, struct ds_augment *a)
+{
+    int rc = ds_augment_from_json(json_object_get(g->sub->config, "data"), a);
+    if (rc)
+        return rc;
+    a->crop_size = a->crop_padding = 0;
+    a->hflip_p = 0;
+    a->rrc_size = 0;
+    a->randaug_n = 0;
+    memset(a->jitter, 0, sizeof a->jitter);
+    a->erase_p = 0;
+    return LAB_OK;
+}
+
+/* Runs the model over `count` submitted samples starting at `first`, in
+ * batches of `batch`, writing [count, classes] logits to out. */
+static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct ds_dataset *split, size_t first,
+                     size_t count, int batch, float *out)
+{
+    struct view_ctx vc = {.base = split, .indices = g->m.indices + first};
+    struct ds_dataset view = {.n = count, .num_classes = split->num_classes, .get = view_get, .ctx = &vc};
+    snprintf(view.name, sizeof view.name, "%s", split->name);
+    struct ds_pipeline_config pc = {.batch_size = batch, .threads = 2, .seed = 42};
+    int rc = eval_augment(g, &pc.augment);
+    struct ds_pipeline *p = NULL;
+    if (!rc)
+        rc = ds_pipeline_open(&view, &pc, &p);
+    if (rc)
+        return rc;
+    int grad = ts_no_grad_push();
+    size_t done = 0;
+    int64_t k = g->m.classes;
+    struct ds_batch *b = NULL;
+    while (!rc && (rc = ds_pipeline_next(p, &b)) == LAB_OK && b) {
+        if (grade_expired(g)) {
+            rc = lab_err(LAB_EFAIL, NULL, "out of time after %zu of %zu images", done, count);
+            ds_batch_free(b);
+            break;
+        }
+        ts_scope_begin();
+        int64_t xs[4] = {b->n, b->c, b->h, b->w};
+        ts_tensor *x = NULL, *y = NULL;
+        int trc = s->dev.device == TS_CPU ? ts_from_blob(&x, b->images, TS_F32, 4, xs)
+                                          : ts_from_host(&x, b->images, TS_F32, 4, xs, s->dev.device);
+        int token = 0;
+        if (!trc && s->dev.bf16)
+            trc = ts_autocast_push(s->dev.device, TS_BF16, &token);
+        if (!trc) {
+            rc = s->model->forward(s->model, x, 0, &y);
+            if (s->dev.bf16)
+                ts_autocast_pop(token);
+        } else {
+            rc = nn_fail(trc, "preparing a batch");
+        }
+        if (!rc && (ts_dim(y) != 2 || ts_size(y, 1) != k || ts_size(y, 0) != b->n || done + (size_t)b->n > count))
+            rc = lab_err(LAB_EINTERNAL, NULL, "the model's output is not [%d, %lld]", b->n, (long long)k);
+        if (!rc && (trc = ts_to_host(y, TS_F32, out + done * (size_t)k, (size_t)b->n * (size_t)k * sizeof(float))))
+            rc = nn_fail(trc, "reading the logits");
+        ts_scope_end();
+        done += (size_t)b->n;
+        ds_batch_free(b);
+    }
+    ts_grad_mode_pop(grad);
+    ds_pipeline_close(p);
+    if (!rc && done != count)
+        rc = lab_err(LAB_EINTERNAL, NULL, "re-evaluation saw %zu of %zu images", done, count);
+    return rc;
+}
+
+/* Submitted indices usable to find the images: [n], inside the split. */
+static int indices_usable(const struct grade_ctx *g, const struct ds_dataset *split, char *why, size_t cap)
+{
+    if (!g->m.indices || (int64_t)g->m.n_indices != g->m.n) {
+        snprintf(why, cap, "predictions.safetensors has no int64 'indices' [%lld] naming the eval images",
+                 (long long)g->m.n);
+        return 0;
+    }
+    for (size_t i = 0; i < g->m.n_indices; i++)
+        if (g->m.indices[i] < 0 || (size_t)g->m.indices[i] >= split->n) {
+            snprintf(why, cap, "indices[%zu] = %lld is outside the eval split of %zu images", i,
+                     (long long)g->m.indices[i], split->n);
+            return 0;
+        }
+    return 1;
+}
+
+enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o)
+{
+    struct reeval_state *s = g->m.reeval;
+    if (!s || !s->loaded)
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: %s", s ? s->why : "the weights were not loaded");
+    if (!g->m.shape_ok || !g->m.finite)
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: the submitted logits are unusable (see shape.logits, values.finite)");
+    snprintf(s->why, sizeof s->why, "the full-batch re-evaluation did not complete (see reeval.logits)");
+    struct ds_dataset *split = NULL;
+    if (open_split(g, &split))
+        return check_set(o, CHECK_ERROR, NULL, "the eval images are unavailable: %s%s%s", lab_err_message(),
+                         lab_err_fix()[0] ? "; fix: " : "", lab_err_fix());
+    char why[300];
+    if (!indices_usable(g, split, why, sizeof why)) {
+        ds_dataset_free(split);
+        return check_set(o, CHECK_FAIL, "TS-REEVAL-MISMATCH", "%s", why);
+    }
+    size_t n = (size_t)g->m.n, k = (size_t)g->m.classes;
+    int batch = (int)json_integer_value(json_object_get(json_object_get(g->sub->config, "train"), "batch_size"));
+    if (batch <= 0 || batch > 1024)
+        batch = 128;
+    s->logits = malloc(n * k * sizeof(float));
+    int rc = s->logits ? run_model(g, s, split, 0, n, batch, s->logits) : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    ds_dataset_free(split);
+    if (rc) {
+        free(s->logits);
+        s->logits = NULL;
+        return check_set(o, grade_expired(g) ? CHECK_TIMEOUT : CHECK_ERROR, NULL, "re-evaluation failed: %s",
+                         lab_err_message());
+    }
+    double rel = rel_max_diff(s->logits, g->m.logits, n * k);
+    s->why[0] = '\0';
+    if (!(rel <= REEVAL_REL_TOL))
+        return check_set(o, CHECK_FAIL, "TS-REEVAL-MISMATCH",
+                         "the weights give other logits than the submitted ones: max |diff| / max |logit| = %.3g "
+                         "(tolerance %g) over %zux%zu logits on %s (%s)",
+                         rel, REEVAL_REL_TOL, n, k, s->dev.device_name, s->dev.precision);
+    return check_set(o, CHECK_PASS, NULL, "re-run on %s (%s) in batches of %d: max |diff| / max |logit| = %.2g over %zux%zu logits",
+                     s->dev.device_name, s->dev.precision, batch, rel, n, k);
+}
+
+enum check_status reeval_batch(struct grade_ctx *g, struct check_out *o)
+{
+    struct reeval_state *s = g->m.reeval;
+    if (!s || !s->logits)
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: %s", s ? s->why : "the weights were not loaded");
+    size_t k = (size_t)g->m.classes, count = (size_t)g->m.n < REEVAL_BATCH_SAMPLES ? (size_t)g->m.n
+                                                                                   : REEVAL_BATCH_SAMPLES;
+    struct ds_dataset *split = NULL;
+    if (open_split(g, &split))
+        return check_set(o, CHECK_ERROR, NULL, "the eval images are unavailable: %s", lab_err_message());
+    float *one = malloc(count * k * sizeof *one);
+    int rc = one ? run_model(g, s, split, 0, count, 1, one) : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    ds_dataset_free(split);
+    if (rc) {
+        free(one);
+        return check_set(o, grade_expired(g) ? CHECK_TIMEOUT : CHECK_ERROR, NULL, "re-evaluation failed: %s",
+                         lab_err_message());
+    }
+    double rel = rel_max_diff(one, s->logits, count * k);
+    free(one);
+    if (!(rel <= REEVAL_REL_TOL))
+        return check_set(o, CHECK_FAIL, "TS-BATCH-DEPENDENT",
+                         "the first %zu images alone give other logits than in a full batch: max |diff| / max |logit| "
+                         "= %.3g (tolerance %g)",
+                         count, rel, REEVAL_REL_TOL);
+    return check_set(o, CHECK_PASS, NULL, "the first %zu images one at a time match the full batch (max rel diff %.2g)",
+                     count, rel);
+}

@@ -1,0 +1,35 @@
+/* Re-evaluation of a submitted image classifier (`lab grade --reeval`): the
+ * weights go into the lab's own architecture, the eval images the student
+ * was scored on are run again on the grading device, and the logits are
+ * compared with the submitted ones; then a few images one at a time against
+ * the same images in a full batch. */
+#ifndef GRADER_REEVAL_H
+#define GRADER_REEVAL_H
+
+#include "grader/rubric.h"
+#include "labs/models/model.h"
+
+#include <stddef.h>
+
+/* The relative tolerance of both comparisons: max |ours - theirs| over
+ * max |theirs|, the measure lab's PyTorch parity tests use. */
+#define REEVAL_REL_TOL 5e-3
+/* Images compared one at a time against their full batch. */
+#define REEVAL_BATCH_SAMPLES 8
+
+typedef int (*reeval_create_fn)(const char *name, int num_classes, struct model **out);
+
+/* reeval.load: builds `name` with create() and loads model.safetensors
+ * strictly (TS-STATE-DICT-MISMATCH lists what does not fit). */
+enum check_status reeval_load(struct grade_ctx *g, reeval_create_fn create, struct check_out *o);
+/* reeval.logits (TS-REEVAL-MISMATCH) and reeval.batch (TS-BATCH-DEPENDENT). */
+enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o);
+enum check_status reeval_batch(struct grade_ctx *g, struct check_out *o);
+
+/* When every unexpected key is a missing key with one prefix added
+ * ("module.conv1.weight" for "conv1.weight"), or the reverse, writes a hint
+ * naming the prefix into buf and returns 1. */
+int reeval_prefix_hint(char *const *unexpected, size_t n_unexpected, char *const *missing, size_t n_missing,
+                       char *buf, size_t cap);
+
+#endif

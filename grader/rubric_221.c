@@ -1,0 +1,431 @@
+/* Lab 2.2.1's rubric: integrity, shapes and values of each model's
+ * predictions, normalization, results against the course targets, honesty
+ * of metrics.json, and (with --reeval) the submitted weights run again. */
+#include "datasets/hash.h"
+#include "grader/reeval.h"
+#include "grader/rubric.h"
+#include "grader/tensors.h"
+#include "labs/2.2.1-cnn-architectures/cnn_models.h"
+#include "labs/config.h"
+#include "labs/lab.h"
+#include "runner/error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KB_INTEGRITY "TS-SUBMISSION-INTEGRITY"
+#define ACC_TOL 0.001 /* metrics.json vs recomputed accuracy: 0.1 percentage points */
+
+/* Eval split sizes, so that the expected number of predictions is known
+ * without reading the data. */
+static int64_t split_size(const char *dataset)
+{
+    return dataset && (!strcmp(dataset, "fashion-mnist") || !strcmp(dataset, "cifar-10")) ? 10000 : -1;
+}
+
+static const char *cfg_dataset(const struct grade_ctx *g) { return lab_cfg_str(g->sub->config, "data.dataset", ""); }
+
+/* The number of eval images the run should have predicted: eval_subset (the
+ * first images of the split) or the whole split. */
+static int64_t expected_n(const struct grade_ctx *g)
+{
+    int64_t full = split_size(cfg_dataset(g)), sub = lab_cfg_int(g->sub->config, "data.eval_subset", 0);
+    if (full < 0)
+        return -1;
+    return sub > 0 && sub < full ? sub : full;
+}
+
+/* Appends up to 4 names of a list to buf. */
+static void name_list(char *buf, size_t cap, char *const *names, size_t n)
+{
+    size_t len = strlen(buf);
+    for (size_t i = 0; i < n && i < 4 && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
+    if (n > 4 && len < cap)
+        snprintf(buf + len, cap - len, ", ...");
+}
+
+/* ---- integrity ---- */
+
+static enum check_status integrity_manifest(struct grade_ctx *g, struct check_out *o)
+{
+    const struct submission *s = g->sub;
+    char *unlisted[SUB_MAX_FILES > 64 ? 64 : SUB_MAX_FILES];
+    size_t n = 0, total = 0;
+    for (size_t i = 0; i < s->n_files; i++) {
+        const char *f = s->files[i];
+        if (!strcmp(f, "MANIFEST.sha256"))
+            continue;
+        int listed = 0;
+        for (size_t j = 0; !listed && j < s->n_manifest; j++)
+            listed = !strcmp(s->manifest[j].path, f);
+        if (!listed && total++ < 64)
+            unlisted[n++] = s->files[i];
+    }
+    if (total) {
+        char names[400] = "";
+        name_list(names, sizeof names, unlisted, n);
+        return check_set(o, CHECK_FAIL, KB_INTEGRITY, "%zu file(s) are not listed in MANIFEST.sha256: %s", total,
+                         names);
+    }
+    return check_set(o, CHECK_PASS, NULL, "MANIFEST.sha256 lists all %zu files", s->n_manifest);
+}
+
+static enum check_status integrity_checksums(struct grade_ctx *g, struct check_out *o)
+{
+    const struct submission *s = g->sub;
+    char *bad[64];
+    size_t n = 0, total = 0;
+    for (size_t i = 0; i < s->n_manifest; i++) {
+        if (grade_expired(g))
+            return check_set(o, CHECK_TIMEOUT, KB_INTEGRITY, "hashed %zu of %zu files before the time budget ran out", i,
+                             s->n_manifest);
+        char path[4200], hex[65];
+        if (submission_path(s, s->manifest[i].path, path, sizeof path) ||
+            ds_hash_file(path, "sha256", hex, sizeof hex))
+            return check_set(o, CHECK_ERROR, NULL, "cannot hash %s: %s", s->manifest[i].path, lab_err_message());
+        if (strcmp(hex, s->manifest[i].sha256) != 0 && total++ < 64)
+            bad[n++] = s->manifest[i].path;
+    }
+    if (total) {
+        char names[400] = "";
+        name_list(names, sizeof names, bad, n);
+        return check_set(o, CHECK_FAIL, KB_INTEGRITY,
+                         "%zu of %zu file(s) differ from their MANIFEST.sha256 checksum (changed after `lab submit`): %s",
+                         total, s->n_manifest, names);
+    }
+    return check_set(o, CHECK_PASS, NULL, "all %zu files match MANIFEST.sha256", s->n_manifest);
+}
+
+static enum check_status integrity_artifacts(struct grade_ctx *g, struct check_out *o)
+{
+    const struct submission *s = g->sub;
+    char missing[600] = "";
+    size_t len = 0, count = 0;
+    const json_t *listed = json_object_get(s->metrics, "models");
+    for (size_t i = 0; i < s->n_models; i++) {
+        const struct sub_model *m = &s->models[i];
+        const char *what[3] = {m->weights ? NULL : "model.safetensors", m->predictions ? NULL : "predictions.safetensors",
+                               json_object_get(listed, m->name) ? NULL : "an entry in metrics.json's models"};
+        for (int k = 0; k < 3; k++)
+            if (what[k] && len < sizeof missing) {
+                count++;
+                len += (size_t)snprintf(missing + len, sizeof missing - len, "%s%s: %s", len ? "; " : "", m->name,
+                                        what[k]);
+            }
+    }
+    if (count)
+        return check_set(o, CHECK_FAIL, KB_INTEGRITY, "%zu required artifact(s) missing: %s", count, missing);
+    return check_set(o, CHECK_PASS, NULL, "config.json, metrics.json and model + predictions for %zu model(s)",
+                     s->n_models);
+}
+
+static enum check_status integrity_lab(struct grade_ctx *g, struct check_out *o)
+{
+    const struct submission *s = g->sub;
+    const char *want = lab_manifest_id(g->lab);
+    const char *cfg = json_string_value(json_object_get(s->config, "lab"));
+    const char *met = json_string_value(json_object_get(s->metrics, "lab"));
+    const char *info = s->info ? json_string_value(json_object_get(s->info, "lab")) : want;
+    if (!cfg || !met || strcmp(cfg, want) || strcmp(met, want) || !info || strcmp(info, want))
+        return check_set(o, CHECK_FAIL, KB_INTEGRITY,
+                         "the files name different labs: submission.json %s, config.json %s, metrics.json %s; "
+                         "expected %s everywhere",
+                         info ? info : "(none)", cfg ? cfg : "(none)", met ? met : "(none)", want);
+    return check_set(o, CHECK_PASS, NULL, "every file is for lab %s", want);
+}
+
+/* ---- normalization ---- */
+
+static int read_constants(const json_t *normalize, double *mean, double *std)
+{
+    const json_t *m = json_object_get(normalize, "mean"), *s = json_object_get(normalize, "std");
+    if (json_array_size(m) != 3 || json_array_size(s) != 3)
+        return -1;
+    for (size_t i = 0; i < 3; i++) {
+        mean[i] = json_number_value(json_array_get(m, i));
+        std[i] = json_number_value(json_array_get(s, i));
+    }
+    return 0;
+}
+
+static enum check_status norm_config(struct grade_ctx *g, struct check_out *o)
+{
+    const char *dataset = cfg_dataset(g);
+    /* The constants are the lab's own: its full configuration's, or its
+     * quick mode's, whichever dataset the run used. */
+    const json_t *full = lab_cfg_get(g->lab, "config.data"), *quick = lab_cfg_get(g->lab, "quick.data");
+    const json_t *src = !strcmp(lab_cfg_str(full, "dataset", ""), dataset)    ? full
+                        : !strcmp(lab_cfg_str(quick, "dataset", ""), dataset) ? quick
+                                                                              : NULL;
+    double mean[3], std[3];
+    if (!src || read_constants(json_object_get(src, "normalize"), mean, std))
+        return check_set(o, CHECK_FAIL, "TS-NORM-MISMATCH", "lab %s does not train on dataset '%s' (config.json data.dataset)",
+                         lab_manifest_id(g->lab), dataset);
+    const json_t *given = lab_cfg_get(g->sub->config, "data.normalize");
+    enum check_status st = check_norm_constants(given, mean, std, 3, dataset, o);
+    if (st != CHECK_PASS && !strcmp(dataset, "cifar-10")) {
+        /* CIFAR-10's std is quoted two ways; the exact per-pixel one is right too. */
+        const double exact[3] = {0.2470, 0.2435, 0.2616};
+        struct check_out alt;
+        if (check_norm_constants(given, mean, exact, 3, dataset, &alt) == CHECK_PASS)
+            *o = alt;
+    }
+    return o->status;
+}
+
+static enum check_status norm_inputs(struct grade_ctx *g, struct check_out *o)
+{
+    const char *kb = "TS-PIXEL-TENSOR-RANK";
+    if (!g->sub->inputs)
+        return check_skip_uncounted(o, "no inputs.safetensors in the submission (optional)");
+    const struct st_tensor *t = st_find(g->sub->inputs, "pixel_values");
+    if (!t)
+        return check_set(o, CHECK_FAIL, kb, "inputs.safetensors has no tensor 'pixel_values'");
+    const json_t *size = lab_cfg_get(g->sub->config, "data.input_size");
+    int64_t c = json_integer_value(json_array_get(size, 0)), h = json_integer_value(json_array_get(size, 1)),
+            w = json_integer_value(json_array_get(size, 2));
+    char shape[160];
+    gt_shape_str(t->shape, t->ndim, shape, sizeof shape);
+    if (t->ndim != 4 || t->shape[0] < 1 || t->shape[1] != c || t->shape[2] != h || t->shape[3] != w)
+        return check_set(o, CHECK_FAIL, kb, "pixel_values is %s, expected [B, %lld, %lld, %lld]%s", shape, (long long)c,
+                         (long long)h, (long long)w,
+                         t->ndim == 4 && t->shape[3] == c ? " (channels last: permute(0, 3, 1, 2))" : "");
+    float *px;
+    size_t n;
+    if (gt_to_f32(t, GT_MAX_ELEMS, &px, &n))
+        return check_set(o, CHECK_FAIL, kb, "pixel_values: %s", lab_err_message());
+    struct input_stats s;
+    input_stats_compute(px, t->shape[0], c, h, w, &s);
+    free(px);
+    return check_input_stats(&s, o);
+}
+
+/* ---- per model ---- */
+
+static int decode_ints(const struct sub_model *sm, const char *name, int64_t n, int64_t **out, size_t *count)
+{
+    const struct st_tensor *t = sm->predictions ? st_find(sm->predictions, name) : NULL;
+    if (!t || t->ndim != 1 || t->shape[0] != n || !gt_is_int(t->dtype))
+        return -1;
+    return gt_to_i64(t, GT_MAX_ELEMS, out, count);
+}
+
+static int model_begin(struct grade_ctx *g, const struct sub_model *sm)
+{
+    struct grade_model *m = &g->m;
+    m->classes = lab_cfg_int(g->sub->config, "data.num_classes", 10);
+    if (m->classes < 2 || m->classes > 100000)
+        m->classes = 10;
+    const struct st_tensor *t = sm->predictions ? st_find(sm->predictions, "logits") : NULL;
+    if (!t || !gt_is_float(t->dtype) || gt_to_f32(t, GT_MAX_ELEMS, &m->logits, &m->n_values))
+        return LAB_OK;
+    int64_t want = expected_n(g);
+    m->shape_ok = t->ndim == 2 && t->shape[1] == m->classes && t->shape[0] > 0 && (want < 0 || t->shape[0] == want);
+    m->n = m->shape_ok ? t->shape[0] : 0;
+    m->finite = 1;
+    for (size_t i = 0; i < m->n_values; i++)
+        m->finite &= isfinite(m->logits[i]) != 0;
+    if (m->shape_ok) {
+        if (decode_ints(sm, "labels", m->n, &m->labels, &m->n_labels))
+            m->labels = NULL, m->n_labels = 0;
+        if (decode_ints(sm, "indices", m->n, &m->indices, &m->n_indices))
+            m->indices = NULL, m->n_indices = 0;
+    }
+    return LAB_OK;
+}
+
+static enum check_status shape_logits(struct grade_ctx *g, struct check_out *o)
+{
+    const struct sub_model *sm = g->m.sm;
+    if (!sm->predictions)
+        return check_set(o, CHECK_FAIL, "TS-LOGITS-SHAPE", "models/%s/predictions.safetensors is missing", sm->name);
+    const struct st_tensor *t = st_find(sm->predictions, "logits");
+    if (!t)
+        return check_set(o, CHECK_FAIL, "TS-LOGITS-SHAPE", "predictions.safetensors has no tensor 'logits'");
+    return check_logits_shape(gt_is_float(t->dtype), st_dtype_name(t->dtype), t->shape, t->ndim, expected_n(g),
+                              g->m.classes, o);
+}
+
+static enum check_status labels_range(struct grade_ctx *g, struct check_out *o)
+{
+    const struct sub_model *sm = g->m.sm;
+    if (!g->m.shape_ok)
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: the logits are not [N, %lld] (see shape.logits)",
+                         (long long)g->m.classes);
+    const struct st_tensor *t = st_find(sm->predictions, "labels");
+    char shape[160];
+    if (!t)
+        return check_set(o, CHECK_FAIL, "TS-DEVICE-ASSERT-LABELS", "predictions.safetensors has no tensor 'labels'");
+    if (!g->m.labels)
+        return check_set(o, CHECK_FAIL, "TS-DEVICE-ASSERT-LABELS", "labels are %s %s; expected int64 [%lld]",
+                         st_dtype_name(t->dtype), gt_shape_str(t->shape, t->ndim, shape, sizeof shape),
+                         (long long)g->m.n);
+    return check_labels_range(g->m.labels, g->m.n_labels, g->m.classes, o);
+}
+
+static enum check_status values_finite(struct grade_ctx *g, struct check_out *o)
+{
+    if (!g->m.logits)
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: no floating-point logits (see shape.logits)");
+    return check_finite(g->m.logits, g->m.n_values, o);
+}
+
+/* Checks that need usable logits say why they did not run. */
+static int logits_usable(const struct grade_ctx *g, struct check_out *o)
+{
+    if (!g->m.shape_ok)
+        check_set(o, CHECK_SKIPPED, NULL, "skipped: the logits are not [N, %lld] (see shape.logits)",
+                  (long long)g->m.classes);
+    else if (!g->m.finite)
+        check_set(o, CHECK_SKIPPED, NULL, "skipped: the logits hold NaN or Inf (see values.finite)");
+    return g->m.shape_ok && g->m.finite;
+}
+
+static enum check_status values_constant(struct grade_ctx *g, struct check_out *o)
+{
+    if (!logits_usable(g, o))
+        return o->status;
+    return check_not_constant(g->m.logits, (size_t)g->m.n, (size_t)g->m.classes, o);
+}
+
+static enum check_status honesty_accuracy(struct grade_ctx *g, struct check_out *o)
+{
+    const char *kb = "TS-METRICS-MISMATCH";
+    if (!logits_usable(g, o))
+        return o->status;
+    if (grade_truth(g))
+        return check_set(o, CHECK_ERROR, NULL, "%s", g->truth_err);
+    struct grade_model *m = &g->m;
+    if (!m->indices)
+        return check_set(o, CHECK_FAIL, kb, "predictions.safetensors has no integer 'indices' [%lld] naming the eval images",
+                         (long long)m->n);
+    int64_t *truth = malloc((size_t)m->n * sizeof *truth);
+    if (!truth)
+        return check_set(o, CHECK_ERROR, NULL, "out of memory");
+    size_t relabeled = 0;
+    for (int64_t i = 0; i < m->n; i++) {
+        int64_t k = m->indices[i];
+        if (k < 0 || (size_t)k >= g->n_truth) {
+            free(truth);
+            return check_set(o, CHECK_FAIL, kb, "indices[%lld] = %lld is outside the eval split of %zu images",
+                             (long long)i, (long long)k, g->n_truth);
+        }
+        truth[i] = g->truth[k];
+        relabeled += m->labels && m->labels[i] != truth[i];
+    }
+    double acc = logits_accuracy(m->logits, truth, (size_t)m->n, (size_t)m->classes);
+    free(truth);
+    m->accuracy = acc;
+    m->has_accuracy = 1;
+    const json_t *claimed = json_object_get(json_object_get(json_object_get(g->sub->metrics, "models"), m->name),
+                                            "test_accuracy");
+    if (!json_is_number(claimed))
+        return check_set(o, CHECK_FAIL, kb, "metrics.json has no models.%s.test_accuracy to compare with %.2f%%", m->name,
+                         100 * acc);
+    double c = json_number_value(claimed);
+    if (relabeled)
+        return check_set(o, CHECK_FAIL, kb, "%zu of %lld labels in predictions.safetensors differ from the eval split's",
+                         relabeled, (long long)m->n);
+    if (!(fabs(c - acc) <= ACC_TOL))
+        return check_set(o, CHECK_FAIL, kb,
+                         "metrics.json claims test accuracy %.2f%%; the submitted logits score %.2f%% on the grader's "
+                         "labels of the same %lld images",
+                         100 * c, 100 * acc, (long long)m->n);
+    return check_set(o, CHECK_PASS, NULL, "accuracy %.2f%% recomputed on %lld images matches metrics.json (%.2f%%)",
+                     100 * acc, (long long)m->n, 100 * c);
+}
+
+/* The accuracy the results checks judge: the grader's when it could be
+ * computed, else the one the submitted labels give. */
+static int judged_accuracy(struct grade_ctx *g, struct check_out *o, double *acc, const char **source)
+{
+    if (!logits_usable(g, o))
+        return 0;
+    if (g->m.has_accuracy) {
+        *acc = g->m.accuracy;
+        *source = "recomputed";
+        return 1;
+    }
+    if (!g->m.labels) {
+        check_set(o, CHECK_SKIPPED, NULL, "skipped: no labels to score the logits against (see labels.range)");
+        return 0;
+    }
+    *acc = logits_accuracy(g->m.logits, g->m.labels, (size_t)g->m.n, (size_t)g->m.classes);
+    *source = "on the submitted labels";
+    return 1;
+}
+
+static enum check_status results_threshold(struct grade_ctx *g, struct check_out *o)
+{
+    double acc;
+    const char *source;
+    if (!judged_accuracy(g, o, &acc, &source))
+        return o->status;
+    int quick = lab_cfg_bool(g->sub->config, "quick", 0);
+    char key[128];
+    snprintf(key, sizeof key, "thresholds.%s.test_accuracy", quick ? "quick" : "full");
+    const json_t *want = json_object_get(lab_cfg_get(g->lab, key), g->m.name);
+    if (!json_is_number(want))
+        return check_skip_uncounted(o, "the course sets no %s-mode target for %s", quick ? "quick" : "full", g->m.name);
+    double t = json_number_value(want);
+    if (acc < t)
+        return check_set(o, CHECK_FAIL, "TS-ACC-BELOW-TARGET", "test accuracy %.2f%% (%s) is below the %s-mode target %.0f%%",
+                         100 * acc, source, quick ? "quick" : "full", 100 * t);
+    return check_set(o, CHECK_PASS, NULL, "test accuracy %.2f%% (%s) reaches the %s-mode target %.0f%%", 100 * acc,
+                     source, quick ? "quick" : "full", 100 * t);
+}
+
+static enum check_status results_chance(struct grade_ctx *g, struct check_out *o)
+{
+    double acc;
+    const char *source;
+    if (!judged_accuracy(g, o, &acc, &source))
+        return o->status;
+    double chance = 1.0 / (double)g->m.classes;
+    if (acc <= chance + 0.02)
+        return check_set(o, CHECK_FAIL, "TS-ACC-RANDOM", "test accuracy %.2f%% is within 2 points of chance (%.0f%%)",
+                         100 * acc, 100 * chance);
+    return check_set(o, CHECK_PASS, NULL, "test accuracy %.2f%% is clear of chance (%.0f%%)", 100 * acc, 100 * chance);
+}
+
+static enum check_status reeval_load_221(struct grade_ctx *g, struct check_out *o)
+{
+    return reeval_load(g, cnn_model_create, o);
+}
+
+static const struct rubric_check checks_221[] = {
+    {"integrity.manifest", "MANIFEST.sha256 lists every file", 1, RC_SUBMISSION, 10, integrity_manifest, {KB_INTEGRITY}},
+    {"integrity.checksums", "every file matches its checksum", 2, RC_SUBMISSION, 60, integrity_checksums, {KB_INTEGRITY}},
+    {"integrity.artifacts", "required artifacts present", 1, 0, 10, integrity_artifacts, {KB_INTEGRITY}},
+    {"integrity.lab", "every file is for this lab", 1, 0, 10, integrity_lab, {KB_INTEGRITY}},
+    {"norm.config", "normalization constants are the dataset's", 2, 0, 10, norm_config, {"TS-NORM-MISMATCH"}},
+    {"norm.inputs", "preprocessed inputs are normalized", 2, 0, 30, norm_inputs,
+     {"TS-RAW-PIXELS", "TS-NORMALIZE-MISSING", "TS-NORM-MISMATCH", "TS-PIXEL-TENSOR-RANK"}},
+    {"shape.logits", "logits are [N, classes]", 2, RC_PER_MODEL, 10, shape_logits, {"TS-LOGITS-SHAPE"}},
+    {"labels.range", "labels are class indices in range", 1, RC_PER_MODEL, 10, labels_range,
+     {"TS-DEVICE-ASSERT-LABELS"}},
+    {"values.finite", "logits are finite", 1, RC_PER_MODEL, 10, values_finite, {"TS-NAN-LOGITS"}},
+    {"values.constant", "logits depend on the input", 1, RC_PER_MODEL, 10, values_constant, {"TS-CONSTANT-LOGITS"}},
+    {"honesty.accuracy", "metrics.json's accuracy matches the predictions", 3, RC_PER_MODEL, 30, honesty_accuracy,
+     {"TS-METRICS-MISMATCH"}},
+    {"results.threshold", "accuracy reaches the course target", 3, RC_PER_MODEL, 10, results_threshold,
+     {"TS-ACC-BELOW-TARGET"}},
+    {"results.chance", "accuracy is clear of chance", 2, RC_PER_MODEL, 10, results_chance, {"TS-ACC-RANDOM"}},
+    {"reeval.load", "the weights load into the lab's architecture", 2, RC_PER_MODEL | RC_REEVAL, 120,
+     reeval_load_221, {"TS-STATE-DICT-MISMATCH"}},
+    {"reeval.logits", "the weights reproduce the submitted logits", 3, RC_PER_MODEL | RC_REEVAL, 600, reeval_logits,
+     {"TS-REEVAL-MISMATCH"}},
+    {"reeval.batch", "outputs do not depend on the batch", 2, RC_PER_MODEL | RC_REEVAL, 120, reeval_batch,
+     {"TS-BATCH-DEPENDENT"}},
+};
+
+const struct rubric rubric_221 = {
+    .lab = "2.2.1",
+    .checks = checks_221,
+    .n = sizeof checks_221 / sizeof checks_221[0],
+    .model_begin = model_begin,
+    .model_end = NULL,
+};

@@ -1,0 +1,18 @@
+/* The grader's own labels of a lab's evaluation split: the honesty check
+ * recomputes accuracy against these, never against the labels a student
+ * submitted. Only the label file is read (not the images), so grading a
+ * class of submissions stays fast. */
+#ifndef GRADER_TRUTH_H
+#define GRADER_TRUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* dataset: "fashion-mnist" (t10k-labels-idx1-ubyte.gz) or "cifar-10"
+ * (test_batch.bin). data_dir: the directory holding that file, or NULL to
+ * find it as the labs do (Debian's copy, then the cache). LAB_EENV naming
+ * the file or `lab fetch` when it is missing; LAB_EUSAGE for a dataset the
+ * grader has no labels for. */
+int truth_eval_labels(const char *dataset, const char *data_dir, int64_t **labels, size_t *n);
+
+#endif

@@ -1,0 +1,81 @@
+/* lab grade: one submission through its lab's rubric, reported as text,
+ * JSON, Gradescope's results.json or PrairieLearn's results. */
+#include "grader/grade.h"
+#include "grader/report_format.h"
+#include "labs/device.h"
+#include "runner/cli.h"
+#include "runner/error.h"
+#include "runner/fsutil.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_grade(int argc, char **argv)
+{
+    enum { O_LAB = 1, O_FORMAT, O_OUT, O_REEVAL, O_DEVICE, O_DATA, O_TIMEOUT };
+    static const struct option opts[] = {
+        {"lab", required_argument, NULL, O_LAB},         {"format", required_argument, NULL, O_FORMAT},
+        {"out", required_argument, NULL, O_OUT},         {"reeval", no_argument, NULL, O_REEVAL},
+        {"device", required_argument, NULL, O_DEVICE},   {"data", required_argument, NULL, O_DATA},
+        {"check-timeout", required_argument, NULL, O_TIMEOUT}, {NULL, 0, NULL, 0},
+    };
+    struct grade_opts g = {.device = "auto"};
+    enum report_format fmt = REPORT_TEXT;
+    const char *out = NULL;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_LAB: g.lab = optarg; break;
+        case O_FORMAT:
+            if ((rc = report_format_parse(optarg, &fmt)))
+                return rc;
+            break;
+        case O_OUT: out = optarg; break;
+        case O_REEVAL: g.reeval = true; break;
+        case O_DEVICE: g.device = optarg; break;
+        case O_DATA: g.data_dir = optarg; break;
+        case O_TIMEOUT: {
+            char *end;
+            g.check_timeout_s = strtod(optarg, &end);
+            if (*end || end == optarg || !(g.check_timeout_s > 0))
+                return lab_cli_usage("grade", "--check-timeout takes a positive number of seconds, not '%s'", optarg);
+            break;
+        }
+        default: return lab_cli_bad_option("grade", argv);
+        }
+    }
+    if (optind != argc - 1)
+        return lab_cli_usage("grade", "grade takes one submission (archive or directory)");
+    if (g.lab && (rc = lab_cli_find_lab(g.lab, &(const json_t *){NULL})))
+        return rc;
+    if (g.data_dir && !lab_is_dir(g.data_dir))
+        return lab_err(LAB_EUSAGE, "give the directory holding the eval split's files", "--data %s is not a directory",
+                       g.data_dir);
+    if (g.reeval) { /* a device that cannot be used is the grader's problem, said before grading */
+        struct lab_device_choice dc;
+        if ((rc = lab_choose_device(g.device, "auto", &dc)))
+            return rc;
+    }
+    struct grade_report *r = NULL;
+    if ((rc = grade_submission(argv[optind], &g, &r)))
+        return rc;
+    char *doc = NULL;
+    rc = report_render(r, fmt, !report_utf8_ok(), &doc);
+    if (!rc && out)
+        rc = lab_write_atomic(out, doc, strlen(doc));
+    else if (!rc)
+        fputs(doc, stdout);
+    free(doc);
+    if (!rc) {
+        rc = grade_exit_status(r);
+        if (rc == LAB_EENV)
+            lab_err(LAB_EENV, "lab explain TS-SUBMISSION-INTEGRITY", "not gradable: %s",
+                    r->status_detail ? r->status_detail : grade_status_name(r->status));
+        else
+            lab_err_clear(); /* the report says what failed */
+    }
+    grade_report_free(r);
+    return rc;
+}

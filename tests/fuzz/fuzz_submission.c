@@ -1,0 +1,179 @@
+/* libFuzzer target for the submission reader (grader/submission.c), which
+ * reads untrusted student uploads: the input becomes the files of a
+ * submission directory (or, with a leading 0xFF byte, an archive of one),
+ * which is opened; what opens is then read the way the checks read it
+ * (manifest, tensors copied with caps, input statistics). Beyond "no crash":
+ * an accepted submission has its required files and capped tensors.
+ *
+ * Input: chunks of <file index: 1 byte><length: 2 bytes LE><bytes>; the
+ * index picks one of the names in `files` below.
+ *
+ *   make fuzz && FUZZ_SEEDS=corpus build-fuzz/fuzz_submission corpus -max_total_time=60
+ * FUZZ_SEEDS=DIR writes a valid submission (and variants) into DIR first. */
+#include "grader/checks.h"
+#include "grader/submission.h"
+#include "grader/tensors.h"
+#include "runner/error.h"
+#include "runner/fsutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const files[] = {
+    "submission.json", "MANIFEST.sha256", "config.json", "metrics.json", "models/m/predictions.safetensors",
+    "models/m/model.safetensors", "inputs.safetensors", "plots/a.png",
+};
+#define NFILES (sizeof files / sizeof files[0])
+
+static size_t put_chunk(uint8_t *out, size_t at, int index, const void *data, size_t len)
+{
+    out[at] = (uint8_t)index;
+    out[at + 1] = (uint8_t)(len & 0xff);
+    out[at + 2] = (uint8_t)(len >> 8);
+    memcpy(out + at + 3, data, len);
+    return at + 3 + len;
+}
+
+static void write_seed(const char *dir, const char *name, const uint8_t *data, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(data, 1, len, f);
+        fclose(f);
+    }
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    const char *dir = getenv("FUZZ_SEEDS");
+    if (!dir || !*dir)
+        return 0;
+    mkdir(dir, 0755);
+    static uint8_t seed[1 << 16];
+    const char *info = "{\"format_version\":1,\"lab\":\"2.2.1\",\"student\":\"a\",\"created\":\"t\"}";
+    const char *manifest = "0000000000000000000000000000000000000000000000000000000000000000  config.json\n";
+    const char *config = "{\"lab\":\"2.2.1\",\"data\":{\"dataset\":\"fashion-mnist\",\"input_size\":[3,2,2]}}";
+    const char *metrics = "{\"lab\":\"2.2.1\",\"models\":{\"m\":{\"test_accuracy\":0.5,\"status\":\"done\"}}}";
+    float logits[20] = {1, 2};
+    int64_t labels[2] = {0, 1}, ls[2] = {2, 10}, n2[1] = {2}, ps[4] = {1, 3, 2, 2};
+    float px[12] = {0.5f, -1, 2};
+    st_writer *w;
+    void *pred = NULL, *inputs = NULL;
+    size_t pred_len = 0, inputs_len = 0;
+    if (st_writer_new(&w) == 0) {
+        st_writer_add(w, "logits", ST_F32, 2, ls, logits, sizeof logits);
+        st_writer_add(w, "labels", ST_I64, 1, n2, labels, sizeof labels);
+        st_writer_add(w, "indices", ST_I64, 1, n2, labels, sizeof labels);
+        st_writer_to_memory(w, &pred, &pred_len);
+        st_writer_free(w);
+    }
+    if (st_writer_new(&w) == 0) {
+        st_writer_add(w, "pixel_values", ST_F32, 4, ps, px, sizeof px);
+        st_writer_to_memory(w, &inputs, &inputs_len);
+        st_writer_free(w);
+    }
+    size_t n = 0;
+    n = put_chunk(seed, n, 0, info, strlen(info));
+    n = put_chunk(seed, n, 1, manifest, strlen(manifest));
+    n = put_chunk(seed, n, 2, config, strlen(config));
+    n = put_chunk(seed, n, 3, metrics, strlen(metrics));
+    if (pred)
+        n = put_chunk(seed, n, 4, pred, pred_len);
+    if (inputs)
+        n = put_chunk(seed, n, 6, inputs, inputs_len);
+    write_seed(dir, "valid", seed, n);
+    write_seed(dir, "no-manifest", seed, put_chunk(seed, 0, 0, info, strlen(info)));
+    free(pred);
+    free(inputs);
+    return 0;
+}
+
+static void read_like_checks(const struct submission *s)
+{
+    for (size_t i = 0; i < s->n_models; i++) {
+        const struct sub_model *m = &s->models[i];
+        for (size_t k = 0; m->predictions && k < st_count(m->predictions); k++) {
+            const struct st_tensor *t = st_at(m->predictions, k);
+            float *f;
+            int64_t *v;
+            size_t n;
+            if (gt_to_f32(t, GT_MAX_ELEMS, &f, &n) == 0) {
+                struct check_out o;
+                check_finite(f, n, &o);
+                free(f);
+            }
+            if (gt_to_i64(t, GT_MAX_ELEMS, &v, &n) == 0)
+                free(v);
+        }
+    }
+    const struct st_tensor *px = s->inputs ? st_find(s->inputs, "pixel_values") : NULL;
+    float *f;
+    size_t n;
+    if (px && px->ndim == 4 && gt_to_f32(px, GT_MAX_ELEMS, &f, &n) == 0) {
+        struct input_stats st;
+        input_stats_compute(f, px->shape[0], px->shape[1], px->shape[2], px->shape[3], &st);
+        free(f);
+    }
+    for (size_t i = 0; i < s->n_manifest; i++)
+        if (!submission_has_file(s, s->manifest[i].path))
+            abort(); /* open promised every listed file exists */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *base = getenv("TMPDIR");
+    char dir[4096], path[4300];
+    snprintf(dir, sizeof dir, "%s/labfuzz.XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(dir))
+        return 0;
+    snprintf(path, sizeof path, "%s/sub", dir);
+    if (size > 0 && data[0] == 0xFF) { /* an archive */
+        snprintf(path, sizeof path, "%s/sub.tar.gz", dir);
+        FILE *f = fopen(path, "wb");
+        if (f) {
+            fwrite(data + 1, 1, size - 1, f);
+            fclose(f);
+        }
+    } else {
+        mkdir(path, 0755);
+        for (size_t at = 0; at + 3 <= size;) {
+            size_t idx = data[at] % NFILES, len = (size_t)data[at + 1] | (size_t)data[at + 2] << 8;
+            at += 3;
+            if (len > size - at)
+                len = size - at;
+            char file[4400];
+            snprintf(file, sizeof file, "%s/%s", path, files[idx]);
+            char parent[4400];
+            snprintf(parent, sizeof parent, "%s", file);
+            *strrchr(parent, '/') = '\0';
+            lab_mkdir_p(parent);
+            FILE *f = fopen(file, "wb");
+            if (f) {
+                fwrite(data + at, 1, len, f);
+                fclose(f);
+            }
+            at += len;
+        }
+    }
+    struct submission *s = NULL;
+    if (submission_open(path, SUB_SUBMISSION, &s) == 0) {
+        if (!s->info || !s->config || !s->metrics || s->n_models == 0 || !s->lab)
+            abort();
+        read_like_checks(s);
+    }
+    submission_free(s);
+    struct sub_entry *e;
+    size_t n;
+    if (sub_manifest_parse((const char *)data, size, &e, &n) == 0)
+        sub_manifest_free(e, n);
+    sub_rmtree(dir);
+    return 0;
+}
