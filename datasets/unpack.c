@@ -314,6 +314,11 @@ static int run(struct archive *a, uint64_t input_bytes, const char *dest, const 
                 goto out;
             }
         }
+        if (lim->keep_mtime && archive_entry_mtime_is_set(e)) {
+            struct timespec t[2] = {{.tv_nsec = UTIME_OMIT},
+                                    {.tv_sec = archive_entry_mtime(e), .tv_nsec = archive_entry_mtime_nsec(e)}};
+            futimens(fd, t);
+        }
         if (close(fd) != 0) {
             rc = lab_err(LAB_EENV, "check free disk space", "cannot write %s: %s", full, strerror(errno));
             goto out;

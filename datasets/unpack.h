@@ -24,6 +24,7 @@ struct ds_unpack_limits {
     uint32_t max_ratio;       /* total written / compressed input; 0 = no check */
     size_t max_path_len;
     int allow_symlinks;
+    int keep_mtime; /* give files the archive's modification times (batch grading dates LMS uploads by them) */
 };
 
 /* Limits for datasets (VOC is 2 GB with 17k files) and for submissions. */

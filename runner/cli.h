@@ -46,5 +46,11 @@ int cmd_fetch(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
+int cmd_grades(int argc, char **argv);
+
+/* `lab grade --batch ...` (runner/grade_batch.c); cmd_grade hands over to it
+ * when --batch is given. */
+int grade_batch_main(int argc, char **argv);
+int grade_batch_wanted(int argc, char **argv); /* 1 when --batch is among the options */
 
 #endif
