@@ -10,7 +10,7 @@ PKGS     := jansson sqlite3 libarchive libcurl libcrypto libpng libjpeg cairo zl
 SAN      ?=
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -O2 -g $(SAN)
-CXXFLAGS_BASE := -std=c++17 -Wall -Wextra -Werror -O2 -g -fvisibility=hidden $(SAN)
+CXXFLAGS_BASE := -std=c++17 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden $(SAN)
 DEFS := -DLAB_VERSION='"$(VERSION)"' -I. -I$(BUILD)/gen
 
 # libtorch: Debian's libtorch-dev by default, or a pip/NGC layout at TORCH_DIR.
@@ -38,7 +38,11 @@ TORCH_LIBS += -ltorch -ltorch_cpu -lc10
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS     := $(PKG_LIBS) $(TORCH_LIBS) -lstdc++ -lpthread -ldl -lm
+# lab itself does not link libtorch: shim/lazy.c loads liblabtorch.so (the C++
+# shim with libtorch) on the first tensor call. The library reports errors
+# through lab_err, which the executable exports to it.
+LDLIBS     := $(PKG_LIBS) -lpthread -ldl -lm -Wl,--export-dynamic-symbol=lab_err
+SHIM_SO    := $(BUILD)/liblabtorch.so
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 CFLAGS   := $(CFLAGS_BASE) $(DEFS) $(PKG_CFLAGS) -DLAB_BUILD_FLAGS='"$(strip $(CFLAGS_BASE))"' -DLAB_TORCH_BUILD='"$(TORCH_BUILD)"'
@@ -49,14 +53,16 @@ C_DIRS   := runner grader labs labs/* labs/models datasets shim
 C_SRCS   := $(filter-out runner/main.c,$(sort $(wildcard $(addsuffix /*.c,$(C_DIRS)))))
 CXX_SRCS := $(sort $(wildcard shim/*.cpp))
 EMBED    := $(sort $(wildcard labs/*/lab.json datasets/*.json docs/troubleshooting/TS-*.md))
-OBJS     := $(C_SRCS:%.c=$(BUILD)/obj/%.o) $(CXX_SRCS:%.cpp=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
+OBJS     := $(C_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/shim_stubs.o $(BUILD)/obj/embedded.o
+CXX_OBJS := $(CXX_SRCS:%.cpp=$(BUILD)/pic/%.o)
+SHIM_HEADERS := shim/torchshim.h shim/pth.h
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/unit/*.c)))
 SUITES    := $(patsubst tests/unit/test_%.c,%,$(UNIT_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all deps run test unit asan bench install clean fuzz
-all: $(BUILD)/lab
+all: $(BUILD)/lab $(SHIM_SO)
 
 deps:
 	@scripts/install-deps.sh
@@ -69,19 +75,20 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory unit
 
-unit: $(BUILD)/lab $(BUILD)/tests/unit
+unit: $(BUILD)/lab $(SHIM_SO) $(BUILD)/tests/unit
 	$(TEST_ENV) LAB_BIN=$(abspath $(BUILD)/lab) LAB_SRC=$(CURDIR) $(BUILD)/tests/unit
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit \
 	  TEST_ENV="ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0"
 
-bench: $(BUILD)/lab
+bench: $(BUILD)/lab $(SHIM_SO)
 	scripts/bench.sh $(BUILD)
 
-install: $(BUILD)/lab
-	install -d $(DESTDIR)$(PREFIX)/bin
+install: $(BUILD)/lab $(SHIM_SO)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lab
 	install -m 0755 $(BUILD)/lab $(DESTDIR)$(PREFIX)/bin/lab
+	install -m 0644 $(SHIM_SO) $(DESTDIR)$(PREFIX)/lib/lab/liblabtorch.so
 
 clean:
 	rm -rf build build-asan build-*
@@ -119,14 +126,27 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DEPS) $(shell pkg-config --libs jansson)
 
-$(BUILD)/lab: $(BUILD)/obj/runner/main.o $(BUILD)/liblab.a
+$(BUILD)/lab: $(BUILD)/obj/runner/main.o $(BUILD)/liblab.a | $(SHIM_SO)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+# Bound to itself (-Bsymbolic) so the shim's calls between its own functions
+# never reach the executable's stubs of the same names.
+$(SHIM_SO): $(CXX_OBJS)
+	$(CXX) $(SAN) -shared -Wl,-Bsymbolic -o $@ $^ $(TORCH_LIBS) -lpthread
+
+$(BUILD)/gen/shim_stubs.c: $(SHIM_HEADERS) scripts/gen-shim-stubs.sh
+	@mkdir -p $(dir $@)
+	scripts/gen-shim-stubs.sh $@ $(SHIM_HEADERS)
+
+$(BUILD)/obj/gen/shim_stubs.o: $(BUILD)/gen/shim_stubs.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"; $(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/liblab.a: $(OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tests/unit: $(UNIT_OBJS) $(BUILD)/liblab.a
+$(BUILD)/tests/unit: $(UNIT_OBJS) $(BUILD)/liblab.a | $(SHIM_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
@@ -152,11 +172,11 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"; $(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/obj/%.o: %.cpp
+$(BUILD)/pic/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	@echo "  CXX $<"; $(CXX) $(CXXFLAGS) -MMD -MP -c -o $@ $<
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/pic -name '*.d' 2>/dev/null)
 
 # libFuzzer target for the archive unpacker (datasets/unpack.c): make fuzz-unpack,
 # then build-fuzz/fuzz_unpack -max_total_time=60 [corpus-dir]

@@ -1,5 +1,6 @@
 #include "runner/cli.h"
 #include "runner/error.h"
+#include "shim/lazy.h"
 #include "shim/torchshim.h"
 
 #include <stdio.h>
@@ -10,8 +11,11 @@ int cmd_version(int argc, char **argv)
     if (argc > 1)
         return lab_cli_usage("version", "version takes no arguments");
     printf("lab %s\n", LAB_VERSION);
-    printf("libtorch %s (%s build%s)\n", ts_libtorch_version(), LAB_TORCH_BUILD,
-           ts_cuda_compiled() ? ", CUDA available" : ", CUDA not available");
+    if (ts_lazy_load() == 0)
+        printf("libtorch %s (%s build%s) from %s\n", ts_libtorch_version(), LAB_TORCH_BUILD,
+               ts_cuda_compiled() > 0 ? ", CUDA available" : ", CUDA not available", ts_lazy_path());
+    else
+        printf("libtorch not loaded: %s\n", ts_lazy_error());
     printf("compiler %s\n", __VERSION__);
     printf("flags %s\n", LAB_BUILD_FLAGS);
     return LAB_OK;

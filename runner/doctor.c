@@ -1,6 +1,7 @@
 /* The doctor's core: the check registry, the crash-guarded runner, and the
  * helpers every check group shares. */
 #include "runner/doctor.h"
+#include "shim/lazy.h"
 
 #include "runner/fsutil.h"
 
@@ -448,6 +449,13 @@ void doctor_run(const struct doctor_ctx *ctx, const struct doctor_check *const *
     }
     const char *override = getenv("LAB_DOCTOR_TIMEOUT_MS");
     int override_ms = override ? atoi(override) : 0;
+    /* libtorch is loaded on first use; the GPU and smoke checks ask it, so load
+     * it once here rather than in each of their children. */
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(checks[i]->category, "gpu") == 0 || strcmp(checks[i]->category, "smoke") == 0) {
+            ts_lazy_load();
+            break;
+        }
     fflush(NULL); /* the children must not flush the parent's buffers twice */
     for (size_t i = 0; i < n; i++) {
         int p[2];

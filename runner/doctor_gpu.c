@@ -438,6 +438,11 @@ static void check_cuda_version(const struct doctor_ctx *ctx, struct doctor_resul
  * find copies that are never loaded). */
 static void check_cudnn(const struct doctor_ctx *ctx, struct doctor_result *r)
 {
+    /* Asked first: that loads libtorch (lazily loaded), and with it cuDNN. */
+    struct ts_runtime_info info;
+    doctor_runtime_info_fn fn = doctor_get_runtime_info_fn();
+    memset(&info, 0, sizeof info);
+    int have_info = fn && fn(&info) == 0;
     char *maps = doctor_read(ctx, "/proc/self/maps");
     char path[1024] = "";
     for (const char *line = maps; line && *line && !path[0];) {
@@ -456,10 +461,6 @@ static void check_cudnn(const struct doctor_ctx *ctx, struct doctor_result *r)
         line = end ? end + 1 : NULL;
     }
     free(maps);
-    struct ts_runtime_info info;
-    doctor_runtime_info_fn fn = doctor_get_runtime_info_fn();
-    memset(&info, 0, sizeof info);
-    int have_info = fn && fn(&info) == 0;
     if (!path[0]) {
         if (have_info && info.cudnn_version > 0)
             doctor_set(r, DOCTOR_FAIL, "TS-CPU-LIBTORCH",

@@ -19,6 +19,8 @@
 
 #ifdef __cplusplus
 extern "C" {
+/* The API is what liblabtorch.so exports (it is built with hidden visibility). */
+#pragma GCC visibility push(default)
 #endif
 
 struct pth_tensor {
@@ -55,6 +57,7 @@ size_t pth_skipped_count(const pth_file *f);
 const char *pth_skipped_at(const pth_file *f, size_t i);
 
 #ifdef __cplusplus
+#pragma GCC visibility pop
 }
 #endif
 

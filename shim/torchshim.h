@@ -8,6 +8,8 @@
 
 #ifdef __cplusplus
 extern "C" {
+/* The API is what liblabtorch.so exports (it is built with hidden visibility). */
+#pragma GCC visibility push(default)
 #endif
 
 /* ---- Conventions (docs/shim.md) ----
@@ -354,6 +356,7 @@ int ts_runtime_info_get(struct ts_runtime_info *out);
 char *ts_runtime_info_json(const struct ts_runtime_info *info);
 
 #ifdef __cplusplus
+#pragma GCC visibility pop
 }
 #endif
 

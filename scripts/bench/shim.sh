@@ -18,7 +18,9 @@ else
     TINC="-isystem /usr/include/torch/csrc/api/include"
     TLIB=""
 fi
-LIBS="$BUILD/liblab.a $TLIB -ltorch -ltorch_cpu -lc10 -lstdc++ -lpthread -lm"
+# liblab.a holds the shim's stubs; they load $BUILD/liblabtorch.so (found from
+# $BUILD/bench) on the first call. shim_overhead also calls libtorch directly.
+LIBS="$BUILD/liblab.a $TLIB -ltorch -ltorch_cpu -lc10 -lstdc++ -lpthread -lm -Wl,--export-dynamic-symbol=lab_err"
 mkdir -p "$BUILD/bench"
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -I. -o "$BUILD/bench/shim_lenet" tests/bench/shim_lenet.c $LIBS
 ${CXX:-c++} -std=c++17 -O2 -I. $TINC -o "$BUILD/bench/shim_overhead" tests/bench/shim_overhead.cpp $LIBS

@@ -545,7 +545,9 @@ START_TEST(test_json_round_trip)
     json_object_del(j, "score");
     ck_assert_int_eq(grade_report_from_json(j, &back), LAB_EUSAGE);
     ck_assert_ptr_nonnull(strstr(lab_err_message(), "'score'"));
-    ck_assert_int_eq(grade_report_from_json(json_array(), &back), LAB_EUSAGE);
+    json_t *arr = json_array();
+    ck_assert_int_eq(grade_report_from_json(arr, &back), LAB_EUSAGE);
+    json_decref(arr);
     json_decref(j);
     grade_report_free(r);
     grade_report_free(NULL);

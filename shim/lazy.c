@@ -1,0 +1,88 @@
+#include "shim/lazy.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SHIM_SO "liblabtorch.so"
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static void *handle;
+static char loaded_path[PATH_MAX + 32];
+static char error[2 * PATH_MAX + 512];
+
+/* Where the library sits relative to the executable: beside it (build/lab),
+ * one level up (build/tests/unit, build/bench/...), or in ../lib/lab (an
+ * installed bin/lab). LAB_TORCHSHIM names the file outright. */
+static void load(void)
+{
+    char exe[PATH_MAX] = "";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = 0;
+    char candidates[4][PATH_MAX + 32];
+    int count = 0;
+    const char *env = getenv("LAB_TORCHSHIM");
+    if (env && *env) {
+        snprintf(candidates[count++], sizeof candidates[0], "%s", env);
+    } else {
+        snprintf(candidates[count++], sizeof candidates[0], "%s/" SHIM_SO, exe);
+        snprintf(candidates[count++], sizeof candidates[0], "%s/../" SHIM_SO, exe);
+        snprintf(candidates[count++], sizeof candidates[0], "%s/../lib/lab/" SHIM_SO, exe);
+    }
+    for (int i = 0; i < count; i++) {
+        if (access(candidates[i], F_OK) != 0)
+            continue;
+        handle = dlopen(candidates[i], RTLD_LAZY | RTLD_LOCAL);
+        if (handle) {
+            snprintf(loaded_path, sizeof loaded_path, "%s", candidates[i]);
+            return;
+        }
+        const char *why = dlerror();
+        snprintf(error, sizeof error,
+                 "libtorch could not be loaded from %s: %s (fix: install libtorch (`make deps`) or rebuild "
+                 "against the libtorch you have (`make`, TORCH_DIR=...); `lab doctor` checks it)",
+                 candidates[i], why ? why : "unknown error");
+        return;
+    }
+    if (env && *env)
+        snprintf(error, sizeof error, "libtorch is not available: LAB_TORCHSHIM=%s does not exist (fix: unset it "
+                 "or point it at the liblabtorch.so that `make` builds)", env);
+    else
+        snprintf(error, sizeof error,
+                 "libtorch is not available: " SHIM_SO " is not next to %s/lab (fix: build it with `make`, or "
+                 "install with `make install`, which puts it in <prefix>/lib/lab/)", exe);
+}
+
+int ts_lazy_load(void)
+{
+    pthread_once(&once, load);
+    return handle ? 0 : -1;
+}
+
+void *ts_lazy_sym(const char *name)
+{
+    if (ts_lazy_load() != 0)
+        return NULL;
+    void *sym = dlsym(handle, name);
+    if (!sym)
+        snprintf(error, sizeof error, "%s has no %s: it is from another version of lab (fix: rebuild with `make`)",
+                 loaded_path, name);
+    return sym;
+}
+
+const char *ts_lazy_error(void)
+{
+    return error;
+}
+
+const char *ts_lazy_path(void)
+{
+    return loaded_path;
+}
