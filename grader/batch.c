@@ -6,6 +6,7 @@
 #include "runner/fsutil.h"
 #include "runner/log.h"
 #include "runner/store.h"
+#include "shim/lazy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -462,6 +463,13 @@ int batch_run(const struct batch_opts *o, struct batch_summary *s)
         goto out;
     char abs[PATH_MAX];
     s->gradebook = strdup(realpath(o->db_path, abs) ? abs : o->db_path);
+    /* libtorch is loaded lazily; with --reeval every child needs it, so it
+     * is loaded (not initialised) once here and inherited by each fork. */
+    if (o->reeval && ts_lazy_load() != 0) {
+        rc = lab_err(LAB_EENV, "see `lab doctor`; grade without --reeval meanwhile",
+                     "--reeval needs libtorch: %s", ts_lazy_error());
+        goto out;
+    }
     s->network_isolated = r.lim.private_net = sandbox_can_isolate_network();
     if (!s->network_isolated)
         fprintf(o->progress_out ? o->progress_out : stderr,
