@@ -6,6 +6,7 @@
 #include "runner/fsutil.h"
 #include "runner/log.h"
 #include "runner/store.h"
+#include "shim/lazy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -437,6 +438,10 @@ int batch_run(const struct batch_opts *o, struct batch_summary *s)
     memset(s, 0, sizeof *s);
     if (!o->input || !o->lab || !o->grade || !o->grader_version || o->jobs < 1 || o->jobs > 256)
         return lab_err(LAB_EINTERNAL, NULL, "batch_run: options incomplete");
+    /* Re-evaluation needs libtorch in every child: load it once here, before
+     * the forks, instead of once per child (about a second each). */
+    if (o->reeval && ts_lazy_load() != 0)
+        return lab_err(LAB_EINTERNAL, "rebuild with `make`, or grade without --reeval", "%s", ts_lazy_error());
     double t0 = lab_monotonic_s();
     struct run_state r = {.o = o, .s = s};
     r.lim = (struct sandbox_limits){
