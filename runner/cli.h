@@ -44,5 +44,7 @@ int cmd_explain(int argc, char **argv);
 int cmd_datasets(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_image(int argc, char **argv);
 
 #endif
