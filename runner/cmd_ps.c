@@ -14,92 +14,13 @@
 #include <string.h>
 #include <unistd.h>
 
-struct ct {
-    char engine[16], name[160], lab[32], host[128], state[32], status[96];
-    int pid;
-    int orphan; /* started here by a lab process that is gone */
-};
-
-/* docker's Labels is "k=v,k=v"; podman's an object. */
-static void label_of(const json_t *labels, const char *key, char *out, size_t cap)
-{
-    out[0] = '\0';
-    if (json_is_object(labels)) {
-        const char *v = json_string_value(json_object_get(labels, key));
-        snprintf(out, cap, "%s", v ? v : "");
-        return;
-    }
-    const char *s = json_string_value(labels);
-    size_t klen = strlen(key);
-    while (s && *s) {
-        const char *end = strchr(s, ',');
-        size_t len = end ? (size_t)(end - s) : strlen(s);
-        if (len > klen && strncmp(s, key, klen) == 0 && s[klen] == '=') {
-            snprintf(out, cap, "%.*s", (int)(len - klen - 1), s + klen + 1);
-            return;
-        }
-        s = end ? end + 1 : NULL;
-    }
-}
-
-static void name_of(const json_t *names, char *out, size_t cap)
-{
-    const json_t *first = json_is_array(names) ? json_array_get(names, 0) : names;
-    snprintf(out, cap, "%s", json_string_value(first) ? json_string_value(first) : "?");
-}
-
 static int pid_alive(int pid)
 {
     return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-static void add_row(const json_t *o, const char *engine, const char *host, struct ct *rows, size_t *n, size_t cap)
-{
-    if (!json_is_object(o) || *n >= cap)
-        return;
-    struct ct *c = &rows[*n];
-    memset(c, 0, sizeof *c);
-    snprintf(c->engine, sizeof c->engine, "%s", engine);
-    name_of(json_object_get(o, "Names"), c->name, sizeof c->name);
-    const json_t *labels = json_object_get(o, "Labels");
-    char pid[32];
-    label_of(labels, LAB_LABEL_PID, pid, sizeof pid);
-    label_of(labels, LAB_LABEL_LAB, c->lab, sizeof c->lab);
-    label_of(labels, LAB_LABEL_HOST, c->host, sizeof c->host);
-    c->pid = atoi(pid);
-    const char *state = json_string_value(json_object_get(o, "State"));
-    const char *status = json_string_value(json_object_get(o, "Status"));
-    snprintf(c->state, sizeof c->state, "%s", state ? state : "?");
-    snprintf(c->status, sizeof c->status, "%s", status ? status : "");
-    c->orphan = strcmp(c->host, host) == 0 && !pid_alive(c->pid);
-    (*n)++;
-}
-
-/* podman prints one JSON array; docker one object per line. */
-static void parse_rows(const char *text, const char *engine, const char *host, struct ct *rows, size_t *n, size_t cap)
-{
-    json_t *all = json_loads(text, JSON_DECODE_ANY, NULL);
-    if (json_is_array(all)) {
-        size_t i;
-        json_t *o;
-        json_array_foreach(all, i, o) add_row(o, engine, host, rows, n, cap);
-        json_decref(all);
-        return;
-    }
-    json_decref(all);
-    const char *line = text;
-    while (line && *line) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        json_t *o = json_loadb(line, len, 0, NULL);
-        add_row(o, engine, host, rows, n, cap);
-        json_decref(o);
-        line = end ? end + 1 : NULL;
-    }
-}
-
 /* 0 ok, LAB_EENV when the engine could not answer (reason printed). */
-static int list_engine(const char *program, enum lab_engine e, const char *host, struct ct *rows, size_t *n,
+static int list_engine(const char *program, enum lab_engine e, const char *host, struct lab_ps_row *rows, size_t *n,
                        size_t cap)
 {
     char *argv[] = {(char *)program, "ps", "-a", "--filter", "label=" LAB_LABEL_PID, "--format",
@@ -117,7 +38,10 @@ static int list_engine(const char *program, enum lab_engine e, const char *host,
         lab_proc_result_free(&r);
         return LAB_EENV;
     }
-    parse_rows(r.out, lab_engine_name(e), host, rows, n, cap);
+    size_t first = *n;
+    *n += lab_ps_parse(r.out, strlen(r.out), lab_engine_name(e), rows + *n, cap - *n);
+    for (size_t i = first; i < *n; i++)
+        rows[i].orphan = strcmp(rows[i].host, host) == 0 && !pid_alive(rows[i].pid);
     lab_proc_result_free(&r);
     return LAB_OK;
 }
@@ -172,7 +96,7 @@ int cmd_ps(int argc, char **argv)
     }
     char host[128] = "";
     gethostname(host, sizeof host - 1);
-    static struct ct rows[512];
+    static struct lab_ps_row rows[512];
     size_t n = 0;
     int asked = 0, answered = 0;
     char programs[2][4096];

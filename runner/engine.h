@@ -166,6 +166,21 @@ void lab_engine_spec_free(struct lab_container_spec *s);
  * LAB_DOCTOR_ROOT stands in for / in tests). */
 int lab_engine_host_gpu(void);
 
+/* ---- lab ps ---- */
+
+struct lab_ps_row {
+    char engine[16], name[160], lab[32], host[128], state[32], status[96];
+    int pid;    /* the lab.runner-pid label; 0 when absent or not a number */
+    int orphan; /* set by the caller: started here by a lab process that is gone */
+};
+
+/* Parses `<engine> ps --format json` (podman: one JSON array) or
+ * `--format '{{json .}}'` (docker: one object per line); Labels may be an
+ * object (podman) or "k=v,k=v" (docker). Engine output is untrusted (any
+ * user of a shared docker host sets labels): every field is bounded, bad
+ * rows are skipped. Returns the rows written (at most cap). */
+size_t lab_ps_parse(const char *text, size_t len, const char *engine, struct lab_ps_row *rows, size_t cap);
+
 /* ---- running ---- */
 
 /* The KB id that explains an engine's error output, or NULL. */

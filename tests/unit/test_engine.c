@@ -566,6 +566,39 @@ START_TEST(test_shell_quoting)
 }
 END_TEST
 
+START_TEST(test_ps_parse_both_engines)
+{
+    struct lab_ps_row rows[8];
+    /* docker: one object per line, labels as "k=v,k=v", Names a string */
+    const char *docker = "{\"ID\":\"abc\",\"Names\":\"lab-2.2.1-42\",\"Labels\":\"lab.lab=2.2.1,lab.runner-host=box,"
+                         "lab.runner-pid=42\",\"State\":\"running\",\"Status\":\"Up 2 minutes\"}\n"
+                         "not json\n"
+                         "{\"Names\":\"lab-x-1\",\"Labels\":\"lab.runner-pid=-1\"}\n";
+    size_t n = lab_ps_parse(docker, strlen(docker), "docker", rows, 8);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(rows[0].name, "lab-2.2.1-42");
+    ck_assert_str_eq(rows[0].lab, "2.2.1");
+    ck_assert_str_eq(rows[0].host, "box");
+    ck_assert_int_eq(rows[0].pid, 42);
+    ck_assert_str_eq(rows[0].state, "running");
+    ck_assert_int_eq(rows[1].pid, 0); /* never a negative pid (kill(-1, 0) is every process) */
+    /* podman: one array, labels an object, Names an array */
+    const char *podman = "[{\"Id\":\"9476\",\"Names\":[\"lab-2.2.1-7\"],\"Labels\":{\"lab.runner-host\":\"vm\","
+                         "\"lab.runner-pid\":\"7\",\"lab.lab\":\"2.2.1\"},\"State\":\"exited\",\"Status\":\"Exited\"}]";
+    n = lab_ps_parse(podman, strlen(podman), "podman", rows, 8);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(rows[0].engine, "podman");
+    ck_assert_str_eq(rows[0].name, "lab-2.2.1-7");
+    ck_assert_str_eq(rows[0].host, "vm");
+    ck_assert_int_eq(rows[0].pid, 7);
+    ck_assert_str_eq(rows[0].state, "exited");
+    ck_assert_uint_eq(lab_ps_parse("[]", 2, "podman", rows, 8), 0);
+    ck_assert_uint_eq(lab_ps_parse("", 0, "docker", rows, 8), 0);
+    /* at most cap rows */
+    ck_assert_uint_eq(lab_ps_parse(docker, strlen(docker), "docker", rows, 1), 1);
+}
+END_TEST
+
 START_TEST(test_referenced_kb_entries_exist)
 {
     ck_assert_int_eq(kb_load(), LAB_OK);
@@ -595,6 +628,7 @@ Suite *suite_engine(void)
     tcase_add_test(tc, test_classify_engine_errors);
     tcase_add_test(tc, test_exit_codes_come_back);
     tcase_add_test(tc, test_shell_quoting);
+    tcase_add_test(tc, test_ps_parse_both_engines);
     tcase_add_test(tc, test_referenced_kb_entries_exist);
     suite_add_tcase(s, tc);
     TCase *host = tcase_create("host");
