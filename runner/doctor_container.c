@@ -173,10 +173,14 @@ static void check_engine(const struct doctor_ctx *ctx, struct doctor_result *r)
     doctor_docker_socket(ctx, sock, sizeof sock);
     if (doctor_socket_reachable(sock))
         doctor_set(r, DOCTOR_PASS, NULL, NULL, "docker at %s, daemon reachable at %s", docker, sock);
+    else if (access(sock, F_OK) == 0 && access(sock, W_OK) != 0) /* there, but not for us */
+        doctor_set(r, DOCTOR_WARN, "TS-ENGINE-SOCKET",
+                   "add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again), "
+                   "or use podman",
+                   "docker at %s but no permission on its socket %s", docker, sock);
     else
-        doctor_set(r, DOCTOR_WARN, "TS-CONTAINER-TOOLKIT",
-                   "start the daemon (`sudo systemctl start docker`) and add yourself to the docker group "
-                   "(`sudo usermod -aG docker $USER`), or use podman",
+        doctor_set(r, DOCTOR_WARN, "TS-ENGINE-DAEMON",
+                   "start the daemon (`sudo systemctl start docker`), or use podman (no daemon needed)",
                    "docker at %s but its daemon is not reachable at %s", docker, sock);
 }
 
@@ -238,7 +242,7 @@ const struct doctor_check doctor_container_checks[] = {
     {"container.visible_devices", "container", "NVIDIA_VISIBLE_DEVICES not void/none", check_visible_devices, 0,
      "TS-CONTAINER-NO-GPU"},
     {"container.engine", "container", "docker or podman present, daemon reachable (host)", check_engine, 0,
-     "TS-CONTAINER-TOOLKIT"},
+     "TS-CONTAINER-TOOLKIT TS-ENGINE-DAEMON TS-ENGINE-SOCKET"},
     {"container.nvidia_runtime", "container", "NVIDIA runtime or CDI spec configured (host)", check_nvidia_runtime,
      0, "TS-CONTAINER-TOOLKIT"},
     {NULL, NULL, NULL, NULL, 0, NULL},
