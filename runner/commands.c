@@ -1,6 +1,5 @@
 #include "runner/cli.h"
-
-#define LAB_IMAGE_BASE_TEXT "nvcr.io/nvidia/pytorch:25.11-py3"
+#include "runner/engine.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -127,7 +126,7 @@ const struct lab_command lab_commands[] = {
      "\n"
      "build          builds the course image (default lab-course:<version>) from\n"
      "               containers/Containerfile: NVIDIA's PyTorch container\n"
-     "               (" LAB_IMAGE_BASE_TEXT ") with lab compiled inside against its\n"
+     "               (" LAB_IMAGE_BASE ") with lab compiled inside against its\n"
      "               CUDA libtorch. Needs access to nvcr.io.\n"
      "build --local  makes lab-local:<version> from this machine's lab, its shared\n"
      "               libraries and Fashion-MNIST, with no registry access (classrooms\n"

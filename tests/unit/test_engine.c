@@ -599,6 +599,21 @@ START_TEST(test_ps_parse_both_engines)
 }
 END_TEST
 
+START_TEST(test_containerfile_base_is_the_course_image)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/containers/Containerfile", tu_src_dir());
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s missing", path);
+    char line[512];
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        found |= strcmp(line, "ARG BASE=" LAB_IMAGE_BASE "\n") == 0;
+    fclose(f);
+    ck_assert_msg(found, "containers/Containerfile does not start from " LAB_IMAGE_BASE);
+}
+END_TEST
+
 START_TEST(test_referenced_kb_entries_exist)
 {
     ck_assert_int_eq(kb_load(), LAB_OK);
@@ -629,6 +644,7 @@ Suite *suite_engine(void)
     tcase_add_test(tc, test_exit_codes_come_back);
     tcase_add_test(tc, test_shell_quoting);
     tcase_add_test(tc, test_ps_parse_both_engines);
+    tcase_add_test(tc, test_containerfile_base_is_the_course_image);
     tcase_add_test(tc, test_referenced_kb_entries_exist);
     suite_add_tcase(s, tc);
     TCase *host = tcase_create("host");
