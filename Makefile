@@ -64,9 +64,7 @@ deps:
 # The main job on a fresh machine: install what is missing, build, run.
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/lab --version
-	$(BUILD)/lab list
-	$(BUILD)/lab info 2.2.1
+	$(BUILD)/lab run 2.2.1 --quick --device cpu
 
 test: deps
 	@$(MAKE) --no-print-directory unit

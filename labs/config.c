@@ -227,6 +227,44 @@ static const char *type_name(const json_t *v)
     }
 }
 
+/* An explicit --set or flag speaks for every model, so it replaces the
+ * per-model value a quick mode may carry for the same key. */
+static void drop_model_overrides(json_t *config, const char *key)
+{
+    const char *model;
+    json_t *over;
+    json_object_foreach(json_object_get(config, "per_model"), model, over)
+    {
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", key);
+        char *dot = strrchr(buf, '.');
+        json_t *parent = over;
+        if (dot) {
+            *dot = 0;
+            parent = (json_t *)lab_cfg_get(over, buf);
+        }
+        if (json_is_object(parent))
+            json_object_del(parent, dot ? dot + 1 : buf);
+    }
+}
+
+int lab_config_for_model(const json_t *config, const char *model, json_t **out)
+{
+    json_t *cfg = json_deep_copy(config);
+    const json_t *over = json_object_get(json_object_get(config, "per_model"), model);
+    if (!cfg || (json_is_object(over) && merge(cfg, over))) {
+        json_decref(cfg);
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory resolving the configuration of %s", model);
+    }
+    json_object_del(cfg, "per_model");
+    int rc = lab_config_validate(cfg);
+    if (rc)
+        json_decref(cfg);
+    else
+        *out = cfg;
+    return rc;
+}
+
 int lab_config_set(json_t *config, const char *assignment)
 {
     const char *eq = strchr(assignment, '=');
@@ -254,6 +292,8 @@ int lab_config_set(json_t *config, const char *assignment)
                 return lab_err(LAB_EUSAGE, fix, "bad value '%s' for %s", text, key);
             }
             json_object_set_new(parent, part, value);
+            if (strncmp(key, "per_model.", 10) != 0)
+                drop_model_overrides(config, key);
             return LAB_OK;
         }
         if (!json_is_object(child))
@@ -286,6 +326,17 @@ int lab_config_validate(const json_t *config)
         if (!json_is_number(v) || (limits[i].inclusive ? x < limits[i].min : x <= limits[i].min))
             return lab_err(LAB_EUSAGE, NULL, "%s must be %s %g", limits[i].key, limits[i].inclusive ? ">=" : ">",
                            limits[i].min);
+    }
+    /* Each model's own values too, so a bad one stops the run before the
+     * first model trains rather than in the middle. */
+    const char *model;
+    json_t *over, *merged;
+    json_object_foreach((json_t *)json_object_get(config, "per_model"), model, over)
+    {
+        int rc = lab_config_for_model(config, model, &merged);
+        if (rc)
+            return lab_err_context(rc, "per_model.%s", model);
+        json_decref(merged);
     }
     return LAB_OK;
 }

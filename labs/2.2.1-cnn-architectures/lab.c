@@ -36,16 +36,16 @@ static int validate(const json_t *config)
                    "unknown model '%s'", model);
 }
 
+/* The training subset is per model (quick mode sizes it to the model's
+ * speed); every model is evaluated on the same images. */
 struct cnn_data {
-    struct ds_dataset *train_full, *eval_full, *train, *eval;
+    struct ds_dataset *train_full, *eval_full, *eval;
     struct classify_data cd;
     const char *const *class_names;
 };
 
 static void cnn_data_free(struct cnn_data *d)
 {
-    if (d->train != d->train_full)
-        ds_dataset_free(d->train);
     if (d->eval != d->eval_full)
         ds_dataset_free(d->eval);
     ds_dataset_free(d->train_full);
@@ -76,8 +76,7 @@ static int open_data(const json_t *config, struct cnn_data *d)
     } else {
         return lab_err(LAB_EUSAGE, "use cifar-10 or fashion-mnist", "lab 2.2.1 cannot train on '%s'", name);
     }
-    if ((rc = subset(d->train_full, lab_cfg_int(config, "data.train_subset", 0), &d->train)) ||
-        (rc = subset(d->eval_full, lab_cfg_int(config, "data.eval_subset", 0), &d->eval)))
+    if ((rc = subset(d->eval_full, lab_cfg_int(config, "data.eval_subset", 0), &d->eval)))
         return rc;
     const json_t *data = lab_cfg_get(config, "data");
     if ((rc = ds_augment_from_json(data, &d->cd.train_aug)))
@@ -87,7 +86,6 @@ static int open_data(const json_t *config, struct cnn_data *d)
     d->cd.eval_aug.crop_size = 0;
     d->cd.eval_aug.crop_padding = 0;
     d->cd.eval_aug.hflip_p = 0;
-    d->cd.train = d->train;
     d->cd.eval = d->eval;
     return LAB_OK;
 }
@@ -204,20 +202,60 @@ static int check_predictions(struct lab_run *r, const char *name, const struct e
     return LAB_OK;
 }
 
-static int train_one(struct lab_run *r, const char *name, const struct cnn_data *d, const struct train_config *tc,
-                     json_t *models)
+/* The model's own recipe: the run's config with its per_model values. */
+struct model_recipe {
+    json_t *config;
+    struct train_config tc;
+    struct ds_dataset *train; /* the model's training subset */
+    struct classify_data cd;
+};
+
+static void model_recipe_free(struct model_recipe *mr, const struct cnn_data *d)
 {
+    if (mr->train != d->train_full)
+        ds_dataset_free(mr->train);
+    json_decref(mr->config);
+}
+
+static int model_recipe_make(struct lab_run *r, const char *name, const struct cnn_data *d, struct model_recipe *mr)
+{
+    *mr = (struct model_recipe){.cd = d->cd};
+    mr->train = d->train_full;
+    int rc = lab_config_for_model(r->config, name, &mr->config);
+    if (!rc)
+        rc = train_config_read(mr->config, &r->dev, &mr->tc);
+    if (!rc)
+        rc = subset(d->train_full, lab_cfg_int(mr->config, "data.train_subset", 0), &mr->train);
+    mr->cd.train = mr->train;
+    return rc;
+}
+
+static int train_one(struct lab_run *r, const char *name, const struct cnn_data *d, json_t *models)
+{
+    struct model_recipe mr;
+    int rc = model_recipe_make(r, name, d, &mr);
+    if (rc) {
+        model_recipe_free(&mr, d);
+        return rc;
+    }
+    const struct train_config *tc = &mr.tc;
     struct model *m;
-    int classes = d->train->num_classes;
     /* Every model starts from the run's seed, so its initial weights do not
      * depend on which models ran before it. */
-    NN_TRY(ts_manual_seed(tc->seed));
-    LAB_TRY(cnn_model_create(name, classes, &m));
+    int ts_rc = ts_manual_seed(tc->seed);
+    if ((rc = ts_rc ? nn_fail(ts_rc, "ts_manual_seed") : 0) || (rc = cnn_model_create(name, d->train_full->num_classes, &m))) {
+        model_recipe_free(&mr, d);
+        return rc;
+    }
     char dir[256], ckpt[4200], path[4200];
     snprintf(dir, sizeof dir, "models/%s/checkpoint.safetensors", name);
-    int rc = lab_run_path(r, dir, ckpt, sizeof ckpt);
-    lab_say(r, "%s: %lld parameters", name, (long long)model_num_params(m));
+    rc = lab_run_path(r, dir, ckpt, sizeof ckpt);
+    lab_say(r, "%s: %lld parameters; %zu training images, batch %d, lr %g", name, (long long)model_num_params(m),
+            mr.cd.train->n, tc->batch_size, tc->lr);
     json_t *mm = json_object();
+    json_object_set_new(mm, "train_images", json_integer((json_int_t)mr.cd.train->n));
+    json_object_set_new(mm, "batch_size", json_integer(tc->batch_size));
+    json_object_set_new(mm, "base_lr", json_real(tc->lr));
     struct eval_result e = {0};
     /* Starting weights, e.g. a model trained in the course notebook; with
      * --epochs 0 the run only evaluates them. */
@@ -228,7 +266,7 @@ static int train_one(struct lab_run *r, const char *name, const struct cnn_data 
             lab_say(r, "%s: weights from %s", name, init);
     }
     if (!rc)
-        rc = classifier_train(r, m, &d->cd, tc, ckpt, mm, &e);
+        rc = classifier_train(r, m, &mr.cd, tc, ckpt, mm, &e);
     json_t *meta = json_pack("{s:s, s:s, s:s}", "format", "pt", "lab", "2.2.1", "model", name);
     snprintf(dir, sizeof dir, "models/%s/model.safetensors", name);
     if (!rc && !(rc = lab_run_path(r, dir, path, sizeof path)))
@@ -249,6 +287,7 @@ static int train_one(struct lab_run *r, const char *name, const struct cnn_data 
     json_decref(mm);
     eval_result_free(&e);
     model_free(m);
+    model_recipe_free(&mr, d);
     return rc;
 }
 
@@ -303,14 +342,14 @@ static int run(struct lab_run *r)
         cnn_data_free(&d);
         return rc;
     }
-    lab_say(r, "data %s: %zu training images, %zu test images, %d classes, input %dx%d", d.train->name, d.train->n,
-            d.eval->n, d.train->num_classes, 32, 32);
-    lab_say(r, "recipe: %s lr %g momentum %g weight decay %g, %s schedule, batch %d, %d epoch(s)", tc.optimizer,
-            tc.lr, tc.momentum, tc.weight_decay, tc.schedule, tc.batch_size, tc.epochs);
+    lab_say(r, "data %s: %zu training images, %zu test images, %d classes, input %dx%d", d.train_full->name,
+            d.train_full->n, d.eval->n, d.train_full->num_classes, 32, 32);
+    lab_say(r, "recipe: %s momentum %g weight decay %g, %s schedule, %d epoch(s)", tc.optimizer, tc.momentum,
+            tc.weight_decay, tc.schedule, tc.epochs);
     json_t *models = json_object_get(r->metrics, "models");
     if (!models) {
         json_object_set_new(r->metrics, "lab", json_string("2.2.1"));
-        json_object_set_new(r->metrics, "dataset", json_string(d.train->name));
+        json_object_set_new(r->metrics, "dataset", json_string(d.train_full->name));
         json_object_set_new(r->metrics, "models", json_object());
         models = json_object_get(r->metrics, "models");
     }
@@ -326,7 +365,7 @@ static int run(struct lab_run *r)
         if (lab_interrupted)
             rc = LAB_EINTERRUPTED;
         else
-            rc = train_one(r, *list, &d, &tc, models);
+            rc = train_one(r, *list, &d, models);
     }
     if (!rc) {
         const json_t *thr = lab_cfg_get(r->manifest, lab_cfg_bool(r->config, "quick", 0) ? "thresholds.quick.test_accuracy"
