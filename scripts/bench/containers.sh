@@ -40,5 +40,5 @@ done
 nv=$(median <native_version); pv=$(median <podman_version); nr=$(median <native_run); pr=$(median <podman_run)
 echo "containers (podman $(podman --version | cut -d' ' -f3), $driver storage, median of $n):"
 echo "  lab image build --local: $build_ms ms ($summary)"
-echo "  lab --version: native $nv ms, in podman $pv ms (container start overhead $((pv - nv)) ms)"
-echo "  lab run 2.2.1 --quick --model lenet5: native $nr ms, --engine podman $pr ms (+$((pr - nr)) ms)"
+printf '  lab --version: native %d ms, in podman %d ms (container start overhead %+d ms)\n' "$nv" "$pv" $((pv - nv))
+printf '  lab run 2.2.1 --quick --model lenet5: native %d ms, --engine podman %d ms (%+d ms)\n' "$nr" "$pr" $((pr - nr))
