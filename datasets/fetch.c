@@ -254,7 +254,8 @@ static enum outcome one_attempt(const char *url, const char *part_path, const st
         snprintf(why, wcap, "cannot write %s: %s", part_path, strerror(t.io_error ? t.io_error : errno));
         return FATAL;
     }
-    if (cc == CURLE_OK && code >= 200 && code < 300) {
+    /* file:// (a course mirror on a shared disk) has no response code. */
+    if (cc == CURLE_OK && ((code >= 200 && code < 300) || (code == 0 && strncmp(url, "file:", 5) == 0))) {
         res->resumed = code == 206;
         snprintf(res->url, sizeof res->url, "%s", url);
         return DONE;
@@ -278,7 +279,7 @@ static enum outcome one_attempt(const char *url, const char *part_path, const st
         return RETRY;
     }
     snprintf(why, wcap, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
-    if (cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT)
+    if (cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT || cc == CURLE_FILE_COULDNT_READ_FILE)
         return NEXT_URL;
     if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CONNECT_ERROR)
         return NEXT_URL; /* never retried without verification */

@@ -438,6 +438,10 @@ int batch_run(const struct batch_opts *o, struct batch_summary *s)
     memset(s, 0, sizeof *s);
     if (!o->input || !o->lab || !o->grade || !o->grader_version || o->jobs < 1 || o->jobs > 256)
         return lab_err(LAB_EINTERNAL, NULL, "batch_run: options incomplete");
+    /* Re-evaluation needs libtorch in every child: load it once here, before
+     * the forks, instead of once per child (about a second each). */
+    if (o->reeval && ts_lazy_load() != 0)
+        return lab_err(LAB_EINTERNAL, "rebuild with `make`, or grade without --reeval", "%s", ts_lazy_error());
     double t0 = lab_monotonic_s();
     struct run_state r = {.o = o, .s = s};
     r.lim = (struct sandbox_limits){
@@ -463,13 +467,6 @@ int batch_run(const struct batch_opts *o, struct batch_summary *s)
         goto out;
     char abs[PATH_MAX];
     s->gradebook = strdup(realpath(o->db_path, abs) ? abs : o->db_path);
-    /* libtorch is loaded lazily; with --reeval every child needs it, so it
-     * is loaded (not initialised) once here and inherited by each fork. */
-    if (o->reeval && ts_lazy_load() != 0) {
-        rc = lab_err(LAB_EENV, "see `lab doctor`; grade without --reeval meanwhile",
-                     "--reeval needs libtorch: %s", ts_lazy_error());
-        goto out;
-    }
     s->network_isolated = r.lim.private_net = sandbox_can_isolate_network();
     if (!s->network_isolated)
         fprintf(o->progress_out ? o->progress_out : stderr,

@@ -52,5 +52,7 @@ int cmd_grades(int argc, char **argv);
  * when --batch is given. */
 int grade_batch_main(int argc, char **argv);
 int grade_batch_wanted(int argc, char **argv); /* 1 when --batch is among the options */
+int cmd_ps(int argc, char **argv);
+int cmd_image(int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
 #include "labs/lab.h"
 #include "labs/run.h"
 #include "runner/cli.h"
+#include "runner/engine.h"
 #include "runner/error.h"
 #include "runner/fsutil.h"
 #include "runner/jsonio.h"
@@ -230,12 +231,32 @@ static int self_check(struct lab_run *r)
     return failed;
 }
 
+/* --engine docker|podman: checked here, run in the container (runner/engine*.c). */
+static int run_in_engine(int argc, char **argv, const struct run_args *a, const struct lab_engine_choice *ec,
+                         const struct lab_engine_args *ea)
+{
+    const json_t *manifest;
+    int rc = lab_cli_find_lab(a->lab_id, &manifest);
+    if (rc)
+        return rc;
+    (void)argc;
+    /* getopt has moved the lab id behind the options: argv[1..optind-1]. */
+    struct lab_engine_run req = {.lab_id = a->lab_id, .device = a->device, .options = argv + 1, .n_options = optind - 1};
+    return lab_engine_run_lab(ec, ea, &req);
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_args a;
-    int rc = parse_args(argc, argv, &a);
+    struct lab_engine_args ea;
+    struct lab_engine_choice ec;
+    int rc = lab_engine_take_args(&argc, argv, &ea);
+    rc = rc ? rc : lab_engine_choose(ea.engine, ea.image, &ec);
+    rc = rc ? rc : parse_args(argc, argv, &a);
     if (rc)
         return rc;
+    if (ec.engine != LAB_ENGINE_NATIVE || ea.dry_run)
+        return run_in_engine(argc, argv, &a, &ec, &ea);
     struct lab_run r = {.say = a.json ? stderr : stdout, .json_output = a.json};
     if ((rc = lab_cli_find_lab(a.lab_id, &r.manifest)))
         return rc;

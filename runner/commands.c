@@ -1,4 +1,5 @@
 #include "runner/cli.h"
+#include "runner/engine.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -24,8 +25,17 @@ const struct lab_command lab_commands[] = {
      "  --out DIR             run directory (default $LAB_HOME/runs/<id>/<time>); must be empty\n"
      "  --resume DIR          continue an interrupted run from its last checkpoint\n"
      "  --json                print only a JSON summary on stdout (progress goes to stderr)\n"
+     "  --engine E            where to run: native (default), docker, podman, or auto (podman,\n"
+     "                        else docker, else native); also LAB_ENGINE or \"engine\" in\n"
+     "                        $LAB_HOME/config.json. docker/podman run the lab in the course image\n"
+     "                        with --gpus all --ipc=host, the workspace at /workspace\n"
+     "                        (docs/containers.md)\n"
+     "  --image NAME          the container image (default lab-course:<version>); also LAB_IMAGE\n"
+     "                        or \"image\" in $LAB_HOME/config.json\n"
+     "  --dry-run             print the exact command that would run, and run nothing\n"
      "\n"
-     "Ctrl-C saves a checkpoint, marks the run interrupted and exits 130.\n"},
+     "Ctrl-C saves a checkpoint, marks the run interrupted and exits 130 (in a container too:\n"
+     "lab stops it; Ctrl-C twice kills it).\n"},
     {"list", cmd_list, "list the labs and their last run",
      "usage: lab list [--json]\n"
      "\n"
@@ -182,6 +192,40 @@ const struct lab_command lab_commands[] = {
      "               formulas are prefixed with ')\n"
      "  --json       export, or the duplicates report, as JSON\n"
      "  -o, --out    export: write FILE instead of stdout; feedback: the folder\n"},
+    {"ps", cmd_ps, "list the containers lab runs started; remove ones left behind",
+     "usage: lab ps [--engine docker|podman] [--clean] [--json]\n"
+     "\n"
+     "Lists the containers started by `lab run --engine docker|podman` (found by\n"
+     "their lab.* labels), named lab-<lab id>-<pid of the lab that started it>,\n"
+     "and says when that lab process is gone (the container was left behind by a\n"
+     "killed runner).\n"
+     "\n"
+     "  --engine E    ask only this engine (default: every one installed)\n"
+     "  --clean       remove the containers whose lab process on this host is gone\n"
+     "  --json        print a JSON array instead of a table\n"},
+    {"image", cmd_image, "build or check the container image the labs run in",
+     "usage: lab image build [--engine E] [--source DIR] [--image NAME] [--dry-run]\n"
+     "       lab image build --local [--engine E] [--dry-run]\n"
+     "       lab image check [--engine E] [--image NAME | --local] [--json]\n"
+     "\n"
+     "build          builds the course image (default lab-course:<version>) from\n"
+     "               containers/Containerfile: NVIDIA's PyTorch container\n"
+     "               (" LAB_IMAGE_BASE ") with lab compiled inside against its\n"
+     "               CUDA libtorch. Needs access to nvcr.io.\n"
+     "build --local  makes lab-local:<version> from this machine's lab, its shared\n"
+     "               libraries and Fashion-MNIST, with no registry access (classrooms\n"
+     "               without NGC access, tests). CPU only unless lab was built with CUDA.\n"
+     "check          says whether the image exists and holds this lab's version\n"
+     "               (its lab.version label); exit 3 when not.\n"
+     "\n"
+     "  --engine E    docker or podman (default: LAB_ENGINE or the config file when\n"
+     "                they name one, else podman, else docker)\n"
+     "  --image NAME  the image to build or check (default: LAB_IMAGE, the config\n"
+     "                file's \"image\", else lab-course:<version>)\n"
+     "  --local       the minimal local image, lab-local:<version>\n"
+     "  --source DIR  lab's source tree, holding containers/ (default: .)\n"
+     "  --dry-run     print the engine command, run nothing\n"
+     "  --json        (check) print {engine, image, exists, version, lab_version, matches}\n"},
     {"version", cmd_version, "show lab's version and how it was built",
      "usage: lab version   (or lab --version)\n"
      "\n"

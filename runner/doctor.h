@@ -103,6 +103,14 @@ int doctor_nvidia_pci_present(const struct doctor_ctx *ctx);
  * `how` names the evidence. */
 int doctor_in_container(const struct doctor_ctx *ctx, char *how, size_t cap);
 
+/* Container engines, shared with runner/engine*.c: an executable `name` in
+ * one of PATH's directories (under the root), its path in `found`; the
+ * docker daemon's socket (DOCKER_HOST unix://, else /var/run/docker.sock);
+ * whether a unix socket accepts a connection. */
+int doctor_in_path(const struct doctor_ctx *ctx, const char *name, char *found, size_t cap);
+void doctor_docker_socket(const struct doctor_ctx *ctx, char *out, size_t cap);
+int doctor_socket_reachable(const char *path);
+
 /* Hugging Face locations, resolved as huggingface_hub does. `from` names the
  * variable (or default) that decided it. */
 void doctor_hf_home(char *out, size_t cap, char *from, size_t from_cap);

@@ -111,8 +111,7 @@ static void check_visible_devices(const struct doctor_ctx *ctx, struct doctor_re
         doctor_set(r, DOCTOR_PASS, NULL, NULL, "NVIDIA_VISIBLE_DEVICES=%s", v);
 }
 
-/* An executable named `name` in one of PATH's directories (under the root). */
-static int in_path(const struct doctor_ctx *ctx, const char *name, char *found, size_t cap)
+int doctor_in_path(const struct doctor_ctx *ctx, const char *name, char *found, size_t cap)
 {
     const char *path = getenv("PATH");
     char buf[4096];
@@ -129,7 +128,7 @@ static int in_path(const struct doctor_ctx *ctx, const char *name, char *found, 
     return 0;
 }
 
-static int socket_reachable(const char *path)
+int doctor_socket_reachable(const char *path)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -141,6 +140,15 @@ static int socket_reachable(const char *path)
     return ok;
 }
 
+void doctor_docker_socket(const struct doctor_ctx *ctx, char *out, size_t cap)
+{
+    const char *host = getenv("DOCKER_HOST");
+    if (host && strncmp(host, "unix://", 7) == 0)
+        snprintf(out, cap, "%s", host + 7);
+    else
+        doctor_path(ctx, "/var/run/docker.sock", out, cap);
+}
+
 static void check_engine(const struct doctor_ctx *ctx, struct doctor_result *r)
 {
     char how[128], docker[2048] = "", podman[2048] = "";
@@ -148,8 +156,8 @@ static void check_engine(const struct doctor_ctx *ctx, struct doctor_result *r)
         doctor_set(r, DOCTOR_SKIP, NULL, NULL, "inside a container");
         return;
     }
-    int has_docker = in_path(ctx, "docker", docker, sizeof docker);
-    int has_podman = in_path(ctx, "podman", podman, sizeof podman);
+    int has_docker = doctor_in_path(ctx, "docker", docker, sizeof docker);
+    int has_podman = doctor_in_path(ctx, "podman", podman, sizeof podman);
     if (!has_docker && !has_podman) {
         doctor_set(r, DOCTOR_WARN, "TS-CONTAINER-TOOLKIT",
                    "to use the course's container image install podman (`sudo apt install podman`) or docker",
@@ -162,17 +170,17 @@ static void check_engine(const struct doctor_ctx *ctx, struct doctor_result *r)
         return;
     }
     char sock[2048];
-    const char *host = getenv("DOCKER_HOST");
-    if (host && strncmp(host, "unix://", 7) == 0)
-        snprintf(sock, sizeof sock, "%s", host + 7);
-    else
-        doctor_path(ctx, "/var/run/docker.sock", sock, sizeof sock);
-    if (socket_reachable(sock))
+    doctor_docker_socket(ctx, sock, sizeof sock);
+    if (doctor_socket_reachable(sock))
         doctor_set(r, DOCTOR_PASS, NULL, NULL, "docker at %s, daemon reachable at %s", docker, sock);
+    else if (access(sock, F_OK) == 0 && access(sock, W_OK) != 0) /* there, but not for us */
+        doctor_set(r, DOCTOR_WARN, "TS-ENGINE-SOCKET",
+                   "add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again), "
+                   "or use podman",
+                   "docker at %s but no permission on its socket %s", docker, sock);
     else
-        doctor_set(r, DOCTOR_WARN, "TS-CONTAINER-TOOLKIT",
-                   "start the daemon (`sudo systemctl start docker`) and add yourself to the docker group "
-                   "(`sudo usermod -aG docker $USER`), or use podman",
+        doctor_set(r, DOCTOR_WARN, "TS-ENGINE-DAEMON",
+                   "start the daemon (`sudo systemctl start docker`), or use podman (no daemon needed)",
                    "docker at %s but its daemon is not reachable at %s", docker, sock);
 }
 
@@ -197,7 +205,7 @@ static void check_nvidia_runtime(const struct doctor_ctx *ctx, struct doctor_res
         doctor_set(r, DOCTOR_SKIP, NULL, NULL, "inside a container");
         return;
     }
-    if (!in_path(ctx, "docker", tool, sizeof tool) && !in_path(ctx, "podman", tool, sizeof tool)) {
+    if (!doctor_in_path(ctx, "docker", tool, sizeof tool) && !doctor_in_path(ctx, "podman", tool, sizeof tool)) {
         doctor_set(r, DOCTOR_SKIP, NULL, NULL, "no container engine");
         return;
     }
@@ -234,7 +242,7 @@ const struct doctor_check doctor_container_checks[] = {
     {"container.visible_devices", "container", "NVIDIA_VISIBLE_DEVICES not void/none", check_visible_devices, 0,
      "TS-CONTAINER-NO-GPU"},
     {"container.engine", "container", "docker or podman present, daemon reachable (host)", check_engine, 0,
-     "TS-CONTAINER-TOOLKIT"},
+     "TS-CONTAINER-TOOLKIT TS-ENGINE-DAEMON TS-ENGINE-SOCKET"},
     {"container.nvidia_runtime", "container", "NVIDIA runtime or CDI spec configured (host)", check_nvidia_runtime,
      0, "TS-CONTAINER-TOOLKIT"},
     {NULL, NULL, NULL, NULL, 0, NULL},

@@ -14,6 +14,7 @@ dataset-fashion-mnist
 python3 python3-torch python3-torchvision
 nginx-light curl openssl util-linux
 python3-numpy python3-pil
+podman runc crun uidmap fuse-overlayfs slirp4netns fontconfig
 "
 
 if [ "${1:-}" = "--list" ]; then

@@ -5,7 +5,9 @@
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # expect_match TEXT REGEX: TEXT has a line matching the extended REGEX.
-expect_match() { printf '%s\n' "$1" | grep -Eq -- "$2" || fail "expected /$2/ in:
+# (A here-string, not a pipe: grep -q stops at the first match, and under
+# pipefail the writer's SIGPIPE would turn a match into a failure.)
+expect_match() { grep -Eq -- "$2" <<<"$1" || fail "expected /$2/ in:
 $1"; }
 
 # expect_exit CODE CMD...: runs CMD, keeps stdout in LAST_OUT and stderr in LAST_ERR.
