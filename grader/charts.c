@@ -1,5 +1,7 @@
 #include "grader/charts.h"
 
+#include "labs/draw.h"
+
 #include "runner/error.h"
 
 #include <cairo.h>
@@ -7,61 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct png_buf {
-    unsigned char *data;
-    size_t len, cap;
-};
-
-static cairo_status_t append(void *closure, const unsigned char *data, unsigned int len)
-{
-    struct png_buf *b = closure;
-    if (b->len + len > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 65536) + len;
-        unsigned char *d = realloc(b->data, cap);
-        if (!d)
-            return CAIRO_STATUS_NO_MEMORY;
-        b->data = d, b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
-static int finish(cairo_t *cr, cairo_surface_t *s, unsigned char **png, size_t *len)
-{
-    cairo_status_t st = cairo_status(cr);
-    cairo_destroy(cr);
-    struct png_buf b = {0};
-    if (st == CAIRO_STATUS_SUCCESS)
-        st = cairo_surface_write_to_png_stream(s, append, &b);
-    cairo_surface_destroy(s);
-    if (st != CAIRO_STATUS_SUCCESS) {
-        free(b.data);
-        return lab_err(LAB_EINTERNAL, NULL, "drawing a chart: %s", cairo_status_to_string(st));
-    }
-    *png = b.data, *len = b.len;
-    return LAB_OK;
-}
-
-static cairo_t *canvas(int w, int h, cairo_surface_t **s)
-{
-    *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-    cairo_t *cr = cairo_create(*s);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    return cr;
-}
-
-static void text(cairo_t *cr, double x, double y, double size, const char *s, double align)
-{
-    cairo_text_extents_t e;
-    cairo_set_font_size(cr, size);
-    cairo_text_extents(cr, s, &e);
-    cairo_move_to(cr, x - align * e.width, y);
-    cairo_show_text(cr, s);
-}
 
 int chart_score_histogram(const char *title, const double *fractions, size_t n, int bins, unsigned char **png,
                           size_t *len)
@@ -82,9 +29,9 @@ int chart_score_histogram(const char *title, const double *fractions, size_t n, 
     const int W = 640, H = 320, L = 50, R = 20, T = 45, B = 50;
     double bw = (double)(W - L - R) / bins;
     cairo_surface_t *s;
-    cairo_t *cr = canvas(W, H, &s);
+    cairo_t *cr = draw_canvas(W, H, &s);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    text(cr, W / 2.0, 26, 16, title, 0.5);
+    draw_text(cr, W / 2.0, 26, 16, title, 0.5);
     char buf[48];
     for (int b = 0; b < bins; b++) {
         double h = (H - T - B) * (double)count[b] / (double)top;
@@ -95,18 +42,18 @@ int chart_score_histogram(const char *title, const double *fractions, size_t n, 
         cairo_set_source_rgb(cr, 0, 0, 0);
         snprintf(buf, sizeof buf, "%zu", count[b]);
         if (count[b])
-            text(cr, x + bw / 2, H - B - h - 4, 11, buf, 0.5);
+            draw_text(cr, x + bw / 2, H - B - h - 4, 11, buf, 0.5);
         snprintf(buf, sizeof buf, "%d%%", (int)lround(100.0 * b / bins));
-        text(cr, x, H - B + 16, 10, buf, 0.5);
+        draw_text(cr, x, H - B + 16, 10, buf, 0.5);
     }
-    text(cr, L + (W - L - R), H - B + 16, 10, "100%", 0.5);
+    draw_text(cr, L + (W - L - R), H - B + 16, 10, "100%", 0.5);
     cairo_set_line_width(cr, 1);
     cairo_move_to(cr, L, H - B + 0.5);
     cairo_line_to(cr, W - R, H - B + 0.5);
     cairo_stroke(cr);
-    text(cr, L + (W - L - R) / 2.0, H - 12, 12, "score (share of the maximum)", 0.5);
+    draw_text(cr, L + (W - L - R) / 2.0, H - 12, 12, "score (share of the maximum)", 0.5);
     free(count);
-    return finish(cr, s, png, len);
+    return draw_finish_png(cr, s, png, len);
 }
 
 int chart_failure_rates(const char *title, const char *const *labels, const double *rates, size_t n,
@@ -115,9 +62,9 @@ int chart_failure_rates(const char *title, const char *const *labels, const doub
     const int L = 200, W = 680, bar = 20, T = 45;
     const int H = T + (int)(n ? n : 1) * (bar + 8) + 40;
     cairo_surface_t *s;
-    cairo_t *cr = canvas(W, H, &s);
+    cairo_t *cr = draw_canvas(W, H, &s);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    text(cr, W / 2.0, 26, 16, title, 0.5);
+    draw_text(cr, W / 2.0, 26, 16, title, 0.5);
     char buf[32];
     for (size_t i = 0; i < n; i++) {
         double r = isfinite(rates[i]) ? fmin(fmax(rates[i], 0), 1) : 0;
@@ -127,12 +74,12 @@ int chart_failure_rates(const char *title, const char *const *labels, const doub
         cairo_rectangle(cr, L, y, w, bar);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text(cr, L - 8, y + bar / 2.0 + 4, 12, labels[i], 1.0);
+        draw_text(cr, L - 8, y + bar / 2.0 + 4, 12, labels[i], 1.0);
         snprintf(buf, sizeof buf, "%.0f%%", 100 * r);
-        text(cr, L + w + 6, y + bar / 2.0 + 4, 12, buf, 0);
+        draw_text(cr, L + w + 6, y + bar / 2.0 + 4, 12, buf, 0);
     }
     if (!n)
-        text(cr, W / 2.0, T + 14, 12, "no checks recorded", 0.5);
-    text(cr, L + (W - L) / 2.0, H - 12, 12, "share of submissions failing the check", 0.5);
-    return finish(cr, s, png, len);
+        draw_text(cr, W / 2.0, T + 14, 12, "no checks recorded", 0.5);
+    draw_text(cr, L + (W - L) / 2.0, H - 12, 12, "share of submissions failing the check", 0.5);
+    return draw_finish_png(cr, s, png, len);
 }

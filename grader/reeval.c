@@ -83,18 +83,6 @@ int reeval_prefix_hint(char *const *unexpected, size_t n_unexpected, char *const
     return 0;
 }
 
-static void list_names(char *buf, size_t cap, const char *label, char *const *names, size_t total)
-{
-    if (!total)
-        return;
-    size_t len = strlen(buf);
-    len += (size_t)snprintf(buf + len, cap - len, "%s%zu %s (", len ? "; " : "", total, label);
-    for (size_t i = 0; i < total && i < 4 && len < cap; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
-    if (len < cap)
-        snprintf(buf + len, cap - len, "%s)", total > 4 ? ", ..." : "");
-}
-
 static struct reeval_state *state_of(struct grade_ctx *g)
 {
     if (!g->m.reeval) {
@@ -130,9 +118,9 @@ enum check_status reeval_load(struct grade_ctx *g, reeval_create_fn create, stru
     free(items);
     if (trc != TS_OK) {
         char detail[700] = "", hint[300] = "";
-        list_names(detail, sizeof detail, "missing", rep.missing, rep.n_missing);
-        list_names(detail, sizeof detail, "unexpected", rep.unexpected, rep.n_unexpected);
-        list_names(detail, sizeof detail, "mis-shaped", rep.mismatched, rep.n_mismatched);
+        weights_append_names(detail, sizeof detail, "missing", rep.missing, TS_REPORT_MAX, rep.n_missing);
+        weights_append_names(detail, sizeof detail, "unexpected", rep.unexpected, TS_REPORT_MAX, rep.n_unexpected);
+        weights_append_names(detail, sizeof detail, "mis-shaped", rep.mismatched, TS_REPORT_MAX, rep.n_mismatched);
         size_t nu = rep.n_unexpected < TS_REPORT_MAX ? rep.n_unexpected : TS_REPORT_MAX;
         size_t nm = rep.n_missing < TS_REPORT_MAX ? rep.n_missing : TS_REPORT_MAX;
         reeval_prefix_hint(rep.unexpected, nu, rep.missing, nm, hint, sizeof hint);

@@ -1,5 +1,7 @@
 #include "labs/plots.h"
 
+#include "labs/draw.h"
+
 #include "runner/error.h"
 #include "runner/fsutil.h"
 
@@ -12,60 +14,18 @@
 static const double palette[][3] = {{0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17},
                                     {0.84, 0.15, 0.16}, {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}};
 
-struct png_buf {
-    unsigned char *data;
-    size_t len, cap;
-};
-
-static cairo_status_t png_append(void *closure, const unsigned char *data, unsigned int len)
-{
-    struct png_buf *b = closure;
-    if (b->len + len > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 65536) + len;
-        unsigned char *d = realloc(b->data, cap);
-        if (!d)
-            return CAIRO_STATUS_NO_MEMORY;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 /* Finishes drawing and writes the PNG atomically. */
 static int finish(cairo_t *cr, cairo_surface_t *s, const char *path)
 {
-    cairo_status_t st = cairo_status(cr);
-    cairo_destroy(cr);
-    struct png_buf buf = {0};
-    if (st == CAIRO_STATUS_SUCCESS)
-        st = cairo_surface_write_to_png_stream(s, png_append, &buf);
-    cairo_surface_destroy(s);
-    int rc = st == CAIRO_STATUS_SUCCESS ? lab_write_atomic(path, buf.data, buf.len)
-                                        : lab_err(LAB_EINTERNAL, NULL, "drawing %s: %s", path,
-                                                  cairo_status_to_string(st));
-    free(buf.data);
+    unsigned char *png = NULL;
+    size_t len = 0;
+    int rc = draw_finish_png(cr, s, &png, &len);
+    if (!rc)
+        rc = lab_write_atomic(path, png, len);
+    else
+        lab_err_context(rc, "%s", path);
+    free(png);
     return rc;
-}
-
-static cairo_t *canvas(int w, int h, cairo_surface_t **s)
-{
-    *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-    cairo_t *cr = cairo_create(*s);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    return cr;
-}
-
-static void text(cairo_t *cr, double x, double y, double size, const char *s, double align)
-{
-    cairo_text_extents_t e;
-    cairo_set_font_size(cr, size);
-    cairo_text_extents(cr, s, &e);
-    cairo_move_to(cr, x - align * e.width, y);
-    cairo_show_text(cr, s);
 }
 
 static void nice_range(double *lo, double *hi)
@@ -100,14 +60,14 @@ int plot_lines(const char *path, const char *title, const char *xlabel, const ch
     nice_range(&x0, &x1);
     nice_range(&y0, &y1);
     cairo_surface_t *surf;
-    cairo_t *cr = canvas(W, H, &surf);
+    cairo_t *cr = draw_canvas(W, H, &surf);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    text(cr, W / 2.0, 24, 16, title, 0.5);
-    text(cr, L + (W - L - R) / 2.0, H - 12, 13, xlabel, 0.5);
+    draw_text(cr, W / 2.0, 24, 16, title, 0.5);
+    draw_text(cr, L + (W - L - R) / 2.0, H - 12, 13, xlabel, 0.5);
     cairo_save(cr);
     cairo_translate(cr, 18, T + (H - T - B) / 2.0);
     cairo_rotate(cr, -M_PI / 2);
-    text(cr, 0, 0, 13, ylabel, 0.5);
+    draw_text(cr, 0, 0, 13, ylabel, 0.5);
     cairo_restore(cr);
     /* axes and ticks */
     cairo_set_line_width(cr, 1);
@@ -117,10 +77,10 @@ int plot_lines(const char *path, const char *title, const char *xlabel, const ch
     for (int i = 0; i <= 4; i++) {
         double fy = y0 + (y1 - y0) * i / 4, py = H - B - (H - T - B) * i / 4.0;
         snprintf(label, sizeof label, "%.3g", fy);
-        text(cr, L - 6, py + 4, 11, label, 1.0);
+        draw_text(cr, L - 6, py + 4, 11, label, 1.0);
         double fx = x0 + (x1 - x0) * i / 4, px = L + (W - L - R) * i / 4.0;
         snprintf(label, sizeof label, "%.3g", fx);
-        text(cr, px, H - B + 16, 11, label, 0.5);
+        draw_text(cr, px, H - B + 16, 11, label, 0.5);
     }
     for (int s = 0; s < n_series; s++) {
         const double *c = palette[s % 6];
@@ -144,7 +104,7 @@ int plot_lines(const char *path, const char *title, const char *xlabel, const ch
         cairo_rectangle(cr, L + 12, T + 10 + 18 * s, 14, 10);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text(cr, L + 32, T + 20 + 18 * s, 12, series[s].label, 0);
+        draw_text(cr, L + 32, T + 20 + 18 * s, 12, series[s].label, 0);
     }
     return finish(cr, surf, path);
 }
@@ -153,9 +113,9 @@ int plot_confusion(const char *path, const char *title, const int64_t *counts, i
 {
     const int cell = 44, L = 120, T = 50, W = L + k * cell + 20, H = T + k * cell + 110;
     cairo_surface_t *surf;
-    cairo_t *cr = canvas(W, H, &surf);
+    cairo_t *cr = draw_canvas(W, H, &surf);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    text(cr, W / 2.0, 28, 16, title, 0.5);
+    draw_text(cr, W / 2.0, 28, 16, title, 0.5);
     char buf[32];
     for (int t = 0; t < k; t++) {
         int64_t row = 0;
@@ -168,17 +128,17 @@ int plot_confusion(const char *path, const char *title, const int64_t *counts, i
             cairo_fill(cr);
             cairo_set_source_rgb(cr, f > 0.6 ? 1 : 0, f > 0.6 ? 1 : 0, f > 0.6 ? 1 : 0);
             snprintf(buf, sizeof buf, "%lld", (long long)counts[t * k + p]);
-            text(cr, L + p * cell + cell / 2.0, T + t * cell + cell / 2.0 + 4, 11, buf, 0.5);
+            draw_text(cr, L + p * cell + cell / 2.0, T + t * cell + cell / 2.0 + 4, 11, buf, 0.5);
         }
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text(cr, L - 6, T + t * cell + cell / 2.0 + 4, 11, names[t], 1.0);
+        draw_text(cr, L - 6, T + t * cell + cell / 2.0 + 4, 11, names[t], 1.0);
         cairo_save(cr);
         cairo_translate(cr, L + t * cell + cell / 2.0 + 4, T + k * cell + 6);
         cairo_rotate(cr, M_PI / 3);
-        text(cr, 0, 0, 11, names[t], 0);
+        draw_text(cr, 0, 0, 11, names[t], 0);
         cairo_restore(cr);
     }
-    text(cr, 14, T - 10, 12, "true \\ predicted", 0);
+    draw_text(cr, 14, T - 10, 12, "true \\ predicted", 0);
     return finish(cr, surf, path);
 }
 
@@ -189,9 +149,9 @@ int plot_image_grid(const char *path, const char *title, const struct ds_image *
     int iw = images[0].w * scale, ih = images[0].h * scale, rows = (n + cols - 1) / cols;
     int W = cols * (iw + 8) + 8, H = 40 + rows * (ih + cap_h + 10);
     cairo_surface_t *surf;
-    cairo_t *cr = canvas(W, H, &surf);
+    cairo_t *cr = draw_canvas(W, H, &surf);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    text(cr, W / 2.0, 26, 15, title, 0.5);
+    draw_text(cr, W / 2.0, 26, 15, title, 0.5);
     for (int i = 0; i < n; i++) {
         const struct ds_image *im = &images[i];
         cairo_surface_t *tile = cairo_image_surface_create(CAIRO_FORMAT_RGB24, im->w, im->h);
@@ -216,7 +176,7 @@ int plot_image_grid(const char *path, const char *title, const struct ds_image *
         cairo_restore(cr);
         cairo_surface_destroy(tile);
         cairo_set_source_rgb(cr, ok[i] ? 0.1 : 0.8, ok[i] ? 0.55 : 0.1, 0.1);
-        text(cr, gx + iw / 2.0, gy + ih + 13, 10, captions[i], 0.5);
+        draw_text(cr, gx + iw / 2.0, gy + ih + 13, 10, captions[i], 0.5);
     }
     return finish(cr, surf, path);
 }
@@ -231,9 +191,9 @@ int plot_bars(const char *path, const char *title, const char *xlabel, const cha
     if (vmax <= 0)
         vmax = 1;
     cairo_surface_t *surf;
-    cairo_t *cr = canvas(W, H, &surf);
+    cairo_t *cr = draw_canvas(W, H, &surf);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    text(cr, W / 2.0, 26, 16, title, 0.5);
+    draw_text(cr, W / 2.0, 26, 16, title, 0.5);
     char buf[32];
     for (int i = 0; i < n; i++) {
         double len = (W - L - 80) * values[i] / vmax;
@@ -242,10 +202,10 @@ int plot_bars(const char *path, const char *title, const char *xlabel, const cha
         cairo_rectangle(cr, L, T + i * (bar + 10), len, bar);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text(cr, L - 8, T + i * (bar + 10) + bar / 2.0 + 4, 12, labels[i], 1.0);
+        draw_text(cr, L - 8, T + i * (bar + 10) + bar / 2.0 + 4, 12, labels[i], 1.0);
         snprintf(buf, sizeof buf, "%.3g", values[i]);
-        text(cr, L + len + 6, T + i * (bar + 10) + bar / 2.0 + 4, 12, buf, 0);
+        draw_text(cr, L + len + 6, T + i * (bar + 10) + bar / 2.0 + 4, 12, buf, 0);
     }
-    text(cr, L + (W - L) / 2.0, H - 12, 12, xlabel, 0.5);
+    draw_text(cr, L + (W - L) / 2.0, H - 12, 12, xlabel, 0.5);
     return finish(cr, surf, path);
 }

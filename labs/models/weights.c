@@ -117,7 +117,7 @@ int weights_host_view(const st_file *f, const char *skip_prefix, struct ts_host_
     return LAB_OK;
 }
 
-static void append_names(char *buf, size_t cap, const char *label, char *const *names, size_t shown, size_t total)
+void weights_append_names(char *buf, size_t cap, const char *label, char *const *names, size_t shown, size_t total)
 {
     if (!total)
         return;
@@ -145,9 +145,9 @@ int weights_load(ts_params *p, const char *path, int strict, const char *skip_pr
     int trc = ts_params_load_host(p, items, n, strict, &local);
     if (trc != TS_OK) {
         char detail[1536] = "";
-        append_names(detail, sizeof detail, "missing", local.missing, TS_REPORT_MAX, local.n_missing);
-        append_names(detail, sizeof detail, "unexpected", local.unexpected, TS_REPORT_MAX, local.n_unexpected);
-        append_names(detail, sizeof detail, "mis-shaped", local.mismatched, TS_REPORT_MAX, local.n_mismatched);
+        weights_append_names(detail, sizeof detail, "missing", local.missing, TS_REPORT_MAX, local.n_missing);
+        weights_append_names(detail, sizeof detail, "unexpected", local.unexpected, TS_REPORT_MAX, local.n_unexpected);
+        weights_append_names(detail, sizeof detail, "mis-shaped", local.mismatched, TS_REPORT_MAX, local.n_mismatched);
         rc = lab_err(trc == TS_EARG ? LAB_EUSAGE : LAB_EINTERNAL,
                      "the file must hold this architecture's state dict (lab explain TS-STATE-DICT-MISMATCH)",
                      "%s does not fit the model: %s", path, detail[0] ? detail : ts_last_error());

@@ -20,6 +20,10 @@ int weights_save(const ts_params *p, const char *path, const json_t *metadata, c
  * with LAB_EUSAGE listing them and nothing changes. report may be NULL. */
 int weights_load(ts_params *p, const char *path, int strict, const char *skip_prefix, struct ts_load_report *report);
 
+/* Appends "; <total> <label> (a, b, ...)" to buf, naming at most five of the
+ * `shown` names (a load report keeps the first TS_REPORT_MAX). */
+void weights_append_names(char *buf, size_t cap, const char *label, char *const *names, size_t shown, size_t total);
+
 /* The tensors of an open file as host tensors (views into the file), minus
  * those starting with skip_prefix; *items is malloc'd. */
 int weights_host_view(const st_file *f, const char *skip_prefix, struct ts_host_tensor **items, size_t *n);

@@ -1,0 +1,63 @@
+#include "labs/draw.h"
+
+#include "runner/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct png_buf {
+    unsigned char *data;
+    size_t len, cap;
+};
+
+static cairo_status_t png_append(void *closure, const unsigned char *data, unsigned int len)
+{
+    struct png_buf *b = closure;
+    if (b->len + len > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 65536) + len;
+        unsigned char *d = realloc(b->data, cap);
+        if (!d)
+            return CAIRO_STATUS_NO_MEMORY;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+cairo_t *draw_canvas(int w, int h, cairo_surface_t **s)
+{
+    *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+    cairo_t *cr = cairo_create(*s);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    return cr;
+}
+
+void draw_text(cairo_t *cr, double x, double y, double size, const char *s, double align)
+{
+    cairo_text_extents_t e;
+    cairo_set_font_size(cr, size);
+    cairo_text_extents(cr, s, &e);
+    cairo_move_to(cr, x - align * e.width, y);
+    cairo_show_text(cr, s);
+}
+
+int draw_finish_png(cairo_t *cr, cairo_surface_t *s, unsigned char **png, size_t *len)
+{
+    cairo_status_t st = cairo_status(cr);
+    cairo_destroy(cr);
+    struct png_buf b = {0};
+    if (st == CAIRO_STATUS_SUCCESS)
+        st = cairo_surface_write_to_png_stream(s, png_append, &b);
+    cairo_surface_destroy(s);
+    if (st != CAIRO_STATUS_SUCCESS) {
+        free(b.data);
+        return lab_err(LAB_EINTERNAL, NULL, "drawing a figure: %s", cairo_status_to_string(st));
+    }
+    *png = b.data;
+    *len = b.len;
+    return LAB_OK;
+}

@@ -1,0 +1,16 @@
+/* What every cairo figure of lab shares (the run's plots, the gradebook's
+ * class charts): a white canvas, aligned text, and the finished PNG bytes. */
+#ifndef LAB_DRAW_H
+#define LAB_DRAW_H
+
+#include <cairo.h>
+#include <stddef.h>
+
+/* A w x h white canvas with the sans-serif face selected. */
+cairo_t *draw_canvas(int w, int h, cairo_surface_t **s);
+/* Text at (x, y); align 0 = left, 0.5 = centred, 1 = right. */
+void draw_text(cairo_t *cr, double x, double y, double size, const char *s, double align);
+/* Destroys cr and s and returns the PNG (*png malloc'd). */
+int draw_finish_png(cairo_t *cr, cairo_surface_t *s, unsigned char **png, size_t *len);
+
+#endif
