@@ -441,7 +441,7 @@ int batch_run(const struct batch_opts *o, struct batch_summary *s)
     /* Re-evaluation needs libtorch in every child: load it once here, before
      * the forks, instead of once per child (about a second each). */
     if (o->reeval && ts_lazy_load() != 0)
-        return lab_err(LAB_EINTERNAL, "rebuild with `make`, or grade without --reeval", "%s", ts_lazy_error());
+        return lab_err(LAB_EENV, ts_lazy_fix(), "%s (or grade without --reeval)", ts_lazy_reason());
     double t0 = lab_monotonic_s();
     struct run_state r = {.o = o, .s = s};
     r.lim = (struct sandbox_limits){

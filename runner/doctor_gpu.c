@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "shim/lazy.h"
 #include "shim/torchshim.h"
 
 static doctor_runtime_info_fn runtime_info_override;
@@ -397,7 +398,10 @@ static int runtime(struct ts_runtime_info *info, struct doctor_result *r)
         return 0;
     }
     if (fn(info) != 0) {
-        doctor_set(r, DOCTOR_SKIP, NULL, NULL, "libtorch could not report its runtime");
+        if (fn == ts_runtime_info_get && *ts_lazy_error())
+            doctor_set(r, DOCTOR_FAIL, "TS-LIBTORCH-MISSING", ts_lazy_fix(), "%s", ts_lazy_reason());
+        else
+            doctor_set(r, DOCTOR_SKIP, NULL, NULL, "libtorch could not report its runtime");
         return 0;
     }
     return 1;
@@ -539,6 +543,7 @@ const struct doctor_check doctor_gpu_checks[] = {
     {"gpu.cuda_version", "gpu", "driver CUDA version vs libtorch's CUDA runtime", check_cuda_version, 0,
      "TS-DRIVER-CUDA-MISMATCH"},
     {"gpu.cudnn", "gpu", "cuDNN actually loaded", check_cudnn, 0, "TS-CPU-LIBTORCH TS-DRIVER-CUDA-MISMATCH"},
-    {"gpu.libtorch", "gpu", "libtorch sees the GPUs", check_libtorch, 0, "TS-CPU-LIBTORCH TS-DRIVER-CUDA-MISMATCH"},
+    {"gpu.libtorch", "gpu", "libtorch sees the GPUs", check_libtorch, 0,
+     "TS-CPU-LIBTORCH TS-DRIVER-CUDA-MISMATCH TS-LIBTORCH-MISSING"},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -182,7 +182,7 @@ static int add_program_and_libraries(struct rootfs *fs)
      * its libraries are among the mapped ones, and put it where an installed
      * bin/lab looks for it, ../lib/lab/. */
     if (ts_lazy_load() != 0)
-        return lab_err(LAB_EINTERNAL, "build it with `make` first", "%s", ts_lazy_error());
+        return lab_err(LAB_EENV, ts_lazy_fix(), "%s", ts_lazy_reason());
     int rc = add_file(fs, "/proc/self/exe", "/usr/local/bin/lab");
     struct libs l = {.n = 0};
     dl_iterate_phdr(collect, &l);

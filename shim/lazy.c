@@ -13,7 +13,13 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static void *handle;
 static char loaded_path[PATH_MAX + 32];
-static char error[2 * PATH_MAX + 512];
+static char reason[2 * PATH_MAX + 256], fix[512], error[sizeof reason + sizeof fix + 16];
+
+static void fail(const char *why_fix)
+{
+    snprintf(fix, sizeof fix, "%s", why_fix);
+    snprintf(error, sizeof error, "%s (fix: %s)", reason, fix);
+}
 
 /* Where the library sits relative to the executable: beside it (build/lab),
  * one level up (build/tests/unit, build/bench/...), or in ../lib/lab (an
@@ -45,19 +51,18 @@ static void load(void)
             return;
         }
         const char *why = dlerror();
-        snprintf(error, sizeof error,
-                 "libtorch could not be loaded from %s: %s (fix: install libtorch (`make deps`) or rebuild "
-                 "against the libtorch you have (`make`, TORCH_DIR=...); `lab doctor` checks it)",
-                 candidates[i], why ? why : "unknown error");
+        snprintf(reason, sizeof reason, "libtorch could not be loaded from %s: %s", candidates[i],
+                 why ? why : "unknown error");
+        fail("install libtorch (`make deps`) or rebuild against the libtorch you have (`make`, TORCH_DIR=...)");
         return;
     }
-    if (env && *env)
-        snprintf(error, sizeof error, "libtorch is not available: LAB_TORCHSHIM=%s does not exist (fix: unset it "
-                 "or point it at the liblabtorch.so that `make` builds)", env);
-    else
-        snprintf(error, sizeof error,
-                 "libtorch is not available: " SHIM_SO " is not next to %s/lab (fix: build it with `make`, or "
-                 "install with `make install`, which puts it in <prefix>/lib/lab/)", exe);
+    if (env && *env) {
+        snprintf(reason, sizeof reason, "libtorch is not available: LAB_TORCHSHIM=%s does not exist", env);
+        fail("unset LAB_TORCHSHIM or point it at the liblabtorch.so that `make` builds");
+    } else {
+        snprintf(reason, sizeof reason, "libtorch is not available: " SHIM_SO " is not next to %s/lab", exe);
+        fail("build it with `make`, or install with `make install`, which puts it in <prefix>/lib/lab/");
+    }
 }
 
 int ts_lazy_load(void)
@@ -71,15 +76,26 @@ void *ts_lazy_sym(const char *name)
     if (ts_lazy_load() != 0)
         return NULL;
     void *sym = dlsym(handle, name);
-    if (!sym)
-        snprintf(error, sizeof error, "%s has no %s: it is from another version of lab (fix: rebuild with `make`)",
-                 loaded_path, name);
+    if (!sym) {
+        snprintf(reason, sizeof reason, "%s has no %s: it is from another version of lab", loaded_path, name);
+        fail("rebuild with `make` (or reinstall with `make install`)");
+    }
     return sym;
 }
 
 const char *ts_lazy_error(void)
 {
     return error;
+}
+
+const char *ts_lazy_reason(void)
+{
+    return reason;
+}
+
+const char *ts_lazy_fix(void)
+{
+    return fix;
 }
 
 const char *ts_lazy_path(void)

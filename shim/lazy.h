@@ -11,8 +11,11 @@ void *ts_lazy_sym(const char *name);
 /* Loads the library now; 0 on success, -1 (see ts_lazy_error) otherwise.
  * Callers about to fork workers that all need libtorch load it first. */
 int ts_lazy_load(void);
-/* Why loading failed, with the fix; "" when it did not fail. */
+/* Why loading failed, with the fix in parentheses; "" when it did not fail
+ * (this is what ts_last_error() says then). The two parts apart: */
 const char *ts_lazy_error(void);
+const char *ts_lazy_reason(void);
+const char *ts_lazy_fix(void);
 /* The file loaded, or "" before loading. */
 const char *ts_lazy_path(void);
 

@@ -26,6 +26,8 @@ expect_exit 0 "$P/bin/lab" --version
 expect_match "$LAST_OUT" "^libtorch not loaded: .*liblabtorch.so is not next to $P/bin/lab"
 expect_exit 3 "$P/bin/lab" run 2.2.1 --quick --model lenet5 --out "$TEST_TMP/run2"
 expect_match "$LAST_ERR" 'make install'
+expect_exit 1 "$P/bin/lab" doctor --check gpu.libtorch
+expect_match "$LAST_OUT" 'TS-LIBTORCH-MISSING'
 LAB_TORCHSHIM=$TEST_TMP/nowhere.so expect_exit 3 "$P/bin/lab" run 2.2.1 --quick --model lenet5 --out "$TEST_TMP/run3"
 expect_match "$LAST_ERR" 'LAB_TORCHSHIM='
 echo ok
