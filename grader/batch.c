@@ -440,8 +440,8 @@ int batch_run(const struct batch_opts *o, struct batch_summary *s)
         return lab_err(LAB_EINTERNAL, NULL, "batch_run: options incomplete");
     /* Re-evaluation needs libtorch in every child: load it once here, before
      * the forks, instead of once per child (about a second each). */
-    if (o->reeval && ts_lazy_load() != 0)
-        return lab_err(LAB_EENV, ts_lazy_fix(), "%s (or grade without --reeval)", ts_lazy_reason());
+    if (o->reeval && ts_lazy_require() != LAB_OK)
+        return lab_err_context(LAB_EENV, "--reeval needs libtorch (or grade without it)");
     double t0 = lab_monotonic_s();
     struct run_state r = {.o = o, .s = s};
     r.lim = (struct sandbox_limits){

@@ -298,15 +298,21 @@ static int regular_file(const char *p, off_t *size)
     return 1;
 }
 
+/* Opens <sub>/<name> when it is a real directory (not a link); NULL otherwise. */
+static DIR *open_subdir(const char *sub, const char *name, char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s/%s", sub, name);
+    struct stat st;
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return NULL;
+    return opendir(dir);
+}
+
 static json_t *artifacts_of(const char *sub)
 {
     json_t *arr = json_array();
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/models", sub);
-    struct stat st;
-    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return arr;
-    DIR *d = opendir(dir);
+    DIR *d = open_subdir(sub, "models", dir, sizeof dir);
     if (!d)
         return arr;
     struct dirent *e;
@@ -349,11 +355,7 @@ static json_t *plots_of(const char *sub)
 {
     json_t *arr = json_array();
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/plots", sub);
-    struct stat st;
-    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return arr;
-    DIR *d = opendir(dir);
+    DIR *d = open_subdir(sub, "plots", dir, sizeof dir);
     if (!d)
         return arr;
     char *names[BATCH_MAX_PLOTS];

@@ -58,12 +58,12 @@ int lab_choose_device(const char *device, const char *precision, struct lab_devi
 {
     memset(out, 0, sizeof *out);
     struct ts_runtime_info info;
-    if (ts_lazy_load() != 0) /* a broken install, not a bug: exit 3 */
-        return lab_err(LAB_EENV, ts_lazy_fix(), "%s", ts_lazy_reason());
+    int rc = ts_lazy_require(); /* a broken install, not a bug: exit 3 */
+    if (rc)
+        return rc;
     if (ts_runtime_info_get(&info) != TS_OK)
         return lab_err(LAB_EINTERNAL, NULL, "cannot query libtorch: %s", ts_last_error());
-    int rc = parse_device(device, &info, out);
-    if (rc)
+    if ((rc = parse_device(device, &info, out)))
         return rc;
     int on_gpu = out->device != TS_CPU;
     const struct ts_device_info *gpu = on_gpu ? &info.devices[out->device] : NULL;

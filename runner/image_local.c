@@ -181,8 +181,8 @@ static int add_program_and_libraries(struct rootfs *fs)
     /* The shim (and libtorch with it) is loaded on first use: load it now so
      * its libraries are among the mapped ones, and put it where an installed
      * bin/lab looks for it, ../lib/lab/. */
-    if (ts_lazy_load() != 0)
-        return lab_err(LAB_EENV, ts_lazy_fix(), "%s", ts_lazy_reason());
+    if (ts_lazy_require() != LAB_OK)
+        return LAB_EENV;
     int rc = add_file(fs, "/proc/self/exe", "/usr/local/bin/lab");
     struct libs l = {.n = 0};
     dl_iterate_phdr(collect, &l);

@@ -1,5 +1,7 @@
 #include "shim/lazy.h"
 
+#include "runner/error.h"
+
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
@@ -101,4 +103,9 @@ const char *ts_lazy_fix(void)
 const char *ts_lazy_path(void)
 {
     return loaded_path;
+}
+
+int ts_lazy_require(void)
+{
+    return ts_lazy_load() == 0 ? LAB_OK : lab_err(LAB_EENV, fix, "%s", reason);
 }

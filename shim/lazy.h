@@ -16,6 +16,9 @@ int ts_lazy_load(void);
 const char *ts_lazy_error(void);
 const char *ts_lazy_reason(void);
 const char *ts_lazy_fix(void);
+/* ts_lazy_load as a lab status: LAB_OK, or LAB_EENV (exit 3) with the reason
+ * and the fix set through lab_err. */
+int ts_lazy_require(void);
 /* The file loaded, or "" before loading. */
 const char *ts_lazy_path(void);
 

@@ -213,8 +213,8 @@ static int draw_model_plots(struct lab_run *r, const char *name, const json_t *m
 struct model_recipe {
     json_t *config;
     struct train_config tc;
-    struct ds_dataset *train; /* the model's training subset */
-    struct classify_data cd;
+    struct ds_dataset *train; /* the model's training subset (owned unless it is the whole split) */
+    struct classify_data cd;  /* cd.train borrows it */
 };
 
 static void model_recipe_free(struct model_recipe *mr, const struct cnn_data *d)
@@ -240,17 +240,16 @@ static int model_recipe_make(struct lab_run *r, const char *name, const struct c
 static int train_one(struct lab_run *r, const char *name, const struct cnn_data *d, json_t *models)
 {
     struct model_recipe mr;
-    int rc = model_recipe_make(r, name, d, &mr);
-    if (rc) {
-        model_recipe_free(&mr, d);
-        return rc;
-    }
     const struct train_config *tc = &mr.tc;
     struct model *m;
+    int rc = model_recipe_make(r, name, d, &mr);
     /* Every model starts from the run's seed, so its initial weights do not
      * depend on which models ran before it. */
-    int ts_rc = ts_manual_seed(tc->seed);
-    if ((rc = ts_rc ? nn_fail(ts_rc, "ts_manual_seed") : 0) || (rc = cnn_model_create(name, d->train_full->num_classes, &m))) {
+    if (!rc && (rc = ts_manual_seed(tc->seed)) != 0)
+        rc = nn_fail(rc, "ts_manual_seed");
+    if (!rc)
+        rc = cnn_model_create(name, d->train_full->num_classes, &m);
+    if (rc) {
         model_recipe_free(&mr, d);
         return rc;
     }
