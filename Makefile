@@ -49,7 +49,7 @@ CFLAGS   := $(CFLAGS_BASE) $(DEFS) $(PKG_CFLAGS) -DLAB_BUILD_FLAGS='"$(strip $(C
 CXXFLAGS := $(CXXFLAGS_BASE) -I. $(TORCH_INC)
 
 # Sources are found, not listed: a new file in a module directory is built.
-C_DIRS   := runner grader labs labs/* labs/models datasets shim
+C_DIRS   := base shim datasets store labs labs/* labs/models grader containers doctor runner
 C_SRCS   := $(filter-out runner/main.c,$(sort $(wildcard $(addsuffix /*.c,$(C_DIRS)))))
 CXX_SRCS := $(sort $(wildcard shim/*.cpp))
 EMBED    := $(sort $(wildcard labs/*/lab.json datasets/*.json docs/troubleshooting/TS-*.md))
@@ -61,7 +61,7 @@ UNIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/unit/*.c)))
 SUITES    := $(patsubst tests/unit/test_%.c,%,$(UNIT_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps run test unit asan bench install clean fuzz
+.PHONY: all deps run test unit asan bench install clean fuzz check-layers
 all: $(BUILD)/lab $(SHIM_SO)
 
 deps:
@@ -72,8 +72,12 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/lab run 2.2.1 --quick --device cpu
 
-test: deps
+test: deps check-layers
 	@$(MAKE) --no-print-directory unit
+
+# Every include points down (docs/architecture.md).
+check-layers:
+	@scripts/check-layers.sh
 
 unit: $(BUILD)/lab $(SHIM_SO) $(BUILD)/tests/unit
 	$(TEST_ENV) LAB_BIN=$(abspath $(BUILD)/lab) LAB_SRC=$(CURDIR) $(BUILD)/tests/unit
@@ -103,29 +107,29 @@ FUZZ_CC     ?= clang
 FUZZ_BUILD  := build-fuzz
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -I. $(shell pkg-config --cflags jansson) \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_DEPS   := shim/safetensors.c runner/error.c grader/lms_names.c runner/engine_ps.c
+FUZZ_DEPS   := shim/safetensors.c base/error.c grader/lms_names.c containers/engine_ps.c
 fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 
 # The .pth unpickler is C++ over libtorch (libtorch itself is not instrumented).
 FUZZ_CXX    ?= clang++
-$(FUZZ_BUILD)/fuzz_pth: tests/fuzz/fuzz_pth.c shim/pth.cpp runner/error.c $(wildcard tests/fuzz/*.h shim/*.h runner/*.h)
+$(FUZZ_BUILD)/fuzz_pth: tests/fuzz/fuzz_pth.c shim/pth.cpp base/error.c $(wildcard tests/fuzz/*.h shim/*.h base/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) -std=c++17 -g -O1 -I. $(TORCH_INC) -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr \
 	  -c -o $(FUZZ_BUILD)/pth.o shim/pth.cpp
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $(FUZZ_BUILD)/fuzz_pth.o $<
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $(FUZZ_BUILD)/error.o runner/error.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $(FUZZ_BUILD)/error.o base/error.c
 	$(FUZZ_CXX) -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_BUILD)/fuzz_pth.o $(FUZZ_BUILD)/error.o \
 	  $(FUZZ_BUILD)/pth.o $(TORCH_LIBS)
 
 # The submission reader: student uploads, read from a directory or an archive.
-SUBMISSION_FUZZ_SRCS := grader/submission.c grader/tensors.c grader/checks.c datasets/unpack.c runner/fsutil.c \
-                        runner/jsonio.c runner/error.c shim/safetensors.c
-$(FUZZ_BUILD)/fuzz_submission: tests/fuzz/fuzz_submission.c $(SUBMISSION_FUZZ_SRCS) $(wildcard grader/*.h runner/*.h shim/*.h datasets/*.h)
+SUBMISSION_FUZZ_SRCS := grader/submission.c grader/tensors.c grader/checks.c datasets/unpack.c base/fsutil.c \
+                        base/jsonio.c base/error.c shim/safetensors.c
+$(FUZZ_BUILD)/fuzz_submission: tests/fuzz/fuzz_submission.c $(SUBMISSION_FUZZ_SRCS) $(wildcard grader/*.h base/*.h shim/*.h datasets/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags libarchive) -o $@ $< $(SUBMISSION_FUZZ_SRCS) \
 	  $(shell pkg-config --libs jansson libarchive) -lm
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h shim/*.h runner/*.h)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h shim/*.h base/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DEPS) $(shell pkg-config --libs jansson)
 
@@ -147,7 +151,7 @@ $(BUILD)/obj/gen/shim_stubs.o: $(BUILD)/gen/shim_stubs.c
 
 $(BUILD)/liblab.a: $(OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcsP $@ $^
 
 $(BUILD)/tests/unit: $(UNIT_OBJS) $(BUILD)/liblab.a | $(SHIM_SO)
 	@mkdir -p $(dir $@)
@@ -186,8 +190,8 @@ $(BUILD)/pic/%.o: %.cpp
 FUZZ_CC ?= clang-14
 fuzz: fuzz-unpack
 fuzz-unpack: build-fuzz/fuzz_unpack
-build-fuzz/fuzz_unpack: tests/fuzz/fuzz_unpack.c datasets/unpack.c datasets/unpack.h runner/error.c runner/fsutil.c
+build-fuzz/fuzz_unpack: tests/fuzz/fuzz_unpack.c datasets/unpack.c datasets/unpack.h base/error.c base/fsutil.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ \
-	  tests/fuzz/fuzz_unpack.c datasets/unpack.c runner/error.c runner/fsutil.c $(shell pkg-config --cflags --libs libarchive)
+	  tests/fuzz/fuzz_unpack.c datasets/unpack.c base/error.c base/fsutil.c $(shell pkg-config --cflags --libs libarchive)
 .PHONY: fuzz-unpack

@@ -1,10 +1,9 @@
 /* CIFAR-10/100 binary version: fixed-size records, a label byte (CIFAR-100:
  * coarse then fine) and 3072 bytes of planar RGB (1024 R, 1024 G, 1024 B). */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/loaders.h"
 #include "datasets/manifest.h"
-
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>

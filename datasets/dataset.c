@@ -1,6 +1,6 @@
 #include "datasets/dataset.h"
 
-#include "runner/error.h"
+#include "base/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,6 @@
+#include "base/error.h"
 #include "datasets/loaders.h"
 #include "datasets/manifest.h"
-
-#include "runner/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,10 @@
 #include "datasets/fetch.h"
 
+#include "base/env.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
 #include "datasets/hash.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/log.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -350,7 +351,7 @@ int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const
                   void *verify_arg, const struct ds_fetch_opts *opts, struct ds_fetch_result *res)
 {
     memset(res, 0, sizeof *res);
-    if (ds_offline())
+    if (lab_offline(NULL))
         return lab_err(LAB_EENV, "see lab explain TS-OFFLINE",
                        "offline mode (LAB_OFFLINE/HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE) forbids downloading %s", what);
     if (nurls == 0)

@@ -6,13 +6,13 @@
  * 404 moves to the next URL; 401/403 stop with an explanation
  * (TS-HTTP-AUTH); an flock on <dest>.lock so two lab processes never write
  * the same file; the file is verified before an atomic rename, and deleted
- * when its checksum is wrong (TS-CHECKSUM). Offline mode (ds_offline())
+ * when its checksum is wrong (TS-CHECKSUM). Offline mode (lab_offline(NULL))
  * refuses before any connection is opened (TS-OFFLINE). */
 #ifndef DS_FETCH_H
 #define DS_FETCH_H
 
+#include "base/progress.h"
 #include "datasets/manifest.h"
-#include "runner/progress.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -1,12 +1,13 @@
 /* `lab fetch <name>`: the registry side of downloading (mirrors, offline
  * messages, verification stamps, unpacking) and the Hugging Face cache. */
 #include "datasets/fetch.h"
+
+#include "base/env.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/hash.h"
 #include "datasets/hf.h"
 #include "datasets/unpack.h"
-
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -90,7 +91,7 @@ int ds_hf_fetch(const char *repo, const char *revision, const char *file, const 
         return rc;
     if (strstr(file, "..") || file[0] == '/')
         return lab_err(LAB_EUSAGE, NULL, "bad file name '%s'", file);
-    if (ds_offline())
+    if (lab_offline(NULL))
         return lab_err(LAB_EENV, "see lab explain TS-OFFLINE",
                        "offline: %s of %s (revision %s) is not in the Hugging Face cache", file, repo, revision);
     char dir[4096], url[4096], tmp[4400], key[256], hex[65];
@@ -223,7 +224,7 @@ int ds_fetch_entry(const json_t *e, const struct ds_fetch_opts *opts)
         if (hf) {
             const char *rev = json_string_value(json_object_get(hf, "revision"));
             const char *repo = json_string_value(json_object_get(hf, "repo"));
-            if (ds_offline()) {
+            if (lab_offline(NULL)) {
                 char where[4096];
                 ds_hf_repo_dir(repo, where, sizeof where);
                 return offline_error(name, f, where);
@@ -234,7 +235,7 @@ int ds_fetch_entry(const json_t *e, const struct ds_fetch_opts *opts)
                 printf("%s/%s: downloaded (%s)\n", name, fname, path);
             continue;
         }
-        if (ds_offline())
+        if (lab_offline(NULL))
             return offline_error(name, f, dir);
         char *urls[16] = {0};
         size_t n = url_list(e, f, urls, 16);

@@ -1,6 +1,6 @@
 #include "datasets/hash.h"
 
-#include "runner/error.h"
+#include "base/error.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,24 +1,15 @@
 #include "datasets/hf.h"
 
+#include "base/env.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/hash.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *home(void)
-{
-    const char *h = getenv("HOME");
-    if (h && *h)
-        return h;
-    struct passwd *pw = getpwuid(getuid());
-    return pw ? pw->pw_dir : "/";
-}
 
 static const char *env(const char *name)
 {
@@ -28,16 +19,9 @@ static const char *env(const char *name)
 
 int ds_hf_cache_root(char *out, size_t cap)
 {
-    int n;
-    if (env("HF_HUB_CACHE"))
-        n = snprintf(out, cap, "%s", env("HF_HUB_CACHE"));
-    else if (env("HF_HOME"))
-        n = snprintf(out, cap, "%s/hub", env("HF_HOME"));
-    else if (env("XDG_CACHE_HOME"))
-        n = snprintf(out, cap, "%s/huggingface/hub", env("XDG_CACHE_HOME"));
-    else
-        n = snprintf(out, cap, "%s/.cache/huggingface/hub", home());
-    if (n >= (int)cap)
+    char from[96];
+    lab_hf_hub_cache(out, cap, from, sizeof from);
+    if (strlen(out) + 1 >= cap)
         return lab_err(LAB_EUSAGE, "use a shorter HF_HUB_CACHE/HF_HOME", "Hugging Face cache path too long");
     return LAB_OK;
 }
@@ -110,14 +94,13 @@ char *ds_hf_token(void)
         return strdup(env("HUGGING_FACE_HUB_TOKEN"));
     char path[4200], *text = NULL;
     size_t len;
-    if (env("HF_TOKEN_PATH"))
+    if (env("HF_TOKEN_PATH")) {
         snprintf(path, sizeof path, "%s", env("HF_TOKEN_PATH"));
-    else if (env("HF_HOME"))
-        snprintf(path, sizeof path, "%s/token", env("HF_HOME"));
-    else if (env("XDG_CACHE_HOME"))
-        snprintf(path, sizeof path, "%s/huggingface/token", env("XDG_CACHE_HOME"));
-    else
-        snprintf(path, sizeof path, "%s/.cache/huggingface/token", home());
+    } else {
+        char home[4000], from[96];
+        lab_hf_home(home, sizeof home, from, sizeof from);
+        snprintf(path, sizeof path, "%s/token", home);
+    }
     if (lab_read_file(path, 4096, &text, &len) != LAB_OK) {
         lab_err_clear();
         return NULL;

@@ -1,9 +1,8 @@
 /* IDX files (the MNIST container): magic 0 0 <type> <ndim>, big-endian
  * uint32 dimensions, then the data. Read through zlib, which passes plain
  * files through unchanged. */
+#include "base/error.h"
 #include "datasets/loaders.h"
-
-#include "runner/error.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 #include "datasets/image.h"
 
-#include "runner/error.h"
+#include "base/error.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -6,10 +6,9 @@
  * portrait, as PIL's ImageOps.exif_transpose (and every image viewer) shows
  * it. Note that torchvision.io.read_image and a bare PIL Image.open do NOT
  * apply it; the loaders here always do, and document it (docs/datasets.md). */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/loaders.h"
-
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
 #include <stdio.h> /* before jpeglib.h, which uses FILE */
 

@@ -1,12 +1,12 @@
 #include "datasets/manifest.h"
 
+#include "base/embedded.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/jsonio.h"
+#include "base/paths.h"
 #include "datasets/hash.h"
 #include "datasets/hf.h"
-#include "runner/embedded.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/jsonio.h"
-#include "runner/paths.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,19 +329,4 @@ int ds_data_dir(const char *name, char *out, size_t cap)
     snprintf(fix, sizeof fix, "download it with `lab fetch %s` (or, offline, copy it there from a machine that has it)",
              name);
     return lab_err(LAB_EENV, fix, "dataset %s is not present (looked in %s)", name, dir);
-}
-
-int ds_offline(void)
-{
-    static const char *const vars[] = {"LAB_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"};
-    static const char *const truthy[] = {"1", "true", "yes", "on"};
-    for (size_t i = 0; i < 3; i++) {
-        const char *v = getenv(vars[i]);
-        if (!v)
-            continue;
-        for (size_t k = 0; k < 4; k++)
-            if (strcasecmp(v, truthy[k]) == 0)
-                return 1;
-    }
-    return 0;
 }

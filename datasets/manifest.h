@@ -47,8 +47,5 @@ void ds_stamp_write(const char *path);
  * dir). LAB_EENV naming `lab fetch <name>` when there is none. */
 int ds_data_dir(const char *name, char *out, size_t cap);
 
-/* 1 for LAB_OFFLINE, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE set to a truthy
- * value (1, true, yes, on; any case). */
-int ds_offline(void);
 
 #endif

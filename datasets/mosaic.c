@@ -1,7 +1,7 @@
 #include "datasets/mosaic.h"
 
+#include "base/error.h"
 #include "datasets/rng.h"
-#include "runner/error.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 #include "datasets/pipeline.h"
 
+#include "base/error.h"
 #include "datasets/rng.h"
-#include "runner/error.h"
 
 #include <pthread.h>
 #include <stdio.h>

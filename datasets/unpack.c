@@ -1,7 +1,7 @@
 #include "datasets/unpack.h"
 
-#include "runner/error.h"
-#include "runner/fsutil.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,11 +1,10 @@
 /* Pascal VOC 2012 segmentation. Masks are palette PNGs whose indices are the
  * class ids 0..20, with 255 on object borders and "difficult" regions: it
  * means "ignore" and is kept as 255 (never remapped to background). */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/loaders.h"
 #include "datasets/manifest.h"
-
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
 #include <ctype.h>
 #include <stdio.h>

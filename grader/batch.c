@@ -1,12 +1,12 @@
 #include "grader/batch.h"
 
-#include "grader/batch_internal.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/log.h"
 #include "datasets/hash.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/log.h"
-#include "runner/store.h"
+#include "grader/batch_internal.h"
 #include "shim/lazy.h"
+#include "store/store.h"
 
 #include <dirent.h>
 #include <errno.h>

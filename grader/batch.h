@@ -7,9 +7,9 @@
 #ifndef GRADER_BATCH_H
 #define GRADER_BATCH_H
 
+#include "base/progress.h"
 #include "datasets/unpack.h"
 #include "grader/grade.h"
-#include "runner/progress.h"
 
 #include <signal.h>
 #include <stdbool.h>

@@ -1,11 +1,10 @@
 /* The grading child: everything here runs inside the sandbox, on one
  * untrusted submission, and ends with _exit (sandbox.c). */
-#include "grader/batch_internal.h"
-
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/jsonio.h"
 #include "datasets/hash.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/jsonio.h"
+#include "grader/batch_internal.h"
 #include "shim/safetensors.h"
 #include "shim/torchshim.h"
 

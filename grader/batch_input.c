@@ -1,8 +1,8 @@
 #include "grader/batch_input.h"
 
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/hash.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,10 +1,9 @@
 /* What the parent makes of a finished grading child. Everything the child
  * sent is untrusted (it handled a hostile submission): parsed with limits,
  * validated, and replaced by a crash report when malformed. */
+#include "base/error.h"
+#include "base/jsonio.h"
 #include "grader/batch_internal.h"
-
-#include "runner/error.h"
-#include "runner/jsonio.h"
 
 #include <ftw.h>
 #include <openssl/evp.h>

@@ -1,8 +1,7 @@
 #include "grader/charts.h"
 
+#include "base/error.h"
 #include "labs/draw.h"
-
-#include "runner/error.h"
 
 #include <cairo.h>
 #include <math.h>

@@ -3,10 +3,10 @@
  * cannot be read becomes a not-gradable report instead of an error. */
 #include "grader/grade.h"
 
+#include "base/error.h"
 #include "grader/rubric.h"
 #include "grader/truth.h"
 #include "labs/lab.h"
-#include "runner/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

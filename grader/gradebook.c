@@ -1,8 +1,8 @@
 #include "grader/gradebook.h"
 
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/store.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

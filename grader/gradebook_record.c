@@ -2,8 +2,8 @@
  * the grader's report format (so `lab grades`, which only reads, does not). */
 #include "grader/gradebook.h"
 
-#include "runner/error.h"
-#include "runner/store.h"
+#include "base/error.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

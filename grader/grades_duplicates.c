@@ -3,7 +3,7 @@
  * the file's names, order or metadata). A reason to look, not a verdict. */
 #include "grader/grades.h"
 
-#include "runner/error.h"
+#include "base/error.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* `lab grades export`: CSV (RFC 4180) or JSON, one row per student and lab. */
 #include "grader/grades.h"
 
-#include "runner/error.h"
+#include "base/error.h"
 
 #include <jansson.h>
 #include <math.h>

@@ -3,11 +3,11 @@
  * (score histogram, failure rate per check), images inline as base64. */
 #include "grader/grades.h"
 
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "grader/charts.h"
 #include "grader/html.h"
 #include "grader/kb.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
 #include <math.h>
 #include <stdio.h>

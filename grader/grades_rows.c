@@ -1,7 +1,7 @@
 #include "grader/grades.h"
 
+#include "base/error.h"
 #include "datasets/hash.h"
-#include "runner/error.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 #include "grader/kb.h"
 
-#include "runner/embedded.h"
-#include "runner/error.h"
+#include "base/embedded.h"
+#include "base/error.h"
 
 #include <ctype.h>
 #include <regex.h>
@@ -274,4 +274,17 @@ size_t kb_match(const char *text, const struct kb_entry **out, size_t cap)
     size_t k = n < cap ? n : cap;
     memcpy(out, hits, k * sizeof *out);
     return k;
+}
+
+size_t kb_match_ids(const char *text, const char **ids, size_t cap)
+{
+    if (kb_load() != LAB_OK) {
+        lab_err_clear();
+        return 0;
+    }
+    const struct kb_entry *hits[16];
+    size_t n = kb_match(text, hits, cap < 16 ? cap : 16);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = hits[i]->id;
+    return n;
 }

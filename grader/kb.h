@@ -45,5 +45,8 @@ void kb_entry_clear(struct kb_entry *e);
  * id); writes up to `cap` entries with at least one match, best first, and
  * returns how many. */
 size_t kb_match(const char *text, const struct kb_entry **out, size_t cap);
+/* kb_match's ids, loading the KB first (0 when it cannot be loaded): the
+ * matcher the CLI hands to the layers below (lab_engine_set_kb_matcher). */
+size_t kb_match_ids(const char *text, const char **ids, size_t cap);
 
 #endif

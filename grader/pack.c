@@ -1,10 +1,10 @@
 #include "grader/pack.h"
 
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/hash.h"
 #include "grader/submission.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/store.h"
+#include "store/store.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,11 +1,11 @@
 #include "grader/reeval.h"
 
+#include "base/error.h"
 #include "datasets/loaders.h"
 #include "datasets/pipeline.h"
 #include "labs/device.h"
 #include "labs/models/nn.h"
 #include "labs/models/weights.h"
-#include "runner/error.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,8 +1,7 @@
 /* The JSON form of a report (`lab grade --format json`, and how the batch
  * grader's children hand reports to the parent) and its strict inverse. */
+#include "base/error.h"
 #include "grader/grade.h"
-
-#include "runner/error.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 #include "grader/report_format.h"
 
+#include "base/error.h"
 #include "grader/kb.h"
-#include "runner/error.h"
 
 #include <langinfo.h>
 #include <stdlib.h>

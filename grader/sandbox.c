@@ -1,7 +1,7 @@
 #include "grader/sandbox.h"
 
-#include "runner/error.h"
-#include "runner/progress.h"
+#include "base/error.h"
+#include "base/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,10 +1,10 @@
 #include "grader/submission.h"
 
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/jsonio.h"
 #include "datasets/unpack.h"
 #include "grader/tensors.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/jsonio.h"
 
 #include <ctype.h>
 #include <dirent.h>

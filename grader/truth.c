@@ -1,8 +1,8 @@
 #include "grader/truth.h"
 
+#include "base/error.h"
 #include "datasets/loaders.h"
 #include "datasets/manifest.h"
-#include "runner/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

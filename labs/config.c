@@ -1,7 +1,7 @@
 #include "labs/config.h"
 
-#include "runner/error.h"
-#include "runner/suggest.h"
+#include "base/error.h"
+#include "base/suggest.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 #include "labs/device.h"
 
-#include "runner/error.h"
+#include "base/error.h"
 #include "shim/lazy.h"
 
 #include <stdio.h>

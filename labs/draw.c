@@ -1,6 +1,6 @@
 #include "labs/draw.h"
 
-#include "runner/error.h"
+#include "base/error.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -22,6 +22,7 @@ void lab_registry_free(void);
 
 /* A lab's code. Labs register in labs/impls.c. */
 struct lab_run;
+struct model;
 struct lab_impl {
     const char *id;
     /* Lab-specific checks of a resolved configuration (model names ...);
@@ -30,6 +31,9 @@ struct lab_impl {
     /* Runs the lab into run->dir; LAB_EINTERRUPTED when lab_interrupted was
      * seen (after a checkpoint was saved). */
     int (*run)(struct lab_run *run);
+    /* Builds one of the lab's models by its course name, so the grader can
+     * rebuild a submitted model without including the lab's code. */
+    int (*create_model)(const char *name, int num_classes, struct model **out);
 };
 /* NULL when the lab has a manifest but no code in this version. */
 const struct lab_impl *lab_impl_find(const char *id);

@@ -1,9 +1,8 @@
 #include "labs/plots.h"
 
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "labs/draw.h"
-
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
 #include <cairo.h>
 #include <math.h>

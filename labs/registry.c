@@ -1,8 +1,7 @@
+#include "base/embedded.h"
+#include "base/error.h"
+#include "base/jsonio.h"
 #include "labs/lab.h"
-
-#include "runner/embedded.h"
-#include "runner/error.h"
-#include "runner/jsonio.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 #include "labs/run.h"
 
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/jsonio.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/jsonio.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

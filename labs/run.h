@@ -5,7 +5,7 @@
 #define LAB_RUN_H
 
 #include "labs/device.h"
-#include "runner/store.h"
+#include "store/store.h"
 
 #include <jansson.h>
 #include <signal.h>

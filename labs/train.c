@@ -1,12 +1,12 @@
 #include "labs/train.h"
 
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/progress.h"
 #include "datasets/pipeline.h"
 #include "labs/config.h"
 #include "labs/models/nn.h"
 #include "labs/models/weights.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/progress.h"
 
 #include <math.h>
 #include <signal.h>

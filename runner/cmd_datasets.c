@@ -1,6 +1,6 @@
+#include "base/error.h"
 #include "datasets/manifest.h"
 #include "runner/cli.h"
-#include "runner/error.h"
 
 #include <getopt.h>
 #include <stdio.h>

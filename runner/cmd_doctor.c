@@ -1,12 +1,12 @@
 /* lab doctor: run the checks (runner/doctor*.c), print the report, keep it
  * in the store. */
+#include "base/error.h"
+#include "base/log.h"
+#include "base/suggest.h"
+#include "doctor/doctor.h"
+#include "doctor/report.h"
 #include "runner/cli.h"
-#include "runner/doctor.h"
-#include "runner/doctor_report.h"
-#include "runner/error.h"
-#include "runner/log.h"
-#include "runner/store.h"
-#include "runner/suggest.h"
+#include "store/store.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
+#include "base/error.h"
+#include "base/suggest.h"
 #include "grader/kb.h"
 #include "runner/cli.h"
-#include "runner/error.h"
-#include "runner/suggest.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
+#include "base/error.h"
+#include "base/suggest.h"
 #include "datasets/fetch.h"
 #include "datasets/manifest.h"
 #include "labs/lab.h"
 #include "runner/cli.h"
-#include "runner/error.h"
-#include "runner/suggest.h"
 
 #include <getopt.h>
 #include <stdio.h>

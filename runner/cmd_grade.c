@@ -1,11 +1,11 @@
 /* lab grade: one submission through its lab's rubric, reported as text,
  * JSON, Gradescope's results.json or PrairieLearn's results. */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "grader/grade.h"
 #include "grader/report_format.h"
 #include "labs/device.h"
 #include "runner/cli.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
 #include <getopt.h>
 #include <stdio.h>

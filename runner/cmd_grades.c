@@ -1,9 +1,9 @@
 /* `lab grades export|feedback|duplicates`: what instructors take out of the
  * gradebook that `lab grade --batch` wrote. */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "grader/grades.h"
 #include "runner/cli.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
+#include "base/error.h"
 #include "runner/cli.h"
-#include "runner/error.h"
 
 #include <stdio.h>
 

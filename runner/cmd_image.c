@@ -1,10 +1,10 @@
 /* lab image build [--local] | lab image check: the course image and the
  * minimal local one. */
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/proc.h"
+#include "containers/image.h"
 #include "runner/cli.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/image.h"
-#include "runner/proc.h"
 
 #include <getopt.h>
 #include <jansson.h>

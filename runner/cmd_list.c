@@ -1,7 +1,7 @@
+#include "base/error.h"
 #include "labs/lab.h"
 #include "runner/cli.h"
-#include "runner/error.h"
-#include "runner/store.h"
+#include "store/store.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* lab ps [--clean]: the containers `lab run --engine` started (found by
  * their labels), and whether the lab that started each is still alive. */
+#include "base/error.h"
+#include "base/proc.h"
+#include "containers/engine.h"
 #include "runner/cli.h"
-#include "runner/engine.h"
-#include "runner/error.h"
-#include "runner/proc.h"
 
 #include <errno.h>
 #include <getopt.h>

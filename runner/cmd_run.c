@@ -1,15 +1,15 @@
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/jsonio.h"
+#include "base/paths.h"
+#include "containers/engine.h"
 #include "grader/grade.h"
 #include "grader/report_format.h"
 #include "labs/config.h"
 #include "labs/lab.h"
 #include "labs/run.h"
 #include "runner/cli.h"
-#include "runner/engine.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/jsonio.h"
-#include "runner/paths.h"
-#include "runner/store.h"
+#include "store/store.h"
 
 #include <dirent.h>
 #include <getopt.h>

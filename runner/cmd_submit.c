@@ -1,14 +1,14 @@
 /* lab submit: packs a finished run into a submission archive with the
  * environment it ran in (device, GPU, driver, CUDA/cuDNN/libtorch, precision,
  * seed, and the last `lab doctor` summary). */
+#include "base/error.h"
+#include "base/jsonio.h"
+#include "doctor/report.h"
 #include "grader/pack.h"
 #include "labs/config.h"
 #include "runner/cli.h"
-#include "runner/doctor_report.h"
-#include "runner/error.h"
-#include "runner/jsonio.h"
-#include "runner/store.h"
 #include "shim/torchshim.h"
+#include "store/store.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
+#include "containers/engine.h"
 #include "runner/cli.h"
-#include "runner/engine.h"
 
 #include <stddef.h>
 #include <string.h>

@@ -1,7 +1,9 @@
+#include "base/error.h"
+#include "base/suggest.h"
+#include "containers/engine.h"
+#include "grader/kb.h"
 #include "labs/lab.h"
 #include "runner/cli.h"
-#include "runner/error.h"
-#include "runner/suggest.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -103,6 +105,7 @@ static int dispatch(int argc, char **argv)
 int lab_main(int argc, char **argv)
 {
     lab_err_clear();
+    lab_engine_set_kb_matcher(kb_match_ids);
     int status = dispatch(argc, argv);
     if (status < 0 && lab_err_message()[0]) {
         fflush(stdout);

@@ -1,5 +1,5 @@
+#include "base/log.h"
 #include "runner/cli.h"
-#include "runner/log.h"
 
 #include <locale.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 #include "shim/lazy.h"
 
-#include "runner/error.h"
+#include "base/error.h"
 
 #include <dlfcn.h>
 #include <limits.h>

@@ -8,7 +8,7 @@
 #include "shim/pth.h"
 
 extern "C" {
-#include "runner/error.h"
+#include "base/error.h"
 }
 
 #include <ATen/ATen.h>

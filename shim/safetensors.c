@@ -1,6 +1,6 @@
 #include "shim/safetensors.h"
 
-#include "runner/error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 #include "labs/2.2.1-cnn-architectures/cnn_models.h"
 
+#include "base/error.h"
 #include "labs/models/resnet.h"
-#include "runner/error.h"
 
 #include <string.h>
 

@@ -1,4 +1,6 @@
 /* Lab 2.2.1: train the CNN families with one recipe and compare them. */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/loaders.h"
 #include "datasets/pipeline.h"
 #include "labs/2.2.1-cnn-architectures/cnn_models.h"
@@ -9,8 +11,6 @@
 #include "labs/plots.h"
 #include "labs/run.h"
 #include "labs/train.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -384,4 +384,5 @@ static int run(struct lab_run *r)
     return rc;
 }
 
-const struct lab_impl lab_cnn_architectures = {.id = "2.2.1", .validate = validate, .run = run};
+const struct lab_impl lab_cnn_architectures = {
+    .id = "2.2.1", .validate = validate, .run = run, .create_model = cnn_model_create};

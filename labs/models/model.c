@@ -1,7 +1,7 @@
 #include "labs/models/model.h"
 
+#include "base/error.h"
 #include "labs/models/nn.h"
-#include "runner/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 #include "labs/models/nn.h"
 
-#include "runner/error.h"
+#include "base/error.h"
 
 #include <math.h>
 #include <stdio.h>

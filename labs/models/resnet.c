@@ -1,7 +1,7 @@
 #include "labs/models/resnet.h"
 
+#include "base/error.h"
 #include "labs/models/nn.h"
-#include "runner/error.h"
 
 #include <stdio.h>
 

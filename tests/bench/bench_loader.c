@@ -2,10 +2,10 @@
  * images per second. Built and run by scripts/bench/datasets.sh.
  *   bench_loader fashion <threads>          Fashion-MNIST train, 2.2.1 quick recipe
  *   bench_loader cifar <dir> <threads> [vit] CIFAR-format files in <dir> */
+#include "base/error.h"
+#include "base/progress.h"
 #include "datasets/loaders.h"
 #include "datasets/pipeline.h"
-#include "runner/error.h"
-#include "runner/progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Times loading one model's weights both ways: st_open (mmap + header
  * validation) plus touching every page, and pth_load (zip + unpickler), and
  * checks that both hold the same bytes.  Usage: weights_load FILE.safetensors FILE.pth */
-#include "runner/error.h"
+#include "base/error.h"
 #include "shim/pth.h"
 #include "shim/safetensors.h"
 

@@ -1,5 +1,5 @@
 /* libFuzzer target for lab ps's reader of the engines' `ps` output
- * (runner/engine_ps.c): labels are set by whoever starts a container, so on
+ * (containers/engine_ps.c): labels are set by whoever starts a container, so on
  * a shared docker host they are untrusted. Beyond "no crash": every row it
  * returns has bounded, NUL-terminated fields and a pid that is 0 or
  * positive (lab ps sends signal 0 to it; -1 or 0 would mean "every
@@ -7,7 +7,7 @@
  *
  *   make fuzz && build-fuzz/fuzz_engine_ps corpus -max_total_time=60
  * FUZZ_SEEDS=DIR writes a docker and a podman sample into DIR first. */
-#include "runner/engine.h"
+#include "containers/engine.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * findable by name; a refusal must leave no handle and say why.
  *
  *   make fuzz && FUZZ_SEEDS=corpus-pth build-fuzz/fuzz_pth corpus-pth -max_total_time=60 */
-#include "runner/error.h"
+#include "base/error.h"
 #include "shim/pth.h"
 #include "tests/fuzz/pth_cases.h"
 

@@ -6,7 +6,7 @@
  *   make fuzz && FUZZ_SEEDS=corpus build-fuzz/fuzz_safetensors corpus -max_total_time=60
  * FUZZ_SEEDS=DIR writes the crafted cases of safetensors_cases.h into DIR
  * first, as the seed corpus. */
-#include "runner/error.h"
+#include "base/error.h"
 #include "shim/safetensors.h"
 #include "tests/fuzz/safetensors_cases.h"
 

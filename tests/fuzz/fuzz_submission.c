@@ -10,11 +10,11 @@
  *
  *   make fuzz && FUZZ_SEEDS=corpus build-fuzz/fuzz_submission corpus -max_total_time=60
  * FUZZ_SEEDS=DIR writes a valid submission (and variants) into DIR first. */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "grader/checks.h"
 #include "grader/submission.h"
 #include "grader/tensors.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>

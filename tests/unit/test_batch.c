@@ -4,14 +4,14 @@
  * fault switch (LAB_TEST_GRADE_FAULT) proving crash, timeout and oom are
  * recorded and the batch completes. Hostile archives end not gradable with
  * nothing written outside the staging area. */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "grader/batch.h"
 #include "grader/batch_input.h"
 #include "grader/gradebook.h"
 #include "grader/grades.h"
 #include "grader/kb.h"
 #include "grader/lms_names.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 #include "shim/safetensors.h"
 #include "tests/unit/testutil.h"
 

@@ -1,7 +1,7 @@
 /* Dispatch, exit codes and suggestions, in process. */
+#include "base/error.h"
+#include "base/suggest.h"
 #include "runner/cli.h"
-#include "runner/error.h"
-#include "runner/suggest.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>

@@ -1,7 +1,7 @@
 /* Configuration resolution: defaults, quick overlay, --set, and the
  * per-model values a quick mode gives each architecture. */
+#include "base/error.h"
 #include "labs/config.h"
-#include "runner/error.h"
 
 #include <check.h>
 #include <jansson.h>

@@ -1,10 +1,11 @@
 /* The registry: every manifest is well-formed, honest about checksums, and
  * covers every dataset the labs name; offline and HF cache environment rules. */
+#include "base/env.h"
+#include "base/error.h"
 #include "datasets/hash.h"
 #include "datasets/hf.h"
 #include "datasets/manifest.h"
 #include "labs/lab.h"
-#include "runner/error.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>
@@ -113,13 +114,13 @@ START_TEST(test_offline_spellings)
     const char *yes[] = {"1", "true", "TRUE", "Yes", "on", "ON"}, *no[] = {"0", "false", "no", "off", "", "2"};
     for (int i = 0; i < 3; i++)
         unsetenv(vars[i]);
-    ck_assert_int_eq(ds_offline(), 0);
+    ck_assert_int_eq(lab_offline(NULL), 0);
     for (int i = 0; i < 3; i++) {
         for (int k = 0; k < 6; k++) {
             setenv(vars[i], yes[k], 1);
-            ck_assert_msg(ds_offline(), "%s=%s should be offline", vars[i], yes[k]);
+            ck_assert_msg(lab_offline(NULL), "%s=%s should be offline", vars[i], yes[k]);
             setenv(vars[i], no[k], 1);
-            ck_assert_msg(!ds_offline(), "%s=%s should not be offline", vars[i], no[k]);
+            ck_assert_msg(!lab_offline(NULL), "%s=%s should not be offline", vars[i], no[k]);
         }
         unsetenv(vars[i]);
     }

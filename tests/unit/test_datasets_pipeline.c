@@ -1,11 +1,11 @@
 /* The data pipeline: determinism across thread counts, and the geometry of
  * the augmentations (boxes and masks follow the image). */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/augment.h"
 #include "datasets/loaders.h"
 #include "datasets/pipeline.h"
 #include "datasets/rng.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>

@@ -1,10 +1,10 @@
 /* The doctor's core: the crash guard and timeouts of the runner, the report
  * (JSON schema, summary, exit semantics), the store, the shared parsers, and
  * the rule that every KB id a check can report has a troubleshooting entry. */
-#include "runner/doctor.h"
-#include "runner/doctor_report.h"
-#include "runner/fsutil.h"
-#include "runner/store.h"
+#include "base/fsutil.h"
+#include "doctor/doctor.h"
+#include "doctor/report.h"
+#include "store/store.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>

@@ -2,9 +2,10 @@
  * root (LAB_DOCTOR_ROOT's stand-in), the environment, and a fake NVML built
  * from tests/fixtures/doctor/fake_nvml.c. Checks run in-process here; the
  * fork guard has its own tests in test_doctor.c. */
-#include "runner/doctor.h"
-#include "runner/doctor_gpu.h"
-#include "runner/fsutil.h"
+#include "base/env.h"
+#include "base/fsutil.h"
+#include "doctor/doctor.h"
+#include "doctor/gpu.h"
 #include "tests/unit/testutil.h"
 
 #include <arpa/inet.h>
@@ -496,17 +497,17 @@ START_TEST(test_cache_hf_resolution)
 {
     char out[4096], from[96];
     setenv("HOME", "/h", 1);
-    doctor_hf_hub_cache(out, sizeof out, from, sizeof from);
+    lab_hf_hub_cache(out, sizeof out, from, sizeof from);
     ck_assert_str_eq(out, "/h/.cache/huggingface/hub");
     setenv("XDG_CACHE_HOME", "/x", 1);
-    doctor_hf_hub_cache(out, sizeof out, from, sizeof from);
+    lab_hf_hub_cache(out, sizeof out, from, sizeof from);
     ck_assert_str_eq(out, "/x/huggingface/hub");
     ck_assert_str_eq(from, "XDG_CACHE_HOME + /hub");
     setenv("HF_HOME", "/hf", 1);
-    doctor_hf_hub_cache(out, sizeof out, from, sizeof from);
+    lab_hf_hub_cache(out, sizeof out, from, sizeof from);
     ck_assert_str_eq(out, "/hf/hub");
     setenv("HF_HUB_CACHE", "/hub", 1);
-    doctor_hf_hub_cache(out, sizeof out, from, sizeof from);
+    lab_hf_hub_cache(out, sizeof out, from, sizeof from);
     ck_assert_str_eq(out, "/hub");
     ck_assert_str_eq(from, "HF_HUB_CACHE");
 }
@@ -534,11 +535,11 @@ START_TEST(test_cache_offline)
     unsetenv("HF_HUB_OFFLINE");
     setenv("LAB_OFFLINE", "maybe", 1);
     EXPECT("cache.offline", DOCTOR_WARN, "LAB_OFFLINE has a value that is neither true nor false");
-    ck_assert_int_eq(doctor_truthy("On"), 1);
-    ck_assert_int_eq(doctor_truthy("yes"), 1);
-    ck_assert_int_eq(doctor_truthy("0"), 0);
-    ck_assert_int_eq(doctor_truthy("off"), 0);
-    ck_assert_int_eq(doctor_truthy("2"), -1);
+    ck_assert_int_eq(lab_env_truthy("On"), 1);
+    ck_assert_int_eq(lab_env_truthy("yes"), 1);
+    ck_assert_int_eq(lab_env_truthy("0"), 0);
+    ck_assert_int_eq(lab_env_truthy("off"), 0);
+    ck_assert_int_eq(lab_env_truthy("2"), -1);
 }
 END_TEST
 

@@ -3,10 +3,10 @@
  * engine choice and its precedence, the options lab run takes out, the
  * variables passed by name, container names, error texts -> KB ids, and
  * the container's exit code -> lab's status. */
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "containers/engine.h"
 #include "grader/kb.h"
-#include "runner/engine.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>
@@ -500,6 +500,9 @@ END_TEST
 
 START_TEST(test_classify_engine_errors)
 {
+    lab_engine_set_kb_matcher(NULL);
+    ck_assert_ptr_null(lab_engine_classify("Error: lab-course:0.1.0: image not known"));
+    lab_engine_set_kb_matcher(kb_match_ids);
     ck_assert_str_eq(lab_engine_classify("docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
                                          "Is the docker daemon running?\nSee 'docker run --help'."),
                      "TS-ENGINE-DAEMON");
@@ -534,6 +537,7 @@ END_TEST
 
 START_TEST(test_exit_codes_come_back)
 {
+    lab_engine_set_kb_matcher(kb_match_ids);
     ck_assert_int_eq(lab_engine_status_for_exit(LAB_ENGINE_PODMAN, 0, ""), LAB_OK);
     ck_assert_int_eq(lab_engine_status_for_exit(LAB_ENGINE_PODMAN, 1, ""), LAB_EFAIL);
     ck_assert_int_eq(lab_engine_status_for_exit(LAB_ENGINE_PODMAN, 2, ""), LAB_EUSAGE);
@@ -620,7 +624,7 @@ START_TEST(test_referenced_kb_entries_exist)
     const char *ids[] = {"TS-ENGINE-DAEMON", "TS-ENGINE-SOCKET", "TS-ENGINE-IMAGE-MISSING", "TS-ENGINE-CDI",
                          "TS-ENGINE-LIMITS", "TS-CONTAINER-TOOLKIT", "TS-NO-DRIVER", "TS-MEMORY-GROWTH"};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        ck_assert_msg(kb_find(ids[i]) != NULL, "%s is referenced by runner/engine*.c but missing", ids[i]);
+        ck_assert_msg(kb_find(ids[i]) != NULL, "%s is referenced by containers/engine*.c but missing", ids[i]);
 }
 END_TEST
 

@@ -1,7 +1,7 @@
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/jsonio.h"
-#include "runner/paths.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/jsonio.h"
+#include "base/paths.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>

@@ -2,17 +2,17 @@
  * tensors, the manifest parser, whole submissions graded (full marks, and
  * variants that each fail exactly one check with its troubleshooting id),
  * not-gradable inputs, the JSON round trip and the per-check time budget. */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/hash.h"
 #include "grader/checks.h"
 #include "grader/grade.h"
 #include "grader/kb.h"
 #include "grader/pack.h"
-#include "grader/report_format.h"
 #include "grader/reeval.h"
+#include "grader/report_format.h"
 #include "grader/rubric.h"
 #include "grader/submission.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 #include "shim/safetensors.h"
 #include "tests/unit/testutil.h"
 

@@ -1,6 +1,6 @@
+#include "base/embedded.h"
+#include "base/error.h"
 #include "grader/kb.h"
-#include "runner/error.h"
-#include "runner/embedded.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>

@@ -1,6 +1,6 @@
 /* Fashion-MNIST through the IDX loader, on Debian's real files. */
+#include "base/error.h"
 #include "datasets/loaders.h"
-#include "runner/error.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>

@@ -1,10 +1,10 @@
 /* CIFAR binary, VOC segmentation and EXIF orientation, on fixtures that
  * tests/ref/datasets_fixtures.py generates at test time with numpy/Pillow
  * (the expected pixels come from Pillow, not from lab). */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/loaders.h"
 #include "datasets/pipeline.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>

@@ -1,8 +1,8 @@
 /* Fashion-MNIST mosaics: seeded, and boxes/masks consistent. */
+#include "base/error.h"
 #include "datasets/loaders.h"
 #include "datasets/mosaic.h"
 #include "datasets/pipeline.h"
-#include "runner/error.h"
 
 #include <check.h>
 #include <string.h>

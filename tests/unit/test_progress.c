@@ -1,4 +1,4 @@
-#include "runner/progress.h"
+#include "base/progress.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>

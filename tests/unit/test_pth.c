@@ -2,9 +2,9 @@
  * (tests/ref/weights_pth.py): state dicts load with PyTorch's names, order,
  * dtypes, shapes and bytes; whole pickled models, TorchScript, legacy and
  * damaged files are refused with a message that says what to do. */
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/jsonio.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/jsonio.h"
 #include "shim/pth.h"
 #include "tests/fuzz/pth_cases.h"
 #include "tests/unit/testutil.h"

@@ -1,9 +1,9 @@
 /* safetensors: round trips with an independent Python implementation of the
  * format as the judge (tests/ref/weights_safetensors.py), and every crafted
  * hostile input (tests/fuzz/safetensors_cases.h) a clean, precise error. */
-#include "runner/error.h"
-#include "runner/fsutil.h"
-#include "runner/jsonio.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/jsonio.h"
 #include "shim/safetensors.h"
 #include "tests/fuzz/safetensors_cases.h"
 #include "tests/unit/testutil.h"

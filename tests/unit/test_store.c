@@ -1,5 +1,5 @@
-#include "runner/error.h"
-#include "runner/store.h"
+#include "base/error.h"
+#include "store/store.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>

@@ -1,9 +1,9 @@
 /* Safe unpacking: archives crafted here with libarchive's writer. Each
  * unsafe one is refused, names the entry, and leaves nothing behind. The
  * crafted inputs are also replayed through the fuzz entry point. */
+#include "base/error.h"
+#include "base/fsutil.h"
 #include "datasets/unpack.h"
-#include "runner/error.h"
-#include "runner/fsutil.h"
 #include "tests/unit/testutil.h"
 
 #include <archive.h>
