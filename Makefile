@@ -107,7 +107,7 @@ FUZZ_CC     ?= clang
 FUZZ_BUILD  := build-fuzz
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -I. $(shell pkg-config --cflags jansson) \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_DEPS   := shim/safetensors.c base/error.c grader/lms_names.c containers/engine_ps.c
+FUZZ_DEPS   := shim/safetensors.c base/error.c base/fsutil.c grader/lms_names.c containers/engine_ps.c
 fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 
 # The .pth unpickler is C++ over libtorch (libtorch itself is not instrumented).

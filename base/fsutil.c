@@ -33,7 +33,7 @@ int lab_mkdir_p(const char *path)
     return LAB_OK;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int lab_write_full(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len > 0) {
@@ -59,7 +59,7 @@ int lab_write_atomic(const char *path, const void *data, size_t len)
         return lab_err(LAB_EENV, "check that the directory exists and is writable",
                        "cannot create a file next to %s: %s", path, strerror(errno));
     int err = 0;
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
+    if (lab_write_full(fd, data, len) != 0 || fsync(fd) != 0)
         err = errno;
     /* mkstemp creates 0600; lab's outputs are ordinary files. */
     mode_t mask = umask(0);

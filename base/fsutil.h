@@ -8,6 +8,9 @@
 /* mkdir -p with mode 0755; LAB_EENV with the path and the cause on failure. */
 int lab_mkdir_p(const char *path);
 
+/* Writes all len bytes, looping over short writes and EINTR; -1 with errno
+ * set when a write fails. */
+int lab_write_full(int fd, const void *data, size_t len);
 /* Writes `len` bytes to `path` via a temp file in the same directory, fsync,
  * rename. On any failure the old file (if any) is untouched and no temp file
  * is left behind. */

@@ -1,6 +1,7 @@
 #include "shim/safetensors.h"
 
 #include "base/error.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -741,22 +742,6 @@ int st_writer_to_memory(const st_writer *w, void **out, size_t *len)
     return rc;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Like lab_write_atomic, but streams the tensors from where they lie instead
  * of first gathering gigabytes of weights into one buffer. */
 int st_writer_write(const st_writer *w, const char *path)
@@ -782,10 +767,10 @@ int st_writer_write(const st_writer *w, const char *path)
     unsigned char lenbuf[8];
     put_le64(lenbuf, hlen);
     int err = 0;
-    if (write_all(fd, lenbuf, 8) != 0 || write_all(fd, header, hlen) != 0)
+    if (lab_write_full(fd, lenbuf, 8) != 0 || lab_write_full(fd, header, hlen) != 0)
         err = errno;
     for (size_t i = 0; !err && i < w->count; i++)
-        if (write_all(fd, ord[i]->data, ord[i]->nbytes) != 0)
+        if (lab_write_full(fd, ord[i]->data, ord[i]->nbytes) != 0)
             err = errno;
     if (!err && fsync(fd) != 0)
         err = errno;
