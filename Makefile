@@ -40,8 +40,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # lab itself does not link libtorch: shim/lazy.c loads liblabtorch.so (the C++
 # shim with libtorch) on the first tensor call. The library reports errors
-# through lab_err, which the executable exports to it.
-LDLIBS     := $(PKG_LIBS) -lpthread -ldl -lm -Wl,--export-dynamic-symbol=lab_err
+# through lab_err (and reads it back with lab_err_message), which the
+# executable exports to it.
+LDLIBS     := $(PKG_LIBS) -lpthread -ldl -lm -Wl,--export-dynamic-symbol=lab_err \
+              -Wl,--export-dynamic-symbol=lab_err_message
 SHIM_SO    := $(BUILD)/liblabtorch.so
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
