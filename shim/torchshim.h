@@ -14,8 +14,9 @@ extern "C" {
 
 /* ---- Conventions (docs/shim.md) ----
  * - Every call returns TS_OK (0) or a negative status; results go to
- *   out-parameters (first argument). The message for the last failure on
- *   this thread is ts_last_error() (owned by the shim, cleared on entry).
+ *   out-parameters (first argument). Every failure is recorded through
+ *   lab_err (base/error.h); ts_last_error() is that message while the last
+ *   call on this thread failed, "" after a success (docs/shim.md).
  * - Tensors returned through `ts_tensor **out` belong to the caller: free
  *   them with ts_tensor_free (NULL is a no-op) or let the enclosing scope
  *   free them. Input tensors are borrowed. Optional tensor inputs may be NULL.

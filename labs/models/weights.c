@@ -121,12 +121,17 @@ void weights_append_names(char *buf, size_t cap, const char *label, char *const 
 {
     if (!total)
         return;
+    /* `shown` is the room of the report's list (TS_REPORT_MAX), not how many
+     * names it holds: never read past `total`, whose slots are NULL. */
+    size_t listed = shown < total ? shown : total;
+    if (listed > 5)
+        listed = 5;
     size_t len = strlen(buf);
     len += (size_t)snprintf(buf + len, cap - len, "%s%zu %s (", len ? "; " : "", total, label);
-    for (size_t i = 0; i < shown && i < 5 && len < cap; i++)
+    for (size_t i = 0; i < listed && names[i] && len < cap; i++)
         len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
     if (len < cap)
-        snprintf(buf + len, cap - len, "%s)", total > 5 ? ", ..." : "");
+        snprintf(buf + len, cap - len, "%s)", total > listed ? ", ..." : "");
 }
 
 int weights_load(ts_params *p, const char *path, int strict, const char *skip_prefix, struct ts_load_report *report)
