@@ -379,7 +379,7 @@ int ds_unpack_file(const char *archive, const char *dest, const struct ds_unpack
                      archive_error_string(a) ? archive_error_string(a) : "unknown format");
     else
         rc = run(a, (uint64_t)st.st_size, dest, lim, rep);
-    if (rc)
+    if (rc && !strstr(lab_err_message(), archive)) /* "cannot read <archive>" names it already */
         lab_err_context(rc, "unpacking %s", archive);
     archive_read_free(a);
     return rc;

@@ -415,7 +415,7 @@ static int unpack(struct submission *s, const char *path)
     struct ds_unpack_report rep;
     int rc = ds_unpack_file(path, dest, &lim, &rep);
     if (rc)
-        return lab_err(LAB_EENV, FIX_RESUBMIT, "%s cannot be unpacked safely: %s", path, lab_err_message());
+        return lab_err(LAB_EENV, FIX_RESUBMIT, "the submission cannot be unpacked safely: %s", lab_err_message());
     char inner[4400], only[256] = "";
     snprintf(inner, sizeof inner, "%s/submission.json", dest);
     if (!lab_path_exists(inner)) {

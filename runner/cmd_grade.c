@@ -12,6 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The report's detail is "<why>; fix: <fix>" (one string, for every report
+ * format); on the terminal the fix goes on its own line, said once. */
+static void not_gradable_error(const char *detail)
+{
+    const char *sep = strstr(detail, "; fix: ");
+    if (!sep) {
+        lab_err(LAB_EENV, "lab explain TS-SUBMISSION-INTEGRITY", "not gradable: %s", detail);
+        return;
+    }
+    const char *fix = sep + strlen("; fix: ");
+    int has_id = strstr(fix, "TS-SUBMISSION-INTEGRITY") != NULL;
+    char fixbuf[1024];
+    snprintf(fixbuf, sizeof fixbuf, "%s%s", fix, has_id ? "" : " (lab explain TS-SUBMISSION-INTEGRITY)");
+    lab_err(LAB_EENV, fixbuf, "not gradable: %.*s", (int)(sep - detail), detail);
+}
+
 int cmd_grade(int argc, char **argv)
 {
     enum { O_LAB = 1, O_FORMAT, O_OUT, O_REEVAL, O_DEVICE, O_DATA, O_TIMEOUT };
@@ -73,8 +89,7 @@ int cmd_grade(int argc, char **argv)
     if (!rc) {
         rc = grade_exit_status(r);
         if (rc == LAB_EENV)
-            lab_err(LAB_EENV, "lab explain TS-SUBMISSION-INTEGRITY", "not gradable: %s",
-                    r->status_detail ? r->status_detail : grade_status_name(r->status));
+            not_gradable_error(r->status_detail ? r->status_detail : grade_status_name(r->status));
         else
             lab_err_clear(); /* the report says what failed */
     }
