@@ -4,14 +4,12 @@
 #include "base/fsutil.h"
 #include "base/proc_deadline.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* The base runner's child, and what the sandbox adds: a working directory,
@@ -173,16 +171,24 @@ void sandbox_abort(struct sandbox_child *c)
     free(c);
 }
 
+static int probe_private_net(void *arg, int out_fd)
+{
+    (void)arg, (void)out_fd;
+    return enter_private_net() == 0 ? 0 : 1;
+}
+
 bool sandbox_can_isolate_network(void)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
+    struct lab_child_opts o = {.timeout_s = 10};
+    struct lab_child *c;
+    if (lab_child_start(&o, probe_private_net, NULL, &c) != LAB_OK)
         return false;
-    if (pid == 0)
-        _exit(enter_private_net() == 0 ? 0 : 1);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    size_t which;
+    while (!lab_child_wait_any(&c, 1, 10, &which))
         ;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    struct lab_child_outcome out;
+    lab_child_collect(c, &out);
+    bool ok = out.how == LAB_CHILD_EXITED && out.code == 0;
+    lab_child_outcome_clear(&out);
+    return ok;
 }
