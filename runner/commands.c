@@ -122,7 +122,8 @@ const struct lab_command lab_commands[] = {
      "out. docs/submission-format.md describes the format.\n"
      "\n"
      "  --student ID   your course login: 1-64 letters, digits or . _ @ + -\n"
-     "  -o, --out FILE the archive to write (default <student>-<lab>.tar.gz here)\n"},
+     "  -o, --out FILE the archive to write (default <student>-<lab>.tar.gz here;\n"
+     "                 a name ending in .zip writes a zip)\n"},
     {"autograder", cmd_autograder, "write what Gradescope or PrairieLearn needs to grade a lab with lab",
      "usage: lab autograder gradescope|prairielearn <lab-id> [--reeval] [-o PATH]\n"
      "\n"
