@@ -507,7 +507,7 @@ int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const
     long long started = now_ms();
     struct attempt_limits lim = {.cap = cap > LLONG_MAX ? LLONG_MAX : (long long)cap,
                                  .deadline_ms = started + (long long)timeout_s * 1000, .cut_budget = &cut};
-    int auth_failed = 0, verify_failed = 0, dns_failed = 0;
+    int auth_failed = 0, verify_failed = 0, dns_failed = 0, too_big = 0;
     rc = LAB_EENV;
     for (size_t u = 0; u < nurls && rc; u++) {
         int idle_stalls = 0;
@@ -518,6 +518,7 @@ int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const
             long long before = stat(part, &st) == 0 ? (long long)st.st_size : 0;
             enum outcome o = one_attempt(urls[u], part, opts, res, &prog, &lim, why, sizeof why);
             dns_failed = o == NEXT_URL && strstr(why, "resolve") != NULL;
+            too_big = 0;
             if (o == DONE) {
                 if (stat(part, &st) == 0)
                     res->bytes = (unsigned long long)st.st_size;
@@ -558,13 +559,10 @@ int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const
                                "%s", why);
             }
             if (o == TOO_BIG) {
+                /* What it sent is not the file: drop it, and ask the next mirror. */
                 unlink(part);
-                unlock_dest(dest, lockfd);
-                return lab_err(LAB_EENV,
-                               "a server (or a proxy) that sends more than the file's size is broken or hostile: "
-                               "use another mirror (LAB_MIRROR); if the file really is larger, raise the cap "
-                               "with --max-size",
-                               "refused %s: %s; the download was deleted", what, why);
+                too_big = 1;
+                break;
             }
             if (o == DEADLINE) {
                 long long kept = stat(part, &st) == 0 ? (long long)st.st_size : 0;
@@ -611,6 +609,11 @@ int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const
         return LAB_OK;
     if (verify_failed)
         return lab_err(LAB_EENV, "see lab explain TS-CHECKSUM", "%s", why);
+    if (too_big)
+        return lab_err(LAB_EENV,
+                       "a server (or a proxy) that sends more than the file's size is broken or hostile: use "
+                       "another mirror (LAB_MIRROR); if the file really is larger, raise the cap with --max-size",
+                       "refused %s: %s; the download was deleted", what, why);
     if (auth_failed)
         return lab_err(LAB_EENV,
                        "the server wants credentials: for Hugging Face set HF_TOKEN (or run huggingface-cli login) "
