@@ -235,8 +235,9 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return 0;
 }
 
-/* STALLED: no byte for the stall time (retried while the transfer still
- * moves); TOO_BIG and DEADLINE end the download. */
+/* STALLED: under the minimum speed for the stall time (retried while the
+ * transfer still moves); TOO_BIG drops what arrived and moves to the next
+ * URL; DEADLINE ends the whole download. */
 enum outcome { DONE, RETRY, STALLED, NEXT_URL, AUTH, TOO_BIG, DEADLINE, FATAL };
 
 /* What one_attempt needs beyond the URL: the caps of the whole download. */
