@@ -97,6 +97,11 @@ probe grades frob
 probe grades export --db "$TEST_TMP/missing.sqlite"
 probe grades export --db notdb.sqlite
 probe grades feedback --db notdb.sqlite --out fb
+probe autograder frob 2.2.1
+probe autograder gradescope 2.2.9
+probe autograder gradescope 2.2.1 -o "$TEST_TMP/no/such/dir/ag.zip"
+probe autograder gradescope 2.2.1 -o link.json
+probe autograder prairielearn 2.2.1 -o nonempty
 # fetch, datasets, explain, doctor, containers
 probe fetch nosuch
 probe fetch --url "file://$TEST_TMP/missing.bin" --sha256 00 -o got.bin
@@ -141,6 +146,9 @@ for line in open(sys.argv[1]):
             bad.append(f"{where}: the clause {c!r} comes twice in: {text.strip()!r}")
             break
         seen.add(c)
+# Nothing was written through the link (the atomic writer refuses it).
+if open(f"{tmp}/nonempty/f").read() != "":
+    bad.append("a write went through link.json into nonempty/f")
 if count < 35:
     bad.append(f"only {count} bad invocations were driven")
 if bad:
