@@ -437,6 +437,21 @@ static bool uses_gpu(const struct batch_opts *o)
     return o->reeval && o->device && (strncmp(o->device, "cuda", 4) == 0 || strcmp(o->device, "auto") == 0);
 }
 
+void batch_sandbox_limits(const struct batch_opts *o, struct sandbox_limits *lim)
+{
+    *lim = (struct sandbox_limits){
+        .timeout_s = o->timeout_s,
+        /* CPU seconds across all the child's threads: room for a few. */
+        .cpu_s = (uint64_t)(o->timeout_s * 4) + 10,
+        /* CUDA maps tens of GiB of address space at start-up: on a GPU the
+         * limit would stop every child, so it is left off there. */
+        .mem_bytes = uses_gpu(o) ? 0 : o->mem_mb << 20,
+        .fsize_bytes = o->limits.max_file_bytes + (1u << 20),
+        .nofile = 1024,
+        .max_output = BATCH_MAX_OUTPUT,
+    };
+}
+
 int batch_run(const struct batch_opts *o, struct batch_summary *s)
 {
     memset(s, 0, sizeof *s);
@@ -448,17 +463,7 @@ int batch_run(const struct batch_opts *o, struct batch_summary *s)
         return lab_err_context(LAB_EENV, "--reeval needs libtorch (or grade without it)");
     double t0 = lab_monotonic_s();
     struct run_state r = {.o = o, .s = s};
-    r.lim = (struct sandbox_limits){
-        .timeout_s = o->timeout_s,
-        /* CPU seconds across all the child's threads: room for a few. */
-        .cpu_s = (uint64_t)(o->timeout_s * 4) + 10,
-        /* CUDA maps tens of GiB of address space at start-up: on a GPU the
-         * limit would stop every child, so it is left off there. */
-        .mem_bytes = uses_gpu(o) ? 0 : o->mem_mb << 20,
-        .fsize_bytes = o->limits.max_file_bytes + (1u << 20),
-        .nofile = 1024,
-        .max_output = BATCH_MAX_OUTPUT,
-    };
+    batch_sandbox_limits(o, &r.lim);
     int rc = make_staging(r.staging, sizeof r.staging);
     if (rc)
         return rc;

@@ -64,6 +64,10 @@ int batch_summary_add_problem(struct batch_summary *s, const char *source, const
 /* "graded", "not_gradable", "crash", "timeout", "oom": by enum grade_status. */
 extern const char *const batch_status_names[5];
 
+/* The limits of every grading child of a batch with options `o`
+ * (private_net left false: the caller probes it). */
+void batch_sandbox_limits(const struct batch_opts *o, struct sandbox_limits *lim);
+
 /* Removes a directory tree, making its directories writable first. */
 void batch_rm_tree(const char *dir);
 
