@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Batch grading on a real Slurm (Debian's slurm-wlm started here, on
+# 127.0.0.1, by tests/e2e/slurm_lib.bash): a job array grades 100
+# submissions with a gpu gres; one array task is cancelled and one fails on
+# purpose, both are resubmitted, and the batch ends with exactly one row per
+# submission and the scores of a local batch; nothing is in the gradebook
+# while array tasks are still queued (the collect job is its only writer);
+# a rerun records nothing new; a task that exceeds --time is recorded as
+# timeout; usage errors. Skips (77) when Slurm cannot start here.
+set -euo pipefail
+. "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/slurm_lib.bash"
+PY=/usr/bin/python3
+HERE="$LAB_SRC/tests/e2e"
+[ -r /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || skip "Debian's dataset-fashion-mnist is not installed"
+why=$(slurm_why_not)
+[ -z "$why" ] || skip "slurm-wlm cannot run here: $why"
+export LC_ALL=C.UTF-8 TZ=UTC
+export TMPDIR=$TEST_TMP/tmp
+mkdir -p "$TMPDIR"
+cd "$TEST_TMP"
+slurm_start "$TEST_TMP/slurm" >slurm.why 2>&1 || skip "slurm-wlm did not start here: $(cat slurm.why)"
+rows() { "$PY" "$HERE/batch_check.py" count "$1"; }
+
+# A task that outlives --time (1 minute: Slurm's smallest), started first
+# because Slurm notices it only on its 30 s sweep; the rest runs meanwhile.
+mkdir -p slow/in
+echo "the fault switch hangs its grading child" >slow/in/fault-timeout.tar.gz
+( rc=0; LAB_TEST_GRADE_FAULT=timeout "$LAB_BIN" grade --batch slow/in --lab 2.2.1 --slurm --time 1 \
+    --timeout 3600 --retries 0 --db slow.sqlite --spool spool >slow.out 2>slow.err || rc=$?; echo $rc >slow.rc ) &
+slow_pid=$!
+
+# One real (short) run, submitted: the model of every submission.
+# (Trained on 1,500 images it misses the accuracy target: exit 1, and
+# submissions that do not earn full marks are as good a test.)
+expect_exit 1 "$LAB_BIN" run 2.2.1 --quick --model lenet5 --device cpu --set per_model.lenet5.data.train_subset=1500 \
+  --out run
+expect_exit 0 "$LAB_BIN" submit run --student base -o base.tar.gz
+mkdir base && tar xzf base.tar.gz -C base
+"$PY" - <<'EOF' || fail "making the submissions failed"
+import json, os, shutil, tarfile
+os.makedirs("in")
+for i in range(97):
+    d = f"work/s{i:03d}"
+    shutil.copytree("base", d)
+    p = os.path.join(d, "submission.json")
+    s = json.load(open(p)); s["student"] = f"s{i:03d}"; json.dump(s, open(p, "w"))
+    with tarfile.open(f"in/s{i:03d}.tar.gz", "w:gz") as t:
+        t.add(d, arcname=".")
+shutil.copytree("base", "in/folder-sub")          # a folder submission
+shutil.copy("in/s000.tar.gz", "in/fault-crash.tar.gz")
+open("in/broken.tar.gz", "wb").write(b"not an archive")
+EOF
+total=$(ls in | wc -l)
+[ "$total" -eq 100 ] || fail "made $total submissions, not 100"
+FAULTS="crash@fault-crash"
+
+# The reference: a local batch.
+rc=0; LAB_TEST_GRADE_FAULT=$FAULTS "$LAB_BIN" grade --batch in --lab 2.2.1 --jobs 2 --db local.sqlite --json \
+  >local.json 2>local.err || rc=$?
+[ "$rc" -eq 1 ] || fail "the local batch exited $rc, not 1: $(tail -3 local.err)"
+
+# On Slurm: 10 tasks, task 3 fails on purpose after its first submission,
+# task 5 is cancelled while queued; one retry each.
+rc=0
+LAB_TEST_GRADE_FAULT=$FAULTS LAB_TEST_SLURM_FAULT=fail@3 "$LAB_BIN" grade --batch in --lab 2.2.1 --slurm \
+  --gres gpu:1 --tasks 10 --retries 1 --db slurm.sqlite --spool spool --json >slurm.json 2>slurm.err &
+grade_pid=$!
+for _ in $(seq 1 100); do grep -q '"submitted"' slurm.json 2>/dev/null && break; sleep 0.1; done
+job=$("$PY" -c 'import json,sys; print(next(json.loads(l)["job"] for l in open("slurm.json") if "submitted" in l))') ||
+  fail "no submitted event: $(cat slurm.json slurm.err)"
+spool_dir=$("$PY" -c 'import json; print(next(json.loads(l)["spool"] for l in open("slurm.json") if "submitted" in l))')
+scancel "${job}_5" || fail "scancel ${job}_5 failed"
+# While tasks are queued, results appear in the spool and not one row in the gradebook.
+checked=0
+for _ in $(seq 1 600); do
+  n=$(ls "$spool_dir/results" | wc -l)
+  if [ "$n" -ge 5 ]; then
+    r=$(rows slurm.sqlite)
+    if squeue -h -j "$job" -t PENDING -r -o %i | grep -q .; then
+      [ "$r" -eq 0 ] || fail "$r rows in the gradebook while array tasks are still queued"
+      checked=1
+    fi
+    break
+  fi
+  sleep 0.1
+done
+[ "$checked" -eq 1 ] || fail "never saw results in the spool with tasks still queued"
+wait "$grade_pid" || rc=$?
+[ "$rc" -eq 1 ] || fail "the Slurm batch exited $rc, not 1: $(tail -5 slurm.err)"
+"$PY" "$HERE/batch_check.py" same local.sqlite slurm.sqlite >/dev/null || fail "the Slurm batch differs from the local one"
+[ "$(rows slurm.sqlite)" -eq 100 ] || fail "$(rows slurm.sqlite) rows, not 100"
+"$PY" - "$spool_dir" <<'EOF' || fail "tasks 3 and 5 were not resubmitted once"
+import json, sys
+m = json.load(open(sys.argv[1] + "/spool.json"))
+att = m["attempts"]
+assert len(att) == 2 and att[0]["tasks"] is None and sorted(att[1]["tasks"]) == [3, 5], att
+assert all(a["collect"] for a in att), att
+EOF
+summary=$(sed -n '/^{$/,$p' slurm.json)  # after the one-line events
+expect_match "$summary" '"graded": 98'
+expect_match "$summary" '"crash": 1'
+expect_match "$summary" '"not_gradable": 1'
+
+# The same command again: everything is recorded; nothing is submitted.
+expect_exit 0 "$LAB_BIN" grade --batch in --lab 2.2.1 --slurm --db slurm.sqlite --spool spool
+expect_match "$LAST_OUT" 'skipped 100'
+[ "$(rows slurm.sqlite)" -eq 100 ] || fail "the rerun changed the row count"
+# Collecting by hand a complete spool changes nothing.
+expect_exit 0 "$LAB_BIN" grade --collect "$spool_dir" --json
+expect_match "$LAST_OUT" '"complete": true'
+[ "$(rows slurm.sqlite)" -eq 100 ] || fail "a second collect added rows"
+
+# Usage and hostile input.
+expect_exit 2 "$LAB_BIN" grade --batch in --lab 2.2.1 --partition debug
+expect_match "$LAST_ERR" 'go with --slurm'
+mkdir notaspool
+expect_exit 2 "$LAB_BIN" grade --collect notaspool
+expect_match "$LAST_ERR" 'TS-SLURM-SPOOL'
+expect_exit 3 "$LAB_BIN" grade --batch in --lab 2.2.1 --slurm --partition nosuch --db x.sqlite --spool spool
+expect_match "$LAST_ERR" 'sbatch refused the job'
+
+# The task past its --time: recorded as timeout, no points.
+wait "$slow_pid" || true
+[ "$(cat slow.rc)" -eq 1 ] || fail "the timed-out batch exited $(cat slow.rc), not 1: $(tail -5 slow.err)"
+"$PY" - <<'EOF' || fail "the task past --time was not recorded as a Slurm timeout"
+import sqlite3
+c = sqlite3.connect("file:slow.sqlite?mode=ro", uri=True)
+rows = list(c.execute("SELECT s.status, s.score, s.status_detail, r.check_id, r.kb FROM submissions s"
+                      " JOIN check_results r ON r.submission = s.id"))
+assert len(rows) == 1, rows
+status, score, detail, check, kb = rows[0]
+assert (status, score, check, kb) == ("timeout", 0, "slurm.timeout", "TS-SLURM-TIMEOUT"), rows
+assert "Slurm state TIMEOUT" in detail, detail
+EOF
+echo "ok: slurm"
