@@ -33,6 +33,10 @@ const struct lab_command lab_commands[] = {
      "  --image NAME          the container image (default lab-course:<version>); also LAB_IMAGE\n"
      "                        or \"image\" in $LAB_HOME/config.json\n"
      "  --dry-run             print the exact command that would run, and run nothing\n"
+     "  --engine slurm        run it on a cluster node through sbatch (docs/cluster.md): the log\n"
+     "                        is streamed here, the lab's exit code returned; with --image, in\n"
+     "                        that image with the node's podman; --dry-run prints the batch script\n"
+     "  --partition P, --gres G (e.g. gpu:1), --time T, --account A   sbatch's own, for slurm\n"
      "\n"
      "Ctrl-C saves a checkpoint, marks the run interrupted and exits 130 (in a container too:\n"
      "lab stops it; Ctrl-C twice kills it).\n"},
