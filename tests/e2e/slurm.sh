@@ -120,6 +120,27 @@ expect_match "$LAST_ERR" 'TS-SLURM-SPOOL'
 expect_exit 3 "$LAB_BIN" grade --batch in --lab 2.2.1 --slurm --partition nosuch --db x.sqlite --spool spool
 expect_match "$LAST_ERR" 'sbatch refused the job'
 
+# lab run on a node: the log streamed, the lab's exit code (1: below the
+# accuracy target, as natively) back, the run directory where asked.
+expect_exit 0 "$LAB_BIN" run 2.2.1 --engine slurm --dry-run --gres gpu:1 --time 30 --quick --out there
+expect_match "$LAST_OUT" '^#SBATCH --gres=gpu:1$'
+expect_match "$LAST_OUT" "^exec .*/lab run 2.2.1 --engine native --quick --out $TEST_TMP/there\$"
+expect_exit 1 "$LAB_BIN" run 2.2.1 --engine slurm --gres gpu:1 --quick --model lenet5 --device cpu \
+  --set per_model.lenet5.data.train_subset=1500 --out slurm-run
+expect_match "$LAST_OUT" "run dir: $TEST_TMP/slurm-run"
+expect_match "$LAST_OUT" 'self-check'
+[ -s slurm-run/metrics.json ] || fail "lab run --engine slurm left no metrics.json in slurm-run"
+
+# lab doctor's Slurm group, against this Slurm.
+"$LAB_BIN" doctor --json >doctor.json 2>/dev/null || true
+"$PY" - <<'EOF' || fail "lab doctor's Slurm group: $(grep -o '"slurm[^}]*' doctor.json)"
+import json
+d = {c["id"]: c for c in json.load(open("doctor.json"))["checks"]}
+assert d["slurm.controller"]["status"] == "pass", d["slurm.controller"]
+assert d["slurm.partitions"]["status"] == "pass" and "debug" in d["slurm.partitions"]["message"], d["slurm.partitions"]
+assert d["slurm.gpus"]["status"] == "pass" and "gpu:1" in d["slurm.gpus"]["message"], d["slurm.gpus"]
+EOF
+
 # The task past its --time: recorded as timeout, no points.
 wait "$slow_pid" || true
 [ "$(cat slow.rc)" -eq 1 ] || fail "the timed-out batch exited $(cat slow.rc), not 1: $(tail -5 slow.err)"
