@@ -1,7 +1,7 @@
 # A private Slurm on this machine for the e2e scripts (sourced): Debian's
 # slurm-wlm (slurmctld + slurmd as root) and munged, each with its own
 # socket, ports, state and logs under $SLURM_DIR, one node "localhost" with
-# the machine's CPUs and a `gpu` gres backed by a fake device file (it only
+# the machine's CPUs and two `gpu` gres backed by fake device files (it only
 # drives the scheduling path). No cgroups: linuxproc process tracking and
 # no task plugin, as in a container. Accounting is off, so sacct answers
 # with an error and lab falls back to scontrol.
@@ -26,7 +26,7 @@ slurm_start() {
   local base=$(( 20000 + ($$ % 2000) * 10 ))
   local cpus; cpus=$(nproc)
   local mem; mem=$(awk '/MemTotal/ {print int($2/1024/2)}' /proc/meminfo)
-  : >"$SLURM_DIR/fake-gpu0"
+  : >"$SLURM_DIR/fake-gpu0"; : >"$SLURM_DIR/fake-gpu1"
   dd if=/dev/urandom of="$SLURM_DIR/munge/key" bs=1024 count=1 status=none
   chmod 700 "$SLURM_DIR/munge"; chmod 600 "$SLURM_DIR/munge/key"
   cat >"$SLURM_DIR/slurm.conf" <<EOF
@@ -63,10 +63,10 @@ SlurmdTimeout=60
 InactiveLimit=0
 MaxArraySize=10001
 MpiDefault=none
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem Gres=gpu:1 State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
-  echo "NodeName=localhost Name=gpu File=$SLURM_DIR/fake-gpu0" >"$SLURM_DIR/gres.conf"
+  echo "NodeName=localhost Name=gpu File=$SLURM_DIR/fake-gpu[0-1]" >"$SLURM_DIR/gres.conf"
   export SLURM_CONF=$SLURM_DIR/slurm.conf
   munged --force --socket="$SLURM_DIR/munge/sock" --key-file="$SLURM_DIR/munge/key" \
     --pid-file="$SLURM_DIR/munge/pid" --log-file="$SLURM_DIR/log/munged.log" \
