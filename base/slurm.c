@@ -66,6 +66,8 @@ int lab_slurm_state_final(const char *s)
 static int push_task(struct lab_slurm_task **v, size_t *n, size_t *cap, long task, const char *state, int code,
                      int sig)
 {
+    if (*n >= LAB_SLURM_MAX_TASKS)
+        return LAB_OK; /* more than any array Slurm allows: the rest is noise */
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 32;
         struct lab_slurm_task *nv = realloc(*v, nc * sizeof *nv);

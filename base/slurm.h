@@ -27,6 +27,10 @@ struct lab_slurm_task {
     int signaled;
 };
 
+/* The most tasks a parse keeps (Slurm's MaxArraySize is at most 4,000,001;
+ * a batch uses at most 1,000). */
+#define LAB_SLURM_MAX_TASKS 100000
+
 /* The tasks of job `jobid`, pending ranges expanded. *source is "sacct" or
  * "scontrol". A job Slurm no longer knows gives n = 0 and LAB_OK. */
 int lab_slurm_tasks(const char *jobid, struct lab_slurm_task **out, size_t *n, const char **source);

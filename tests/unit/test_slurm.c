@@ -170,6 +170,27 @@ START_TEST(test_spool_results_and_refusals)
 }
 END_TEST
 
+#define LLVMFuzzerTestOneInput fuzz_slurm_one
+#include "tests/fuzz/fuzz_slurm.c"
+#undef LLVMFuzzerTestOneInput
+
+START_TEST(test_fuzz_replay)
+{
+    static const char *const inputs[] = {
+        "12_[0-99999]|PENDING|0:0\n12_[0-99999]|PENDING|0:0\n", "12_|X|\n12_[|Y|1:\n12_[-5]|Z|0:0",
+        "JobId=12 ArrayJobId=12 ArrayTaskId=4294967294 JobState=PENDING", "JobState= ArrayJobId=12",
+        "12_3|" "AVERYLONGSTATENAMETHATDOESNOTFITINTOTHIRTYTWOBYTES|0:0\n", "",
+    };
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++)
+        fuzz_slurm_one((const unsigned char *)inputs[i], strlen(inputs[i]));
+    struct lab_slurm_task *t = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(lab_slurm_parse_sacct(inputs[0], "12", &t, &n), LAB_OK);
+    ck_assert_uint_eq(n, LAB_SLURM_MAX_TASKS);
+    free(t);
+}
+END_TEST
+
 Suite *suite_slurm(void)
 {
     Suite *s = suite_create("slurm");
@@ -178,6 +199,7 @@ Suite *suite_slurm(void)
     tcase_add_test(tc, test_parse_scontrol);
     tcase_add_test(tc, test_final_states_and_fates);
     tcase_add_test(tc, test_spool_results_and_refusals);
+    tcase_add_test(tc, test_fuzz_replay);
     suite_add_tcase(s, tc);
     return s;
 }
