@@ -79,6 +79,13 @@ int batch_slurm_task(const char *spool, batch_grade_fn grade)
         return rc;
     }
     sp.opts.grade = grade;
+    /* The child sizes its threads as CPUs / jobs: on a node, the CPUs are
+     * those Slurm gave the task, not the machine's. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *given = getenv("SLURM_CPUS_PER_TASK");
+    long per_task = given ? strtol(given, NULL, 10) : 0;
+    if (per_task > 0 && cpus > per_task)
+        sp.opts.jobs = (int)(cpus / per_task);
     if (sp.opts.reeval && ts_lazy_require() != LAB_OK) {
         rc = lab_err_context(LAB_EENV, "--reeval needs libtorch on the node");
         batch_spool_close(&sp);

@@ -45,7 +45,7 @@ int grade_batch_main(int argc, char **argv)
 {
     enum { O_BATCH = 256, O_LAB, O_DB, O_JOBS, O_TIMEOUT, O_MEM, O_REEVAL, O_REGRADE, O_DUE, O_PENALTY, O_DEVICE,
            O_DATA, O_JSON, O_SLURM, O_SPOOL, O_PARTITION, O_GRES, O_TIME, O_APAR, O_ACCOUNT, O_RETRIES, O_TASKS,
-           O_NOWAIT, O_NOCOLLECT };
+           O_NOWAIT, O_NOCOLLECT, O_CPT };
     static const struct option longopts[] = {
         {"batch", required_argument, NULL, O_BATCH},     {"lab", required_argument, NULL, O_LAB},
         {"db", required_argument, NULL, O_DB},           {"jobs", required_argument, NULL, O_JOBS},
@@ -59,6 +59,7 @@ int grade_batch_main(int argc, char **argv)
         {"array-parallel", required_argument, NULL, O_APAR}, {"account", required_argument, NULL, O_ACCOUNT},
         {"retries", required_argument, NULL, O_RETRIES}, {"tasks", required_argument, NULL, O_TASKS},
         {"no-wait", no_argument, NULL, O_NOWAIT},        {"no-collect-job", no_argument, NULL, O_NOCOLLECT},
+        {"cpus-per-task", required_argument, NULL, O_CPT},
         {NULL, 0, NULL, 0},
     };
     struct batch_opts o;
@@ -158,6 +159,11 @@ int grade_batch_main(int argc, char **argv)
         case O_NOWAIT:
             so.wait = false, slurm_only = 1;
             break;
+        case O_CPT:
+            if ((rc = parse_number("--cpus-per-task", optarg, 1, 1024, &v)))
+                return rc;
+            so.cpus_per_task = (int)v, slurm_only = 1;
+            break;
         case O_NOCOLLECT:
             so.collect_job = false, slurm_only = 1;
             break;
@@ -175,7 +181,7 @@ int grade_batch_main(int argc, char **argv)
         return lab_cli_usage("grade", "--late-penalty needs --due TIME to know what is late");
     if (slurm_only && !slurm)
         return lab_cli_usage("grade", "--spool, --partition, --gres, --time, --account, --array-parallel, --tasks, "
-                                      "--retries, --no-wait and --no-collect-job go with --slurm");
+                                      "--retries, --cpus-per-task, --no-wait and --no-collect-job go with --slurm");
     if (!so.wait && !so.collect_job)
         return lab_cli_usage("grade", "--no-wait with --no-collect-job would leave nobody to record the grades");
     so.json = json;

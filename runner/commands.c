@@ -180,6 +180,7 @@ const struct lab_command lab_commands[] = {
      "  --array-parallel N  at most N array tasks at once; --tasks N: the array's size\n"
      "                      (default one task per 10 submissions)\n"
      "  --retries N         resubmit a failed/timed-out/OOM/node-failed task N times (default 2)\n"
+     "  --cpus-per-task N   CPUs per array task (default 1; --reeval threads use them)\n"
      "  --no-wait           submit and return; the collect job completes the gradebook\n"
      "  --no-collect-job    this process collects (it must keep running)\n"
      "       lab grade --collect SPOOL [--db FILE] [--json]: record what is graded so far\n"},

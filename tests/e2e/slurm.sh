@@ -143,6 +143,10 @@ assert d["slurm.controller"]["status"] == "pass", d["slurm.controller"]
 assert d["slurm.partitions"]["status"] == "pass" and "debug" in d["slurm.partitions"]["message"], d["slurm.partitions"]
 assert d["slurm.gpus"]["status"] == "pass" and "gpu:2" in d["slurm.gpus"]["message"], d["slurm.gpus"]
 EOF
+# --full: a one-task job on the node reads and writes the spool directory.
+LAB_SLURM_SPOOL=$TEST_TMP/spool "$LAB_BIN" doctor --full --check slurm.shared_dir --json >shared.json 2>/dev/null || true
+expect_match "$(cat shared.json)" '"status": "pass"'
+expect_match "$(cat shared.json)" 'node .* reads and writes'
 
 # The task past its --time: recorded as timeout, no points.
 wait "$slow_pid" || true
