@@ -395,8 +395,10 @@ int batch_slurm_submit(const struct batch_opts *o, const struct batch_slurm_opts
         snprintf(spec, sizeof spec, "0-%zu%%%d", tasks - 1, so->array_parallel);
     else
         snprintf(spec, sizeof spec, "0-%zu", tasks - 1);
-    if ((rc = batch_slurm_submit_attempt(meta, dir, spec, NULL, so->collect_job, job, collect, sizeof job)))
+    if ((rc = batch_slurm_submit_attempt(meta, dir, spec, NULL, so->collect_job, job, collect, sizeof job))) {
+        batch_rm_tree(dir); /* nothing was submitted: no spool to keep */
         goto out;
+    }
     if (!so->json)
         fprintf(o->progress_out ? o->progress_out : stderr,
                 "submitted job array %s (%zu tasks, %zu submissions)%s%s; spool %s\n", job, tasks, n,
