@@ -5,8 +5,10 @@
 # purpose, both are resubmitted, and the batch ends with exactly one row per
 # submission and the scores of a local batch; nothing is in the gradebook
 # while array tasks are still queued (the collect job is its only writer);
-# a rerun records nothing new; a task that exceeds --time is recorded as
-# timeout; usage errors. Skips (77) when Slurm cannot start here.
+# a rerun records nothing new; --no-collect-job; stopping the command that
+# follows leaves the jobs to finish (a collect by hand meanwhile is safe);
+# a task that exceeds --time is recorded as timeout; lab run --engine slurm;
+# lab doctor's Slurm group; usage errors. Skips (77) when Slurm cannot start.
 set -euo pipefail
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/slurm_lib.bash"
@@ -135,6 +137,25 @@ import glob, json
 m = [json.load(open(p)) for p in glob.glob("spool/*/spool.json") if json.load(open(p))["input"].endswith("/small")]
 assert len(m) == 1 and m[0]["attempts"][0]["collect"] == "", m
 EOF
+
+# Stopping the command that follows (SIGTERM; without a terminal nobody is
+# asked): the jobs go on, the collect job completes the gradebook alone, and
+# a collect by hand meanwhile is safe.
+mkdir stop && cp in/s01[0-9].tar.gz stop/
+"$LAB_BIN" grade --batch stop --lab 2.2.1 --slurm --tasks 5 --db stop.sqlite --spool spool --json >stop.json 2>stop.err &
+stop_pid=$!
+for _ in $(seq 1 100); do grep -q '"submitted"' stop.json 2>/dev/null && break; sleep 0.1; done
+stop_spool=$("$PY" -c 'import json; print(next(json.loads(l)["spool"] for l in open("stop.json") if "submitted" in l))') ||
+  fail "no submitted event: $(cat stop.json stop.err)"
+kill -TERM "$stop_pid"
+rc=0; wait "$stop_pid" || rc=$?
+[ "$rc" -eq 130 ] || fail "the stopped command exited $rc, not 130: $(tail -3 stop.err)"
+expect_match "$(cat stop.err)" 'go on; `lab grade --collect'
+expect_exit 0 "$LAB_BIN" grade --collect "$stop_spool" --json
+expect_match "$LAST_OUT" '"complete": (true|false)'
+for _ in $(seq 1 300); do [ -e "$stop_spool/summary.json" ] && break; sleep 0.2; done
+[ -e "$stop_spool/summary.json" ] || fail "the collect job never completed the stopped batch"
+[ "$(rows stop.sqlite)" -eq 10 ] || fail "the stopped batch ended with $(rows stop.sqlite) rows, not 10"
 
 # lab run on a node: the log streamed, the lab's exit code (1: below the
 # accuracy target, as natively) back, the run directory where asked.
