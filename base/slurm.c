@@ -251,6 +251,20 @@ int lab_slurm_tasks(const char *jobid, struct lab_slurm_task **out, size_t *n, c
     return rc;
 }
 
+int lab_slurm_escape_pattern(const char *path, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (const char *p = path; *p; p++) {
+        if (k + 3 > cap)
+            return lab_err(LAB_EUSAGE, "use a shorter path", "%s: too long for sbatch's --output", path);
+        if (*p == '%')
+            out[k++] = '%';
+        out[k++] = *p;
+    }
+    out[k] = 0;
+    return LAB_OK;
+}
+
 int lab_slurm_cancel(const char *jobid)
 {
     char *argv[] = {"scancel", (char *)jobid, NULL};

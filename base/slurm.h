@@ -44,6 +44,10 @@ int lab_slurm_parse_scontrol(const char *text, const char *jobid, struct lab_slu
 /* 1 for a state after which the task will not run again by itself. */
 int lab_slurm_state_final(const char *state);
 
+/* `path` with every '%' doubled, for sbatch's --output (where %j, %A,
+ * %a ... are replaced); LAB_EUSAGE when it does not fit. */
+int lab_slurm_escape_pattern(const char *path, char *out, size_t cap);
+
 /* scancel `jobid` (an array, or "ID_N" for one task). */
 int lab_slurm_cancel(const char *jobid);
 

@@ -85,7 +85,9 @@ int lab_slurm_run_script(const struct lab_engine_args *ea, const struct lab_engi
         snprintf(name, sizeof name, "lab-run-%s", req->lab_id);
         fprintf(f, "#!/bin/sh\n# lab run %s on a Slurm node (written by lab %s)\n", req->lab_id, LAB_VERSION);
         rc = directive(f, "--job-name", name);
-        rc = rc ? rc : directive(f, "--output", log_path);
+        char elog[2 * PATH_MAX];
+        rc = rc ? rc : lab_slurm_escape_pattern(log_path, elog, sizeof elog);
+        rc = rc ? rc : directive(f, "--output", elog);
         rc = rc ? rc : directive(f, "--partition", ea->partition);
         rc = rc ? rc : directive(f, "--account", ea->account);
         rc = rc ? rc : directive(f, "--time", ea->time_limit);

@@ -81,7 +81,9 @@ int batch_slurm_submit_attempt(json_t *meta, const char *dir, const char *array_
     const char *lab = json_string_value(json_object_get(meta, "lab"));
     rc = rc ? rc : lab_argv_pushf(&args, "--job-name=lab-grade-%s", lab);
     rc = rc ? rc : lab_argv_pushf(&args, "--array=%s", array_spec);
-    rc = rc ? rc : lab_argv_pushf(&args, "--output=%s/logs/task-%%A_%%a.out", dir);
+    char edir[2 * PATH_MAX];
+    rc = rc ? rc : lab_slurm_escape_pattern(dir, edir, sizeof edir);
+    rc = rc ? rc : lab_argv_pushf(&args, "--output=%s/logs/task-%%A_%%a.out", edir);
     rc = rc ? rc : lab_argv_pushf(&args, "--cpus-per-task=%d",
                                   (int)json_integer_value(json_object_get(meta, "cpus_per_task")));
     char script[PATH_MAX];
@@ -93,7 +95,7 @@ int batch_slurm_submit_attempt(json_t *meta, const char *dir, const char *array_
         json_array_foreach(common, k, v) if (!rc) rc = lab_argv_push(&args, json_string_value(v));
         rc = rc ? rc : lab_argv_pushf(&args, "--job-name=lab-collect-%s", lab);
         rc = rc ? rc : lab_argv_pushf(&args, "--dependency=afterany:%s", array_job);
-        rc = rc ? rc : lab_argv_pushf(&args, "--output=%s/logs/collect-%%j.out", dir);
+        rc = rc ? rc : lab_argv_pushf(&args, "--output=%s/logs/collect-%%j.out", edir);
         snprintf(script, sizeof script, "%s/collect.sh", dir);
         rc = rc ? rc : lab_slurm_submit(&args, script, collect_job, cap);
         lab_argv_free(&args);

@@ -127,14 +127,16 @@ expect_match "$LAST_ERR" 'sbatch refused the job'
 expect_match "$LAST_ERR" 'TS-SLURM-SUBMIT'
 [ "$(ls spool | wc -l)" -eq 2 ] || fail "a refused submission left a spool behind: $(ls spool)"
 
-# --no-collect-job: the submitting command is the collect step.
+# --no-collect-job: the submitting command is the collect step (and a '%'
+# in the spool's path reaches sbatch's --output as itself).
 mkdir small && cp in/s001.tar.gz in/s002.tar.gz in/s003.tar.gz small/
-expect_exit 0 "$LAB_BIN" grade --batch small --lab 2.2.1 --slurm --no-collect-job --db small.sqlite --spool spool
+expect_exit 0 "$LAB_BIN" grade --batch small --lab 2.2.1 --slurm --no-collect-job --db small.sqlite --spool 'sp%j'
+ls sp%j/*/logs/task-*.out >/dev/null || fail "the array's logs are not in the spool: $(ls -R sp%j | head)"
 expect_match "$LAST_OUT" 'graded 3 '
 [ "$(rows small.sqlite)" -eq 3 ] || fail "--no-collect-job recorded $(rows small.sqlite) rows, not 3"
 "$PY" - <<'EOF' || fail "--no-collect-job submitted a collect job"
 import glob, json
-m = [json.load(open(p)) for p in glob.glob("spool/*/spool.json") if json.load(open(p))["input"].endswith("/small")]
+m = [json.load(open(p)) for p in glob.glob("sp%j/*/spool.json") if json.load(open(p))["input"].endswith("/small")]
 assert len(m) == 1 and m[0]["attempts"][0]["collect"] == "", m
 EOF
 

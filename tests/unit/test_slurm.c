@@ -89,6 +89,10 @@ START_TEST(test_parse_scontrol)
     ck_assert_int_eq(t[0].task, -1);
     ck_assert_str_eq(t[0].state, "PENDING");
     free(t);
+    char esc[64];
+    ck_assert_int_eq(lab_slurm_escape_pattern("/a/100%/b", esc, sizeof esc), LAB_OK);
+    ck_assert_str_eq(esc, "/a/100%%/b");
+    ck_assert_int_eq(lab_slurm_escape_pattern("/a/very/long/path", esc, 8), LAB_EUSAGE);
     char v[64];
     lab_slurm_field("JobId=3 ArrayJobId=1 JobState=RUNNING", "JobId", v, sizeof v);
     ck_assert_str_eq(v, "3"); /* not ArrayJobId's */
