@@ -102,6 +102,8 @@ att = m["attempts"]
 assert len(att) == 2 and att[0]["tasks"] is None and sorted(att[1]["tasks"]) == [3, 5], att
 assert all(a["collect"] for a in att), att
 EOF
+# Accounting is off here: the progress came from the controller (scontrol).
+expect_match "$(cat slurm.json)" '"event":"progress".*"from":"scontrol"'
 summary=$(sed -n '/^{$/,$p' slurm.json)  # after the one-line events
 expect_match "$summary" '"graded": 98'
 expect_match "$summary" '"crash": 1'
