@@ -131,6 +131,12 @@ $(FUZZ_BUILD)/fuzz_submission: tests/fuzz/fuzz_submission.c $(SUBMISSION_FUZZ_SR
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags libarchive) -o $@ $< $(SUBMISSION_FUZZ_SRCS) \
 	  $(shell pkg-config --libs jansson libarchive) -lm
 
+# Slurm's output (sacct, scontrol), read by the batch grader on a cluster.
+SLURM_FUZZ_SRCS := base/slurm.c base/proc.c base/host.c base/argv.c base/error.c
+$(FUZZ_BUILD)/fuzz_slurm: tests/fuzz/fuzz_slurm.c $(SLURM_FUZZ_SRCS) $(wildcard base/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(SLURM_FUZZ_SRCS) $(shell pkg-config --libs jansson)
+
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h shim/*.h base/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DEPS) $(shell pkg-config --libs jansson)

@@ -27,7 +27,7 @@
 
 static const struct doctor_check *const groups[] = {
     doctor_system_checks, doctor_gpu_checks, doctor_container_checks, doctor_cache_checks,
-    doctor_network_checks, doctor_env_checks, doctor_smoke_checks,
+    doctor_network_checks, doctor_env_checks, doctor_slurm_checks, doctor_smoke_checks,
 };
 
 const struct doctor_check *doctor_checks(size_t *count)

@@ -159,7 +159,7 @@ static int make_staging(char *out, size_t cap)
 
 /* ---- the summary ---- */
 
-static int add_problem(struct batch_summary *s, const char *source, const char *student, const char *status,
+int batch_summary_add_problem(struct batch_summary *s, const char *source, const char *student, const char *status,
                        const char *detail)
 {
     struct batch_problem *np = realloc(s->problems, (s->n_problems + 1) * sizeof *np);
@@ -190,7 +190,7 @@ void batch_summary_free(struct batch_summary *s)
     memset(s, 0, sizeof *s);
 }
 
-static const char *const status_names[] = {"graded", "not_gradable", "crash", "timeout", "oom"};
+const char *const batch_status_names[] = {"graded", "not_gradable", "crash", "timeout", "oom"};
 
 static void counts_text(const struct batch_summary *s, char *buf, size_t cap)
 {
@@ -202,7 +202,7 @@ json_t *batch_summary_to_json(const struct batch_summary *s)
 {
     json_t *counts = json_object();
     for (int i = 0; i < 5; i++)
-        json_object_set_new(counts, status_names[i], json_integer((json_int_t)s->counts[i]));
+        json_object_set_new(counts, batch_status_names[i], json_integer((json_int_t)s->counts[i]));
     json_object_set_new(counts, "skipped", json_integer((json_int_t)s->skipped));
     json_t *problems = json_array();
     for (size_t i = 0; i < s->n_problems; i++)
@@ -277,10 +277,9 @@ static void draw(struct run_state *r, int final)
         lab_progress_update(&r->bar, r->s->done, extra);
 }
 
-static int record_result(struct run_state *r, struct batch_job *job, struct batch_result *res)
+int batch_record(gradebook *gb, const struct batch_opts *o, const char *input_root, const struct batch_item *it,
+                 const char *sha256, struct batch_result *res, struct batch_summary *s, struct gb_outcome *oc)
 {
-    const struct batch_opts *o = r->o;
-    const struct batch_item *it = job->item;
     char received[32], graded[32];
     struct tm tm;
     gmtime_r(&it->mtime, &tm);
@@ -292,9 +291,9 @@ static int record_result(struct run_state *r, struct batch_job *job, struct batc
         penalty = 100;
     struct gb_submission sub = {
         .lab = o->lab,
-        .input = r->in.root,
+        .input = input_root,
         .source = it->source,
-        .sha256 = job->sha256,
+        .sha256 = sha256,
         .received = received,
         .graded = graded,
         .grader_version = o->grader_version,
@@ -307,20 +306,25 @@ static int record_result(struct run_state *r, struct batch_job *job, struct batc
         .plots = res->plots,
         .n_plots = res->n_plots,
     };
-    struct gb_outcome oc;
-    int rc = gradebook_record(r->gb, &sub, &oc);
+    int rc = gradebook_record(gb, &sub, oc);
     if (rc)
         return rc;
     enum grade_status st = res->report->status;
     if ((unsigned)st < 5)
-        r->s->counts[st]++;
+        s->counts[st]++;
     if (st != GRADE_GRADED)
-        rc = add_problem(r->s, it->source, oc.student, status_names[st], res->report->status_detail);
-    if (!rc && oc.id_issue[0]) {
-        r->s->id_issues++;
-        rc = add_problem(r->s, it->source, oc.student, "id", oc.id_issue);
+        rc = batch_summary_add_problem(s, it->source, oc->student, batch_status_names[st], res->report->status_detail);
+    if (!rc && oc->id_issue[0]) {
+        s->id_issues++;
+        rc = batch_summary_add_problem(s, it->source, oc->student, "id", oc->id_issue);
     }
     return rc;
+}
+
+static int record_result(struct run_state *r, struct batch_job *job, struct batch_result *res)
+{
+    struct gb_outcome oc;
+    return batch_record(r->gb, r->o, r->in.root, job->item, job->sha256, res, r->s, &oc);
 }
 
 static void finish_job(struct run_state *r, struct batch_job *job, int *rc)
@@ -433,6 +437,21 @@ static bool uses_gpu(const struct batch_opts *o)
     return o->reeval && o->device && (strncmp(o->device, "cuda", 4) == 0 || strcmp(o->device, "auto") == 0);
 }
 
+void batch_sandbox_limits(const struct batch_opts *o, struct sandbox_limits *lim)
+{
+    *lim = (struct sandbox_limits){
+        .timeout_s = o->timeout_s,
+        /* CPU seconds across all the child's threads: room for a few. */
+        .cpu_s = (uint64_t)(o->timeout_s * 4) + 10,
+        /* CUDA maps tens of GiB of address space at start-up: on a GPU the
+         * limit would stop every child, so it is left off there. */
+        .mem_bytes = uses_gpu(o) ? 0 : o->mem_mb << 20,
+        .fsize_bytes = o->limits.max_file_bytes + (1u << 20),
+        .nofile = 1024,
+        .max_output = BATCH_MAX_OUTPUT,
+    };
+}
+
 int batch_run(const struct batch_opts *o, struct batch_summary *s)
 {
     memset(s, 0, sizeof *s);
@@ -444,17 +463,7 @@ int batch_run(const struct batch_opts *o, struct batch_summary *s)
         return lab_err_context(LAB_EENV, "--reeval needs libtorch (or grade without it)");
     double t0 = lab_monotonic_s();
     struct run_state r = {.o = o, .s = s};
-    r.lim = (struct sandbox_limits){
-        .timeout_s = o->timeout_s,
-        /* CPU seconds across all the child's threads: room for a few. */
-        .cpu_s = (uint64_t)(o->timeout_s * 4) + 10,
-        /* CUDA maps tens of GiB of address space at start-up: on a GPU the
-         * limit would stop every child, so it is left off there. */
-        .mem_bytes = uses_gpu(o) ? 0 : o->mem_mb << 20,
-        .fsize_bytes = o->limits.max_file_bytes + (1u << 20),
-        .nofile = 1024,
-        .max_output = BATCH_MAX_OUTPUT,
-    };
+    batch_sandbox_limits(o, &r.lim);
     int rc = make_staging(r.staging, sizeof r.staging);
     if (rc)
         return rc;

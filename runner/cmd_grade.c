@@ -39,6 +39,8 @@ int cmd_grade(int argc, char **argv)
     };
     if (grade_batch_wanted(argc, argv)) /* lab grade --batch: runner/grade_batch.c */
         return grade_batch_main(argc, argv);
+    if (grade_slurm_wanted(argc, argv)) /* --collect, --slurm-task: runner/cmd_grade_slurm.c */
+        return grade_slurm_main(argc, argv);
     struct grade_opts g = {.device = "auto"};
     enum report_format fmt = REPORT_TEXT;
     const char *out = NULL;
