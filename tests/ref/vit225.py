@@ -7,7 +7,8 @@ labs/models/vit.c against:
       CASE.keys.txt       "key<TAB>shape" rows of the state dict, in order
       CASE.safetensors    random weights (the contract format), CASE.pth the same via torch.save
       CASE.x              input images [2, 3, 32, 32]; CASE.logits (eval); CASE.attn (last block,
-                          eval, [2, heads, T, T]); deit also CASE.dist_logits (train-mode heads)
+                          eval, [2, heads, T, T]); vit: CASE.logits_bf16 (eval under
+                          torch.autocast("cpu", bfloat16))
       CASE.step.*         one training step of the course's recipe with dropout on and
                           torch.manual_seed(SEEDS[CASE]) just before the forward: labels,
                           logits, loss, grad.<key> (vit: every parameter, the others SAMPLED),
@@ -267,6 +268,11 @@ def generate(d):
         with torch.no_grad():
             save(d, name + ".logits", model(x))
             save(d, name + ".attn", model.last_attn)
+            # PyTorch 1.13's fused encoder-layer kernel (DeiT's eval path) fails under
+            # CPU autocast ("expected scalar type BFloat16"), so vit only.
+            if name == "vit":
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    save(d, name + ".logits_bf16", model(x))
         model.train()
         labels = torch.randint(0, 10, (2,), generator=g)
         save(d, name + ".step.labels", labels)

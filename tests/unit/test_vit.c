@@ -159,6 +159,31 @@ START_TEST(test_pytorch_weights_give_pytorch_outputs)
 }
 END_TEST
 
+/* Under bf16 autocast the same ops run in bf16 on both sides (vit only:
+ * PyTorch 1.13 cannot run its DeiT's fused eval kernel under CPU autocast). */
+START_TEST(test_bf16_autocast_matches_pytorch)
+{
+    {
+        const struct vit_case *c = &cases[0];
+        struct model *m = build_loaded(c);
+        ck_assert_int_eq(ts_scope_begin(), TS_OK);
+        char name[256];
+        snprintf(name, sizeof name, "%s.x", c->name);
+        ts_tensor *x = shim_ref_load(dir, name, NULL), *y;
+        int token;
+        ck_assert_int_eq(ts_autocast_push(TS_CPU, TS_BF16, &token), TS_OK);
+        int rc = m->forward(m, x, 0, &y);
+        ck_assert_int_eq(ts_autocast_pop(token), TS_OK);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_int_eq(ts_dtype(y), TS_BF16);
+        snprintf(name, sizeof name, "%s.logits_bf16", c->name);
+        shim_ref_expect(dir, name, y, 5e-3);
+        ts_scope_end();
+        model_free(m);
+    }
+}
+END_TEST
+
 START_TEST(test_pth_checkpoints_load)
 {
     struct model *m = build(&cases[0]);
@@ -355,6 +380,7 @@ Suite *suite_vit(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_state_dicts_are_the_courses);
     tcase_add_test(tc, test_pytorch_weights_give_pytorch_outputs);
+    tcase_add_test(tc, test_bf16_autocast_matches_pytorch);
     tcase_add_test(tc, test_pth_checkpoints_load);
     tcase_add_test(tc, test_our_weights_give_our_outputs_in_pytorch);
     tcase_add_test(tc, test_training_step_matches_pytorch);
