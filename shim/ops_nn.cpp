@@ -2,8 +2,17 @@
 #include "shim/internal.h"
 
 #include <ATen/core/Reduction.h>
+#include <torch/version.h>
 #include <cmath>
 #include <limits>
+
+/* scaled_dot_product_attention takes an explicit scale from libtorch 2.1 on;
+ * 1.13 and 2.0 compute the same softmax(q k^T s + mask) v explicitly. */
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+#define TS_HAVE_SDPA 1
+#else
+#define TS_HAVE_SDPA 0
+#endif
 
 using ts::T;
 
@@ -154,22 +163,17 @@ int ts_attention_ex(ts_tensor **out, ts_tensor **weights, const ts_tensor *q, co
     c10::optional<at::Tensor> M;
     if (mask && mask->t.defined())
         M = mask->t;
-#if TORCH_VERSION_MAJOR >= 2
-    /* The fused kernels (flash / memory-efficient on CUDA) never build the
-     * T x T weights, so they serve every call that does not ask for them.
-     * 2.0 has no scale argument: scaling q first is the same product. */
+#if TS_HAVE_SDPA
+    /* libtorch picks a fused kernel (flash, memory-efficient) where one fits;
+     * they never build the T x T weights, so only calls that do not want
+     * them go there. */
     if (!weights) {
-#if TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 1
         *out = ts::wrap(at::scaled_dot_product_attention(Q, K, V, M, p, false, s));
-#else
-        at::Tensor Qs = std::fabs(s * std::sqrt(d) - 1.0) < 1e-12 ? Q : Q * (s * std::sqrt(d));
-        *out = ts::wrap(at::scaled_dot_product_attention(Qs, K, V, M, p, false));
-#endif
         return TS_OK;
     }
 #endif
     /* The explicit math, op for op as the course's attention module (and
-     * every libtorch before 2.0): the same dropout draws as PyTorch's. */
+     * every libtorch before 2.1): the same dropout draws as PyTorch's. */
     at::Tensor scores = at::matmul(Q, K.transpose(-2, -1)) * s;
     if (M) {
         if (M->scalar_type() == at::kBool)

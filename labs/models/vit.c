@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "labs/models/layers.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -266,6 +267,55 @@ static int vit_model_forward(struct model *m, const ts_tensor *x, int training, 
     ts_tensor *sum;
     NN_TRY(ts_add(&sum, o.logits, o.dist_logits));
     NN_TRY(ts_mul_scalar(y, sum, 0.5));
+    return LAB_OK;
+}
+
+/* The rows of the patch positions: after CLS (and the distillation token). */
+static int64_t first_patch_token(const struct vit_net *n) { return n->variant == VIT_DEIT ? 2 : 1; }
+
+/* F.normalize(rows, dim=-1) @ its transpose. */
+static int cosine_grid(const ts_tensor *rows, ts_tensor **grid)
+{
+    ts_tensor *sq, *ss, *norm, *safe, *unit, *unit_t;
+    NN_TRY(ts_mul(&sq, rows, rows));
+    NN_TRY(ts_sum(&ss, sq, 1, 1));
+    NN_TRY(ts_sqrt(&norm, ss));
+    NN_TRY(ts_clamp(&safe, norm, 1e-12, NAN));
+    NN_TRY(ts_div(&unit, rows, safe));
+    NN_TRY(ts_transpose(&unit_t, unit, 0, 1));
+    NN_TRY(ts_matmul(grid, unit, unit_t));
+    return LAB_OK;
+}
+
+int vit_pos_embed_similarity(const struct model *m, ts_tensor **grid)
+{
+    if (vit_variant_of(m) < 0)
+        return lab_err(LAB_EINTERNAL, NULL, "%s is not a vision transformer", m ? m->name : "(null)");
+    const struct vit_net *n = m->net;
+    ts_tensor *rows, *flat;
+    NN_TRY(ts_narrow(&rows, n->pos, 1, first_patch_token(n), vit_num_patches(&n->cfg)));
+    NN_TRY(ts_squeeze(&flat, rows, 0)); /* [N, D] */
+    int prev = ts_no_grad_push();
+    int rc = cosine_grid(flat, grid);
+    ts_grad_mode_pop(prev);
+    return rc;
+}
+
+int vit_cls_attention_map(const struct model *m, const ts_tensor *attn, ts_tensor **map)
+{
+    if (vit_variant_of(m) < 0)
+        return lab_err(LAB_EINTERNAL, NULL, "%s is not a vision transformer", m ? m->name : "(null)");
+    const struct vit_net *n = m->net;
+    int64_t T = vit_num_tokens(&n->cfg, n->variant), N = vit_num_patches(&n->cfg);
+    int64_t side = n->cfg.img_size / n->cfg.patch_size;
+    if (ts_dim(attn) != 4 || ts_size(attn, 2) != T || ts_size(attn, 3) != T)
+        return lab_err(LAB_EINTERNAL, NULL, "attention of %s must be [B, heads, %lld, %lld]", m->name, (long long)T,
+                       (long long)T);
+    ts_tensor *row, *cols;
+    NN_TRY(ts_narrow(&row, attn, 2, 0, 1));
+    NN_TRY(ts_narrow(&cols, row, 3, first_patch_token(n), N));
+    int64_t shape[4] = {ts_size(attn, 0), ts_size(attn, 1), side, side};
+    NN_TRY(ts_reshape(map, cols, 4, shape));
     return LAB_OK;
 }
 

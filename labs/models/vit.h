@@ -67,6 +67,15 @@ struct vit_outputs {
  * forces the explicit attention math for that block). */
 int vit_forward_ex(struct model *m, const ts_tensor *x, int training, int want_attn, struct vit_outputs *out);
 
+/* The positional embeddings' cosine-similarity grid [N, N] over the patch
+ * positions (the CLS / distillation rows left out), as the solution's
+ * visualize_position_embeddings computes it; row r reshaped to the
+ * sqrt(N) x sqrt(N) grid is position r's map. */
+int vit_pos_embed_similarity(const struct model *m, ts_tensor **grid);
+/* The CLS token's attention over the patches: attn [B, heads, T, T] (from
+ * vit_forward_ex) -> [B, heads, side, side], side = img / patch. */
+int vit_cls_attention_map(const struct model *m, const ts_tensor *attn, ts_tensor **map);
+
 /* The solution's DistillationLoss: alpha * CE(cls, labels) + (1 - alpha) *
  * T^2 * KL(softmax(teacher/T) || softmax(dist/T)) averaged over the batch
  * (KLDivLoss 'batchmean'). teacher_logits carry no gradient. The course uses

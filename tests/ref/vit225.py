@@ -9,6 +9,8 @@ labs/models/vit.c against:
       CASE.x              input images [2, 3, 32, 32]; CASE.logits (eval); CASE.attn (last block,
                           eval, [2, heads, T, T]); vit: CASE.logits_bf16 (eval under
                           torch.autocast("cpu", bfloat16))
+      CASE.pos_sim        cosine similarity of the patch positions' embeddings (F.normalize, mm)
+      CASE.cls_map        the CLS row of CASE.attn over the patches, [2, heads, side, side]
       CASE.step.*         one training step of the course's recipe with dropout on and
                           torch.manual_seed(SEEDS[CASE]) just before the forward: labels,
                           logits, loss, grad.<key> (vit: every parameter, the others SAMPLED),
@@ -262,12 +264,16 @@ def generate(d):
         write_safetensors(os.path.join(d, name + ".safetensors"), sd)
         if name == "vit":
             torch.save(sd, os.path.join(d, name + ".pth"))
+        n0 = 2 if name == "deit" else 1
+        save(d, name + ".pos_sim", (lambda e: e @ e.T)(F.normalize(model.pos_embed[0, n0:].detach(), dim=-1)))
         x = torch.randn(2, 3, 32, 32, generator=g)
         save(d, name + ".x", x)
         model.eval()
         with torch.no_grad():
             save(d, name + ".logits", model(x))
             save(d, name + ".attn", model.last_attn)
+            side = int(round((model.last_attn.shape[-1] - n0) ** 0.5))
+            save(d, name + ".cls_map", model.last_attn[:, :, 0, n0:].reshape(2, -1, side, side))
             # PyTorch 1.13's fused encoder-layer kernel (DeiT's eval path) fails under
             # CPU autocast ("expected scalar type BFloat16"), so vit only.
             if name == "vit":

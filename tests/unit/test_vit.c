@@ -153,6 +153,13 @@ START_TEST(test_pytorch_weights_give_pytorch_outputs)
         ck_assert_int_eq(ts_size(o.attn, 1), 8);
         ck_assert_int_eq(ts_size(o.attn, 2), vit_num_tokens(vit_config_of(m), c->variant));
         expect_rows_sum_to_one(o.attn);
+        ts_tensor *map, *sim;
+        ck_assert_int_eq(vit_cls_attention_map(m, o.attn, &map), 0);
+        snprintf(name, sizeof name, "%s.cls_map", c->name);
+        shim_ref_expect(dir, name, map, RTOL);
+        ck_assert_int_eq(vit_pos_embed_similarity(m, &sim), 0);
+        snprintf(name, sizeof name, "%s.pos_sim", c->name);
+        shim_ref_expect(dir, name, sim, RTOL);
         ts_scope_end();
         model_free(m);
     }
