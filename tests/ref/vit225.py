@@ -15,7 +15,9 @@ labs/models/vit.c against:
                           torch.manual_seed(SEEDS[CASE]) just before the forward: labels,
                           logits, loss, grad.<key> (vit: every parameter, the others SAMPLED),
                           and for vit after clip_grad_norm_(1.0) and AdamW(lr 1e-3, wd 0.1)
-                          .step(): after.<key>. vit alone also gets vit.pth.
+                          .step(): after.<key>. vit alone also gets vit.pth, nested.pth
+                          ({"model": {"cls_token": ...}, "epoch": 3}) and truncated.pth (its
+                          first half).
       distill.*           DistillationLoss(T=3, alpha=0.5) on random logits: inputs, loss, grads
   vit225.py check CASE WEIGHTS X OUT   loads lab's WEIGHTS (safetensors) strictly into CASE's
                                        model and writes its eval logits on X to OUT (.t)
@@ -264,6 +266,10 @@ def generate(d):
         write_safetensors(os.path.join(d, name + ".safetensors"), sd)
         if name == "vit":
             torch.save(sd, os.path.join(d, name + ".pth"))
+            # what a notebook saves by mistake: the state dict inside a checkpoint dict
+            torch.save({"model": {"cls_token": sd["cls_token"]}, "epoch": 3}, os.path.join(d, "nested.pth"))
+            blob = open(os.path.join(d, "nested.pth"), "rb").read()
+            open(os.path.join(d, "truncated.pth"), "wb").write(blob[:len(blob) // 2])
         n0 = 2 if name == "deit" else 1
         save(d, name + ".pos_sim", (lambda e: e @ e.T)(F.normalize(model.pos_embed[0, n0:].detach(), dim=-1)))
         x = torch.randn(2, 3, 32, 32, generator=g)

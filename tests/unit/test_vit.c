@@ -197,8 +197,8 @@ START_TEST(test_pth_checkpoints_load)
     char path[4200];
     snprintf(path, sizeof path, "%s/vit.pth", dir);
     ck_assert_msg(weights_load_any(m->params, path, 1, NULL, NULL) == 0, "%s", lab_err_message());
-    ck_assert_int_eq(ts_scope_begin(), TS_OK);
     ts_tensor *x = shim_ref_load(dir, "vit.x", NULL), *y;
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
     ck_assert_int_eq(m->forward(m, x, 0, &y), 0);
     shim_ref_expect(dir, "vit.logits", y, RTOL);
     ts_scope_end();
@@ -206,6 +206,18 @@ START_TEST(test_pth_checkpoints_load)
     snprintf(path, sizeof path, "%s/deit.safetensors", dir);
     ck_assert_int_eq(weights_load_any(m->params, path, 1, NULL, NULL), LAB_EUSAGE);
     ck_assert_ptr_nonnull(strstr(lab_err_message(), "dist_token"));
+    /* a checkpoint dict around the state dict: its keys are named */
+    snprintf(path, sizeof path, "%s/nested.pth", dir);
+    ck_assert_int_eq(weights_load_any(m->params, path, 1, NULL, NULL), LAB_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "model.cls_token"));
+    /* a cut-short download fails; after these refusals the model still has its weights */
+    snprintf(path, sizeof path, "%s/truncated.pth", dir);
+    ck_assert_int_lt(weights_load_any(m->params, path, 1, NULL, NULL), 0);
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    ck_assert_int_eq(m->forward(m, x, 0, &y), 0);
+    shim_ref_expect(dir, "vit.logits", y, RTOL);
+    ts_scope_end();
+    ts_tensor_free(x);
     model_free(m);
 }
 END_TEST
