@@ -169,7 +169,8 @@ int nn_mha_fwd(const struct nn_mha *m, const ts_tensor *x, int training, ts_tens
     NN_TRY(ts_squeeze(&q, parts[0], 0));
     NN_TRY(ts_squeeze(&k, parts[1], 0));
     NN_TRY(ts_squeeze(&v, parts[2], 0));
-    NN_TRY(ts_attention_ex(&o, attn, q, k, v, NULL, m->scale, m->attn_drop, training));
+    ts_tensor *unused = NULL, **weights = attn ? attn : m->explicit_math ? &unused : NULL;
+    NN_TRY(ts_attention_ex(&o, weights, q, k, v, NULL, m->scale, m->attn_drop, training));
     NN_TRY(ts_transpose(&o_t, o, 1, 2));
     int64_t shape3[3] = {B, T, m->dim};
     NN_TRY(ts_reshape(&merged, o_t, 3, shape3));

@@ -66,13 +66,15 @@ struct nn_mha {
     double scale;     /* 1/sqrt(dim/heads) */
     double attn_drop; /* dropout on the attention weights */
     double proj_drop; /* dropout on the output (nn.TransformerEncoderLayer's dropout1) */
+    int explicit_math; /* 1: never the fused kernel, so training draws PyTorch's explicit-math dropout */
 };
 int nn_mha_init(ts_params *p, const char *prefix, int64_t dim, int64_t heads, int style, double attn_drop,
                 double proj_drop, struct nn_mha *out);
 /* x [B, T, dim] -> y [B, T, dim]. attn (may be NULL) receives the attention
  * weights [B, heads, T, T] (softmax rows, after dropout when training, as
- * the course's module returns them); without it the shim may run the fused
- * kernel (libtorch >= 2.0). */
+ * the course's module returns them); without it (and without explicit_math)
+ * the shim runs the fused kernel where libtorch has one (>= 2.1), whose
+ * dropout draws differ from the explicit math's. */
 int nn_mha_fwd(const struct nn_mha *m, const ts_tensor *x, int training, ts_tensor **y, ts_tensor **attn);
 
 /* fc1 -> act -> dropout -> fc2 -> dropout (the course's MLP, and the

@@ -181,6 +181,15 @@ int vit_new(const struct vit_config *c, int variant, struct model **out)
     return LAB_OK;
 }
 
+void vit_set_explicit_attention(struct model *m, int on)
+{
+    if (vit_variant_of(m) < 0)
+        return;
+    struct vit_net *n = m->net;
+    for (int i = 0; i < n->cfg.depth; i++)
+        n->blocks[i].attn.explicit_math = on;
+}
+
 /* A [1, 1, D] token repeated over the batch, as cls_token.expand(B, -1, -1). */
 static int expand_token(const ts_tensor *token, int64_t B, const ts_tensor *like, ts_tensor **y)
 {

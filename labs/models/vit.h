@@ -57,6 +57,11 @@ int vit_new(const struct vit_config *c, int variant, struct model **out);
 int vit_variant_of(const struct model *m);
 const struct vit_config *vit_config_of(const struct model *m);
 
+/* on: every block's attention runs the explicit math, as the course's
+ * module does, so dropout draws equal PyTorch's for the same seed (the
+ * parity tests); off (the default): the fused kernel where libtorch has one. */
+void vit_set_explicit_attention(struct model *m, int on);
+
 struct vit_outputs {
     ts_tensor *logits;      /* [B, classes]: vit's head; deit's CLS head */
     ts_tensor *dist_logits; /* [B, classes]: deit's distillation head, else NULL */

@@ -73,7 +73,9 @@ static int f_ln2d(struct layer *l, ts_tensor **in, int tr, ts_tensor **o, ts_ten
 static int b_mha_qkv(ts_params *p, struct layer *l) { return nn_mha_init(p, "", 16, 4, NN_MHA_QKV, 0, 0, &l->mha); }
 static int b_mha_drop(ts_params *p, struct layer *l)
 {
-    return nn_mha_init(p, "", 16, 4, NN_MHA_QKV, 0.5, 0, &l->mha);
+    int rc = nn_mha_init(p, "", 16, 4, NN_MHA_QKV, 0.5, 0, &l->mha);
+    l->mha.explicit_math = 1;
+    return rc;
 }
 static int b_mha_torch(ts_params *p, struct layer *l)
 {
