@@ -350,10 +350,12 @@ static int open_tensors(const struct submission *s, const char *rel, int capped,
         size_t n = gt_numel(t);
         if (capped && n > GT_MAX_ELEMS) {
             char shape[160];
+            /* the message first: t lives in the file's memory */
+            rc = lab_err(LAB_EENV, FIX_RESUBMIT, "%s: tensor '%s' has shape %s, more than the %zu elements the grader reads",
+                         rel, t->name, gt_shape_str(t->shape, t->ndim, shape, sizeof shape), GT_MAX_ELEMS);
             st_close(*out);
             *out = NULL;
-            return lab_err(LAB_EENV, FIX_RESUBMIT, "%s: tensor '%s' has shape %s, more than the %zu elements the grader reads",
-                           rel, t->name, gt_shape_str(t->shape, t->ndim, shape, sizeof shape), GT_MAX_ELEMS);
+            return rc;
         }
     }
     return LAB_OK;
