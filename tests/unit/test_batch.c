@@ -695,6 +695,55 @@ START_TEST(test_grades_outputs)
 }
 END_TEST
 
+/* An upload whose file name is not UTF-8 (Latin-1 from an LMS) is in every
+ * export and its pages are well-formed: escaped, never dropped. */
+START_TEST(test_names_not_utf8_are_kept)
+{
+    char *tmp = tu_tempdir(), in[4200], db[4200], p[4400], cmd[9000];
+    snprintf(in, sizeof in, "%s/in", tmp);
+    snprintf(db, sizeof db, "%s/gb.sqlite", tmp);
+    ck_assert_int_eq(lab_mkdir_p(in), LAB_OK);
+    make_submission(in, "dora-caf\xe9.tar.gz", "dora", "7", 1);
+    make_submission(in, "erin.tar.gz", "erin", "6", 1);
+    struct batch_opts o = batch_defaults(in, db);
+    struct batch_summary s;
+    ck_assert_int_eq(batch_run(&o, &s), LAB_OK);
+    batch_summary_free(&s);
+    gradebook *g;
+    ck_assert_int_eq(gradebook_open(db, false, &g), LAB_OK);
+    snprintf(p, sizeof p, "%s/export.json", tmp);
+    FILE *f = fopen(p, "w");
+    ck_assert_int_eq(grades_export(g, NULL, GRADES_JSON, f, NULL), LAB_OK);
+    fclose(f);
+    json_t *j = json_load_file(p, 0, NULL);
+    ck_assert_uint_eq(json_array_size(j), 2);
+    char *text = read_all(p);
+    ck_assert_msg(strstr(text, "dora-caf\\\\xe9.tar.gz"), "%s", text);
+    free(text);
+    json_decref(j);
+    snprintf(p, sizeof p, "%s/export.csv", tmp);
+    f = fopen(p, "w");
+    ck_assert_int_eq(grades_export(g, NULL, GRADES_CSV, f, NULL), LAB_OK);
+    fclose(f);
+    text = read_all(p);
+    ck_assert_msg(strstr(text, "dora-caf\\xe9.tar.gz"), "%s", text);
+    free(text);
+    char out[4300];
+    snprintf(out, sizeof out, "%s/feedback", tmp);
+    size_t pages = 0;
+    ck_assert_int_eq(grades_feedback(g, NULL, out, NULL, &pages), LAB_OK);
+    ck_assert_uint_eq(pages, 2);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && for f in *.html; do /usr/bin/python3 -c "
+             "\"import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])\" \"$f\" || exit 1; done",
+             out);
+    ck_assert_int_eq(tu_run(cmd, NULL), 0);
+    gradebook_close(g);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 START_TEST(test_troubleshooting_ids_exist)
 {
     ck_assert_int_eq(kb_load(), LAB_OK);
@@ -733,6 +782,7 @@ Suite *suite_batch(void)
     tcase_add_test(tb, test_batch_hostile_archives);
     tcase_add_test(tb, test_bulk_zip_input);
     tcase_add_test(tb, test_grades_outputs);
+    tcase_add_test(tb, test_names_not_utf8_are_kept);
     suite_add_tcase(s, tb);
     return s;
 }

@@ -4,6 +4,7 @@
  * not-gradable inputs, the JSON round trip and the per-check time budget. */
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/utf8.h"
 #include "datasets/hash.h"
 #include "grader/checks.h"
 #include "grader/grade.h"
@@ -228,6 +229,7 @@ struct synth {
     int repeat_right;   /* the wrong rows replaced by copies of right ones, indices included */
     int quick_false;    /* config.json claims "quick": false */
     int huge_tensor;    /* a valid predictions file with a tensor over GT_MAX_ELEMS */
+    int latin1_name;    /* a file named in Latin-1 (not UTF-8) added after the manifest */
 };
 
 static void write_json(const char *dir, const char *rel, json_t *j)
@@ -365,6 +367,10 @@ static void make_submission(const char *dir, const struct synth *o)
     if (o->extra_file) { /* added after the manifest was made */
         snprintf(path, sizeof path, "%s/later.txt", dir);
         tu_write_file(path, "later", 5);
+    }
+    if (o->latin1_name) {
+        snprintf(path, sizeof path, "%s/caf\xe9.txt", dir);
+        tu_write_file(path, "x", 1);
     }
     if (o->tamper_after_manifest) {
         snprintf(path, sizeof path, "%s/models/lenet5/model.safetensors", dir);
@@ -528,6 +534,34 @@ START_TEST(test_renamed_models_earn_nothing)
     ck_assert_int_eq(find_check(r, "integrity.model")->status, CHECK_SKIPPED);
     grade_report_free(r);
     grade_report_free(honest);
+}
+END_TEST
+
+/* A file name that is not UTF-8 reaches every output, escaped: the failing
+ * check is never dropped while its points are deducted. */
+START_TEST(test_text_not_utf8_is_escaped)
+{
+    ck_assert_int_eq(lab_utf8_seq("\xc3\xa9", 2), 2);
+    ck_assert_int_eq(lab_utf8_seq("\xe9t", 2), 0);
+    ck_assert_int_eq(lab_utf8_seq("\xed\xa0\x80", 3), 0); /* a surrogate */
+    ck_assert_int_eq(lab_utf8_seq("\xc0\xaf", 2), 0);     /* overlong '/' */
+    struct grade_report *r = grade_synth(&(struct synth){.latin1_name = 1}, NULL, 0);
+    const struct check_result *c = find_check(r, "integrity.manifest");
+    ck_assert_int_eq(c->status, CHECK_FAIL);
+    enum report_format formats[] = {REPORT_JSON, REPORT_GRADESCOPE, REPORT_PRAIRIELEARN};
+    for (size_t i = 0; i < 3; i++) {
+        char *text = NULL;
+        ck_assert_int_eq(report_render(r, formats[i], 0, &text), LAB_OK);
+        json_error_t e;
+        json_t *j = json_loads(text, 0, &e);
+        ck_assert_msg(j, "format %zu: %s", i, e.text);
+        ck_assert_uint_eq(json_array_size(json_object_get(j, formats[i] == REPORT_JSON ? "checks" : "tests")),
+                          r->n_checks);
+        ck_assert_msg(strstr(text, "caf\\\\xe9.txt"), "format %zu lacks the escaped name: %.300s", i, text);
+        json_decref(j);
+        free(text);
+    }
+    grade_report_free(r);
 }
 END_TEST
 
@@ -733,6 +767,7 @@ Suite *suite_grade(void)
     tcase_add_test(sub, test_repeated_rows_earn_nothing);
     tcase_add_test(sub, test_mode_follows_the_data);
     tcase_add_test(sub, test_renamed_models_earn_nothing);
+    tcase_add_test(sub, test_text_not_utf8_is_escaped);
     tcase_add_test(sub, test_archives);
     tcase_add_test(sub, test_timeout_earns_nothing);
     tcase_add_test(sub, test_json_round_trip);
