@@ -618,6 +618,24 @@ START_TEST(test_archives)
     ck_assert_int_eq(grade_submission(archive, &opts, &r), LAB_OK);
     ck_assert_int_eq(grade_exit_status(r), LAB_OK);
     grade_report_free(r);
+    /* damaged in transfer: a wrong CRC-32 in the gzip trailer, or cut short */
+    snprintf(archive, sizeof archive, "%s/badcrc.tar.gz", tmp);
+    snprintf(cmd, sizeof cmd, "cd '%s' && tar czf '%s' . && /usr/bin/python3 -c \"import sys; p=sys.argv[1]; "
+             "b=bytearray(open(p,'rb').read()); b[-8]^=0xff; open(p,'wb').write(b)\" '%s'", sub, archive, archive);
+    ck_assert_int_eq(tu_run(cmd, NULL), 0);
+    ck_assert_int_eq(grade_submission(archive, &opts, &r), LAB_OK);
+    ck_assert_int_eq(r->status, GRADE_NOT_GRADABLE);
+    ck_assert_msg(strstr(r->status_detail, "damaged archive"), "%s", r->status_detail);
+    grade_report_free(r);
+    snprintf(archive, sizeof archive, "%s/cut.tar.gz", tmp);
+    snprintf(cmd, sizeof cmd, "cd '%s' && tar czf '%s.full' . && head -c $(($(stat -c %%s '%s.full') / 2)) '%s.full' > '%s'", sub,
+             archive, archive, archive, archive);
+    ck_assert_int_eq(tu_run(cmd, NULL), 0);
+    ck_assert_int_eq(grade_submission(archive, &opts, &r), LAB_OK);
+    ck_assert_int_eq(r->status, GRADE_NOT_GRADABLE);
+    ck_assert_msg(strstr(r->status_detail, "damaged archive"), "%s", r->status_detail);
+    ck_assert_ptr_null(strstr(r->status_detail, "changed after"));
+    grade_report_free(r);
     /* a hostile path */
     snprintf(archive, sizeof archive, "%s/evil.tar", tmp);
     snprintf(cmd, sizeof cmd, "cd '%s' && tar cf '%s' -P --transform 's|^|../../|' config.json 2>&1", sub, archive);
