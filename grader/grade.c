@@ -133,6 +133,8 @@ static double rubric_max(const struct rubric *rb, size_t models, int self_check,
     return total;
 }
 
+double grade_max_score(const char *lab) { return rubric_max(rubric_find(lab), 1, 0, 0); }
+
 /* A report that says why nothing was graded: one not_gradable check so that
  * every output format (Gradescope's included) shows the reason. */
 static int not_gradable(struct grade_report *r, const struct rubric *rb, const char *why, const char *fix,

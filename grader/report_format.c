@@ -82,7 +82,7 @@ static int render_text(const struct grade_report *r, int ascii, char **out)
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return lab_err(LAB_EINTERNAL, NULL, "out of memory");
-    fprintf(f, "lab %s  student %s  %s  (graded by lab %s)\n", r->lab, r->student[0] ? r->student : "(unknown)",
+    fprintf(f, "lab %s  student %s  %s  (graded by lab %s)\n", r->lab && *r->lab ? r->lab : "(unknown)", r->student[0] ? r->student : "(unknown)",
             grade_status_name(r->status), r->grader_version ? r->grader_version : "?");
     int bad = report_print_checks(f, r, ascii, "  ");
     double pct = r->max_score > 0 ? 100 * r->score / r->max_score : 0;
@@ -119,7 +119,8 @@ json_t *report_gradescope_json(const struct grade_report *r)
                                                "visibility", "visible"));
     }
     char summary[2600];
-    snprintf(summary, sizeof summary, "lab %s, graded by lab %s: %s%s%s", r->lab, r->grader_version,
+    snprintf(summary, sizeof summary, "lab %s, graded by lab %s: %s%s%s", r->lab && *r->lab ? r->lab : "(unknown)",
+             r->grader_version ? r->grader_version : "?",
              grade_status_name(r->status), r->status_detail ? ": " : "", r->status_detail ? r->status_detail : "");
     return json_pack("{s:f, s:o, s:s, s:o}", "score", r->score, "output", lab_json_text(summary), "stdout_visibility", "hidden",
                      "tests", tests);
@@ -141,7 +142,7 @@ json_t *report_prairielearn_json(const struct grade_report *r)
     int gradable = r->status == GRADE_GRADED;
     double score = gradable && r->max_score > 0 ? r->score / r->max_score : 0;
     char summary[2600];
-    snprintf(summary, sizeof summary, "lab %s: %g/%g%s%s", r->lab, r->score, r->max_score,
+    snprintf(summary, sizeof summary, "lab %s: %g/%g%s%s", r->lab && *r->lab ? r->lab : "(unknown)", r->score, r->max_score,
              r->status_detail ? "; not gradable: " : "", r->status_detail ? r->status_detail : "");
     return json_pack("{s:b, s:b, s:f, s:o, s:o}", "succeeded", 1, "gradable", gradable, "score", score, "message",
                      lab_json_text(summary), "tests", tests);

@@ -534,6 +534,12 @@ START_TEST(test_batch_hostile_archives)
     expect_status(db, "duplicate.zip", "not_gradable", "duplicate path");
     expect_status(db, "not-an-archive.zip", "not_gradable", "[integrity.archive]");
     expect_status(db, "linkdir", "not_gradable", "symbolic link");
+    /* Each is 0 out of the rubric's whole max_score, never 0/0. */
+    gradebook *g;
+    ck_assert_int_eq(gradebook_open(db, false, &g), LAB_OK);
+    ck_assert_double_gt(grade_max_score("2.2.1"), 20);
+    ck_assert_int_eq(count(g, "SELECT count(*) FROM submissions WHERE status = 'not_gradable' AND max_score > 20"), 8);
+    gradebook_close(g);
     /* Nothing escaped. */
     snprintf(p, sizeof p, "%s/escaped.txt", tmp);
     ck_assert(!lab_path_exists(p));

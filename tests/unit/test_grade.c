@@ -593,6 +593,10 @@ START_TEST(test_not_gradable)
     ck_assert_int_eq(grade_submission("/nonexistent/sub.tar.gz", &opts, &r), LAB_OK);
     ck_assert_int_eq(r->status, GRADE_NOT_GRADABLE);
     ck_assert_ptr_nonnull(strstr(r->status_detail, "/nonexistent/sub.tar.gz"));
+    json_t *gs = report_gradescope_json(r); /* the lab is unknown: said so, not left blank */
+    ck_assert_msg(!strncmp(json_string_value(json_object_get(gs, "output")), "lab (unknown), graded by", 24), "%s",
+                  json_string_value(json_object_get(gs, "output")));
+    json_decref(gs);
     grade_report_free(r);
 }
 END_TEST
