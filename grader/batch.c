@@ -241,7 +241,8 @@ void batch_summary_print(const struct batch_summary *s, FILE *out)
         if (strcmp(s->problems[i].status, "id") != 0)
             continue;
         if (!header++)
-            fprintf(out, "\nstudent ids to check (not exported until resolved; lab explain TS-STUDENT-ID):\n");
+            fprintf(out, "\nstudent ids to check (exported flagged with their id_issue until resolved; lab explain "
+                        "TS-STUDENT-ID):\n");
         fprintf(out, "  %s: %s\n", s->problems[i].source, s->problems[i].detail);
     }
     if (s->n_ignored) {
@@ -372,10 +373,21 @@ static int start_next(struct run_state *r, struct batch_job *job)
             continue;
         }
         int found = 0;
-        int rc = gradebook_has(r->gb, o->lab, job->sha256, o->grader_version, it->source, &found);
+        struct gb_open_problems open;
+        int rc = gradebook_open_problems(r->gb, o->lab, job->sha256, o->grader_version, it->source, &open, &found);
         if (rc)
             return rc;
-        if (found && !o->regrade) {
+        if (found && !o->regrade) { /* graded before: its problems are still open, and listed again */
+            if (open.status[0]) {
+                r->s->still_not_graded++;
+                rc = add_problem(r->s, it->source, open.student, open.status, open.detail);
+            }
+            if (!rc && open.id_issue[0]) {
+                r->s->id_issues++;
+                rc = add_problem(r->s, it->source, open.student, "id", open.id_issue);
+            }
+            if (rc)
+                return rc;
             r->s->skipped++;
             r->s->done++;
             draw(r, 0);

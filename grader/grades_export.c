@@ -59,10 +59,10 @@ int grades_export(gradebook *g, const char *lab, enum grades_format fmt, FILE *o
         return rc;
     if (fmt == GRADES_CSV) {
         fputs("student,lab,score,max_score,status,late_penalty,graded_at,grader_version,raw_score,late_days,name,lms,"
-              "lms_user,source\r\n",
+              "lms_user,source,id_issue\r\n",
               out);
-        for (size_t i = 0; i < r.n; i++) {
-            const struct grades_row *w = &r.rows[i];
+        for (size_t i = 0; i < r.n + r.n_flagged; i++) {
+            const struct grades_row *w = i < r.n ? &r.rows[i] : &r.flagged[i - r.n];
             csv_field(out, w->student, 1);
             csv_field(out, w->lab, 0);
             csv_number(out, w->score);
@@ -77,19 +77,20 @@ int grades_export(gradebook *g, const char *lab, enum grades_format fmt, FILE *o
             csv_field(out, w->lms, 0);
             csv_field(out, w->lms_user, 0);
             csv_field(out, w->source, 0);
+            csv_field(out, w->id_issue, 0);
             fputs("\r\n", out);
         }
     } else {
         json_t *arr = json_array();
-        for (size_t i = 0; arr && i < r.n; i++) {
-            const struct grades_row *w = &r.rows[i];
+        for (size_t i = 0; arr && i < r.n + r.n_flagged; i++) {
+            const struct grades_row *w = i < r.n ? &r.rows[i] : &r.flagged[i - r.n];
             json_array_append_new(
-                arr, json_pack("{s:o, s:o, s:f, s:f, s:s, s:f, s:o, s:o, s:f, s:i, s:o, s:o, s:o, s:o}", "student",
+                arr, json_pack("{s:o, s:o, s:f, s:f, s:s, s:f, s:o, s:o, s:f, s:i, s:o, s:o, s:o, s:o, s:o}", "student",
                                lab_json_text(w->student), "lab", lab_json_text(w->lab), "score", w->score, "max_score", w->max_score, "status",
                                w->status, "late_penalty", w->late_penalty, "graded_at", lab_json_text(w->graded),
                                "grader_version", lab_json_text(w->grader_version), "raw_score", w->raw_score, "late_days", w->late_days, "name",
                                str_or_null(w->name), "lms", str_or_null(w->lms), "lms_user", str_or_null(w->lms_user),
-                               "source", lab_json_text(w->source)));
+                               "source", lab_json_text(w->source), "id_issue", str_or_null(w->id_issue)));
         }
         char *text = arr ? json_dumps(arr, JSON_INDENT(2)) : NULL;
         json_decref(arr);
