@@ -6,6 +6,7 @@
  * nothing written outside the staging area. */
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "datasets/hash.h"
 #include "grader/batch.h"
 #include "grader/batch_input.h"
 #include "grader/gradebook.h"
@@ -801,17 +802,74 @@ START_TEST(test_rerun_lists_open_problems)
 }
 END_TEST
 
-static void record_report(gradebook *g, const char *source, struct grade_report *r)
+/* Records a report; `model_sha` (or NULL) is its lenet5 model.safetensors. */
+static void record_report(gradebook *g, const char *source, const char *model_sha, struct grade_report *r)
 {
     struct gb_outcome oc;
-    struct gb_submission s = {.lab = "2.2.1", .input = "/home/prof/course/in", .source = source,
-                              .sha256 = source[0] == 'a' ? "1111111111111111111111111111111111111111111111111111111111111111"
-                                                         : "2222222222222222222222222222222222222222222222222222222222222222",
+    char sha[65];
+    ds_hash_buffer(source, strlen(source), "sha256", sha, sizeof sha);
+    struct gb_artifact a = {"model", "lenet5", model_sha, model_sha};
+    struct gb_submission s = {.lab = "2.2.1", .input = "/home/prof/course/in", .source = source, .sha256 = sha,
                               .received = "2026-11-22T10:00:00Z", .graded = "2026-11-23T10:00:00Z",
-                              .grader_version = "test", .report = r};
+                              .grader_version = "test", .report = r, .artifacts = model_sha ? &a : NULL,
+                              .n_artifacts = model_sha ? 1 : 0};
     ck_assert_int_eq(gradebook_record(g, &s, &oc), LAB_OK);
     grade_report_free(r);
 }
+
+/* Students who kept the default seed get identical files from honest work;
+ * identical files under different seeds are what to look at. */
+START_TEST(test_duplicates_read_seeds)
+{
+    char *tmp = tu_tempdir(), db[4200], p[4400];
+    snprintf(db, sizeof db, "%s/gb.sqlite", tmp);
+    gradebook *g;
+    ck_assert_int_eq(gradebook_open(db, true, &g), LAB_OK);
+    const char *honest = "3333333333333333333333333333333333333333333333333333333333333333";
+    const char *copied = "4444444444444444444444444444444444444444444444444444444444444444";
+    const struct {
+        const char *student, *sha;
+        int seed;
+    } who[] = {{"alice", honest, 42}, {"bob", honest, 42}, {"carol", copied, 7}, {"dan", copied, 1234}};
+    for (size_t i = 0; i < 4; i++) {
+        struct grade_report *r = report(who[i].student, GRADE_GRADED, 8);
+        r->fingerprint = json_pack("{s:s, s:i}", "device", "cpu", "seed", who[i].seed);
+        char source[64];
+        snprintf(source, sizeof source, "%s.tar.gz", who[i].student);
+        record_report(g, source, who[i].sha, r);
+    }
+    snprintf(p, sizeof p, "%s/dups.json", tmp);
+    FILE *f = fopen(p, "w");
+    size_t groups = 0;
+    ck_assert_int_eq(grades_duplicates(g, NULL, true, f, &groups), LAB_OK);
+    fclose(f);
+    ck_assert_uint_eq(groups, 2);
+    json_t *j = json_load_file(p, 0, NULL);
+    json_t *gs = json_object_get(j, "groups");
+    ck_assert_uint_eq(json_array_size(gs), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *grp = json_array_get(gs, i);
+        const char *first = json_string_value(json_object_get(json_array_get(json_object_get(grp, "members"), 0),
+                                                              "student"));
+        int same = !strcmp(first, "alice");
+        ck_assert_str_eq(json_string_value(json_object_get(grp, "seeds")), same ? "same" : "different");
+        ck_assert(json_is_true(json_object_get(grp, "look")) == !same);
+    }
+    json_decref(j);
+    snprintf(p, sizeof p, "%s/dups.txt", tmp);
+    f = fopen(p, "w");
+    ck_assert_int_eq(grades_duplicates(g, NULL, false, f, &groups), LAB_OK);
+    fclose(f);
+    char *text = read_all(p);
+    ck_assert_msg(strstr(text, "1 under one seed (expected of deterministic training), 1 under different seeds"),
+                  "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "different seeds, identical results"));
+    free(text);
+    gradebook_close(g);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
 
 /* Feedback pages: a skipped check is no green tick, instructor paths stay
  * off students' pages, the class mean says it counts the not graded, and a
@@ -831,10 +889,10 @@ START_TEST(test_feedback_says_what_ran)
                                          strdup("not asked for (lab grade --reeval)"), NULL};
     r->checks[3] = (struct check_result){strdup("honesty.accuracy"), strdup("honesty"), CHECK_SKIPPED, 0, 3,
                                          strdup("skipped: the logits are not [N, 10]"), NULL};
-    record_report(g, "alice.tar.gz", r);
+    record_report(g, "alice.tar.gz", NULL, r);
     r = report("bob", GRADE_NOT_GRADABLE, 0);
     r->status_detail = strdup("cannot read /home/prof/course/in/bob.tar.gz: damaged");
-    record_report(g, "bob.tar.gz", r);
+    record_report(g, "bob.tar.gz", NULL, r);
     snprintf(out, sizeof out, "%s/feedback", tmp);
     size_t pages = 0;
     ck_assert_int_eq(grades_feedback(g, NULL, out, NULL, &pages), LAB_OK);
@@ -908,6 +966,7 @@ Suite *suite_batch(void)
     tcase_add_test(tb, test_names_not_utf8_are_kept);
     tcase_add_test(tb, test_rerun_lists_open_problems);
     tcase_add_test(tb, test_feedback_says_what_ran);
+    tcase_add_test(tb, test_duplicates_read_seeds);
     suite_add_tcase(s, tb);
     return s;
 }
