@@ -88,8 +88,11 @@ static int render_text(const struct grade_report *r, int ascii, char **out)
     double pct = r->max_score > 0 ? 100 * r->score / r->max_score : 0;
     if (r->status == GRADE_GRADED)
         fprintf(f, "score %g/%g (%.1f%%)%s", r->score, r->max_score, pct, bad ? "" : ": every check passed\n");
-    else
+    else if (r->max_score > 0)
         fprintf(f, "score 0/%g: not gradable: %s\n", r->max_score, r->status_detail ? r->status_detail : "");
+    else /* no lab, so no rubric to count against */
+        fprintf(f, "score 0 (the lab is unknown: --lab ID grades it out of that lab's max_score): not gradable: %s\n",
+                r->status_detail ? r->status_detail : "");
     if (r->status == GRADE_GRADED && bad)
         fprintf(f, ": %d check(s) did not pass; `lab explain <TS-id>` says what to do\n", bad);
     fclose(f);

@@ -597,6 +597,15 @@ START_TEST(test_not_gradable)
     ck_assert_msg(!strncmp(json_string_value(json_object_get(gs, "output")), "lab (unknown), graded by", 24), "%s",
                   json_string_value(json_object_get(gs, "output")));
     json_decref(gs);
+    char *text = NULL;
+    ck_assert_int_eq(report_render(r, REPORT_TEXT, 1, &text), LAB_OK);
+    ck_assert_msg(strstr(text, "score 0 (the lab is unknown"), "%s", text);
+    free(text);
+    grade_report_free(r);
+    opts.lab = "2.2.1"; /* the lab known: 0 out of its whole rubric */
+    ck_assert_int_eq(grade_submission("/nonexistent/sub.tar.gz", &opts, &r), LAB_OK);
+    ck_assert_double_eq(r->max_score, grade_max_score("2.2.1"));
+    ck_assert_double_gt(r->max_score, 20);
     grade_report_free(r);
 }
 END_TEST
