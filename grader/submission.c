@@ -344,8 +344,11 @@ static int open_tensors(const struct submission *s, const char *rel, int capped,
     int rc = submission_path(s, rel, path, sizeof path);
     if (!rc)
         rc = st_open(path, out);
-    if (rc)
-        return lab_err(LAB_EENV, FIX_RESUBMIT, "%s is not a valid safetensors file: %s", rel, lab_err_message());
+    if (rc) { /* copied first: lab_err must not read the message it replaces */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", lab_err_message());
+        return lab_err(LAB_EENV, FIX_RESUBMIT, "%s is not a valid safetensors file: %s", rel, why);
+    }
     for (size_t i = 0; i < st_count(*out); i++) {
         const struct st_tensor *t = st_at(*out, i);
         size_t n = gt_numel(t);
@@ -452,8 +455,11 @@ static int unpack(struct submission *s, const char *path)
     if (rc)
         return rc;
     rc = ds_unpack_file(path, dest, &lim, &rep);
-    if (rc)
-        return lab_err(LAB_EENV, FIX_RESUBMIT, "%s cannot be unpacked safely: %s", path, lab_err_message());
+    if (rc) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", lab_err_message());
+        return lab_err(LAB_EENV, FIX_RESUBMIT, "%s cannot be unpacked safely: %s", path, why);
+    }
     char inner[4400], only[256] = "";
     snprintf(inner, sizeof inner, "%s/submission.json", dest);
     if (!lab_path_exists(inner)) {
