@@ -215,9 +215,9 @@ static void model_reset(struct grade_ctx *g)
     memset(&g->m, 0, sizeof g->m);
 }
 
-/* 1 when the lab grades this model (lab.json lists it with "study": true),
- * 0 for one of the lab's optional variants, -1 for a name the lab does not
- * have. The study models' names go to `names`. */
+/* 1 when the lab grades this model (lab.json lists it, without
+ * "study": false), 0 for one of the lab's optional variants ("study":
+ * false), -1 for a name the lab does not have. The study models' names go to `names`. */
 static int model_graded(const json_t *lab, const char *name, char *names, size_t cap)
 {
     int found = -1;
@@ -227,7 +227,7 @@ static int model_graded(const json_t *lab, const char *name, char *names, size_t
     json_array_foreach(json_object_get(lab, "models"), i, m)
     {
         const char *n = json_string_value(json_object_get(m, "name"));
-        int study = json_is_true(json_object_get(m, "study"));
+        int study = !json_is_false(json_object_get(m, "study")); /* a lab without variants grades every model */
         if (!n)
             continue;
         if (study && len < cap)
