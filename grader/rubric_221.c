@@ -501,6 +501,63 @@ static enum check_status results_chance(struct grade_ctx *g, struct check_out *o
     return check_set(o, CHECK_PASS, NULL, "test accuracy %.2f%% is clear of chance (%.0f%%)", 100 * acc, 100 * chance);
 }
 
+/* The lab's parameter count of a model (lab.json "params"), or -1. */
+static int64_t lab_params(const struct grade_ctx *g, const char *model)
+{
+    size_t i;
+    const json_t *m;
+    json_array_foreach(json_object_get(g->lab, "models"), i, m)
+    {
+        const char *n = json_string_value(json_object_get(m, "name"));
+        if (n && !strcmp(n, model) && json_is_integer(json_object_get(m, "params")))
+            return json_integer_value(json_object_get(m, "params"));
+    }
+    return -1;
+}
+
+/* Batch-norm statistics are buffers, not parameters: lab.json counts the
+ * parameters, as sum(p.numel() for p in model.parameters()) does. */
+static int is_buffer(const char *name)
+{
+    static const char *const suffixes[] = {"running_mean", "running_var", "num_batches_tracked"};
+    size_t n = strlen(name);
+    for (size_t i = 0; i < 3; i++) {
+        size_t l = strlen(suffixes[i]);
+        if (n >= l && !strcmp(name + n - l, suffixes[i]))
+            return 1;
+    }
+    return 0;
+}
+
+/* Without --reeval nothing else ties a model's name to its weights: one
+ * model's predictions and weights under another's name (LeNet-5's as
+ * ResNet-18's) would earn the other's points. The parameter count is the
+ * architecture's, known without building it. */
+static enum check_status weights_params(struct grade_ctx *g, struct check_out *o)
+{
+    const char *kb = "TS-STATE-DICT-MISMATCH";
+    const struct sub_model *sm = g->m.sm;
+    if (!sm->weights)
+        return check_set(o, CHECK_FAIL, kb, "models/%s/model.safetensors is missing", sm->name);
+    int64_t want = lab_params(g, sm->name);
+    if (want <= 0)
+        return check_skip_uncounted(o, "lab %s lists no parameter count for %s", lab_manifest_id(g->lab), sm->name);
+    size_t total = 0;
+    for (size_t i = 0; i < st_count(sm->weights); i++) {
+        const struct st_tensor *t = st_at(sm->weights, i);
+        size_t n = gt_numel(t);
+        if (is_buffer(t->name))
+            continue;
+        total = n > SIZE_MAX - total ? SIZE_MAX : total + n;
+    }
+    if (total != (size_t)want)
+        return check_set(o, CHECK_FAIL, kb,
+                         "model.safetensors holds %zu parameters (batch-norm statistics aside); lab %s's %s has %lld: "
+                         "these are not %s's weights",
+                         total, lab_manifest_id(g->lab), sm->name, (long long)want, sm->name);
+    return check_set(o, CHECK_PASS, NULL, "%zu parameters, as lab %s's %s has", total, lab_manifest_id(g->lab), sm->name);
+}
+
 static enum check_status reeval_load_221(struct grade_ctx *g, struct check_out *o)
 {
     const struct lab_impl *impl = lab_impl_find("2.2.1");
@@ -523,6 +580,8 @@ static const struct rubric_check checks_221[] = {
      {"TS-DEVICE-ASSERT-LABELS"}},
     {"predictions.coverage", "the rows cover each eval image once", 2, RC_PER_MODEL, 10, predictions_coverage,
      {"TS-PREDICTIONS-COVERAGE"}},
+    {"weights.params", "the weights have the model's parameter count", 1, RC_PER_MODEL, 10, weights_params,
+     {"TS-STATE-DICT-MISMATCH"}},
     {"values.finite", "logits are finite", 1, RC_PER_MODEL, 10, values_finite, {"TS-NAN-LOGITS"}},
     {"values.constant", "logits depend on the input", 1, RC_PER_MODEL, 10, values_constant, {"TS-CONSTANT-LOGITS"}},
     {"honesty.accuracy", "metrics.json's accuracy matches the predictions", 3, RC_PER_MODEL, 30, honesty_accuracy,

@@ -230,6 +230,7 @@ struct synth {
     int quick_false;    /* config.json claims "quick": false */
     int huge_tensor;    /* a valid predictions file with a tensor over GT_MAX_ELEMS */
     int latin1_name;    /* a file named in Latin-1 (not UTF-8) added after the manifest */
+    int params;         /* parameters in model.safetensors (LeNet-5's 62006) */
 };
 
 static void write_json(const char *dir, const char *rel, json_t *j)
@@ -329,10 +330,13 @@ static void make_submission(const char *dir, const struct synth *o)
     if (o->truncate_pred)
         ck_assert_int_eq(truncate(path, 100), 0);
 
-    float weight[4] = {1, 2, 3, 4};
-    int64_t ws[1] = {4};
+    /* LeNet-5's parameter count (lab.json), and a batch-norm buffer that is not a parameter */
+    static float weight[62006];
+    float stats[4] = {0};
+    int64_t ws[1] = {o->params ? o->params : 62006}, bs[1] = {4};
     ck_assert_int_eq(st_writer_new(&w), LAB_OK);
-    st_writer_add(w, "fc.weight", ST_F32, 1, ws, weight, sizeof weight);
+    st_writer_add(w, "fc.weight", ST_F32, 1, ws, weight, (size_t)ws[0] * sizeof(float));
+    st_writer_add(w, "bn.running_mean", ST_F32, 1, bs, stats, sizeof stats);
     snprintf(path, sizeof path, "%s/models/%s/model.safetensors", dir, model);
     ck_assert_int_eq(st_writer_write(w, path), LAB_OK);
     st_writer_free(w);
@@ -534,6 +538,24 @@ START_TEST(test_renamed_models_earn_nothing)
     ck_assert_int_eq(find_check(r, "integrity.model")->status, CHECK_SKIPPED);
     grade_report_free(r);
     grade_report_free(honest);
+}
+END_TEST
+
+/* One model's work under another's name: LeNet-5's predictions and weights
+ * submitted as ResNet-18 (whose quick-mode target they reach) fail on the
+ * parameter count, without --reeval. */
+START_TEST(test_substituted_weights_fail)
+{
+    struct grade_report *r = grade_synth(&(struct synth){.model = "resnet18"}, NULL, 0);
+    const struct check_result *c = find_check(r, "weights.params");
+    ck_assert_int_eq(c->status, CHECK_FAIL);
+    ck_assert_str_eq(c->kb, "TS-STATE-DICT-MISMATCH");
+    ck_assert_msg(strstr(c->message, "holds 62006 parameters") && strstr(c->message, "has 11173962"), "%s",
+                  c->message);
+    grade_report_free(r);
+    r = grade_synth(&(struct synth){.params = 1000}, NULL, 0);
+    assert_only_failure(r, "weights.params", "TS-STATE-DICT-MISMATCH");
+    grade_report_free(r);
 }
 END_TEST
 
@@ -799,6 +821,7 @@ Suite *suite_grade(void)
     tcase_add_test(sub, test_mode_follows_the_data);
     tcase_add_test(sub, test_renamed_models_earn_nothing);
     tcase_add_test(sub, test_text_not_utf8_is_escaped);
+    tcase_add_test(sub, test_substituted_weights_fail);
     tcase_add_test(sub, test_archives);
     tcase_add_test(sub, test_timeout_earns_nothing);
     tcase_add_test(sub, test_json_round_trip);
