@@ -47,6 +47,7 @@ int cmd_doctor(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
 int cmd_grades(int argc, char **argv);
+int cmd_autograder(int argc, char **argv);
 
 /* `lab grade --batch ...` (runner/grade_batch.c); cmd_grade hands over to it
  * when --batch is given. */

@@ -83,6 +83,10 @@ const struct lab_command lab_commands[] = {
      "  --url URL     download one file (instructors, tests); repeat for mirrors ...\n"
      "  --sha256 HEX  ... checking it against this sha256 ...\n"
      "  -o PATH       ... into PATH\n"
+     "  --max-size N  refuse a file larger than N bytes (50M, 2G; default: the\n"
+     "                manifest's size, or 8G for --url)\n"
+     "  --timeout S   give up after S seconds for the whole download, retries\n"
+     "                included (default: 30 min plus the cap at 100 kB/s)\n"
      "\n"
      "Environment: LAB_MIRROR=<base URL> tries <base>/<name>/<file> first;\n"
      "LAB_OFFLINE=1 (or HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE) never opens a\n"
@@ -118,7 +122,21 @@ const struct lab_command lab_commands[] = {
      "out. docs/submission-format.md describes the format.\n"
      "\n"
      "  --student ID   your course login: 1-64 letters, digits or . _ @ + -\n"
-     "  -o, --out FILE the archive to write (default <student>-<lab>.tar.gz here)\n"},
+     "  -o, --out FILE the archive to write (default <student>-<lab>.tar.gz here;\n"
+     "                 a name ending in .zip writes a zip)\n"},
+    {"autograder", cmd_autograder, "write what Gradescope or PrairieLearn needs to grade a lab with lab",
+     "usage: lab autograder gradescope|prairielearn <lab-id> [--reeval] [-o PATH]\n"
+     "\n"
+     "gradescope: writes autograder-<lab>-gradescope.zip (setup.sh, run_autograder,\n"
+     "this lab binary, rubric.json) to upload as a programming assignment's\n"
+     "autograder. prairielearn: writes prairielearn-<lab>/, a question for its\n"
+     "external grader (info.json, question.html, tests/run.sh, the binary,\n"
+     "tests/rubric.json). Either wrapper grades what the student uploaded (the\n"
+     "archive itself, or its files) and always writes the platform's\n"
+     "results.json. docs/grading.md has the steps.\n"
+     "\n"
+     "  --reeval    the wrapper also re-runs the submitted weights (--device cpu)\n"
+     "  -o PATH     the zip (gradescope) or directory (prairielearn) to write\n"},
     {"grade", cmd_grade, "grade a submission with its lab's rubric",
      "usage: lab grade <submission> [--lab ID] [--format F] [--out FILE] [--reeval]\n"
      "                 [--device D] [--data DIR] [--check-timeout S]\n"
