@@ -63,7 +63,7 @@ UNIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/unit/*.c)))
 SUITES    := $(patsubst tests/unit/test_%.c,%,$(UNIT_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps run test unit asan bench install clean fuzz check-layers
+.PHONY: all deps run test unit asan bench install clean fuzz fuzz-smoke check-layers
 all: $(BUILD)/lab $(SHIM_SO)
 
 deps:
@@ -76,6 +76,11 @@ run: deps
 
 test: deps check-layers
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+# Every fuzz target a few seconds under ASan/UBSan, from its seeds.
+fuzz-smoke:
+	@scripts/fuzz-smoke.sh
 
 # Every include points down (docs/architecture.md).
 check-layers:
@@ -125,11 +130,11 @@ $(FUZZ_BUILD)/fuzz_pth: tests/fuzz/fuzz_pth.c shim/pth.cpp base/error.c $(wildca
 
 # The submission reader: student uploads, read from a directory or an archive.
 SUBMISSION_FUZZ_SRCS := grader/submission.c grader/tensors.c grader/checks.c datasets/unpack.c base/fsutil.c \
-                        base/jsonio.c base/error.c shim/safetensors.c
+                        base/jsonio.c base/utf8.c base/error.c shim/safetensors.c
 $(FUZZ_BUILD)/fuzz_submission: tests/fuzz/fuzz_submission.c $(SUBMISSION_FUZZ_SRCS) $(wildcard grader/*.h base/*.h shim/*.h datasets/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags libarchive) -o $@ $< $(SUBMISSION_FUZZ_SRCS) \
-	  $(shell pkg-config --libs jansson libarchive) -lm
+	  $(shell pkg-config --libs jansson libarchive zlib) -lm
 
 # Slurm's output (sacct, scontrol), read by the batch grader on a cluster.
 SLURM_FUZZ_SRCS := base/slurm.c base/proc.c base/host.c base/argv.c base/error.c

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/jsonio.h"
 #include "base/log.h"
 #include "datasets/hash.h"
 #include "grader/batch_internal.h"
@@ -204,19 +205,21 @@ json_t *batch_summary_to_json(const struct batch_summary *s)
     for (int i = 0; i < 5; i++)
         json_object_set_new(counts, batch_status_names[i], json_integer((json_int_t)s->counts[i]));
     json_object_set_new(counts, "skipped", json_integer((json_int_t)s->skipped));
+    json_object_set_new(counts, "still_not_graded", json_integer((json_int_t)s->still_not_graded));
     json_t *problems = json_array();
     for (size_t i = 0; i < s->n_problems; i++)
-        json_array_append_new(problems, json_pack("{s:s, s:s, s:s, s:s}", "source", s->problems[i].source, "student",
-                                                  s->problems[i].student, "status", s->problems[i].status, "detail",
-                                                  s->problems[i].detail));
+        json_array_append_new(problems, json_pack("{s:o, s:o, s:s, s:o}", "source", lab_json_text(s->problems[i].source),
+                                                  "student", lab_json_text(s->problems[i].student), "status",
+                                                  s->problems[i].status, "detail",
+                                                  lab_json_text(s->problems[i].detail)));
     json_t *ignored = json_array();
     for (size_t i = 0; i < s->n_ignored; i++)
-        json_array_append_new(ignored, json_string(s->ignored[i]));
-    return json_pack("{s:I, s:I, s:o, s:I, s:f, s:f, s:b, s:b, s:s, s:o, s:o}", "total", (json_int_t)s->total,
+        json_array_append_new(ignored, lab_json_text(s->ignored[i]));
+    return json_pack("{s:I, s:I, s:o, s:I, s:f, s:f, s:b, s:b, s:o, s:o, s:o}", "total", (json_int_t)s->total,
                      "done", (json_int_t)s->done, "counts", counts, "id_issues", (json_int_t)s->id_issues,
                      "elapsed_s", s->elapsed_s, "per_s", s->elapsed_s > 0 ? (double)s->done / s->elapsed_s : 0.0,
                      "network_isolated", s->network_isolated, "interrupted", s->interrupted, "gradebook",
-                     s->gradebook ? s->gradebook : "", "problems", problems, "ignored", ignored);
+                     lab_json_text(s->gradebook), "problems", problems, "ignored", ignored);
 }
 
 void batch_summary_print(const struct batch_summary *s, FILE *out)
@@ -241,7 +244,8 @@ void batch_summary_print(const struct batch_summary *s, FILE *out)
         if (strcmp(s->problems[i].status, "id") != 0)
             continue;
         if (!header++)
-            fprintf(out, "\nstudent ids to check (not exported until resolved; lab explain TS-STUDENT-ID):\n");
+            fprintf(out, "\nstudent ids to check (exported flagged with their id_issue until resolved; lab explain "
+                        "TS-STUDENT-ID):\n");
         fprintf(out, "  %s: %s\n", s->problems[i].source, s->problems[i].detail);
     }
     if (s->n_ignored) {
@@ -376,10 +380,21 @@ static int start_next(struct run_state *r, struct batch_job *job)
             continue;
         }
         int found = 0;
-        int rc = gradebook_has(r->gb, o->lab, job->sha256, o->grader_version, it->source, &found);
+        struct gb_open_problems open;
+        int rc = gradebook_open_problems(r->gb, o->lab, job->sha256, o->grader_version, it->source, &open, &found);
         if (rc)
             return rc;
-        if (found && !o->regrade) {
+        if (found && !o->regrade) { /* graded before: its problems are still open, and listed again */
+            if (open.status[0]) {
+                r->s->still_not_graded++;
+                rc = add_problem(r->s, it->source, open.student, open.status, open.detail);
+            }
+            if (!rc && open.id_issue[0]) {
+                r->s->id_issues++;
+                rc = add_problem(r->s, it->source, open.student, "id", open.id_issue);
+            }
+            if (rc)
+                return rc;
             r->s->skipped++;
             r->s->done++;
             draw(r, 0);

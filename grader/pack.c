@@ -157,9 +157,12 @@ int pack_submission(const char *run_dir, const char *student, const json_t *envi
                        "'%s' cannot be a student id", student ? student : "");
     struct submission *s;
     int rc = submission_open(run_dir, SUB_RUN_DIR, &s);
-    if (rc)
+    if (rc) {
+        char why[1024]; /* copied first: lab_err must not read the message it replaces */
+        snprintf(why, sizeof why, "%s", lab_err_message());
         return lab_err(LAB_EUSAGE, "give the run directory `lab run` printed last (run dir: ...)",
-                       "%s is not a finished run: %s", run_dir, lab_err_message());
+                       "%s is not a finished run: %s", run_dir, why);
+    }
     if ((rc = run_finished(s))) {
         submission_free(s);
         return rc;

@@ -215,7 +215,7 @@ int grade_batch_main(int argc, char **argv)
         }
     }
     size_t not_graded = s.counts[GRADE_NOT_GRADABLE] + s.counts[GRADE_CRASH] + s.counts[GRADE_TIMEOUT] +
-                        s.counts[GRADE_OOM];
+                        s.counts[GRADE_OOM] + s.still_not_graded;
     if (!rc && (not_graded || s.id_issues))
         rc = lab_err(LAB_EFAIL,
                      "see the lists above; `lab grades export` leaves out rows whose student id is unclear",
