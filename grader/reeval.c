@@ -1,7 +1,7 @@
 #include "grader/reeval.h"
 
 #include "base/error.h"
-#include "datasets/loaders.h"
+#include "datasets/registry.h"
 #include "datasets/pipeline.h"
 #include "labs/device.h"
 #include "labs/models/nn.h"
@@ -158,26 +158,9 @@ static int open_split(const struct grade_ctx *g, struct ds_dataset **out)
     const char *name = json_string_value(json_object_get(data, "dataset"));
     if (!name)
         return lab_err(LAB_EUSAGE, NULL, "config.json names no data.dataset");
-    if (strcmp(name, "fashion-mnist") == 0)
-        return ds_fashion_mnist_open(g->opts->data_dir, 0, out);
-    if (strcmp(name, "cifar-10") == 0)
-        return ds_cifar_open(g->opts->data_dir, 0, 0, out);
-    return lab_err(LAB_EUSAGE, NULL, "the grader cannot re-evaluate on dataset '%s'", name);
-}
-
-/* The run's eval preprocessing: its data config without the random steps. */
-static int eval_augment(const struct grade_ctx *g, struct ds_augment *a)
-{
-    int rc = ds_augment_from_json(json_object_get(g->sub->config, "data"), a);
-    if (rc)
-        return rc;
-    a->crop_size = a->crop_padding = 0;
-    a->hflip_p = 0;
-    a->rrc_size = 0;
-    a->randaug_n = 0;
-    memset(a->jitter, 0, sizeof a->jitter);
-    a->erase_p = 0;
-    return LAB_OK;
+    const struct ds_info *d;
+    int rc = ds_info_get(name, "the grader's re-evaluation", &d);
+    return rc ? rc : ds_info_open(d, g->opts->data_dir, 0, out);
 }
 
 /* Runs the model over `count` submitted samples starting at `first`, in
@@ -189,7 +172,7 @@ static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct d
     struct ds_dataset view = {.n = count, .num_classes = split->num_classes, .get = view_get, .ctx = &vc};
     snprintf(view.name, sizeof view.name, "%s", split->name);
     struct ds_pipeline_config pc = {.batch_size = batch, .threads = 2, .seed = 42};
-    int rc = eval_augment(g, &pc.augment);
+    int rc = ds_eval_augment(json_object_get(g->sub->config, "data"), &pc.augment);
     struct ds_pipeline *p = NULL;
     if (!rc)
         rc = ds_pipeline_open(&view, &pc, &p);

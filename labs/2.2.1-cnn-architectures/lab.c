@@ -1,7 +1,7 @@
 /* Lab 2.2.1: train the CNN families with one recipe and compare them. */
 #include "base/error.h"
 #include "base/fsutil.h"
-#include "datasets/loaders.h"
+#include "datasets/registry.h"
 #include "datasets/pipeline.h"
 #include "labs/2.2.1-cnn-architectures/cnn_models.h"
 #include "labs/config.h"
@@ -19,8 +19,6 @@
 #include <unistd.h>
 
 static const char *const study_models[] = {"lenet5", "alexnet", "vgg11", "resnet18", NULL};
-static const char *const cifar10_classes[10] = {"airplane", "automobile", "bird", "cat", "deer",
-                                                "dog",      "frog",       "horse", "ship", "truck"};
 
 static int validate(const json_t *config)
 {
@@ -64,29 +62,19 @@ static int subset(struct ds_dataset *full, int64_t n, struct ds_dataset **out)
 
 static int open_data(const json_t *config, struct cnn_data *d)
 {
-    const char *name = lab_cfg_str(config, "data.dataset", "");
-    int rc;
-    if (strcmp(name, "fashion-mnist") == 0) {
-        if ((rc = ds_fashion_mnist_open(NULL, 1, &d->train_full)) || (rc = ds_fashion_mnist_open(NULL, 0, &d->eval_full)))
-            return rc;
-        d->class_names = ds_fashion_mnist_classes;
-    } else if (strcmp(name, "cifar-10") == 0) {
-        if ((rc = ds_cifar_open(NULL, 0, 1, &d->train_full)) || (rc = ds_cifar_open(NULL, 0, 0, &d->eval_full)))
-            return rc;
-        d->class_names = cifar10_classes;
-    } else {
-        return lab_err(LAB_EUSAGE, "use cifar-10 or fashion-mnist", "lab 2.2.1 cannot train on '%s'", name);
-    }
+    const struct ds_info *info;
+    int rc = ds_info_get(lab_cfg_str(config, "data.dataset", ""), "lab 2.2.1", &info);
+    if (rc || (rc = ds_info_open(info, NULL, 1, &d->train_full)) || (rc = ds_info_open(info, NULL, 0, &d->eval_full)))
+        return rc;
+    d->class_names = info->class_names;
     if ((rc = subset(d->eval_full, lab_cfg_int(config, "data.eval_subset", 0), &d->eval)))
         return rc;
     const json_t *data = lab_cfg_get(config, "data");
     if ((rc = ds_augment_from_json(data, &d->cd.train_aug)))
         return rc;
-    /* Evaluation sees the images as they are: no random crop or flip. */
-    d->cd.eval_aug = d->cd.train_aug;
-    d->cd.eval_aug.crop_size = 0;
-    d->cd.eval_aug.crop_padding = 0;
-    d->cd.eval_aug.hflip_p = 0;
+    /* Evaluation sees the images as they are: no random step. */
+    if ((rc = ds_eval_augment(data, &d->cd.eval_aug)))
+        return rc;
     d->cd.eval = d->eval;
     return LAB_OK;
 }
