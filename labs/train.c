@@ -7,6 +7,7 @@
 #include "labs/config.h"
 #include "labs/models/nn.h"
 #include "labs/models/weights.h"
+#include "labs/tasks/classify.h"
 
 #include <math.h>
 #include <signal.h>
@@ -194,7 +195,7 @@ static int train_step(struct model *m, ts_optim *opt, const struct ds_batch *b, 
     ts_tensor *x, *y, *logits, *loss, *pred, *hits, *nhit;
     LAB_TRY(upload(b, tc->device, &x, &y));
     LAB_TRY(forward_fp32(m, x, 1, tc, &logits));
-    NN_TRY(ts_cross_entropy(&loss, logits, y, NULL, TS_RED_MEAN, -100, tc->label_smoothing));
+    LAB_TRY(classify_loss(logits, y, tc->label_smoothing, &loss));
     NN_TRY(ts_optim_zero_grad(opt));
     NN_TRY(ts_backward(loss, NULL));
     if (tc->grad_clip > 0)
@@ -376,6 +377,10 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
         json_object_set_new(metrics, "train_time_s", json_real(train_time));
         json_object_set_new(metrics, "images_per_s", json_real(train_time > 0 ? (double)images / train_time : 0));
         json_object_set(metrics, "epochs", epochs);
+        struct classify_metrics cm;
+        if (!(rc = classify_metrics_compute(final, &cm)))
+            classify_metrics_to_json(&cm, metrics);
+        classify_metrics_free(&cm);
     }
     json_decref(epochs);
     ds_pipeline_close(p);
