@@ -13,6 +13,7 @@
 #include "grader/report_format.h"
 #include "grader/rubric.h"
 #include "grader/submission.h"
+#include "labs/lab.h"
 #include "shim/safetensors.h"
 #include "tests/unit/testutil.h"
 
@@ -222,6 +223,8 @@ struct synth {
     float input_shift;
     int transposed, nan_logits, no_manifest, broken_json, lab_222, truncate_pred, absurd_shape, extra_file;
     int tamper_after_manifest;
+    int only_lenet5; /* the other models of the rubric missing */
+    int full_mode;   /* a full-mode run (quick false) */
 };
 
 static void write_json(const char *dir, const char *rel, json_t *j)
@@ -256,7 +259,41 @@ static void write_manifest(const char *dir)
     ck_assert_int_eq(tu_run(cmd, NULL), 0);
 }
 
-/* A 2.2.1 submission of model lenet5: 90% of EVAL_N images right. */
+/* The rubric's other models, right as lenet5 is unaltered: a complete submission. */
+static const char *const other_models[] = {"alexnet", "vgg11", "resnet18"};
+
+static void write_clean_model(const char *dir, const char *name)
+{
+    static float logits[EVAL_N * 10];
+    static int64_t labels[EVAL_N], indices[EVAL_N];
+    for (int i = 0; i < EVAL_N; i++) {
+        labels[i] = i % 10, indices[i] = i;
+        int pred = i % 10 == 0 ? 1 : (int)labels[i];
+        for (int k = 0; k < 10; k++)
+            logits[i * 10 + k] = k == pred ? 3.0f : (float)(k * 0.1 + i * 0.001);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/models/%s", dir, name);
+    ck_assert_int_eq(lab_mkdir_p(path), LAB_OK);
+    st_writer *w;
+    int64_t ls[2] = {EVAL_N, 10}, n1[1] = {EVAL_N}, ws[1] = {4};
+    float weight[4] = {1, 2, 3, 4};
+    ck_assert_int_eq(st_writer_new(&w), LAB_OK);
+    st_writer_add(w, "logits", ST_F32, 2, ls, logits, sizeof logits);
+    st_writer_add(w, "labels", ST_I64, 1, n1, labels, sizeof labels);
+    st_writer_add(w, "indices", ST_I64, 1, n1, indices, sizeof indices);
+    snprintf(path, sizeof path, "%s/models/%s/predictions.safetensors", dir, name);
+    ck_assert_int_eq(st_writer_write(w, path), LAB_OK);
+    st_writer_free(w);
+    ck_assert_int_eq(st_writer_new(&w), LAB_OK);
+    st_writer_add(w, "fc.weight", ST_F32, 1, ws, weight, sizeof weight);
+    snprintf(path, sizeof path, "%s/models/%s/model.safetensors", dir, name);
+    ck_assert_int_eq(st_writer_write(w, path), LAB_OK);
+    st_writer_free(w);
+}
+
+/* A 2.2.1 submission of its four models; lenet5 (the one the variants
+ * alter): 90% of EVAL_N images right. */
 static void make_submission(const char *dir, const struct synth *o)
 {
     char path[4200];
@@ -270,12 +307,17 @@ static void make_submission(const char *dir, const struct synth *o)
     double m = o->mean ? o->mean : 0.286;
     write_json(dir, "config.json",
                json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:[i,i,i], s:i, s:i, s:{s:[f,f,f], s:[f,f,f]}}}", "lab", lab,
-                         "model", "lenet5", "quick", 1, "precision", "fp32", "data", "dataset", "fashion-mnist",
+                         "model", "lenet5", "quick", !o->full_mode, "precision", "fp32", "data", "dataset", "fashion-mnist",
                          "input_size", 3, 32, 32, "num_classes", 10, "eval_subset", EVAL_N, "normalize", "mean", m, m,
                          m, "std", 0.353, 0.353, 0.353));
-    write_json(dir, "metrics.json",
-               json_pack("{s:s, s:{s:{s:f, s:s}}}", "lab", lab, "models", "lenet5", "test_accuracy",
-                         o->claimed ? o->claimed : 0.9, "status", "done"));
+    json_t *metrics = json_pack("{s:s, s:{s:{s:f, s:s}}}", "lab", lab, "models", "lenet5", "test_accuracy",
+                                o->claimed ? o->claimed : 0.9, "status", "done");
+    for (size_t i = 0; !o->only_lenet5 && i < sizeof other_models / sizeof other_models[0]; i++) {
+        write_clean_model(dir, other_models[i]);
+        json_object_set_new(json_object_get(metrics, "models"), other_models[i],
+                            json_pack("{s:f, s:s}", "test_accuracy", 0.9, "status", "done"));
+    }
+    write_json(dir, "metrics.json", metrics);
     if (o->broken_json) {
         snprintf(path, sizeof path, "%s/metrics.json", dir);
         tu_write_file(path, "{\"lab\": \"2.2.1\", \"models\": {", 27);
@@ -366,10 +408,19 @@ static struct grade_report *grade_synth(const struct synth *o, const char *lab, 
     return r;
 }
 
+static int of_other_model(const struct check_result *c)
+{
+    for (size_t k = 0; k < sizeof other_models / sizeof other_models[0]; k++)
+        if (strncmp(c->name, other_models[k], strlen(other_models[k])) == 0 && c->name[strlen(other_models[k])] == ':')
+            return 1;
+    return 0;
+}
+
+/* The check `id`, lenet5's for a per-model one (the model the variants alter). */
 static const struct check_result *find_check(const struct grade_report *r, const char *id)
 {
     for (size_t i = 0; i < r->n_checks; i++)
-        if (strcmp(r->checks[i].id, id) == 0)
+        if (strcmp(r->checks[i].id, id) == 0 && !of_other_model(&r->checks[i]))
             return &r->checks[i];
     return NULL;
 }
@@ -380,7 +431,7 @@ static void assert_only_failure(const struct grade_report *r, const char *id, co
     ck_assert_int_eq(r->status, GRADE_GRADED);
     for (size_t i = 0; i < r->n_checks; i++) {
         const struct check_result *c = &r->checks[i];
-        if (strcmp(c->id, id) == 0) {
+        if (strcmp(c->id, id) == 0 && !of_other_model(c)) {
             ck_assert_msg(c->status == CHECK_FAIL, "%s is %s: %s", id, check_status_name(c->status), c->message);
             ck_assert_str_eq(c->kb, kb);
             ck_assert_double_eq(c->points, 0);
@@ -465,6 +516,56 @@ START_TEST(test_not_gradable)
     ck_assert_int_eq(r->status, GRADE_NOT_GRADABLE);
     ck_assert_ptr_nonnull(strstr(r->status_detail, "/nonexistent/sub.tar.gz"));
     grade_report_free(r);
+}
+END_TEST
+
+/* max_score is the rubric's, whatever the submission holds: one model of
+ * four loses the other three models' points (once 22/22 = 100%). */
+START_TEST(test_missing_models_lose_points)
+{
+    struct grade_report *full = grade_synth(&(struct synth){.full_mode = 1}, "2.2.1", 0);
+    struct grade_report *one = grade_synth(&(struct synth){.only_lenet5 = 1, .full_mode = 1}, "2.2.1", 0);
+    ck_assert_double_eq(one->max_score, full->max_score);
+    /* the synthetic logits are 90% right: every full-mode target is met */
+    ck_assert_double_eq(full->score, full->max_score);
+    double others = 0, missing_max = 0; /* the other models' points in the complete one */
+    int missing = 0;
+    for (size_t i = 0; i < full->n_checks; i++)
+        if (of_other_model(&full->checks[i]))
+            others += full->checks[i].max_points;
+    for (size_t i = 0; i < one->n_checks; i++)
+        if (strcmp(one->checks[i].id, "integrity.models") == 0) {
+            ck_assert_int_eq(one->checks[i].status, CHECK_FAIL);
+            ck_assert_str_eq(one->checks[i].kb, "TS-SUBMISSION-INTEGRITY");
+            ck_assert_double_eq(one->checks[i].points, 0);
+            missing_max += one->checks[i].max_points;
+            missing++;
+        }
+    ck_assert_int_eq(missing, 3);
+    ck_assert_double_gt(others, 0);
+    ck_assert_double_eq(missing_max, others);
+    ck_assert_double_eq(one->score, full->max_score - others);
+    ck_assert_int_eq(grade_exit_status(one), LAB_EFAIL);
+    grade_report_free(full);
+    grade_report_free(one);
+}
+END_TEST
+
+/* Every lab with a rubric table builds it (a bad id would be a build defect). */
+START_TEST(test_rubric_tables_build)
+{
+    ck_assert_int_eq(lab_registry_load(), LAB_OK);
+    int with_table = 0;
+    for (size_t i = 0; i < lab_registry_count(); i++) {
+        const json_t *m = lab_registry_at(i);
+        if (!json_object_get(m, "rubric"))
+            continue;
+        with_table++;
+        const struct rubric *rb = rubric_find(lab_manifest_id(m));
+        ck_assert_msg(rb, "lab %s: %s", lab_manifest_id(m), lab_err_message());
+        ck_assert_uint_eq(rb->n, (uintmax_t)json_array_size(json_object_get(json_object_get(m, "rubric"), "checks")));
+    }
+    ck_assert_int_ge(with_table, 1);
 }
 END_TEST
 
@@ -633,6 +734,8 @@ Suite *suite_grade(void)
     TCase *sub = tcase_create("submissions");
     tcase_set_timeout(sub, 120);
     tcase_add_test(sub, test_full_marks);
+    tcase_add_test(sub, test_missing_models_lose_points);
+    tcase_add_test(tc, test_rubric_tables_build);
     tcase_add_test(sub, test_variants_fail_one_check);
     tcase_add_test(sub, test_not_gradable);
     tcase_add_test(sub, test_archives);
