@@ -113,3 +113,30 @@ int rubric_counts_model(const struct rubric_models *rm, const char *model)
             return 1;
     return 0;
 }
+
+void rubric_describe(FILE *f, const char *lab)
+{
+    const struct rubric *rb = rubric_find(lab);
+    if (!rb) {
+        fprintf(f, "\nrubric: none yet (lab grade cannot grade this lab)\n");
+        return;
+    }
+    fprintf(f, "\nrubric (%s task):\n", json_string_value(json_object_get(lab_registry_find(lab), "task")));
+    for (size_t i = 0; i < rb->n; i++) {
+        const struct rubric_check *c = &rb->checks[i];
+        fprintf(f, "  %-20s %4g point(s)%s%s", c->id, c->points, c->flags & RC_PER_MODEL ? " per model" : "",
+                c->flags & RC_REEVAL ? " (--reeval)" : "");
+        if (c->threshold > 0)
+            fprintf(f, ", threshold %g", c->threshold);
+        fprintf(f, "  %s\n", c->name);
+    }
+    for (int mode = 0; mode < 2; mode++) {
+        const struct rubric_models *rm = &rb->models[mode];
+        fprintf(f, "  a complete %s-mode submission holds: ", mode ? "quick" : "full");
+        if (!rm->n)
+            fprintf(f, "any of the lab's models (each one counts)");
+        for (size_t k = 0; k < rm->n; k++)
+            fprintf(f, "%s%s", k ? ", " : "", rm->names[k]);
+        fprintf(f, "\n");
+    }
+}

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 struct grade_ctx;
@@ -96,6 +97,10 @@ struct rubric {
 const struct rubric *rubric_find(const char *lab);
 /* Whether `model` is one of a complete submission's (rm->n 0: any is). */
 int rubric_counts_model(const struct rubric_models *rm, const char *model);
+
+/* `lab info`'s rubric section: each check's id, points (per model where it
+ * is per model), threshold, and the models of a complete submission. */
+void rubric_describe(FILE *f, const char *lab);
 
 /* The check functions, by task: NULL-id terminated tables. */
 extern const struct rubric_check checks_common[], checks_classify[];
