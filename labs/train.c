@@ -34,11 +34,36 @@ int train_config_read(const json_t *config, const struct lab_device_choice *dev,
     snprintf(out->schedule, sizeof out->schedule, "%s", lab_cfg_str(config, "train.schedule", "cosine"));
     out->device = dev->device;
     out->bf16 = dev->bf16;
+    out->accumulate = (int)lab_cfg_int(config, "train.accumulate", 1);
+    out->groups = lab_cfg_get(config, "train.param_groups");
+    out->freeze = lab_cfg_get(config, "train.freeze");
+    if (json_is_array(out->groups) && json_array_size(out->groups) == 0)
+        out->groups = NULL;
+    if (json_is_array(out->freeze) && json_array_size(out->freeze) == 0)
+        out->freeze = NULL;
+    out->unfreeze_epoch = (int)lab_cfg_int(config, "train.unfreeze_epoch", -1);
+    if (out->accumulate < 1 || out->accumulate > 1024)
+        return lab_err(LAB_EUSAGE, "use a whole number from 1 to 1024", "train.accumulate is %d", out->accumulate);
+    if ((out->groups && !json_is_array(out->groups)) || (out->freeze && !json_is_array(out->freeze)))
+        return lab_err(LAB_EUSAGE, "give a list: train.param_groups [{\"prefix\": ..., \"lr\": ...}], train.freeze [\"prefix\", ...]",
+                       "train.param_groups or train.freeze is not a list");
+    size_t gi;
+    const json_t *g;
+    json_array_foreach(out->groups, gi, g)
+    {
+        if (!json_is_string(json_object_get(g, "prefix")))
+            return lab_err(LAB_EUSAGE, "give each group a \"prefix\" of state-dict names", "train.param_groups[%zu] has no prefix", gi);
+    }
+    json_array_foreach(out->freeze, gi, g)
+    {
+        if (!json_is_string(g))
+            return lab_err(LAB_EUSAGE, "list name prefixes as strings", "train.freeze[%zu] is not a string", gi);
+    }
     if (strcmp(out->optimizer, "sgd") && strcmp(out->optimizer, "adamw"))
         return lab_err(LAB_EUSAGE, "use sgd or adamw", "unknown train.optimizer '%s'", out->optimizer);
     if (strcmp(out->schedule, "cosine") && strcmp(out->schedule, "batch_cosine") &&
-        strcmp(out->schedule, "warmup_cosine") && strcmp(out->schedule, "none"))
-        return lab_err(LAB_EUSAGE, "use cosine, batch_cosine, warmup_cosine or none", "unknown train.schedule '%s'",
+        strcmp(out->schedule, "warmup_cosine") && strcmp(out->schedule, "onecycle") && strcmp(out->schedule, "none"))
+        return lab_err(LAB_EUSAGE, "use cosine, batch_cosine, warmup_cosine, onecycle or none", "unknown train.schedule '%s'",
                        out->schedule);
     return LAB_OK;
 }
@@ -172,7 +197,68 @@ static double lr_at(const struct train_config *tc, int epoch, long step, long st
     if (strcmp(tc->schedule, "warmup_cosine") == 0)
         return ts_lr_warmup_cosine(tc->lr, tc->warmup_start_factor, (long)tc->warmup_epochs * steps_per_epoch, 0,
                                    (long)epoch * steps_per_epoch + step, (long)tc->epochs * steps_per_epoch);
+    /* torch.optim.lr_scheduler.OneCycleLR's defaults, momentum cycled too. */
+    if (strcmp(tc->schedule, "onecycle") == 0)
+        return ts_lr_onecycle(tc->lr, (long)tc->epochs * steps_per_epoch, 0.3, 25, 1e4, 0.85, 0.95,
+                              (long)epoch * steps_per_epoch + step, NULL);
     return tc->lr;
+}
+
+static int has_prefix(const char *name, const char *prefix) { return strncmp(name, prefix, strlen(prefix)) == 0; }
+
+/* Group tags by the first matching train.param_groups prefix (group 0: the
+ * rest), and requires_grad off for train.freeze's prefixes. */
+static int apply_groups(struct model *m, const struct train_config *tc, int frozen)
+{
+    for (size_t i = 0; i < ts_params_count(m->params); i++) {
+        const char *name;
+        ts_tensor *t;
+        int kind, group;
+        NN_TRY(ts_params_at(m->params, i, &name, &t, &kind, &group));
+        if (kind != TS_PARAM)
+            continue;
+        size_t gi;
+        const json_t *g;
+        int tag = 0;
+        json_array_foreach(tc->groups, gi, g)
+        {
+            if (!tag && has_prefix(name, json_string_value(json_object_get(g, "prefix"))))
+                tag = (int)gi + 1;
+        }
+        if (tc->groups)
+            NN_TRY(ts_params_set_group(m->params, name, tag));
+        int freeze = 0;
+        json_array_foreach(tc->freeze, gi, g) freeze |= has_prefix(name, json_string_value(g));
+        if (tc->freeze)
+            NN_TRY(ts_set_requires_grad(t, !(freeze && frozen)));
+    }
+    return LAB_OK;
+}
+
+/* Sets every group's lr for this step: the schedule's multiple of the
+ * group's own base lr (schedules with eta_min 0 scale with their base). */
+static void set_lrs(ts_optim *opt, const struct train_config *tc, double lr)
+{
+    ts_optim_set_lr(opt, -1, lr);
+    size_t gi;
+    const json_t *g;
+    json_array_foreach(tc->groups, gi, g)
+    {
+        const json_t *base = json_object_get(g, "lr");
+        if (json_is_number(base) && tc->lr > 0)
+            ts_optim_set_lr(opt, (int)gi + 1, lr * json_number_value(base) / tc->lr);
+    }
+}
+
+static void set_group_decay(ts_optim *opt, const struct train_config *tc)
+{
+    size_t gi;
+    const json_t *g;
+    json_array_foreach(tc->groups, gi, g)
+    {
+        const json_t *wd = json_object_get(g, "weight_decay");
+        ts_optim_set_weight_decay(opt, (int)gi + 1, json_is_number(wd) ? json_number_value(wd) : tc->weight_decay);
+    }
 }
 
 static int make_optimizer(struct model *m, const struct train_config *tc, ts_optim **out)
@@ -188,19 +274,28 @@ static int make_optimizer(struct model *m, const struct train_config *tc, ts_opt
     return LAB_OK;
 }
 
-/* One optimisation step; adds the batch's summed loss and hits. */
+/* One batch: its gradients, and with `step` the optimizer step (with
+ * accumulation the loss is divided by the batches per step, so the summed
+ * gradients are those of their mean); adds the batch's summed loss and hits. */
 static int train_step(struct model *m, ts_optim *opt, const struct ds_batch *b, const struct train_config *tc,
-                      double *loss_sum, int64_t *correct)
+                      int first, int step, double *loss_sum, int64_t *correct)
 {
-    ts_tensor *x, *y, *logits, *loss, *pred, *hits, *nhit;
+    ts_tensor *x, *y, *logits, *loss, *pred, *hits, *nhit, *scaled;
     LAB_TRY(upload(b, tc->device, &x, &y));
     LAB_TRY(forward_fp32(m, x, 1, tc, &logits));
     LAB_TRY(classify_loss(logits, y, tc->label_smoothing, &loss));
-    NN_TRY(ts_optim_zero_grad(opt));
-    NN_TRY(ts_backward(loss, NULL));
-    if (tc->grad_clip > 0)
+    if (first)
+        NN_TRY(ts_optim_zero_grad(opt));
+    if (tc->accumulate > 1) {
+        NN_TRY(ts_mul_scalar(&scaled, loss, 1.0 / tc->accumulate));
+        NN_TRY(ts_backward(scaled, NULL));
+    } else {
+        NN_TRY(ts_backward(loss, NULL));
+    }
+    if (step && tc->grad_clip > 0)
         NN_TRY(ts_clip_grad_norm(m->params, tc->grad_clip, 2.0, NULL));
-    NN_TRY(ts_optim_step(opt));
+    if (step)
+        NN_TRY(ts_optim_step(opt));
     double l;
     int64_t c;
     int grad = ts_no_grad_push();
@@ -290,7 +385,9 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
     memset(final, 0, sizeof *final);
     NN_TRY(ts_params_to(m->params, tc->device, -1));
     ts_optim *opt;
+    LAB_TRY(apply_groups(m, tc, 1));
     LAB_TRY(make_optimizer(m, tc, &opt));
+    set_group_decay(opt, tc);
     struct ds_pipeline_config pc = {.batch_size = tc->batch_size, .threads = tc->threads, .seed = tc->seed,
                                     .shuffle = 1, .drop_last = 0, .augment = d->train_aug};
     struct ds_pipeline *p = NULL;
@@ -322,11 +419,18 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
         double t0 = lab_monotonic_s(), loss_sum = 0;
         int64_t seen = 0, correct = 0;
         struct ds_batch *b = NULL;
+        if (tc->freeze && epoch == tc->unfreeze_epoch && (rc = apply_groups(m, tc, 0)))
+            break;
         for (long step = 0; !rc && (rc = ds_pipeline_next(p, &b)) == LAB_OK && b; step++) {
             double lr = lr_at(tc, epoch, step, steps);
-            ts_optim_set_lr(opt, -1, lr);
+            if (tc->groups)
+                set_lrs(opt, tc, lr);
+            else
+                ts_optim_set_lr(opt, -1, lr);
+            int k = tc->accumulate;
             ts_scope_begin();
-            rc = train_step(m, opt, b, tc, &loss_sum, &correct);
+            rc = train_step(m, opt, b, tc, step % k == 0, step % k == k - 1 || step == steps - 1, &loss_sum,
+                            &correct);
             ts_scope_end();
             seen += b->n;
             ds_batch_free(b);

@@ -19,12 +19,16 @@ struct train_config {
     int epochs, batch_size, threads;
     char optimizer[8]; /* sgd | adamw */
     double lr, momentum, weight_decay, label_smoothing, grad_clip;
-    char schedule[16]; /* cosine (per epoch) | batch_cosine, warmup_cosine (per batch) | none */
+    char schedule[16]; /* cosine (per epoch) | batch_cosine, warmup_cosine, onecycle (per batch) | none */
     int warmup_epochs;
     double warmup_start_factor;
     uint64_t seed;
     ts_device device;
     int bf16;
+    int accumulate; /* batches per optimizer step (gradient accumulation), >= 1 */
+    const json_t *groups; /* train.param_groups: [{"prefix", "lr", "weight_decay"}], borrowed; NULL: one group */
+    const json_t *freeze; /* train.freeze: state-dict name prefixes not trained, borrowed */
+    int unfreeze_epoch;   /* train.unfreeze_epoch: from this epoch (0-based) on the frozen train too; -1 never */
 };
 /* Reads the "train" group and "seed" of a resolved configuration. */
 int train_config_read(const json_t *config, const struct lab_device_choice *dev, struct train_config *out);
