@@ -274,10 +274,33 @@ static int make_optimizer(struct model *m, const struct train_config *tc, ts_opt
     return LAB_OK;
 }
 
+int train_optimizer(struct model *m, const struct train_config *tc, ts_optim **out)
+{
+    LAB_TRY(apply_groups(m, tc, 1));
+    LAB_TRY(make_optimizer(m, tc, out));
+    set_group_decay(*out, tc);
+    return LAB_OK;
+}
+
+void train_set_lr(ts_optim *opt, const struct train_config *tc, int epoch, long step, long steps_per_epoch)
+{
+    double lr = lr_at(tc, epoch, step, steps_per_epoch);
+    if (strcmp(tc->schedule, "onecycle") == 0) { /* OneCycleLR cycles momentum (AdamW's beta1) too */
+        double momentum;
+        ts_lr_onecycle(tc->lr, (long)tc->epochs * steps_per_epoch, 0.3, 25, 1e4, 0.85, 0.95,
+                       (long)epoch * steps_per_epoch + step, &momentum);
+        ts_optim_set_momentum(opt, -1, momentum);
+    }
+    if (tc->groups)
+        set_lrs(opt, tc, lr);
+    else
+        ts_optim_set_lr(opt, -1, lr);
+}
+
 /* One batch: its gradients, and with `step` the optimizer step (with
  * accumulation the loss is divided by the batches per step, so the summed
  * gradients are those of their mean); adds the batch's summed loss and hits. */
-static int train_step(struct model *m, ts_optim *opt, const struct ds_batch *b, const struct train_config *tc,
+int train_batch(struct model *m, ts_optim *opt, const struct ds_batch *b, const struct train_config *tc,
                       int first, int step, double *loss_sum, int64_t *correct)
 {
     ts_tensor *x, *y, *logits, *loss, *pred, *hits, *nhit, *scaled;
@@ -385,9 +408,7 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
     memset(final, 0, sizeof *final);
     NN_TRY(ts_params_to(m->params, tc->device, -1));
     ts_optim *opt;
-    LAB_TRY(apply_groups(m, tc, 1));
-    LAB_TRY(make_optimizer(m, tc, &opt));
-    set_group_decay(opt, tc);
+    LAB_TRY(train_optimizer(m, tc, &opt));
     struct ds_pipeline_config pc = {.batch_size = tc->batch_size, .threads = tc->threads, .seed = tc->seed,
                                     .shuffle = 1, .drop_last = 0, .augment = d->train_aug};
     struct ds_pipeline *p = NULL;
@@ -422,14 +443,10 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
         if (tc->freeze && epoch == tc->unfreeze_epoch && (rc = apply_groups(m, tc, 0)))
             break;
         for (long step = 0; !rc && (rc = ds_pipeline_next(p, &b)) == LAB_OK && b; step++) {
-            double lr = lr_at(tc, epoch, step, steps);
-            if (tc->groups)
-                set_lrs(opt, tc, lr);
-            else
-                ts_optim_set_lr(opt, -1, lr);
+            train_set_lr(opt, tc, epoch, step, steps);
             int k = tc->accumulate;
             ts_scope_begin();
-            rc = train_step(m, opt, b, tc, step % k == 0, step % k == k - 1 || step == steps - 1, &loss_sum,
+            rc = train_batch(m, opt, b, tc, step % k == 0, step % k == k - 1 || step == steps - 1, &loss_sum,
                             &correct);
             ts_scope_end();
             seen += b->n;

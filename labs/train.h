@@ -9,6 +9,7 @@
 
 #include "datasets/augment.h"
 #include "datasets/dataset.h"
+#include "datasets/pipeline.h"
 #include "labs/models/model.h"
 #include "labs/run.h"
 
@@ -46,6 +47,17 @@ struct classify_data {
     const struct ds_dataset *train, *eval;
     struct ds_augment train_aug, eval_aug;
 };
+
+/* The recipe's optimizer over m's parameters: groups by prefix with their
+ * lr and weight decay, frozen prefixes without gradients. */
+int train_optimizer(struct model *m, const struct train_config *tc, ts_optim **out);
+/* Sets every group's learning rate for batch `step` of `epoch`. */
+void train_set_lr(ts_optim *opt, const struct train_config *tc, int epoch, long step, long steps_per_epoch);
+/* One training batch inside the caller's ts scope: zero the gradients when
+ * `first`, backward (the loss over tc->accumulate with accumulation), and
+ * with `step` clip and step. Adds the batch's summed loss and hits. */
+int train_batch(struct model *m, ts_optim *opt, const struct ds_batch *b, const struct train_config *tc, int first,
+                int step, double *loss_sum, int64_t *correct);
 
 /* Evaluates in eval mode without gradients, in dataset order. */
 int classifier_evaluate(struct lab_run *r, struct model *m, const struct classify_data *d,
