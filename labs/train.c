@@ -5,6 +5,7 @@
 #include "base/progress.h"
 #include "datasets/pipeline.h"
 #include "labs/config.h"
+#include "labs/ema.h"
 #include "labs/models/nn.h"
 #include "labs/models/weights.h"
 #include "labs/tasks/classify.h"
@@ -42,6 +43,10 @@ int train_config_read(const json_t *config, const struct lab_device_choice *dev,
     if (json_is_array(out->freeze) && json_array_size(out->freeze) == 0)
         out->freeze = NULL;
     out->unfreeze_epoch = (int)lab_cfg_int(config, "train.unfreeze_epoch", -1);
+    out->ema_decay = lab_cfg_num(config, "train.ema_decay", 0);
+    if (out->ema_decay < 0 || out->ema_decay >= 1)
+        return lab_err(LAB_EUSAGE, "use 0 (off) or a decay below 1, e.g. 0.999", "train.ema_decay is %g",
+                       out->ema_decay);
     if (out->accumulate < 1 || out->accumulate > 1024)
         return lab_err(LAB_EUSAGE, "use a whole number from 1 to 1024", "train.accumulate is %d", out->accumulate);
     if ((out->groups && !json_is_array(out->groups)) || (out->freeze && !json_is_array(out->freeze)))
@@ -342,40 +347,58 @@ int train_batch(struct model *m, ts_optim *opt, const struct ds_batch *b, const 
     return LAB_OK;
 }
 
-static int save_checkpoint(struct model *m, ts_optim *opt, const char *path, int epoch, const json_t *history)
+static int save_checkpoint(struct model *m, ts_optim *opt, const struct ema *ema, const char *path, int epoch,
+                           const json_t *history)
 {
-    struct ts_host_tensor *state = NULL;
-    size_t n = 0;
+    struct ts_host_tensor *state = NULL, *avg = NULL;
+    size_t n = 0, n_avg = 0;
     void *blob = NULL;
     if (ts_optim_state_export(opt, &state, &n, &blob) != TS_OK)
         return nn_fail(TS_ETORCH, "exporting the optimizer state");
+    int erc = ema ? ema_export(ema, &avg, &n_avg) : LAB_OK;
+    struct ts_host_tensor *all = erc ? NULL : malloc((n + n_avg + 1) * sizeof *all);
+    if (all) {
+        memcpy(all, state, n * sizeof *all);
+        if (n_avg)
+            memcpy(all + n, avg, n_avg * sizeof *all);
+    } else if (!erc) {
+        erc = lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    }
     char ep[16];
     snprintf(ep, sizeof ep, "%d", epoch);
     char *hist = json_dumps(history, JSON_COMPACT);
     json_t *meta = json_pack("{s:s, s:s}", "epoch", ep, "history", hist ? hist : "[]");
-    int rc = weights_save(m->params, path, meta, state, n);
+    int rc = erc ? erc : weights_save(m->params, path, meta, all, n + n_avg);
     json_decref(meta);
     free(hist);
+    free(all);
+    for (size_t i = 0; i < n_avg; i++) {
+        free((void *)avg[i].name);
+        free((void *)avg[i].data);
+    }
+    free(avg);
     free(state);
     free(blob);
     return rc;
 }
 
 /* Restores weights, optimizer state and history; returns the next epoch. */
-static int load_checkpoint(struct model *m, ts_optim *opt, const char *path, json_t *epochs, int *next_epoch)
+static int load_checkpoint(struct model *m, ts_optim *opt, struct ema *ema, const char *path, json_t *epochs,
+                           int *next_epoch)
 {
     st_file *f;
     LAB_TRY(st_open(path, &f));
     struct ts_host_tensor *items = NULL;
     size_t n = 0;
     int rc = weights_host_view(f, NULL, &items, &n);
-    /* Optimizer state is stored under "optim." names next to the weights. */
+    /* Optimizer state and the weights' average are stored under "optim."
+     * and "ema." names next to the weights. */
     size_t split = 0;
     struct ts_host_tensor *weights = NULL;
     if (!rc) {
         weights = malloc((n + 1) * sizeof *weights);
         for (size_t i = 0; i < n; i++)
-            if (strncmp(items[i].name, "optim.", 6) != 0)
+            if (strncmp(items[i].name, "optim.", 6) != 0 && strncmp(items[i].name, "ema.", 4) != 0)
                 weights[split++] = items[i];
         struct ts_load_report rep;
         int trc = ts_params_load_host(m->params, weights, split, 1, &rep);
@@ -385,6 +408,8 @@ static int load_checkpoint(struct model *m, ts_optim *opt, const char *path, jso
         if (trc)
             rc = lab_err(LAB_EUSAGE, "start a new run instead of --resume", "checkpoint %s does not fit: %s", path,
                          ts_last_error());
+        if (!rc && ema)
+            rc = ema_import(ema, items, n);
     }
     const char *ep = rc ? NULL : st_metadata_get(f, "epoch");
     const char *hist = rc ? NULL : st_metadata_get(f, "history");
@@ -409,13 +434,22 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
     NN_TRY(ts_params_to(m->params, tc->device, -1));
     ts_optim *opt;
     LAB_TRY(train_optimizer(m, tc, &opt));
+    struct ema ema_state, *ema = NULL;
+    if (tc->ema_decay > 0) {
+        int erc = ema_init(&ema_state, m, tc->ema_decay);
+        if (erc) {
+            ts_optim_free(opt);
+            return erc;
+        }
+        ema = &ema_state;
+    }
     struct ds_pipeline_config pc = {.batch_size = tc->batch_size, .threads = tc->threads, .seed = tc->seed,
                                     .shuffle = 1, .drop_last = 0, .augment = d->train_aug};
     struct ds_pipeline *p = NULL;
     json_t *epochs = json_array();
     int start = 0, rc = LAB_OK;
     if (lab_path_exists(ckpt_path)) {
-        rc = load_checkpoint(m, opt, ckpt_path, epochs, &start);
+        rc = load_checkpoint(m, opt, ema, ckpt_path, epochs, &start);
         if (!rc)
             lab_say(r, "  resuming %s after epoch %d", m->name, start);
     }
@@ -446,9 +480,11 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
             train_set_lr(opt, tc, epoch, step, steps);
             int k = tc->accumulate;
             ts_scope_begin();
-            rc = train_batch(m, opt, b, tc, step % k == 0, step % k == k - 1 || step == steps - 1, &loss_sum,
-                            &correct);
+            int stepped = step % k == k - 1 || step == steps - 1;
+            rc = train_batch(m, opt, b, tc, step % k == 0, stepped, &loss_sum, &correct);
             ts_scope_end();
+            if (!rc && ema && stepped)
+                rc = ema_update(ema, m);
             seen += b->n;
             ds_batch_free(b);
             char extra[80];
@@ -467,7 +503,12 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
         train_time += secs;
         images += seen;
         eval_result_free(final);
-        if ((rc = classifier_evaluate(r, m, d, tc, final)))
+        /* With an average, it is what is evaluated (and saved at the end). */
+        if (ema && (rc = ema_swap(ema, m)))
+            break;
+        rc = classifier_evaluate(r, m, d, tc, final);
+        int src = ema ? ema_swap(ema, m) : LAB_OK;
+        if (rc || (rc = src))
             break;
         json_array_append_new(epochs, json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:I}", "epoch", epoch + 1,
                                                 "lr", lr_at(tc, epoch, 0, steps), "train_loss",
@@ -478,7 +519,7 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
         lab_say(r, "  %s epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.1f s", m->name,
                 epoch + 1, tc->epochs, loss_sum / (double)seen, 100.0 * correct / seen, final->loss,
                 100 * final->accuracy, secs);
-        rc = save_checkpoint(m, opt, ckpt_path, epoch, epochs);
+        rc = save_checkpoint(m, opt, ema, ckpt_path, epoch, epochs);
         /* Tests only: a Ctrl-C after the N-th epoch of the process, at a known point. */
         static int epochs_done;
         const char *stop = getenv("LAB_TEST_INTERRUPT_AFTER_EPOCHS");
@@ -489,6 +530,8 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
         if (!rc && lab_interrupted && epoch + 1 < tc->epochs)
             rc = LAB_EINTERRUPTED;
     }
+    if (!rc && ema) /* the model keeps the average: its weights are the ones evaluated */
+        rc = ema_swap(ema, m);
     if (!rc && !final->logits) /* resumed after the last epoch: evaluate again */
         rc = classifier_evaluate(r, m, d, tc, final);
     if (!rc) {
@@ -506,5 +549,6 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
     json_decref(epochs);
     ds_pipeline_close(p);
     ts_optim_free(opt);
+    ema_free(ema);
     return rc;
 }

@@ -30,6 +30,7 @@ struct train_config {
     const json_t *groups; /* train.param_groups: [{"prefix", "lr", "weight_decay"}], borrowed; NULL: one group */
     const json_t *freeze; /* train.freeze: state-dict name prefixes not trained, borrowed */
     int unfreeze_epoch;   /* train.unfreeze_epoch: from this epoch (0-based) on the frozen train too; -1 never */
+    double ema_decay;     /* train.ema_decay: > 0 keeps an average of the weights (labs/ema.h), evaluated and saved */
 };
 /* Reads the "train" group and "seed" of a resolved configuration. */
 int train_config_read(const json_t *config, const struct lab_device_choice *dev, struct train_config *out);

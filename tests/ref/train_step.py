@@ -6,7 +6,9 @@ lr 3e-3, no weight decay); conv1.* frozen (requires_grad False); label
 smoothing 0.1; gradient accumulation over 2 batches of 4 (each loss / 2);
 clip_grad_norm_(1.0); the LR of each step from LinearLR(0.01, 1, 4) then
 CosineAnnealingLR(4) (SequentialLR at 4), stepped per batch, each group's
-lr scaled from its own base lr as torch's schedulers do.
+lr scaled from its own base lr as torch's schedulers do. An average of the
+weights: AveragedModel(avg_fn 0.9 * avg + 0.1 * p, use_buffers=True),
+updated after each optimizer step.
 Run: /usr/bin/python3 train_step.py OUTDIR
 """
 import warnings
@@ -48,6 +50,7 @@ def factor(batch):
     return o.param_groups[0]["lr"]
 
 
+ema = torch.optim.swa_utils.AveragedModel(model, avg_fn=lambda avg, p, n: 0.9 * avg + 0.1 * p, use_buffers=True)
 base = [g["lr"] for g in opt.param_groups]
 for k in range(4):
     xb, yb = x[4 * k % 8:4 * k % 8 + 4], y[4 * k % 8:4 * k % 8 + 4]
@@ -61,5 +64,8 @@ for k in range(4):
     if k % 2 == 1:
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
         opt.step()
+        ema.update_parameters(model)
 for name, t in model.state_dict().items():
     save(D, "after." + name, t)
+for name, t in ema.module.state_dict().items():
+    save(D, "ema." + name, t)

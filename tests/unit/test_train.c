@@ -1,9 +1,11 @@
 /* labs/train.c against PyTorch (tests/ref/train_step.py): two optimizer
  * steps of LeNet-5 with parameter groups, a frozen prefix, label smoothing,
  * gradient accumulation, gradient clipping and a per-batch warm-up + cosine
- * schedule give PyTorch's losses and weights. */
+ * schedule give PyTorch's losses and weights, and labs/ema.c the average
+ * AveragedModel keeps. */
 #include "base/error.h"
 #include "labs/2.2.1-cnn-architectures/cnn_models.h"
+#include "labs/ema.h"
 #include "labs/train.h"
 #include "tests/unit/shim_testref.h"
 #include "tests/unit/testutil.h"
@@ -51,6 +53,8 @@ START_TEST(test_train_step_matches_pytorch)
     snprintf(tc.schedule, sizeof tc.schedule, "warmup_cosine");
     ts_optim *opt;
     ck_assert_int_eq(train_optimizer(m, &tc, &opt), LAB_OK);
+    struct ema ema;
+    ck_assert_int_eq(ema_init(&ema, m, 0.9), LAB_OK);
 
     ts_tensor *x = shim_ref_load(dir, "x", NULL), *y = shim_ref_load(dir, "y", NULL);
     float *px = host_f32(x, 8 * 3 * 32 * 32);
@@ -66,6 +70,8 @@ START_TEST(test_train_step_matches_pytorch)
         train_set_lr(opt, &tc, 0, k, 4);
         ck_assert_int_eq(train_batch(m, opt, &b, &tc, k % 2 == 0, k % 2 == 1, &loss_sum, &correct), LAB_OK);
         ts_scope_end();
+        if (k % 2 == 1)
+            ck_assert_int_eq(ema_update(&ema, m), LAB_OK);
         char ref[32];
         snprintf(ref, sizeof ref, "loss.%d", k);
         ts_tensor *want = shim_ref_load(dir, ref, NULL);
@@ -83,6 +89,21 @@ START_TEST(test_train_step_matches_pytorch)
         snprintf(ref, sizeof ref, "after.%s", name);
         shim_ref_expect(dir, ref, t, 1e-4);
     }
+    /* the average: swapped into the model, then back */
+    ck_assert_int_eq(ema_swap(&ema, m), LAB_OK);
+    for (size_t i = 0; i < ts_params_count(m->params); i++) {
+        const char *name;
+        ts_tensor *t;
+        int kind, group;
+        char ref[160];
+        ck_assert_int_eq(ts_params_at(m->params, i, &name, &t, &kind, &group), TS_OK);
+        snprintf(ref, sizeof ref, "ema.%s", name);
+        shim_ref_expect(dir, ref, t, 1e-4);
+    }
+    ck_assert_int_eq(ema_swap(&ema, m), LAB_OK);
+    ts_tensor *w = ts_params_get(m->params, "fc3.weight");
+    shim_ref_expect(dir, "after.fc3.weight", w, 1e-4);
+    ema_free(&ema);
     ts_tensor_free(x);
     ts_tensor_free(y);
     free(px);
