@@ -224,6 +224,13 @@ int ts_dropout(ts_tensor **out, const ts_tensor *x, double p, int training);
  * NULL) is bool (true = keep) or additive float; scale <= 0: 1/sqrt(d). */
 int ts_attention(ts_tensor **out, const ts_tensor *q, const ts_tensor *k, const ts_tensor *v,
                  const ts_tensor *mask, double scale);
+/* The same with dropout_p on the attention weights (applied when training)
+ * and, when weights is not NULL, the weights themselves [.., Tq, Tk] (after
+ * dropout, as the course's module returns them). libtorch >= 2.0 runs the
+ * fused scaled_dot_product_attention when weights is NULL; otherwise, and on
+ * 1.13, the explicit math. */
+int ts_attention_ex(ts_tensor **out, ts_tensor **weights, const ts_tensor *q, const ts_tensor *k, const ts_tensor *v,
+                    const ts_tensor *mask, double scale, double dropout_p, int training);
 /* Losses. cross_entropy takes class indices (i64); ignore_index as PyTorch
  * (-100 by default). */
 int ts_cross_entropy(ts_tensor **out, const ts_tensor *logits, const ts_tensor *target, const ts_tensor *weight,
