@@ -245,7 +245,7 @@ static enum check_status reeval_load_lab(struct grade_ctx *g, struct check_out *
     const struct lab_impl *impl = lab_impl_find(lab);
     if (!impl || !impl->create_model)
         return check_set(o, CHECK_ERROR, NULL, "this build has no model builders for lab %s", lab);
-    return reeval_load(g, impl->create_model, o);
+    return reeval_load(g, impl, o);
 }
 
 const struct rubric_check checks_classify[] = {

@@ -4,6 +4,7 @@
 #include "datasets/registry.h"
 #include "datasets/pipeline.h"
 #include "labs/device.h"
+#include "labs/lab.h"
 #include "labs/models/nn.h"
 #include "labs/models/weights.h"
 
@@ -92,7 +93,7 @@ static struct reeval_state *state_of(struct grade_ctx *g)
     return g->m.reeval;
 }
 
-enum check_status reeval_load(struct grade_ctx *g, reeval_create_fn create, struct check_out *o)
+enum check_status reeval_load(struct grade_ctx *g, const struct lab_impl *impl, struct check_out *o)
 {
     const char *kb = "TS-STATE-DICT-MISMATCH";
     struct reeval_state *s = state_of(g);
@@ -107,7 +108,8 @@ enum check_status reeval_load(struct grade_ctx *g, reeval_create_fn create, stru
         prec = "auto";
     if (lab_choose_device(device, prec, &s->dev))
         return check_set(o, CHECK_ERROR, NULL, "cannot use device %s: %s", device, lab_err_message());
-    if (create(g->m.name, (int)g->m.classes, &s->model))
+    if (impl->create_model_cfg ? impl->create_model_cfg(g->sub->config, g->m.name, (int)g->m.classes, &s->model)
+                               : impl->create_model(g->m.name, (int)g->m.classes, &s->model))
         return check_set(o, CHECK_ERROR, NULL, "cannot build %s: %s", g->m.name, lab_err_message());
     struct ts_host_tensor *items = NULL;
     size_t n = 0;
@@ -197,9 +199,15 @@ static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct d
         if (!trc && s->dev.bf16)
             trc = ts_autocast_push(s->dev.device, TS_BF16, &token);
         if (!trc) {
-            rc = s->model->forward(s->model, x, 0, &y);
+            struct model_tensors in = {0}, outs;
+            rc = model_tensors_add(&in, "pixel_values", x);
+            if (!rc)
+                rc = model_run(s->model, &in, 0, &outs);
             if (s->dev.bf16)
                 ts_autocast_pop(token);
+            y = rc ? NULL : model_tensors_get(&outs, "logits");
+            if (!rc && !y)
+                rc = lab_err(LAB_EINTERNAL, NULL, "the model returned no 'logits'");
         } else {
             rc = nn_fail(trc, "preparing a batch");
         }

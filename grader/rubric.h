@@ -104,6 +104,8 @@ void rubric_describe(FILE *f, const char *lab);
 
 /* The check functions, by task: NULL-id terminated tables. */
 extern const struct rubric_check checks_common[], checks_classify[];
+/* Checks of one architecture family, usable by any lab's table (vit.*). */
+extern const struct rubric_check checks_vit[];
 int classify_model_begin(struct grade_ctx *g, const struct sub_model *sm);
 
 /* 1 when the running check has used up its budget (loops poll this). */

@@ -105,12 +105,17 @@ static int forward_fp32(struct model *m, const ts_tensor *x, int training, const
     int token = 0;
     if (tc->bf16)
         NN_TRY(ts_autocast_push(tc->device, TS_BF16, &token));
-    ts_tensor *raw = NULL;
-    int rc = m->forward(m, x, training, &raw);
+    struct model_tensors in = {0}, out;
+    int rc = model_tensors_add(&in, "pixel_values", (ts_tensor *)x);
+    if (!rc)
+        rc = model_run(m, &in, training, &out);
     if (tc->bf16)
         ts_autocast_pop(token);
     if (rc)
         return rc;
+    ts_tensor *raw = model_tensors_get(&out, "logits");
+    if (!raw)
+        return lab_err(LAB_EINTERNAL, NULL, "%s returned no 'logits'", m->name);
     NN_TRY(ts_to(logits, raw, tc->device, TS_F32));
     return LAB_OK;
 }
