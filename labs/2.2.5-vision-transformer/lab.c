@@ -8,10 +8,12 @@
 #include "labs/models/nn.h"
 #include "labs/models/vit.h"
 #include "labs/models/weights.h"
+#include "labs/plots.h"
 #include "labs/run.h"
 #include "labs/tasks/classify.h"
 #include "labs/train.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,8 +76,89 @@ static int create_model(const char *name, int num_classes, struct model **out)
     return create_model_cfg(NULL, name, num_classes, out);
 }
 
+/* The patch grid side and the first patch token (after CLS, and DeiT's
+ * distillation token). */
+static void grid_of(const struct model *m, int64_t tokens, int *g, int *first)
+{
+    const struct vit_config *c = vit_config_of(m);
+    *g = c->img_size / c->patch_size;
+    *first = (int)(tokens - (int64_t)*g * *g);
+}
+
+/* plots/vit-attention-heads.png (the CLS token's attention over the
+ * patches, per head, first image), vit-cls-attention.png (averaged over
+ * heads, laid over the images) and vit-pos-embed.png (cosine similarity of
+ * each patch's positional embedding with every other's). */
+static int attention_plots(struct lab_run *r, struct model *m, const float *attn, const int64_t shape[4],
+                           const struct ds_dataset *eval, const int64_t *indices)
+{
+    int64_t n = shape[0], heads = shape[1], T = shape[2];
+    int g, first;
+    grid_of(m, T, &g, &first);
+    int P = g * g, shown = n < 8 ? (int)n : 8;
+    float *maps = malloc(sizeof(float) * (size_t)P * (size_t)(P > heads ? P : heads));
+    char path[4200], caps[64][24];
+    const char *capp[64];
+    int rc = maps ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    for (int h = 0; !rc && h < heads && h < 64; h++) {
+        for (int j = 0; j < P; j++)
+            maps[h * P + j] = attn[((size_t)h * T + 0) * T + first + j];
+        snprintf(caps[h], sizeof caps[h], "head %d", h);
+        capp[h] = caps[h];
+    }
+    if (!rc && !(rc = lab_run_path(r, "plots/vit-attention-heads.png", path, sizeof path)))
+        rc = plot_heatmaps(path, "CLS attention over the patches, per head (first test image)", maps,
+                           (int)(heads < 64 ? heads : 64), g, g, capp, 8, NULL);
+    struct ds_sample s[8];
+    struct ds_image ims[8];
+    int loaded = 0;
+    for (; !rc && loaded < shown; loaded++) {
+        memset(&s[loaded], 0, sizeof s[loaded]);
+        if ((rc = ds_dataset_get(eval, (size_t)indices[loaded], &s[loaded])))
+            break;
+        ims[loaded] = s[loaded].image;
+        for (int j = 0; j < P; j++) {
+            double sum = 0;
+            for (int h = 0; h < heads; h++)
+                sum += attn[(((size_t)loaded * heads + h) * T + 0) * T + first + j];
+            maps[loaded * P + j] = (float)(sum / (double)heads);
+        }
+        snprintf(caps[loaded], sizeof caps[loaded], "test image %lld", (long long)indices[loaded]);
+        capp[loaded] = caps[loaded];
+    }
+    if (!rc && !(rc = lab_run_path(r, "plots/vit-cls-attention.png", path, sizeof path)))
+        rc = plot_heatmaps(path, "CLS attention (mean over heads) over the image", maps, shown, g, g, capp, 8, ims);
+    for (int i = 0; i < loaded; i++)
+        ds_sample_free(&s[i]);
+    ts_tensor *pos = ts_params_get(m->params, "pos_embed");
+    int64_t dim = pos ? ts_size(pos, 2) : 0;
+    float *pe = !rc && pos ? malloc(sizeof(float) * (size_t)(T * dim)) : NULL;
+    if (!rc && pos && (!pe || ts_to_host(pos, TS_F32, pe, sizeof(float) * (size_t)(T * dim))))
+        rc = lab_err(LAB_EINTERNAL, NULL, "cannot read the positional embedding");
+    if (!rc && pe) {
+        float *big = realloc(maps, sizeof(float) * (size_t)P * (size_t)P);
+        rc = big ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+        if (big)
+            maps = big;
+        for (int i = 0; !rc && i < P; i++)
+            for (int j = 0; j < P; j++) {
+                const float *a = pe + (size_t)(first + i) * dim, *b = pe + (size_t)(first + j) * dim;
+                double ab = 0, aa = 0, bb = 0;
+                for (int64_t k = 0; k < dim; k++)
+                    ab += (double)a[k] * b[k], aa += (double)a[k] * a[k], bb += (double)b[k] * b[k];
+                maps[i * P + j] = (float)(aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0);
+            }
+        if (!rc && !(rc = lab_run_path(r, "plots/vit-pos-embed.png", path, sizeof path)))
+            rc = plot_heatmaps(path, "positional embeddings: cosine similarity of each patch with every other", maps,
+                               P, g, g, NULL, g, NULL);
+    }
+    free(pe);
+    free(maps);
+    return rc;
+}
+
 /* attention.safetensors: attention [N, heads, T, T] of the last block and
- * the eval indices of its N images. */
+ * the eval indices of its N images; and the attention plots. */
 static int save_attention(struct lab_run *r, struct model *m, const struct ds_dataset *eval,
                           const struct ds_augment *aug, const struct train_config *tc)
 {
@@ -116,6 +199,8 @@ static int save_attention(struct lab_run *r, struct model *m, const struct ds_da
         if (!(rc = lab_run_path(r, "attention.safetensors", path, sizeof path)))
             rc = weights_save_host(t, 2, path, meta);
         json_decref(meta);
+        if (!rc)
+            rc = attention_plots(r, m, attn, t[0].shape, eval, b->indices);
     }
     free(attn);
     ts_scope_end();

@@ -22,7 +22,8 @@ done
   || fail "only results.threshold should fail on a 512-image run: $LAST_OUT"
 expect_match "$LAST_OUT" 'vit: [0-9]+ parameters; patch 4 -> 64 patches, 65 tokens'
 for f in config.json metrics.json inputs.safetensors attention.safetensors models/vit/model.safetensors \
-         models/vit/predictions.safetensors plots/vit-confusion.png; do
+         models/vit/predictions.safetensors plots/vit-confusion.png plots/vit-attention-heads.png \
+         plots/vit-cls-attention.png plots/vit-pos-embed.png; do
   [ -s "$run/$f" ] || fail "the run wrote no $f"
 done
 "$PY" - "$run" <<'PYEOF' || fail "attention.safetensors or metrics.json is wrong"
