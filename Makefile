@@ -63,7 +63,7 @@ UNIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/unit/*.c)))
 SUITES    := $(patsubst tests/unit/test_%.c,%,$(UNIT_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps run test unit asan bench install clean fuzz fuzz-smoke check-layers
+.PHONY: all deps run test unit asan bench install clean fuzz fuzz-smoke check-layers check-quick
 all: $(BUILD)/lab $(SHIM_SO)
 
 deps:
@@ -95,6 +95,10 @@ unit: $(BUILD)/lab $(SHIM_SO) $(BUILD)/tests/unit
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit \
 	  TEST_ENV="ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:intercept_tls_get_addr=0 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0"
+
+# Every lab's full quick mode against its 5-minute budget and its targets (minutes).
+check-quick: $(BUILD)/lab $(SHIM_SO)
+	LAB=$(BUILD)/lab scripts/check-quick.sh $(BUILD) $(LABS)
 
 bench: $(BUILD)/lab $(SHIM_SO)
 	scripts/bench.sh $(BUILD)

@@ -5,7 +5,9 @@
 
 #include "base/error.h"
 #include "grader/rubric.h"
+#include "datasets/registry.h"
 #include "grader/truth.h"
+#include "labs/config.h"
 #include "labs/lab.h"
 
 #include <stdarg.h>
@@ -33,15 +35,6 @@ enum check_status check_skip_uncounted(struct check_out *o, const char *fmt, ...
     o->kb = NULL;
     o->uncounted = 1;
     return CHECK_SKIPPED;
-}
-
-const struct rubric *rubric_find(const char *lab)
-{
-    static const struct rubric *const all[] = {&rubric_221};
-    for (size_t i = 0; lab && i < sizeof all / sizeof all[0]; i++)
-        if (strcmp(all[i]->lab, lab) == 0)
-            return all[i];
-    return NULL;
 }
 
 const char *check_status_name(enum check_status s)
@@ -144,7 +137,7 @@ static int not_gradable(struct grade_report *r, const struct rubric *rb, const c
     snprintf(detail, sizeof detail, "%s%s%s", why, fix && *fix ? "; fix: " : "", fix ? fix : "");
     r->status = GRADE_NOT_GRADABLE;
     r->status_detail = strdup(detail);
-    double max = rubric_max(rb, 1, 0, 0);
+    double max = rubric_max(rb, rb && rb->models[0].n ? rb->models[0].n : 1, 0, 0);
     int rc = r->status_detail ? add_check(r, "integrity.readable", "the submission can be read and graded",
                                           CHECK_NOT_GRADABLE, 0, max, detail, "TS-SUBMISSION-INTEGRITY")
                               : lab_err(LAB_EINTERNAL, NULL, "out of memory");
@@ -155,6 +148,43 @@ static int not_gradable(struct grade_report *r, const struct rubric *rb, const c
     r->score = 0;
     *out = r;
     return LAB_OK;
+}
+
+static int64_t grade_split_size(const char *dataset)
+{
+    const struct ds_info *d = ds_info_find(dataset);
+    return d ? (int64_t)d->eval_size : -1;
+}
+
+/* The mode follows from what was evaluated: each of the lab's modes trains
+ * on its own dataset, and the lab says how many images of the split that
+ * mode evaluates (its eval_subset: the first images, or the whole split).
+ * config.json's "quick" flag and eval_subset are claims, only compared
+ * with this (integrity.mode, predictions.coverage). */
+int grade_mode(struct grade_ctx *g)
+{
+    if (g->mode_state)
+        return g->mode_state == 1;
+    const char *dataset = lab_cfg_str(g->sub->config, "data.dataset", "");
+    g->mode_state = -1;
+    for (int quick = 0; quick <= 1 && g->mode_state < 0; quick++) {
+        json_t *cfg = NULL;
+        if (lab_config_resolve(g->lab, quick, &cfg))
+            continue;
+        const char *ds = lab_cfg_str(cfg, "data.dataset", "");
+        int64_t full = grade_split_size(ds), sub = lab_cfg_int(cfg, "data.eval_subset", 0);
+        if (full > 0 && !strcmp(ds, dataset)) {
+            g->quick = quick;
+            g->eval_n = sub > 0 && sub < full ? sub : full;
+            g->mode_state = 1;
+        }
+        json_decref(cfg);
+    }
+    if (g->mode_state < 0)
+        snprintf(g->mode_err, sizeof g->mode_err,
+                 "config.json's data.dataset '%.100s' is neither the dataset of lab %s's full mode nor of its quick mode",
+                 dataset, lab_manifest_id(g->lab));
+    return g->mode_state == 1;
 }
 
 int grade_truth(struct grade_ctx *g)
@@ -172,7 +202,9 @@ int grade_truth(struct grade_ctx *g)
     return g->truth_state == 1 ? LAB_OK : LAB_EENV;
 }
 
-static int run_check(struct grade_ctx *g, const struct rubric_check *c, struct grade_report *r)
+/* counted 0: a model outside the rubric's list, reported for the student
+ * but worth nothing, so that max_score is the same for every submission. */
+static int run_check(struct grade_ctx *g, const struct rubric_check *c, int counted, struct grade_report *r)
 {
     struct check_out o = {.status = CHECK_ERROR};
     char name[256];
@@ -187,6 +219,7 @@ static int run_check(struct grade_ctx *g, const struct rubric_check *c, struct g
         double budget = g->opts->check_timeout_s > 0 ? g->opts->check_timeout_s : c->budget_s;
         double t0 = grade_now();
         g->deadline = t0 + budget;
+        g->check = c;
         lab_err_clear();
         enum check_status st = c->fn(g, &o);
         double took = grade_now() - t0;
@@ -199,7 +232,7 @@ static int run_check(struct grade_ctx *g, const struct rubric_check *c, struct g
             check_set(&o, CHECK_TIMEOUT, c->kb[0], "took %.1f s, over its %.1f s budget (%s)", took, budget, was);
         }
     }
-    if (o.uncounted)
+    if (o.uncounted || !counted)
         max = 0;
     return add_check(r, c->id, name, o.status, o.status == CHECK_PASS ? c->points : 0, max, o.message, o.kb);
 }
@@ -267,11 +300,13 @@ static int ungraded_model(struct grade_ctx *g, const struct rubric *rb, struct g
 static int run_rubric(struct grade_ctx *g, const struct rubric *rb, struct grade_report *r)
 {
     int rc = LAB_OK;
+    /* The mode the data shows, not config.json's claim (integrity.mode). */
+    const struct rubric_models *rm = &rb->models[grade_mode(g) && g->quick ? 1 : 0];
     for (size_t i = 0; !rc && i < rb->n; i++) {
         const struct rubric_check *c = &rb->checks[i];
         if (c->flags & RC_PER_MODEL || (c->flags & (RC_SUBMISSION | RC_REEVAL) && g->self_check))
             continue;
-        rc = run_check(g, c, r);
+        rc = run_check(g, c, 1, r);
     }
     for (size_t k = 0; !rc && k < g->sub->n_models; k++) {
         const struct sub_model *sm = &g->sub->models[k];
@@ -289,12 +324,36 @@ static int run_rubric(struct grade_ctx *g, const struct rubric *rb, struct grade
         for (size_t i = 0; !rc && i < rb->n; i++) {
             const struct rubric_check *c = &rb->checks[i];
             if (c->flags & RC_PER_MODEL && !(c->flags & (RC_SUBMISSION | RC_REEVAL) && g->self_check))
-                rc = run_check(g, c, r);
+                rc = run_check(g, c, rubric_counts_model(rm, sm->name), r);
         }
         if (rb->model_end)
             rb->model_end(g);
     }
     model_reset(g);
+    /* A run directory may hold fewer models while the student works; a
+     * submission without one of the rubric's models loses its points. */
+    for (size_t k = 0; !rc && !g->self_check && k < rm->n; k++) {
+        int present = 0;
+        for (size_t j = 0; !present && j < g->sub->n_models; j++)
+            present = strcmp(g->sub->models[j].name, rm->names[k]) == 0;
+        if (present)
+            continue;
+        char name[128], msg[600];
+        snprintf(name, sizeof name, "%s: the model is in the submission", rm->names[k]);
+        snprintf(msg, sizeof msg,
+                 "models/%s/ is missing: a complete submission of lab %s holds %zu models; this one earns none of "
+                 "%s's points (run it: lab run %s --model %s)",
+                 rm->names[k], rb->lab, rm->n, rm->names[k], rb->lab, rm->names[k]);
+        double points = 0;
+        for (size_t i = 0; i < rb->n; i++) {
+            const struct rubric_check *c = &rb->checks[i];
+            if (c->flags & RC_PER_MODEL && !(c->flags & RC_REEVAL && !g->opts->reeval) &&
+                (!c->applies || c->applies(g, rm->names[k])))
+                points += c->points;
+        }
+        rc = add_check(r, "integrity.models", name, CHECK_FAIL, 0, points, msg,
+                       "TS-SUBMISSION-INTEGRITY");
+    }
     return rc;
 }
 
@@ -332,7 +391,7 @@ static int grade(const char *path, enum sub_open_mode mode, const struct grade_o
         snprintf(why, sizeof why, "submission.json names lab '%.100s', which this grader does not know", sub->lab);
         rc = not_gradable(r, NULL, why, "`lab list` shows the labs", out);
     } else if (!rc && !rb) {
-        snprintf(why, sizeof why, "no rubric for lab %s yet (this grader has rubrics for 2.2.1)", sub->lab);
+        snprintf(why, sizeof why, "no rubric for lab %s yet", sub->lab);
         rc = not_gradable(r, NULL, why, "grade it with a newer lab, or by hand", out);
     } else if (!rc) {
         struct grade_ctx g = {.opts = opts, .lab = manifest, .sub = sub, .self_check = mode == SUB_RUN_DIR};

@@ -1,9 +1,10 @@
 #include "grader/reeval.h"
 
 #include "base/error.h"
-#include "datasets/loaders.h"
+#include "datasets/registry.h"
 #include "datasets/pipeline.h"
 #include "labs/device.h"
+#include "labs/lab.h"
 #include "labs/models/nn.h"
 #include "labs/models/weights.h"
 
@@ -92,7 +93,7 @@ static struct reeval_state *state_of(struct grade_ctx *g)
     return g->m.reeval;
 }
 
-enum check_status reeval_load(struct grade_ctx *g, reeval_create_fn create, struct check_out *o)
+enum check_status reeval_load(struct grade_ctx *g, const struct lab_impl *impl, struct check_out *o)
 {
     const char *kb = "TS-STATE-DICT-MISMATCH";
     struct reeval_state *s = state_of(g);
@@ -107,7 +108,8 @@ enum check_status reeval_load(struct grade_ctx *g, reeval_create_fn create, stru
         prec = "auto";
     if (lab_choose_device(device, prec, &s->dev))
         return check_set(o, CHECK_ERROR, NULL, "cannot use device %s: %s", device, lab_err_message());
-    if (create(g->m.name, (int)g->m.classes, &s->model))
+    if (impl->create_model_cfg ? impl->create_model_cfg(g->sub->config, g->m.name, (int)g->m.classes, &s->model)
+                               : impl->create_model(g->m.name, (int)g->m.classes, &s->model))
         return check_set(o, CHECK_ERROR, NULL, "cannot build %s: %s", g->m.name, lab_err_message());
     struct ts_host_tensor *items = NULL;
     size_t n = 0;
@@ -158,26 +160,9 @@ static int open_split(const struct grade_ctx *g, struct ds_dataset **out)
     const char *name = json_string_value(json_object_get(data, "dataset"));
     if (!name)
         return lab_err(LAB_EUSAGE, NULL, "config.json names no data.dataset");
-    if (strcmp(name, "fashion-mnist") == 0)
-        return ds_fashion_mnist_open(g->opts->data_dir, 0, out);
-    if (strcmp(name, "cifar-10") == 0)
-        return ds_cifar_open(g->opts->data_dir, 0, 0, out);
-    return lab_err(LAB_EUSAGE, NULL, "the grader cannot re-evaluate on dataset '%s'", name);
-}
-
-/* The run's eval preprocessing: its data config without the random steps. */
-static int eval_augment(const struct grade_ctx *g, struct ds_augment *a)
-{
-    int rc = ds_augment_from_json(json_object_get(g->sub->config, "data"), a);
-    if (rc)
-        return rc;
-    a->crop_size = a->crop_padding = 0;
-    a->hflip_p = 0;
-    a->rrc_size = 0;
-    a->randaug_n = 0;
-    memset(a->jitter, 0, sizeof a->jitter);
-    a->erase_p = 0;
-    return LAB_OK;
+    const struct ds_info *d;
+    int rc = ds_info_get(name, "the grader's re-evaluation", &d);
+    return rc ? rc : ds_info_open(d, g->opts->data_dir, 0, out);
 }
 
 /* Runs the model over `count` submitted samples starting at `first`, in
@@ -189,7 +174,7 @@ static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct d
     struct ds_dataset view = {.n = count, .num_classes = split->num_classes, .get = view_get, .ctx = &vc};
     snprintf(view.name, sizeof view.name, "%s", split->name);
     struct ds_pipeline_config pc = {.batch_size = batch, .threads = 2, .seed = 42};
-    int rc = eval_augment(g, &pc.augment);
+    int rc = ds_eval_augment(json_object_get(g->sub->config, "data"), &pc.augment);
     struct ds_pipeline *p = NULL;
     if (!rc)
         rc = ds_pipeline_open(&view, &pc, &p);
@@ -214,9 +199,15 @@ static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct d
         if (!trc && s->dev.bf16)
             trc = ts_autocast_push(s->dev.device, TS_BF16, &token);
         if (!trc) {
-            rc = s->model->forward(s->model, x, 0, &y);
+            struct model_tensors in = {0}, outs;
+            rc = model_tensors_add(&in, "pixel_values", x);
+            if (!rc)
+                rc = model_run(s->model, &in, 0, &outs);
             if (s->dev.bf16)
                 ts_autocast_pop(token);
+            y = rc ? NULL : model_tensors_get(&outs, "logits");
+            if (!rc && !y)
+                rc = lab_err(LAB_EINTERNAL, NULL, "the model returned no 'logits'");
         } else {
             rc = nn_fail(trc, "preparing a batch");
         }

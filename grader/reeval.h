@@ -17,11 +17,12 @@
 /* Images compared one at a time against their full batch. */
 #define REEVAL_BATCH_SAMPLES 8
 
-typedef int (*reeval_create_fn)(const char *name, int num_classes, struct model **out);
+struct lab_impl;
 
-/* reeval.load: builds `name` with create() and loads model.safetensors
- * strictly (TS-STATE-DICT-MISMATCH lists what does not fit). */
-enum check_status reeval_load(struct grade_ctx *g, reeval_create_fn create, struct check_out *o);
+/* reeval.load: builds the model with the lab's builder (for the
+ * submission's configuration where the lab has one) and loads
+ * model.safetensors strictly (TS-STATE-DICT-MISMATCH lists what does not fit). */
+enum check_status reeval_load(struct grade_ctx *g, const struct lab_impl *impl, struct check_out *o);
 /* reeval.logits (TS-REEVAL-MISMATCH) and reeval.batch (TS-BATCH-DEPENDENT). */
 enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o);
 enum check_status reeval_batch(struct grade_ctx *g, struct check_out *o);

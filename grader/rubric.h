@@ -1,6 +1,8 @@
 /* A lab's rubric: its checks (id, points, time budget, function) and the
- * state they share while one submission is graded. grade.c runs a rubric;
- * rubric_<lab>.c files define them. */
+ * state they share while one submission is graded. The table is the lab's
+ * (lab.json "rubric": check id, points, threshold, and the models a complete
+ * submission holds); the functions are generic, by task: checks_common.c
+ * for every lab, checks_<task>.c for the lab's task. grade.c runs a rubric. */
 #ifndef GRADER_RUBRIC_H
 #define GRADER_RUBRIC_H
 
@@ -10,6 +12,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 struct grade_ctx;
@@ -28,6 +31,11 @@ struct rubric_check {
     double budget_s;      /* time budget; over it the check is a timeout */
     rubric_fn fn;
     const char *kb[4];    /* every troubleshooting id the check can report */
+    double threshold;     /* the check's bar from the rubric table; 0: the check's default */
+    /* NULL or 1: the check counts for every model; 0: not for this one (no
+     * course target for it in this mode), so a missing model loses only
+     * what a present one could earn. */
+    int (*applies)(const struct grade_ctx *g, const char *model);
 };
 
 /* What the per-model checks share, decoded once from predictions.safetensors. */
@@ -71,7 +79,11 @@ struct grade_ctx {
     int64_t eval_n;  /* eval images the lab evaluates in that mode (the first eval_n of the split) */
     char mode_err[400];
     struct grade_model m; /* the model the per-model checks look at */
+    const struct rubric_check *check; /* the running check */
 };
+
+#define RUBRIC_MAX_CHECKS 48
+#define RUBRIC_MAX_MODELS 16
 
 struct rubric {
     const char *lab;
@@ -80,15 +92,39 @@ struct rubric {
     /* Prepares g->m for one model before its checks, and releases it. */
     int (*model_begin)(struct grade_ctx *g, const struct sub_model *sm);
     void (*model_end)(struct grade_ctx *g);
+    /* The models a complete submission holds, per mode ([0] full, [1]
+     * quick). A missing one earns nothing of its per-model points; a
+     * submitted model outside the list is checked but not counted. n 0:
+     * every submitted model counts. */
+    struct rubric_models {
+        const char *names[RUBRIC_MAX_MODELS];
+        size_t n;
+    } models[2];
 };
 
-/* NULL when the lab has no rubric yet. */
+/* The rubric of a lab, built once from its lab.json table. NULL when the lab
+ * has no rubric table; NULL with LAB_EINTERNAL set when the table names an
+ * unknown check or task (a defect of the build: tests build every lab's). */
 const struct rubric *rubric_find(const char *lab);
-extern const struct rubric rubric_221;
+/* Whether `model` is one of a complete submission's (rm->n 0: any is). */
+int rubric_counts_model(const struct rubric_models *rm, const char *model);
+
+/* `lab info`'s rubric section: each check's id, points (per model where it
+ * is per model), threshold, and the models of a complete submission. */
+void rubric_describe(FILE *f, const char *lab);
+
+/* The check functions, by task: NULL-id terminated tables. */
+extern const struct rubric_check checks_common[], checks_classify[];
+/* Checks of one architecture family, usable by any lab's table (vit.*). */
+extern const struct rubric_check checks_vit[];
+int classify_model_begin(struct grade_ctx *g, const struct sub_model *sm);
 
 /* 1 when the running check has used up its budget (loops poll this). */
 int grade_expired(const struct grade_ctx *g);
 double grade_now(void);
+/* Derives the mode (g->quick, g->eval_n) from the dataset and the lab's
+ * modes, once; 0 when the data fits neither (g->mode_err says why). */
+int grade_mode(struct grade_ctx *g);
 /* Loads the grader's labels of the eval split once; 0 when g->truth is set. */
 int grade_truth(struct grade_ctx *g);
 

@@ -534,6 +534,8 @@ static int open_files(struct submission *s, enum sub_open_mode mode)
         return rc;
     if (submission_has_file(s, "inputs.safetensors"))
         rc = open_tensors(s, "inputs.safetensors", 1, &s->inputs);
+    if (!rc && submission_has_file(s, "attention.safetensors"))
+        rc = open_tensors(s, "attention.safetensors", 1, &s->attention);
     return rc;
 }
 
@@ -601,6 +603,7 @@ void submission_free(struct submission *s)
     }
     free(s->models);
     st_close(s->inputs);
+    st_close(s->attention);
     json_decref(s->info);
     json_decref(s->config);
     json_decref(s->metrics);

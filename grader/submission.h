@@ -47,6 +47,7 @@ struct submission {
     struct sub_model *models; /* sorted by name */
     size_t n_models;
     st_file *inputs; /* inputs.safetensors, or NULL */
+    st_file *attention; /* attention.safetensors (lab 2.2.5), or NULL */
 };
 
 enum sub_open_mode {

@@ -8,11 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* dataset: "fashion-mnist" (t10k-labels-idx1-ubyte.gz) or "cifar-10"
- * (test_batch.bin). data_dir: the directory holding that file, or NULL to
- * find it as the labs do (Debian's copy, then the cache). LAB_EENV naming
- * the file or `lab fetch` when it is missing; LAB_EUSAGE for a dataset the
- * grader has no labels for. */
+/* dataset: a name in the dataset registry (datasets/registry.h), which
+ * knows the label file. data_dir: the directory holding it, or NULL to find
+ * it as the labs do (Debian's copy, then the cache). LAB_EENV naming the
+ * file or `lab fetch` when it is missing; LAB_EUSAGE for a dataset the
+ * registry does not know. */
 int truth_eval_labels(const char *dataset, const char *data_dir, int64_t **labels, size_t *n);
 
 #endif

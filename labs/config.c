@@ -286,6 +286,15 @@ int lab_config_set(json_t *config, const char *assignment)
         if (!child)
             return unknown_key(parent, prefix, part, key);
         char *next = strtok_r(NULL, ".", &save);
+        /* A group with a "name" (2.2.5's "model") takes a bare value as its
+         * name, so --model NAME works whether "model" is a name or a group. */
+        static char name_key[] = "name";
+        if (!next && json_is_object(child) && json_is_string(json_object_get(child, "name")) &&
+            !strchr(text, '{')) {
+            parent = child;
+            part = name_key;
+            child = json_object_get(child, "name");
+        }
         if (!next) {
             json_t *value;
             if (json_is_object(child) || parse_value(child, text, &value)) {

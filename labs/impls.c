@@ -2,9 +2,9 @@
 
 #include <string.h>
 
-extern const struct lab_impl lab_cnn_architectures;
+extern const struct lab_impl lab_cnn_architectures, lab_vision_transformer;
 
-static const struct lab_impl *const impls[] = {&lab_cnn_architectures};
+static const struct lab_impl *const impls[] = {&lab_cnn_architectures, &lab_vision_transformer};
 
 const struct lab_impl *lab_impl_find(const char *id)
 {

@@ -34,6 +34,10 @@ struct lab_impl {
     /* Builds one of the lab's models by its course name, so the grader can
      * rebuild a submitted model without including the lab's code. */
     int (*create_model)(const char *name, int num_classes, struct model **out);
+    /* The same for a run's configuration (config.json), for labs whose
+     * architecture is configurable (2.2.5's patch size, depth ...); NULL
+     * when the name alone fixes it. */
+    int (*create_model_cfg)(const json_t *config, const char *name, int num_classes, struct model **out);
 };
 /* NULL when the lab has a manifest but no code in this version. */
 const struct lab_impl *lab_impl_find(const char *id);

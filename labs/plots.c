@@ -141,6 +141,65 @@ int plot_confusion(const char *path, const char *title, const int64_t *counts, i
     return finish(cr, surf, path);
 }
 
+/* The image as a cairo surface (gray repeated to RGB). */
+static cairo_surface_t *image_surface(const struct ds_image *im)
+{
+    cairo_surface_t *tile = cairo_image_surface_create(CAIRO_FORMAT_RGB24, im->w, im->h);
+    cairo_surface_flush(tile);
+    unsigned char *px = cairo_image_surface_get_data(tile);
+    int stride = cairo_image_surface_get_stride(tile);
+    for (int y = 0; y < im->h; y++)
+        for (int x = 0; x < im->w; x++) {
+            const uint8_t *p = im->px + ((size_t)y * im->w + x) * im->c;
+            uint8_t r = p[0], g = im->c == 3 ? p[1] : p[0], b = im->c == 3 ? p[2] : p[0];
+            *((uint32_t *)(px + y * stride) + x) = ((uint32_t)r << 16) | ((uint32_t)g << 8) | b;
+        }
+    cairo_surface_mark_dirty(tile);
+    return tile;
+}
+
+int plot_heatmaps(const char *path, const char *title, const float *maps, int n, int h, int w,
+                  const char *const *captions, int cols, const struct ds_image *under)
+{
+    const int side = 96, cap_h = 16;
+    int rows = (n + cols - 1) / cols, W = cols * (side + 8) + 8, H = 40 + rows * (side + cap_h + 10);
+    cairo_surface_t *surf;
+    cairo_t *cr = draw_canvas(W, H, &surf);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    draw_text(cr, W / 2.0, 26, 15, title, 0.5);
+    for (int i = 0; i < n; i++) {
+        const float *m = maps + (size_t)i * h * w;
+        float lo = m[0], hi = m[0];
+        for (int k = 1; k < h * w; k++)
+            lo = m[k] < lo ? m[k] : lo, hi = m[k] > hi ? m[k] : hi;
+        int gx = 8 + (i % cols) * (side + 8), gy = 40 + (i / cols) * (side + cap_h + 10);
+        if (under) {
+            cairo_surface_t *tile = image_surface(&under[i]);
+            cairo_save(cr);
+            cairo_translate(cr, gx, gy);
+            cairo_scale(cr, (double)side / under[i].w, (double)side / under[i].h);
+            cairo_set_source_surface(cr, tile, 0, 0);
+            cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+            cairo_paint(cr);
+            cairo_restore(cr);
+            cairo_surface_destroy(tile);
+        }
+        double cw = (double)side / w, ch = (double)side / h;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                double f = hi > lo ? (m[y * w + x] - lo) / (hi - lo) : 0;
+                /* dark blue -> yellow */
+                cairo_set_source_rgba(cr, 0.1 + 0.9 * f, 0.1 + 0.8 * f, 0.4 * (1 - f), under ? 0.55 : 1.0);
+                cairo_rectangle(cr, gx + x * cw, gy + y * ch, cw, ch);
+                cairo_fill(cr);
+            }
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        if (captions && captions[i])
+            draw_text(cr, gx + side / 2.0, gy + side + cap_h - 2, 11, captions[i], 0.5);
+    }
+    return finish(cr, surf, path);
+}
+
 int plot_image_grid(const char *path, const char *title, const struct ds_image *images, int n,
                     const char *const *captions, const int *ok)
 {

@@ -25,6 +25,12 @@ int plot_confusion(const char *path, const char *title, const int64_t *counts, i
 int plot_image_grid(const char *path, const char *title, const struct ds_image *images, int n,
                     const char *const *captions, const int *ok);
 
+/* n maps of h x w values (maps[i * h * w + y * w + x]) in a grid of `cols`,
+ * each scaled to its own range and captioned; with `under` (may be NULL)
+ * each map is laid over its image, stretched to the image's size. */
+int plot_heatmaps(const char *path, const char *title, const float *maps, int n, int h, int w,
+                  const char *const *captions, int cols, const struct ds_image *under);
+
 /* Horizontal bars, e.g. accuracy per model. */
 int plot_bars(const char *path, const char *title, const char *xlabel, const char *const *labels,
               const double *values, int n);

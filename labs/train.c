@@ -5,8 +5,10 @@
 #include "base/progress.h"
 #include "datasets/pipeline.h"
 #include "labs/config.h"
+#include "labs/ema.h"
 #include "labs/models/nn.h"
 #include "labs/models/weights.h"
+#include "labs/tasks/classify.h"
 
 #include <math.h>
 #include <signal.h>
@@ -33,11 +35,40 @@ int train_config_read(const json_t *config, const struct lab_device_choice *dev,
     snprintf(out->schedule, sizeof out->schedule, "%s", lab_cfg_str(config, "train.schedule", "cosine"));
     out->device = dev->device;
     out->bf16 = dev->bf16;
+    out->accumulate = (int)lab_cfg_int(config, "train.accumulate", 1);
+    out->groups = lab_cfg_get(config, "train.param_groups");
+    out->freeze = lab_cfg_get(config, "train.freeze");
+    if (json_is_array(out->groups) && json_array_size(out->groups) == 0)
+        out->groups = NULL;
+    if (json_is_array(out->freeze) && json_array_size(out->freeze) == 0)
+        out->freeze = NULL;
+    out->unfreeze_epoch = (int)lab_cfg_int(config, "train.unfreeze_epoch", -1);
+    out->ema_decay = lab_cfg_num(config, "train.ema_decay", 0);
+    if (out->ema_decay < 0 || out->ema_decay >= 1)
+        return lab_err(LAB_EUSAGE, "use 0 (off) or a decay below 1, e.g. 0.999", "train.ema_decay is %g",
+                       out->ema_decay);
+    if (out->accumulate < 1 || out->accumulate > 1024)
+        return lab_err(LAB_EUSAGE, "use a whole number from 1 to 1024", "train.accumulate is %d", out->accumulate);
+    if ((out->groups && !json_is_array(out->groups)) || (out->freeze && !json_is_array(out->freeze)))
+        return lab_err(LAB_EUSAGE, "give a list: train.param_groups [{\"prefix\": ..., \"lr\": ...}], train.freeze [\"prefix\", ...]",
+                       "train.param_groups or train.freeze is not a list");
+    size_t gi;
+    const json_t *g;
+    json_array_foreach(out->groups, gi, g)
+    {
+        if (!json_is_string(json_object_get(g, "prefix")))
+            return lab_err(LAB_EUSAGE, "give each group a \"prefix\" of state-dict names", "train.param_groups[%zu] has no prefix", gi);
+    }
+    json_array_foreach(out->freeze, gi, g)
+    {
+        if (!json_is_string(g))
+            return lab_err(LAB_EUSAGE, "list name prefixes as strings", "train.freeze[%zu] is not a string", gi);
+    }
     if (strcmp(out->optimizer, "sgd") && strcmp(out->optimizer, "adamw"))
         return lab_err(LAB_EUSAGE, "use sgd or adamw", "unknown train.optimizer '%s'", out->optimizer);
     if (strcmp(out->schedule, "cosine") && strcmp(out->schedule, "batch_cosine") &&
-        strcmp(out->schedule, "warmup_cosine") && strcmp(out->schedule, "none"))
-        return lab_err(LAB_EUSAGE, "use cosine, batch_cosine, warmup_cosine or none", "unknown train.schedule '%s'",
+        strcmp(out->schedule, "warmup_cosine") && strcmp(out->schedule, "onecycle") && strcmp(out->schedule, "none"))
+        return lab_err(LAB_EUSAGE, "use cosine, batch_cosine, warmup_cosine, onecycle or none", "unknown train.schedule '%s'",
                        out->schedule);
     return LAB_OK;
 }
@@ -74,12 +105,17 @@ static int forward_fp32(struct model *m, const ts_tensor *x, int training, const
     int token = 0;
     if (tc->bf16)
         NN_TRY(ts_autocast_push(tc->device, TS_BF16, &token));
-    ts_tensor *raw = NULL;
-    int rc = m->forward(m, x, training, &raw);
+    struct model_tensors in = {0}, out;
+    int rc = model_tensors_add(&in, "pixel_values", (ts_tensor *)x);
+    if (!rc)
+        rc = model_run(m, &in, training, &out);
     if (tc->bf16)
         ts_autocast_pop(token);
     if (rc)
         return rc;
+    ts_tensor *raw = model_tensors_get(&out, "logits");
+    if (!raw)
+        return lab_err(LAB_EINTERNAL, NULL, "%s returned no 'logits'", m->name);
     NN_TRY(ts_to(logits, raw, tc->device, TS_F32));
     return LAB_OK;
 }
@@ -171,7 +207,68 @@ static double lr_at(const struct train_config *tc, int epoch, long step, long st
     if (strcmp(tc->schedule, "warmup_cosine") == 0)
         return ts_lr_warmup_cosine(tc->lr, tc->warmup_start_factor, (long)tc->warmup_epochs * steps_per_epoch, 0,
                                    (long)epoch * steps_per_epoch + step, (long)tc->epochs * steps_per_epoch);
+    /* torch.optim.lr_scheduler.OneCycleLR's defaults, momentum cycled too. */
+    if (strcmp(tc->schedule, "onecycle") == 0)
+        return ts_lr_onecycle(tc->lr, (long)tc->epochs * steps_per_epoch, 0.3, 25, 1e4, 0.85, 0.95,
+                              (long)epoch * steps_per_epoch + step, NULL);
     return tc->lr;
+}
+
+static int has_prefix(const char *name, const char *prefix) { return strncmp(name, prefix, strlen(prefix)) == 0; }
+
+/* Group tags by the first matching train.param_groups prefix (group 0: the
+ * rest), and requires_grad off for train.freeze's prefixes. */
+static int apply_groups(struct model *m, const struct train_config *tc, int frozen)
+{
+    for (size_t i = 0; i < ts_params_count(m->params); i++) {
+        const char *name;
+        ts_tensor *t;
+        int kind, group;
+        NN_TRY(ts_params_at(m->params, i, &name, &t, &kind, &group));
+        if (kind != TS_PARAM)
+            continue;
+        size_t gi;
+        const json_t *g;
+        int tag = 0;
+        json_array_foreach(tc->groups, gi, g)
+        {
+            if (!tag && has_prefix(name, json_string_value(json_object_get(g, "prefix"))))
+                tag = (int)gi + 1;
+        }
+        if (tc->groups)
+            NN_TRY(ts_params_set_group(m->params, name, tag));
+        int freeze = 0;
+        json_array_foreach(tc->freeze, gi, g) freeze |= has_prefix(name, json_string_value(g));
+        if (tc->freeze)
+            NN_TRY(ts_set_requires_grad(t, !(freeze && frozen)));
+    }
+    return LAB_OK;
+}
+
+/* Sets every group's lr for this step: the schedule's multiple of the
+ * group's own base lr (schedules with eta_min 0 scale with their base). */
+static void set_lrs(ts_optim *opt, const struct train_config *tc, double lr)
+{
+    ts_optim_set_lr(opt, -1, lr);
+    size_t gi;
+    const json_t *g;
+    json_array_foreach(tc->groups, gi, g)
+    {
+        const json_t *base = json_object_get(g, "lr");
+        if (json_is_number(base) && tc->lr > 0)
+            ts_optim_set_lr(opt, (int)gi + 1, lr * json_number_value(base) / tc->lr);
+    }
+}
+
+static void set_group_decay(ts_optim *opt, const struct train_config *tc)
+{
+    size_t gi;
+    const json_t *g;
+    json_array_foreach(tc->groups, gi, g)
+    {
+        const json_t *wd = json_object_get(g, "weight_decay");
+        ts_optim_set_weight_decay(opt, (int)gi + 1, json_is_number(wd) ? json_number_value(wd) : tc->weight_decay);
+    }
 }
 
 static int make_optimizer(struct model *m, const struct train_config *tc, ts_optim **out)
@@ -187,19 +284,51 @@ static int make_optimizer(struct model *m, const struct train_config *tc, ts_opt
     return LAB_OK;
 }
 
-/* One optimisation step; adds the batch's summed loss and hits. */
-static int train_step(struct model *m, ts_optim *opt, const struct ds_batch *b, const struct train_config *tc,
-                      double *loss_sum, int64_t *correct)
+int train_optimizer(struct model *m, const struct train_config *tc, ts_optim **out)
 {
-    ts_tensor *x, *y, *logits, *loss, *pred, *hits, *nhit;
+    LAB_TRY(apply_groups(m, tc, 1));
+    LAB_TRY(make_optimizer(m, tc, out));
+    set_group_decay(*out, tc);
+    return LAB_OK;
+}
+
+void train_set_lr(ts_optim *opt, const struct train_config *tc, int epoch, long step, long steps_per_epoch)
+{
+    double lr = lr_at(tc, epoch, step, steps_per_epoch);
+    if (strcmp(tc->schedule, "onecycle") == 0) { /* OneCycleLR cycles momentum (AdamW's beta1) too */
+        double momentum;
+        ts_lr_onecycle(tc->lr, (long)tc->epochs * steps_per_epoch, 0.3, 25, 1e4, 0.85, 0.95,
+                       (long)epoch * steps_per_epoch + step, &momentum);
+        ts_optim_set_momentum(opt, -1, momentum);
+    }
+    if (tc->groups)
+        set_lrs(opt, tc, lr);
+    else
+        ts_optim_set_lr(opt, -1, lr);
+}
+
+/* One batch: its gradients, and with `step` the optimizer step (with
+ * accumulation the loss is divided by the batches per step, so the summed
+ * gradients are those of their mean); adds the batch's summed loss and hits. */
+int train_batch(struct model *m, ts_optim *opt, const struct ds_batch *b, const struct train_config *tc,
+                      int first, int step, double *loss_sum, int64_t *correct)
+{
+    ts_tensor *x, *y, *logits, *loss, *pred, *hits, *nhit, *scaled;
     LAB_TRY(upload(b, tc->device, &x, &y));
     LAB_TRY(forward_fp32(m, x, 1, tc, &logits));
-    NN_TRY(ts_cross_entropy(&loss, logits, y, NULL, TS_RED_MEAN, -100, tc->label_smoothing));
-    NN_TRY(ts_optim_zero_grad(opt));
-    NN_TRY(ts_backward(loss, NULL));
-    if (tc->grad_clip > 0)
+    LAB_TRY(classify_loss(logits, y, tc->label_smoothing, &loss));
+    if (first)
+        NN_TRY(ts_optim_zero_grad(opt));
+    if (tc->accumulate > 1) {
+        NN_TRY(ts_mul_scalar(&scaled, loss, 1.0 / tc->accumulate));
+        NN_TRY(ts_backward(scaled, NULL));
+    } else {
+        NN_TRY(ts_backward(loss, NULL));
+    }
+    if (step && tc->grad_clip > 0)
         NN_TRY(ts_clip_grad_norm(m->params, tc->grad_clip, 2.0, NULL));
-    NN_TRY(ts_optim_step(opt));
+    if (step)
+        NN_TRY(ts_optim_step(opt));
     double l;
     int64_t c;
     int grad = ts_no_grad_push();
@@ -223,40 +352,58 @@ static int train_step(struct model *m, ts_optim *opt, const struct ds_batch *b, 
     return LAB_OK;
 }
 
-static int save_checkpoint(struct model *m, ts_optim *opt, const char *path, int epoch, const json_t *history)
+static int save_checkpoint(struct model *m, ts_optim *opt, const struct ema *ema, const char *path, int epoch,
+                           const json_t *history)
 {
-    struct ts_host_tensor *state = NULL;
-    size_t n = 0;
+    struct ts_host_tensor *state = NULL, *avg = NULL;
+    size_t n = 0, n_avg = 0;
     void *blob = NULL;
     if (ts_optim_state_export(opt, &state, &n, &blob) != TS_OK)
         return nn_fail(TS_ETORCH, "exporting the optimizer state");
+    int erc = ema ? ema_export(ema, &avg, &n_avg) : LAB_OK;
+    struct ts_host_tensor *all = erc ? NULL : malloc((n + n_avg + 1) * sizeof *all);
+    if (all) {
+        memcpy(all, state, n * sizeof *all);
+        if (n_avg)
+            memcpy(all + n, avg, n_avg * sizeof *all);
+    } else if (!erc) {
+        erc = lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    }
     char ep[16];
     snprintf(ep, sizeof ep, "%d", epoch);
     char *hist = json_dumps(history, JSON_COMPACT);
     json_t *meta = json_pack("{s:s, s:s}", "epoch", ep, "history", hist ? hist : "[]");
-    int rc = weights_save(m->params, path, meta, state, n);
+    int rc = erc ? erc : weights_save(m->params, path, meta, all, n + n_avg);
     json_decref(meta);
     free(hist);
+    free(all);
+    for (size_t i = 0; i < n_avg; i++) {
+        free((void *)avg[i].name);
+        free((void *)avg[i].data);
+    }
+    free(avg);
     free(state);
     free(blob);
     return rc;
 }
 
 /* Restores weights, optimizer state and history; returns the next epoch. */
-static int load_checkpoint(struct model *m, ts_optim *opt, const char *path, json_t *epochs, int *next_epoch)
+static int load_checkpoint(struct model *m, ts_optim *opt, struct ema *ema, const char *path, json_t *epochs,
+                           int *next_epoch)
 {
     st_file *f;
     LAB_TRY(st_open(path, &f));
     struct ts_host_tensor *items = NULL;
     size_t n = 0;
     int rc = weights_host_view(f, NULL, &items, &n);
-    /* Optimizer state is stored under "optim." names next to the weights. */
+    /* Optimizer state and the weights' average are stored under "optim."
+     * and "ema." names next to the weights. */
     size_t split = 0;
     struct ts_host_tensor *weights = NULL;
     if (!rc) {
         weights = malloc((n + 1) * sizeof *weights);
         for (size_t i = 0; i < n; i++)
-            if (strncmp(items[i].name, "optim.", 6) != 0)
+            if (strncmp(items[i].name, "optim.", 6) != 0 && strncmp(items[i].name, "ema.", 4) != 0)
                 weights[split++] = items[i];
         struct ts_load_report rep;
         int trc = ts_params_load_host(m->params, weights, split, 1, &rep);
@@ -266,6 +413,8 @@ static int load_checkpoint(struct model *m, ts_optim *opt, const char *path, jso
         if (trc)
             rc = lab_err(LAB_EUSAGE, "start a new run instead of --resume", "checkpoint %s does not fit: %s", path,
                          ts_last_error());
+        if (!rc && ema)
+            rc = ema_import(ema, items, n);
     }
     const char *ep = rc ? NULL : st_metadata_get(f, "epoch");
     const char *hist = rc ? NULL : st_metadata_get(f, "history");
@@ -289,14 +438,23 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
     memset(final, 0, sizeof *final);
     NN_TRY(ts_params_to(m->params, tc->device, -1));
     ts_optim *opt;
-    LAB_TRY(make_optimizer(m, tc, &opt));
+    LAB_TRY(train_optimizer(m, tc, &opt));
+    struct ema ema_state, *ema = NULL;
+    if (tc->ema_decay > 0) {
+        int erc = ema_init(&ema_state, m, tc->ema_decay);
+        if (erc) {
+            ts_optim_free(opt);
+            return erc;
+        }
+        ema = &ema_state;
+    }
     struct ds_pipeline_config pc = {.batch_size = tc->batch_size, .threads = tc->threads, .seed = tc->seed,
                                     .shuffle = 1, .drop_last = 0, .augment = d->train_aug};
     struct ds_pipeline *p = NULL;
     json_t *epochs = json_array();
     int start = 0, rc = LAB_OK;
     if (lab_path_exists(ckpt_path)) {
-        rc = load_checkpoint(m, opt, ckpt_path, epochs, &start);
+        rc = load_checkpoint(m, opt, ema, ckpt_path, epochs, &start);
         if (!rc)
             lab_say(r, "  resuming %s after epoch %d", m->name, start);
     }
@@ -321,12 +479,17 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
         double t0 = lab_monotonic_s(), loss_sum = 0;
         int64_t seen = 0, correct = 0;
         struct ds_batch *b = NULL;
+        if (tc->freeze && epoch == tc->unfreeze_epoch && (rc = apply_groups(m, tc, 0)))
+            break;
         for (long step = 0; !rc && (rc = ds_pipeline_next(p, &b)) == LAB_OK && b; step++) {
-            double lr = lr_at(tc, epoch, step, steps);
-            ts_optim_set_lr(opt, -1, lr);
+            train_set_lr(opt, tc, epoch, step, steps);
+            int k = tc->accumulate;
             ts_scope_begin();
-            rc = train_step(m, opt, b, tc, &loss_sum, &correct);
+            int stepped = step % k == k - 1 || step == steps - 1;
+            rc = train_batch(m, opt, b, tc, step % k == 0, stepped, &loss_sum, &correct);
             ts_scope_end();
+            if (!rc && ema && stepped)
+                rc = ema_update(ema, m);
             seen += b->n;
             ds_batch_free(b);
             char extra[80];
@@ -345,7 +508,12 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
         train_time += secs;
         images += seen;
         eval_result_free(final);
-        if ((rc = classifier_evaluate(r, m, d, tc, final)))
+        /* With an average, it is what is evaluated (and saved at the end). */
+        if (ema && (rc = ema_swap(ema, m)))
+            break;
+        rc = classifier_evaluate(r, m, d, tc, final);
+        int src = ema ? ema_swap(ema, m) : LAB_OK;
+        if (rc || (rc = src))
             break;
         json_array_append_new(epochs, json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:I}", "epoch", epoch + 1,
                                                 "lr", lr_at(tc, epoch, 0, steps), "train_loss",
@@ -356,7 +524,7 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
         lab_say(r, "  %s epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.1f s", m->name,
                 epoch + 1, tc->epochs, loss_sum / (double)seen, 100.0 * correct / seen, final->loss,
                 100 * final->accuracy, secs);
-        rc = save_checkpoint(m, opt, ckpt_path, epoch, epochs);
+        rc = save_checkpoint(m, opt, ema, ckpt_path, epoch, epochs);
         /* Tests only: a Ctrl-C after the N-th epoch of the process, at a known point. */
         static int epochs_done;
         const char *stop = getenv("LAB_TEST_INTERRUPT_AFTER_EPOCHS");
@@ -367,6 +535,8 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
         if (!rc && lab_interrupted && epoch + 1 < tc->epochs)
             rc = LAB_EINTERRUPTED;
     }
+    if (!rc && ema) /* the model keeps the average: its weights are the ones evaluated */
+        rc = ema_swap(ema, m);
     if (!rc && !final->logits) /* resumed after the last epoch: evaluate again */
         rc = classifier_evaluate(r, m, d, tc, final);
     if (!rc) {
@@ -376,9 +546,14 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
         json_object_set_new(metrics, "train_time_s", json_real(train_time));
         json_object_set_new(metrics, "images_per_s", json_real(train_time > 0 ? (double)images / train_time : 0));
         json_object_set(metrics, "epochs", epochs);
+        struct classify_metrics cm;
+        if (!(rc = classify_metrics_compute(final, &cm)))
+            classify_metrics_to_json(&cm, metrics);
+        classify_metrics_free(&cm);
     }
     json_decref(epochs);
     ds_pipeline_close(p);
     ts_optim_free(opt);
+    ema_free(ema);
     return rc;
 }

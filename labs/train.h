@@ -9,6 +9,7 @@
 
 #include "datasets/augment.h"
 #include "datasets/dataset.h"
+#include "datasets/pipeline.h"
 #include "labs/models/model.h"
 #include "labs/run.h"
 
@@ -19,12 +20,17 @@ struct train_config {
     int epochs, batch_size, threads;
     char optimizer[8]; /* sgd | adamw */
     double lr, momentum, weight_decay, label_smoothing, grad_clip;
-    char schedule[16]; /* cosine (per epoch) | batch_cosine, warmup_cosine (per batch) | none */
+    char schedule[16]; /* cosine (per epoch) | batch_cosine, warmup_cosine, onecycle (per batch) | none */
     int warmup_epochs;
     double warmup_start_factor;
     uint64_t seed;
     ts_device device;
     int bf16;
+    int accumulate; /* batches per optimizer step (gradient accumulation), >= 1 */
+    const json_t *groups; /* train.param_groups: [{"prefix", "lr", "weight_decay"}], borrowed; NULL: one group */
+    const json_t *freeze; /* train.freeze: state-dict name prefixes not trained, borrowed */
+    int unfreeze_epoch;   /* train.unfreeze_epoch: from this epoch (0-based) on the frozen train too; -1 never */
+    double ema_decay;     /* train.ema_decay: > 0 keeps an average of the weights (labs/ema.h), evaluated and saved */
 };
 /* Reads the "train" group and "seed" of a resolved configuration. */
 int train_config_read(const json_t *config, const struct lab_device_choice *dev, struct train_config *out);
@@ -42,6 +48,17 @@ struct classify_data {
     const struct ds_dataset *train, *eval;
     struct ds_augment train_aug, eval_aug;
 };
+
+/* The recipe's optimizer over m's parameters: groups by prefix with their
+ * lr and weight decay, frozen prefixes without gradients. */
+int train_optimizer(struct model *m, const struct train_config *tc, ts_optim **out);
+/* Sets every group's learning rate for batch `step` of `epoch`. */
+void train_set_lr(ts_optim *opt, const struct train_config *tc, int epoch, long step, long steps_per_epoch);
+/* One training batch inside the caller's ts scope: zero the gradients when
+ * `first`, backward (the loss over tc->accumulate with accumulation), and
+ * with `step` clip and step. Adds the batch's summed loss and hits. */
+int train_batch(struct model *m, ts_optim *opt, const struct ds_batch *b, const struct train_config *tc, int first,
+                int step, double *loss_sum, int64_t *correct);
 
 /* Evaluates in eval mode without gradients, in dataset order. */
 int classifier_evaluate(struct lab_run *r, struct model *m, const struct classify_data *d,

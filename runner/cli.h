@@ -45,6 +45,7 @@ int cmd_datasets(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
 int cmd_grades(int argc, char **argv);
 int cmd_autograder(int argc, char **argv);

@@ -1,4 +1,5 @@
 #include "base/error.h"
+#include "grader/rubric.h"
 #include "labs/lab.h"
 #include "runner/cli.h"
 #include "store/store.h"
@@ -81,6 +82,7 @@ int cmd_info(int argc, char **argv)
     }
     print_json_block("default configuration", json_object_get(m, "config"));
     print_json_block("--quick changes", json_object_get(m, "quick"));
+    rubric_describe(stdout, lab_manifest_id(m));
     printf("\ntroubleshooting:");
     json_array_foreach(json_object_get(m, "troubleshooting"), i, v) printf(" %s", json_string_value(v));
     printf("  (lab explain <id>)\n");

@@ -116,6 +116,17 @@ const struct lab_command lab_commands[] = {
      "ASCII markers ([ok] [warn] [FAIL] [CRASH] [skip]).\n"
      "\n"
      "exit codes: 0 no failures, 1 failures (or warnings with --strict), 2 usage\n"},
+    {"predict", cmd_predict, "run a lab's model on your own images",
+     "usage: lab predict <lab> --weights RUN-DIR|FILE --source IMAGE|DIR --out DIR [--model NAME] [--device D]\n"
+     "\n"
+     "Runs a trained model on PNG/JPEG images (EXIF orientation applied): each is\n"
+     "resized to the lab's input and put through the lab's eval transform (the run's\n"
+     "normalization). Writes DIR/predictions.json (per image: the top-5 class ids,\n"
+     "names and probabilities) and DIR/outputs.safetensors (\"logits\" [N, classes],\n"
+     "in the same order), so a run's weights can be checked against PyTorch on any\n"
+     "image. --weights: a run directory (its config.json gives the architecture;\n"
+     "--model picks one of its models) or a weights file (the lab's default\n"
+     "configuration, --model NAME). Classify labs (2.2.1, 2.2.5) in this version.\n"},
     {"submit", cmd_submit, "pack a finished run into a submission archive",
      "usage: lab submit <run-dir> --student ID [-o FILE]\n"
      "\n"

@@ -1,10 +1,12 @@
-/* Lab 2.2.1's rubric: integrity, shapes and values of each model's
- * predictions, normalization, results against the course targets, honesty
- * of metrics.json, and (with --reeval) the submitted weights run again. */
+/* The classify task's checks (labs 2.2.1, 2.2.2, 2.2.5), per model: shape,
+ * labels and values of predictions.safetensors (docs/submission-format.md),
+ * the honesty of metrics.json against the grader's own labels, results
+ * against the course targets, and (with --reeval) the submitted weights run
+ * again in the lab's architecture, built through the lab registry. */
 #include "grader/rubric.h"
 
 #include "base/error.h"
-#include "datasets/hash.h"
+#include "datasets/registry.h"
 #include "grader/reeval.h"
 #include "grader/tensors.h"
 #include "labs/config.h"
@@ -18,151 +20,15 @@
 #define KB_INTEGRITY "TS-SUBMISSION-INTEGRITY"
 #define ACC_TOL 0.001 /* metrics.json vs recomputed accuracy: 0.1 percentage points */
 
-/* Eval split sizes, so that the expected number of predictions is known
- * without reading the data. */
-static int64_t split_size(const char *dataset)
-{
-    return dataset && (!strcmp(dataset, "fashion-mnist") || !strcmp(dataset, "cifar-10")) ? 10000 : -1;
-}
-
 static const char *cfg_dataset(const struct grade_ctx *g) { return lab_cfg_str(g->sub->config, "data.dataset", ""); }
 
-/* The mode follows from what was evaluated: each of the lab's modes trains
- * on its own dataset, and the lab says how many images of the split that
- * mode evaluates (its eval_subset: the first images, or the whole split).
- * config.json's "quick" flag and eval_subset are claims, only compared
- * with this (integrity.mode, predictions.coverage). */
-static int derive_mode(struct grade_ctx *g)
-{
-    if (g->mode_state)
-        return g->mode_state == 1;
-    const char *dataset = cfg_dataset(g);
-    g->mode_state = -1;
-    for (int quick = 0; quick <= 1 && g->mode_state < 0; quick++) {
-        json_t *cfg = NULL;
-        if (lab_config_resolve(g->lab, quick, &cfg))
-            continue;
-        const char *ds = lab_cfg_str(cfg, "data.dataset", "");
-        int64_t full = split_size(ds), sub = lab_cfg_int(cfg, "data.eval_subset", 0);
-        if (full > 0 && !strcmp(ds, dataset)) {
-            g->quick = quick;
-            g->eval_n = sub > 0 && sub < full ? sub : full;
-            g->mode_state = 1;
-        }
-        json_decref(cfg);
-    }
-    if (g->mode_state < 0)
-        snprintf(g->mode_err, sizeof g->mode_err,
-                 "config.json's data.dataset '%.100s' is neither the dataset of lab %s's full mode nor of its quick mode",
-                 dataset, lab_manifest_id(g->lab));
-    return g->mode_state == 1;
-}
+static int derive_mode(struct grade_ctx *g) { return grade_mode(g); }
 
 static const char *mode_name(const struct grade_ctx *g) { return g->quick ? "quick" : "full"; }
 
 /* The number of eval images the run should have predicted; -1 when the
  * data fits no mode of the lab. */
 static int64_t expected_n(struct grade_ctx *g) { return derive_mode(g) ? g->eval_n : -1; }
-
-/* Appends up to 4 names of a list to buf. */
-static void name_list(char *buf, size_t cap, char *const *names, size_t n)
-{
-    size_t len = strlen(buf);
-    for (size_t i = 0; i < n && i < 4 && len < cap; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
-    if (n > 4 && len < cap)
-        snprintf(buf + len, cap - len, ", ...");
-}
-
-/* ---- integrity ---- */
-
-static enum check_status integrity_manifest(struct grade_ctx *g, struct check_out *o)
-{
-    const struct submission *s = g->sub;
-    char *unlisted[SUB_MAX_FILES > 64 ? 64 : SUB_MAX_FILES];
-    size_t n = 0, total = 0;
-    for (size_t i = 0; i < s->n_files; i++) {
-        const char *f = s->files[i];
-        if (!strcmp(f, "MANIFEST.sha256"))
-            continue;
-        int listed = 0;
-        for (size_t j = 0; !listed && j < s->n_manifest; j++)
-            listed = !strcmp(s->manifest[j].path, f);
-        if (!listed && total++ < 64)
-            unlisted[n++] = s->files[i];
-    }
-    if (total) {
-        char names[400] = "";
-        name_list(names, sizeof names, unlisted, n);
-        return check_set(o, CHECK_FAIL, KB_INTEGRITY, "%zu file(s) are not listed in MANIFEST.sha256: %s", total,
-                         names);
-    }
-    return check_set(o, CHECK_PASS, NULL, "MANIFEST.sha256 lists all %zu files", s->n_manifest);
-}
-
-static enum check_status integrity_checksums(struct grade_ctx *g, struct check_out *o)
-{
-    const struct submission *s = g->sub;
-    char *bad[64];
-    size_t n = 0, total = 0;
-    for (size_t i = 0; i < s->n_manifest; i++) {
-        if (grade_expired(g))
-            return check_set(o, CHECK_TIMEOUT, KB_INTEGRITY, "hashed %zu of %zu files before the time budget ran out", i,
-                             s->n_manifest);
-        char path[4200], hex[65];
-        if (submission_path(s, s->manifest[i].path, path, sizeof path) ||
-            ds_hash_file(path, "sha256", hex, sizeof hex))
-            return check_set(o, CHECK_ERROR, NULL, "cannot hash %s: %s", s->manifest[i].path, lab_err_message());
-        if (strcmp(hex, s->manifest[i].sha256) != 0 && total++ < 64)
-            bad[n++] = s->manifest[i].path;
-    }
-    if (total) {
-        char names[400] = "";
-        name_list(names, sizeof names, bad, n);
-        return check_set(o, CHECK_FAIL, KB_INTEGRITY,
-                         "%zu of %zu file(s) differ from their MANIFEST.sha256 checksum (changed after `lab submit`): %s",
-                         total, s->n_manifest, names);
-    }
-    return check_set(o, CHECK_PASS, NULL, "all %zu files match MANIFEST.sha256", s->n_manifest);
-}
-
-static enum check_status integrity_artifacts(struct grade_ctx *g, struct check_out *o)
-{
-    const struct submission *s = g->sub;
-    char missing[600] = "";
-    size_t len = 0, count = 0;
-    const json_t *listed = json_object_get(s->metrics, "models");
-    for (size_t i = 0; i < s->n_models; i++) {
-        const struct sub_model *m = &s->models[i];
-        const char *what[3] = {m->weights ? NULL : "model.safetensors", m->predictions ? NULL : "predictions.safetensors",
-                               json_object_get(listed, m->name) ? NULL : "an entry in metrics.json's models"};
-        for (int k = 0; k < 3; k++)
-            if (what[k] && len < sizeof missing) {
-                count++;
-                len += (size_t)snprintf(missing + len, sizeof missing - len, "%s%s: %s", len ? "; " : "", m->name,
-                                        what[k]);
-            }
-    }
-    if (count)
-        return check_set(o, CHECK_FAIL, KB_INTEGRITY, "%zu required artifact(s) missing: %s", count, missing);
-    return check_set(o, CHECK_PASS, NULL, "config.json, metrics.json and model + predictions for %zu model(s)",
-                     s->n_models);
-}
-
-static enum check_status integrity_lab(struct grade_ctx *g, struct check_out *o)
-{
-    const struct submission *s = g->sub;
-    const char *want = lab_manifest_id(g->lab);
-    const char *cfg = json_string_value(json_object_get(s->config, "lab"));
-    const char *met = json_string_value(json_object_get(s->metrics, "lab"));
-    const char *info = s->info ? json_string_value(json_object_get(s->info, "lab")) : want;
-    if (!cfg || !met || strcmp(cfg, want) || strcmp(met, want) || !info || strcmp(info, want))
-        return check_set(o, CHECK_FAIL, KB_INTEGRITY,
-                         "the files name different labs: submission.json %s, config.json %s, metrics.json %s; "
-                         "expected %s everywhere",
-                         info ? info : "(none)", cfg ? cfg : "(none)", met ? met : "(none)", want);
-    return check_set(o, CHECK_PASS, NULL, "every file is for lab %s", want);
-}
 
 static enum check_status integrity_mode(struct grade_ctx *g, struct check_out *o)
 {
@@ -178,72 +44,6 @@ static enum check_status integrity_mode(struct grade_ctx *g, struct check_out *o
                          mode_name(g));
     return check_set(o, CHECK_PASS, NULL, "%s mode (%s, %lld eval images), as config.json says", mode_name(g),
                      cfg_dataset(g), (long long)g->eval_n);
-}
-
-/* ---- normalization ---- */
-
-static int read_constants(const json_t *normalize, double *mean, double *std)
-{
-    const json_t *m = json_object_get(normalize, "mean"), *s = json_object_get(normalize, "std");
-    if (json_array_size(m) != 3 || json_array_size(s) != 3)
-        return -1;
-    for (size_t i = 0; i < 3; i++) {
-        mean[i] = json_number_value(json_array_get(m, i));
-        std[i] = json_number_value(json_array_get(s, i));
-    }
-    return 0;
-}
-
-static enum check_status norm_config(struct grade_ctx *g, struct check_out *o)
-{
-    const char *dataset = cfg_dataset(g);
-    /* The constants are the lab's own: its full configuration's, or its
-     * quick mode's, whichever dataset the run used. */
-    const json_t *full = lab_cfg_get(g->lab, "config.data"), *quick = lab_cfg_get(g->lab, "quick.data");
-    const json_t *src = !strcmp(lab_cfg_str(full, "dataset", ""), dataset)    ? full
-                        : !strcmp(lab_cfg_str(quick, "dataset", ""), dataset) ? quick
-                                                                              : NULL;
-    double mean[3], std[3];
-    if (!src || read_constants(json_object_get(src, "normalize"), mean, std))
-        return check_set(o, CHECK_FAIL, "TS-NORM-MISMATCH", "lab %s does not train on dataset '%s' (config.json data.dataset)",
-                         lab_manifest_id(g->lab), dataset);
-    const json_t *given = lab_cfg_get(g->sub->config, "data.normalize");
-    enum check_status st = check_norm_constants(given, mean, std, 3, dataset, o);
-    if (st != CHECK_PASS && !strcmp(dataset, "cifar-10")) {
-        /* CIFAR-10's std is quoted two ways; the exact per-pixel one is right too. */
-        const double exact[3] = {0.2470, 0.2435, 0.2616};
-        struct check_out alt;
-        if (check_norm_constants(given, mean, exact, 3, dataset, &alt) == CHECK_PASS)
-            *o = alt;
-    }
-    return o->status;
-}
-
-static enum check_status norm_inputs(struct grade_ctx *g, struct check_out *o)
-{
-    const char *kb = "TS-PIXEL-TENSOR-RANK";
-    if (!g->sub->inputs)
-        return check_skip_uncounted(o, "no inputs.safetensors in the submission (optional)");
-    const struct st_tensor *t = st_find(g->sub->inputs, "pixel_values");
-    if (!t)
-        return check_set(o, CHECK_FAIL, kb, "inputs.safetensors has no tensor 'pixel_values'");
-    const json_t *size = lab_cfg_get(g->sub->config, "data.input_size");
-    int64_t c = json_integer_value(json_array_get(size, 0)), h = json_integer_value(json_array_get(size, 1)),
-            w = json_integer_value(json_array_get(size, 2));
-    char shape[160];
-    gt_shape_str(t->shape, t->ndim, shape, sizeof shape);
-    if (t->ndim != 4 || t->shape[0] < 1 || t->shape[1] != c || t->shape[2] != h || t->shape[3] != w)
-        return check_set(o, CHECK_FAIL, kb, "pixel_values is %s, expected [B, %lld, %lld, %lld]%s", shape, (long long)c,
-                         (long long)h, (long long)w,
-                         t->ndim == 4 && t->shape[3] == c ? " (channels last: permute(0, 3, 1, 2))" : "");
-    float *px;
-    size_t n;
-    if (gt_to_f32(t, GT_MAX_ELEMS, &px, &n))
-        return check_set(o, CHECK_FAIL, kb, "pixel_values: %s", lab_err_message());
-    struct input_stats s;
-    input_stats_compute(px, t->shape[0], c, h, w, &s);
-    free(px);
-    return check_input_stats(&s, o);
 }
 
 /* ---- per model ---- */
@@ -435,7 +235,8 @@ static enum check_status honesty_accuracy(struct grade_ctx *g, struct check_out 
     if (relabeled)
         return check_set(o, CHECK_FAIL, kb, "%zu of %lld labels in predictions.safetensors differ from the eval split's",
                          relabeled, (long long)m->n);
-    if (!(fabs(c - acc) <= ACC_TOL))
+    double tol = g->check && g->check->threshold > 0 ? g->check->threshold : ACC_TOL;
+    if (!(fabs(c - acc) <= tol))
         return check_set(o, CHECK_FAIL, kb,
                          "metrics.json claims test accuracy %.2f%%; the submitted logits score %.2f%% on the grader's "
                          "labels of the same %lld images",
@@ -468,6 +269,20 @@ static int judged_accuracy(struct grade_ctx *g, struct check_out *o, double *acc
     return 1;
 }
 
+/* The course's target for a model in the mode the data shows, or NULL. */
+static const json_t *target_of(const struct grade_ctx *g, const char *model)
+{
+    struct grade_ctx *mg = (struct grade_ctx *)g; /* derive_mode caches the mode in g */
+    if (!derive_mode(mg))
+        return NULL;
+    const json_t *want = json_object_get(lab_cfg_get(g->lab, mg->quick ? "thresholds.quick.test_accuracy"
+                                                                       : "thresholds.full.test_accuracy"),
+                                         model);
+    return json_is_number(want) ? want : NULL;
+}
+
+static int threshold_applies(const struct grade_ctx *g, const char *model) { return target_of(g, model) != NULL; }
+
 static enum check_status results_threshold(struct grade_ctx *g, struct check_out *o)
 {
     double acc;
@@ -475,10 +290,8 @@ static enum check_status results_threshold(struct grade_ctx *g, struct check_out
     if (!judged_accuracy(g, o, &acc, &source))
         return o->status;
     const char *mode = mode_name(g); /* derived: judged_accuracy needs a mode */
-    char key[128];
-    snprintf(key, sizeof key, "thresholds.%s.test_accuracy", mode);
-    const json_t *want = json_object_get(lab_cfg_get(g->lab, key), g->m.name);
-    if (!json_is_number(want))
+    const json_t *want = target_of(g, g->m.name);
+    if (!want)
         return check_skip_uncounted(o, "the course sets no %s-mode target for %s", mode, g->m.name);
     double t = json_number_value(want);
     if (acc < t)
@@ -495,9 +308,10 @@ static enum check_status results_chance(struct grade_ctx *g, struct check_out *o
     if (!judged_accuracy(g, o, &acc, &source))
         return o->status;
     double chance = 1.0 / (double)g->m.classes;
-    if (acc <= chance + 0.02)
-        return check_set(o, CHECK_FAIL, "TS-ACC-RANDOM", "test accuracy %.2f%% is within 2 points of chance (%.0f%%)",
-                         100 * acc, 100 * chance);
+    double margin = g->check && g->check->threshold > 0 ? g->check->threshold : 0.02;
+    if (acc <= chance + margin)
+        return check_set(o, CHECK_FAIL, "TS-ACC-RANDOM", "test accuracy %.2f%% is within %.0f points of chance (%.0f%%)",
+                         100 * acc, 100 * margin, 100 * chance);
     return check_set(o, CHECK_PASS, NULL, "test accuracy %.2f%% is clear of chance (%.0f%%)", 100 * acc, 100 * chance);
 }
 
@@ -558,49 +372,41 @@ static enum check_status weights_params(struct grade_ctx *g, struct check_out *o
     return check_set(o, CHECK_PASS, NULL, "%zu parameters, as lab %s's %s has", total, lab_manifest_id(g->lab), sm->name);
 }
 
-static enum check_status reeval_load_221(struct grade_ctx *g, struct check_out *o)
+static enum check_status reeval_load_lab(struct grade_ctx *g, struct check_out *o)
 {
-    const struct lab_impl *impl = lab_impl_find("2.2.1");
+    const char *lab = lab_manifest_id(g->lab);
+    const struct lab_impl *impl = lab_impl_find(lab);
     if (!impl || !impl->create_model)
-        return check_set(o, CHECK_ERROR, NULL, "this build has no model builders for lab 2.2.1");
-    return reeval_load(g, impl->create_model, o);
+        return check_set(o, CHECK_ERROR, NULL, "this build has no model builders for lab %s", lab);
+    return reeval_load(g, impl, o);
 }
 
-static const struct rubric_check checks_221[] = {
-    {"integrity.manifest", "MANIFEST.sha256 lists every file", 1, RC_SUBMISSION, 10, integrity_manifest, {KB_INTEGRITY}},
-    {"integrity.checksums", "every file matches its checksum", 2, RC_SUBMISSION, 60, integrity_checksums, {KB_INTEGRITY}},
-    {"integrity.artifacts", "required artifacts present", 1, 0, 10, integrity_artifacts, {KB_INTEGRITY}},
-    {"integrity.lab", "every file is for this lab", 1, 0, 10, integrity_lab, {KB_INTEGRITY}},
-    {"integrity.mode", "the mode is the one the data shows", 1, 0, 10, integrity_mode, {KB_INTEGRITY}},
-    {"norm.config", "normalization constants are the dataset's", 2, 0, 10, norm_config, {"TS-NORM-MISMATCH"}},
-    {"norm.inputs", "preprocessed inputs are normalized", 2, 0, 30, norm_inputs,
-     {"TS-RAW-PIXELS", "TS-NORMALIZE-MISSING", "TS-NORM-MISMATCH", "TS-PIXEL-TENSOR-RANK"}},
-    {"shape.logits", "logits are [N, classes]", 2, RC_PER_MODEL, 10, shape_logits, {"TS-LOGITS-SHAPE"}},
+const struct rubric_check checks_classify[] = {
+    {"integrity.mode", "the mode is the one the data shows", 1, 0, 10, integrity_mode, {KB_INTEGRITY}, 0, NULL},
+    {"shape.logits", "logits are [N, classes]", 2, RC_PER_MODEL, 10, shape_logits, {"TS-LOGITS-SHAPE"}, 0, NULL},
     {"labels.range", "labels are class indices in range", 1, RC_PER_MODEL, 10, labels_range,
-     {"TS-DEVICE-ASSERT-LABELS"}},
+     {"TS-DEVICE-ASSERT-LABELS"}, 0, NULL},
     {"predictions.coverage", "the rows cover each eval image once", 2, RC_PER_MODEL, 10, predictions_coverage,
-     {"TS-PREDICTIONS-COVERAGE"}},
+     {"TS-PREDICTIONS-COVERAGE"}, 0, NULL},
     {"weights.params", "the weights have the model's parameter count", 1, RC_PER_MODEL, 10, weights_params,
-     {"TS-STATE-DICT-MISMATCH"}},
-    {"values.finite", "logits are finite", 1, RC_PER_MODEL, 10, values_finite, {"TS-NAN-LOGITS"}},
-    {"values.constant", "logits depend on the input", 1, RC_PER_MODEL, 10, values_constant, {"TS-CONSTANT-LOGITS"}},
+     {"TS-STATE-DICT-MISMATCH"}, 0, NULL},
+    {"values.finite", "logits are finite", 1, RC_PER_MODEL, 10, values_finite, {"TS-NAN-LOGITS"}, 0, NULL},
+    {"values.constant", "logits depend on the input", 1, RC_PER_MODEL, 10, values_constant, {"TS-CONSTANT-LOGITS"}, 0, NULL},
     {"honesty.accuracy", "metrics.json's accuracy matches the predictions", 3, RC_PER_MODEL, 30, honesty_accuracy,
-     {"TS-METRICS-MISMATCH"}},
+     {"TS-METRICS-MISMATCH"}, 0, NULL},
     {"results.threshold", "accuracy reaches the course target", 3, RC_PER_MODEL, 10, results_threshold,
-     {"TS-ACC-BELOW-TARGET"}},
-    {"results.chance", "accuracy is clear of chance", 2, RC_PER_MODEL, 10, results_chance, {"TS-ACC-RANDOM"}},
+     {"TS-ACC-BELOW-TARGET"}, 0, threshold_applies},
+    {"results.chance", "accuracy is clear of chance", 2, RC_PER_MODEL, 10, results_chance, {"TS-ACC-RANDOM"}, 0, NULL},
     {"reeval.load", "the weights load into the lab's architecture", 2, RC_PER_MODEL | RC_REEVAL, 120,
-     reeval_load_221, {"TS-STATE-DICT-MISMATCH"}},
+     reeval_load_lab, {"TS-STATE-DICT-MISMATCH"}, 0, NULL},
     {"reeval.logits", "the weights reproduce the submitted logits", 3, RC_PER_MODEL | RC_REEVAL, 600, reeval_logits,
-     {"TS-REEVAL-MISMATCH"}},
+     {"TS-REEVAL-MISMATCH"}, 0, NULL},
     {"reeval.batch", "outputs do not depend on the batch", 2, RC_PER_MODEL | RC_REEVAL, 120, reeval_batch,
-     {"TS-BATCH-DEPENDENT"}},
+     {"TS-BATCH-DEPENDENT"}, 0, NULL},
+    {NULL, NULL, 0, 0, 0, NULL, {NULL}, 0, NULL},
 };
 
-const struct rubric rubric_221 = {
-    .lab = "2.2.1",
-    .checks = checks_221,
-    .n = sizeof checks_221 / sizeof checks_221[0],
-    .model_begin = model_begin,
-    .model_end = NULL,
-};
+int classify_model_begin(struct grade_ctx *g, const struct sub_model *sm)
+{
+    return model_begin(g, sm);
+}

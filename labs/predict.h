@@ -1,0 +1,27 @@
+/* `lab predict`: a lab's model on the user's own images, as students use
+ * Ultralytics' `yolo predict`. The weights come from a run directory (its
+ * config.json says the architecture and the eval transform) or a file (the
+ * lab's default configuration); each PNG/JPEG (EXIF orientation applied) is
+ * resized to the lab's input, put through the eval transform, and the model's
+ * outputs are written in the task's predictions format. Classify only in
+ * this version; the other tasks say so. */
+#ifndef LAB_PREDICT_H
+#define LAB_PREDICT_H
+
+#include <stdio.h>
+
+struct predict_opts {
+    const char *lab;     /* "2.2.5" */
+    const char *weights; /* a run directory or a .safetensors/.pth file */
+    const char *source;  /* an image or a directory of them */
+    const char *model;   /* NULL: the run's (or the lab's default) model */
+    const char *out;     /* output directory */
+    const char *device;  /* "auto", "cpu", "cuda:N" */
+};
+
+/* Writes out/predictions.json (per image: source, top-5 class ids, names
+ * and probabilities) and out/outputs.safetensors ("logits" [N, K] in the
+ * same order). */
+int lab_predict(const struct predict_opts *o, FILE *say);
+
+#endif

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Lab 2.2.5 end to end, shortened for CI (the full quick mode and its target
+# are in `make check-quick`): a small quick run of a 2-block ViT writes the
+# classify artifacts and the attention maps; the exercise configurations
+# print their sizes; the grader's ViT checks pass on the run, re-evaluation
+# rebuilds the configured architecture, and broken submissions each fail
+# their check with their troubleshooting id.
+set -euo pipefail
+. "$(dirname "$0")/lib.bash"
+PY=/usr/bin/python3
+[ -r /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || skip "Debian's dataset-fashion-mnist is not installed"
+export LC_ALL=C.UTF-8
+SMALL=(--quick --device cpu --set data.train_subset=512 --set model.depth=2)
+
+# The run: below the quick target on this little data, so only results.threshold fails.
+run=$TEST_TMP/run
+expect_exit 1 "$LAB_BIN" run 2.2.5 "${SMALL[@]}" --out "$run"
+for id in norm.config norm.inputs shape.logits honesty.accuracy vit.patches vit.attention; do
+  expect_match "$LAST_OUT" "\[ok\] $id "
+done
+[ "$(grep -c '\[FAIL\]' <<<"$LAST_OUT")" = 1 ] && expect_match "$LAST_OUT" '\[FAIL\] results.threshold' \
+  || fail "only results.threshold should fail on a 512-image run: $LAST_OUT"
+expect_match "$LAST_OUT" 'vit: [0-9]+ parameters; patch 4 -> 64 patches, 65 tokens'
+for f in config.json metrics.json inputs.safetensors attention.safetensors models/vit/model.safetensors \
+         models/vit/predictions.safetensors plots/vit-confusion.png plots/vit-attention-heads.png \
+         plots/vit-cls-attention.png plots/vit-pos-embed.png; do
+  [ -s "$run/$f" ] || fail "the run wrote no $f"
+done
+"$PY" - "$run" <<'PYEOF' || fail "attention.safetensors or metrics.json is wrong"
+import json, os, sys
+sys.path.insert(0, os.environ["LAB_SRC"] + "/tests/e2e")
+from submission_variant import st_load
+d = sys.argv[1]
+t, meta = st_load(d + "/attention.safetensors")
+a = t["attention"]
+assert a.shape[0] == 16 and a.shape[1] == 8 and a.shape[2] == a.shape[3] == 65, a.shape
+assert (a.sum(-1) - 1).abs().max() < 1e-4 and (a >= 0).all()
+assert t["indices"].tolist() == list(range(16)), t["indices"]
+m = json.load(open(d + "/metrics.json"))["models"]["vit"]
+assert m["num_patches"] == 64 and 0 <= m["top5_accuracy"] <= 1 and m["top5_accuracy"] >= m["test_accuracy"], m
+assert len(m["per_class_accuracy"]) == 10 and sum(map(sum, m["confusion"])) == 2000, m
+PYEOF
+
+# The exercise configurations: their sizes, without training (so below chance's bar).
+expect_exit 1 "$LAB_BIN" run 2.2.5 "${SMALL[@]}" --epochs 0 --set model.patch_size=8 --set model.depth=4 \
+  --out "$TEST_TMP/p8" --set data.eval_subset=16
+expect_match "$LAST_OUT" 'patch 8 -> 16 patches, 17 tokens of width 256, depth 4'
+expect_exit 2 "$LAB_BIN" run 2.2.5 --quick --set model.patch_size=5 --out "$TEST_TMP/bad"
+expect_match "$LAST_ERR" 'patch'
+expect_exit 2 "$LAB_BIN" run 2.2.5 --quick --model vit-large --out "$TEST_TMP/bad2"
+expect_match "$LAST_ERR" "unknown model 'vit-large'"
+
+# Grading: re-evaluation builds the run's own architecture (2 blocks).
+cd "$TEST_TMP"
+expect_exit 0 "$LAB_BIN" submit "$run" --student carol
+expect_exit 1 "$LAB_BIN" grade carol-2.2.5.tar.gz --reeval --device cpu --format json --out full.json
+"$PY" - full.json <<'PYEOF' || fail "the 2.2.5 report is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = [(c["id"], c["status"]) for c in r["checks"] if c["status"] not in ("pass", "skipped")]
+assert bad == [("results.threshold", "fail")], bad
+ids = {c["id"] for c in r["checks"] if c["status"] == "pass"}
+assert {"reeval.load", "reeval.logits", "vit.patches", "vit.attention"} <= ids, ids
+PYEOF
+
+# Broken submissions, each failing its check with its entry.
+mkdir -p base && tar xzf carol-2.2.5.tar.gz -C base
+broken() { # broken NAME CHECK KB: a copy of the submission with one thing broken
+  rm -rf "v-$1"; cp -r base "v-$1"
+  "$PY" - "v-$1" "$1" <<'PYEOF'
+import os, sys
+sys.path.insert(0, os.environ["LAB_SRC"] + "/tests/e2e")
+from submission_variant import st_load, st_save, edit_json, write_manifest
+d, v = sys.argv[1], sys.argv[2]
+model = d + "/models/vit/model.safetensors"
+if v == "wrong-patch":      # weights of patch 4 under a config that says 8
+    edit_json(d + "/config.json", lambda c: c["model"].update(patch_size=8))
+elif v == "no-cls-row":     # a positional embedding without the CLS row
+    t, meta = st_load(model)
+    t["pos_embed"] = t["pos_embed"][:, 1:].contiguous()
+    st_save(model, t, meta)
+elif v == "scores":         # attention scores saved instead of their softmax
+    t, meta = st_load(d + "/attention.safetensors")
+    t["attention"] = t["attention"].log()
+    st_save(d + "/attention.safetensors", t, meta)
+elif v == "inflated":
+    edit_json(d + "/metrics.json", lambda m: m["models"]["vit"].update(test_accuracy=0.99))
+elif v == "no-normalize":
+    edit_json(d + "/config.json", lambda c: c["data"].update(normalize={"mean": [0.0] * 3, "std": [1.0] * 3}))
+write_manifest(d)
+PYEOF
+  expect_exit 1 "$LAB_BIN" grade "v-$1" --format json --out "v-$1.json"
+  "$PY" - "v-$1.json" "$2" "$3" <<'PYEOF' || fail "broken $1: see above"
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = {(c["id"], c["kb"]) for c in r["checks"] if c["status"] not in ("pass", "skipped")}
+assert (sys.argv[2], sys.argv[3]) in bad, (sys.argv[2], bad)
+assert bad <= {(sys.argv[2], sys.argv[3]), ("results.threshold", "TS-ACC-BELOW-TARGET")}, bad
+PYEOF
+}
+broken wrong-patch vit.patches TS-VIT-POS-EMBED
+broken no-cls-row vit.patches TS-VIT-POS-EMBED
+broken scores vit.attention TS-VIT-ATTENTION
+broken inflated honesty.accuracy TS-METRICS-MISMATCH
+broken no-normalize norm.config TS-NORM-MISMATCH
+echo ok

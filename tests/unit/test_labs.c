@@ -1,0 +1,53 @@
+/* The lab registry's model builders: every model a lab.json lists is built
+ * by name through struct lab_impl (as the grader builds it) and has the
+ * parameter count the manifest states; an unknown name is refused. */
+#include "base/error.h"
+#include "labs/lab.h"
+#include "labs/models/model.h"
+#include "tests/unit/testutil.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+START_TEST(test_listed_models_build_with_their_counts)
+{
+    ck_assert_int_eq(lab_registry_load(), LAB_OK);
+    int built = 0;
+    for (size_t i = 0; i < lab_registry_count(); i++) {
+        const json_t *m = lab_registry_at(i);
+        const struct lab_impl *impl = lab_impl_find(lab_manifest_id(m));
+        if (!impl)
+            continue;
+        ck_assert_ptr_nonnull(impl->create_model);
+        const json_t *config = json_object_get(m, "config");
+        size_t k;
+        const json_t *entry;
+        json_array_foreach(json_object_get(m, "models"), k, entry)
+        {
+            const char *name = json_string_value(json_object_get(entry, "name"));
+            struct model *model = NULL;
+            int rc = impl->create_model_cfg ? impl->create_model_cfg(config, name, 10, &model)
+                                            : impl->create_model(name, 10, &model);
+            ck_assert_msg(rc == LAB_OK, "lab %s: %s: %s", lab_manifest_id(m), name, lab_err_message());
+            ck_assert_int_eq(model_num_params(model), json_integer_value(json_object_get(entry, "params")));
+            model_free(model);
+            built++;
+        }
+        struct model *none = NULL;
+        ck_assert_int_ne(impl->create_model("no-such-model", 10, &none), LAB_OK);
+        ck_assert_ptr_nonnull(strstr(lab_err_message(), "no-such-model"));
+    }
+    ck_assert_int_ge(built, 9); /* 2.2.1's six and 2.2.5's three */
+}
+END_TEST
+
+Suite *suite_labs(void)
+{
+    Suite *s = suite_create("labs");
+    TCase *tc = tcase_create("registry");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_listed_models_build_with_their_counts);
+    suite_add_tcase(s, tc);
+    return s;
+}
