@@ -272,19 +272,13 @@ static int model_graded(const json_t *lab, const char *name, char *names, size_t
 }
 
 /* A model the lab does not grade earns nothing: its checks do not run.
- * An unknown name (a renamed model) costs what a graded model is worth, so
- * that renaming one never raises the share of points; an optional variant
- * of the lab is reported and left out of max_score. */
-static int ungraded_model(struct grade_ctx *g, const struct rubric *rb, struct grade_report *r, int known,
-                          const char *studied)
+ * An unknown name (a renamed model) is reported as failed and worth 0
+ * points: the real model it stands for is missing from the submission and
+ * costs its points there (integrity.models), so renaming one never raises
+ * the share of points; an optional variant of the lab is reported as
+ * skipped. */
+static int ungraded_model(struct grade_ctx *g, struct grade_report *r, int known, const char *studied)
 {
-    double worth = 0;
-    for (size_t i = 0; i < rb->n; i++) {
-        const struct rubric_check *c = &rb->checks[i];
-        if (c->flags & RC_PER_MODEL && !(c->flags & RC_REEVAL && !g->opts->reeval) &&
-            !(c->flags & (RC_SUBMISSION | RC_REEVAL) && g->self_check))
-            worth += c->points;
-    }
     char name[256], msg[900];
     snprintf(name, sizeof name, "%s: a model this lab grades", g->m.name);
     if (known == 0) {
@@ -292,9 +286,9 @@ static int ungraded_model(struct grade_ctx *g, const struct rubric *rb, struct g
                  g->m.name, r->lab, studied);
         return add_check(r, "integrity.model", name, CHECK_SKIPPED, 0, 0, msg, NULL);
     }
-    snprintf(msg, sizeof msg, "'%s' is not a model of lab %s (it grades %s): its %g points are not earned; "
-             "submit the models under the names `lab run` gives them", g->m.name, r->lab, studied, worth);
-    return add_check(r, "integrity.model", name, CHECK_FAIL, 0, worth, msg, "TS-SUBMISSION-INTEGRITY");
+    snprintf(msg, sizeof msg, "'%s' is not a model of lab %s (it grades %s): it earns nothing; "
+             "submit the models under the names `lab run` gives them", g->m.name, r->lab, studied);
+    return add_check(r, "integrity.model", name, CHECK_FAIL, 0, 0, msg, "TS-SUBMISSION-INTEGRITY");
 }
 
 static int run_rubric(struct grade_ctx *g, const struct rubric *rb, struct grade_report *r)
@@ -316,7 +310,7 @@ static int run_rubric(struct grade_ctx *g, const struct rubric *rb, struct grade
         char studied[400];
         int known = model_graded(g->lab, sm->name, studied, sizeof studied);
         if (known != 1) {
-            rc = ungraded_model(g, rb, r, known, studied);
+            rc = ungraded_model(g, r, known, studied);
             continue;
         }
         if ((rc = rb->model_begin(g, sm)))
@@ -342,8 +336,8 @@ static int run_rubric(struct grade_ctx *g, const struct rubric *rb, struct grade
         snprintf(name, sizeof name, "%s: the model is in the submission", rm->names[k]);
         snprintf(msg, sizeof msg,
                  "models/%s/ is missing: a complete submission of lab %s holds %zu models; this one earns none of "
-                 "%s's points (run it: lab run %s --model %s)",
-                 rm->names[k], rb->lab, rm->n, rm->names[k], rb->lab, rm->names[k]);
+                 "%s's points (run it: lab run %s%s --model %s)",
+                 rm->names[k], rb->lab, rm->n, rm->names[k], rb->lab, g->quick ? " --quick" : "", rm->names[k]);
         double points = 0;
         for (size_t i = 0; i < rb->n; i++) {
             const struct rubric_check *c = &rb->checks[i];

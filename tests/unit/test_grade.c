@@ -232,6 +232,7 @@ struct synth {
     int huge_tensor;    /* a valid predictions file with a tensor over GT_MAX_ELEMS */
     int latin1_name;    /* a file named in Latin-1 (not UTF-8) added after the manifest */
     int params;         /* parameters in model.safetensors (LeNet-5's 62006) */
+    int only_lenet5;    /* the rubric's other models missing */
 };
 
 static void write_json(const char *dir, const char *rel, json_t *j)
@@ -266,11 +267,53 @@ static void write_manifest(const char *dir)
     ck_assert_int_eq(tu_run(cmd, NULL), 0);
 }
 
-/* The rubric's other models, right as lenet5 is unaltered: a complete submission. */
-static const char *const other_models[] = {"alexnet", "vgg11", "resnet18"};
+/* The rubric's models beside lenet5 and their parameter counts (lab.json). */
+static const struct {
+    const char *name;
+    int64_t params;
+} other_models[] = {{"alexnet", 35857482}, {"vgg11", 28149514}, {"resnet18", 11173962}};
+#define N_OTHER (sizeof other_models / sizeof other_models[0])
 
-/* A 2.2.1 submission of its four models; lenet5 (the one the variants
- * alter): 90% of EVAL_N images right. */
+/* The model the variants alter (synth.model, lenet5 by default). */
+static const char *altered = "lenet5";
+
+/* One of the rubric's other models, right as lenet5 is unaltered (90%).
+ * Its weights are one U8 tensor of the model's parameter count:
+ * weights.params counts elements, and bytes keep the files small. */
+static void write_clean_model(const char *dir, const char *name, int64_t params, json_t *metrics)
+{
+    static float logits[EVAL_N * 10];
+    static int64_t labels[EVAL_N], indices[EVAL_N];
+    for (int i = 0; i < EVAL_N; i++) {
+        labels[i] = i % 10, indices[i] = i;
+        int pred = i % 10 == 0 ? 1 : (int)labels[i];
+        for (int k = 0; k < 10; k++)
+            logits[i * 10 + k] = k == pred ? 3.0f : (float)(k * 0.1 + i * 0.001);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/models/%s", dir, name);
+    ck_assert_int_eq(lab_mkdir_p(path), LAB_OK);
+    st_writer *w;
+    int64_t ls[2] = {EVAL_N, 10}, n1[1] = {EVAL_N}, ws[1] = {params};
+    ck_assert_int_eq(st_writer_new(&w), LAB_OK);
+    st_writer_add(w, "logits", ST_F32, 2, ls, logits, sizeof logits);
+    st_writer_add(w, "labels", ST_I64, 1, n1, labels, sizeof labels);
+    st_writer_add(w, "indices", ST_I64, 1, n1, indices, sizeof indices);
+    snprintf(path, sizeof path, "%s/models/%s/predictions.safetensors", dir, name);
+    ck_assert_int_eq(st_writer_write(w, path), LAB_OK);
+    st_writer_free(w);
+    unsigned char *weight = calloc((size_t)params, 1);
+    ck_assert_ptr_nonnull(weight);
+    ck_assert_int_eq(st_writer_new(&w), LAB_OK);
+    st_writer_add(w, "fc.weight", ST_U8, 1, ws, weight, (size_t)params);
+    snprintf(path, sizeof path, "%s/models/%s/model.safetensors", dir, name);
+    ck_assert_int_eq(st_writer_write(w, path), LAB_OK);
+    st_writer_free(w);
+    free(weight);
+    json_object_set_new(json_object_get(metrics, "models"), name,
+                        json_pack("{s:f, s:s}", "test_accuracy", 0.9, "status", "done"));
+}
+
 static void make_submission(const char *dir, const struct synth *o)
 {
     char path[4200];
@@ -289,9 +332,12 @@ static void make_submission(const char *dir, const struct synth *o)
                          "model", model, "quick", !o->quick_false, "precision", "fp32", "data", "dataset", "fashion-mnist",
                          "input_size", 3, 32, 32, "num_classes", 10, "eval_subset", EVAL_N, "normalize", "mean", m, m,
                          m, "std", 0.353, 0.353, 0.353));
-    write_json(dir, "metrics.json",
-               json_pack("{s:s, s:{s:{s:f, s:s}}}", "lab", lab, "models", model, "test_accuracy",
-                         o->claimed ? o->claimed : 1 - wrong / 10.0, "status", "done"));
+    json_t *metrics = json_pack("{s:s, s:{s:{s:f, s:s}}}", "lab", lab, "models", model, "test_accuracy",
+                                o->claimed ? o->claimed : 1 - wrong / 10.0, "status", "done");
+    for (size_t i = 0; !o->only_lenet5 && i < N_OTHER; i++)
+        if (strcmp(other_models[i].name, model) != 0)
+            write_clean_model(dir, other_models[i].name, other_models[i].params, metrics);
+    write_json(dir, "metrics.json", metrics);
     if (o->broken_json) {
         snprintf(path, sizeof path, "%s/metrics.json", dir);
         tu_write_file(path, "{\"lab\": \"2.2.1\", \"models\": {", 27);
@@ -395,6 +441,7 @@ static struct grade_report *grade_synth(const struct synth *o, const char *lab, 
     char *tmp = tu_tempdir(), sub[4200];
     snprintf(sub, sizeof sub, "%s/sub", tmp);
     write_truth(tmp);
+    altered = o->model ? o->model : "lenet5";
     make_submission(sub, o);
     struct grade_opts opts = {.lab = lab, .device = "cpu", .data_dir = tmp, .check_timeout_s = timeout};
     struct grade_report *r = NULL;
@@ -405,12 +452,29 @@ static struct grade_report *grade_synth(const struct synth *o, const char *lab, 
     return r;
 }
 
+/* A row of a model other than the altered one. */
+static int of_model(const struct check_result *c, const char *m)
+{
+    return strncmp(c->name, m, strlen(m)) == 0 && c->name[strlen(m)] == ':';
+}
+
 static int of_other_model(const struct check_result *c)
 {
-    for (size_t k = 0; k < sizeof other_models / sizeof other_models[0]; k++)
-        if (strncmp(c->name, other_models[k], strlen(other_models[k])) == 0 && c->name[strlen(other_models[k])] == ':')
+    if (of_model(c, "lenet5") && strcmp(altered, "lenet5") != 0)
+        return 1;
+    for (size_t k = 0; k < N_OTHER; k++)
+        if (of_model(c, other_models[k].name) && strcmp(altered, other_models[k].name) != 0)
             return 1;
     return 0;
+}
+
+/* The check `id` of model `m`. */
+static const struct check_result *find_model_check(const struct grade_report *r, const char *id, const char *m)
+{
+    for (size_t i = 0; i < r->n_checks; i++)
+        if (strcmp(r->checks[i].id, id) == 0 && of_model(&r->checks[i], m))
+            return &r->checks[i];
+    return NULL;
 }
 
 /* The check `id`, lenet5's for a per-model one (the model the variants alter). */
@@ -532,7 +596,9 @@ START_TEST(test_mode_follows_the_data)
 }
 END_TEST
 
-/* A renamed model earns nothing and never raises the share of points. */
+/* A renamed model earns nothing and never raises the share of points: its
+ * row is worth 0 and its checks do not run, while the real model it stands
+ * for is missing and costs its points. */
 START_TEST(test_renamed_models_earn_nothing)
 {
     struct grade_report *honest = grade_synth(&(struct synth){.wrong = 3}, NULL, 0);
@@ -540,8 +606,21 @@ START_TEST(test_renamed_models_earn_nothing)
     const struct check_result *c = find_check(r, "integrity.model");
     ck_assert_ptr_nonnull(c);
     ck_assert_int_eq(c->status, CHECK_FAIL);
+    ck_assert_str_eq(c->kb, "TS-SUBMISSION-INTEGRITY");
+    ck_assert_double_eq(c->points, 0);
+    ck_assert_double_eq(c->max_points, 0);
     ck_assert_msg(strstr(c->message, "'mynet' is not a model of lab 2.2.1"), "%s", c->message);
     ck_assert_ptr_null(find_check(r, "results.threshold"));
+    for (size_t i = 0; i < r->n_checks; i++)
+        ck_assert_msg(!of_model(&r->checks[i], "mynet") || r->checks[i].max_points == 0, "%s is worth %g",
+                      r->checks[i].id, r->checks[i].max_points);
+    const struct check_result *gone = find_model_check(r, "integrity.models", "lenet5");
+    ck_assert_ptr_nonnull(gone);
+    ck_assert_int_eq(gone->status, CHECK_FAIL);
+    ck_assert_double_eq(gone->points, 0);
+    ck_assert_double_gt(gone->max_points, 0);
+    ck_assert_ptr_null(find_model_check(honest, "integrity.models", "lenet5"));
+    ck_assert_double_eq(r->max_score, honest->max_score);
     ck_assert_double_lt(share(r), share(honest));
     grade_report_free(r);
     /* an optional variant of the lab earns nothing either */
@@ -550,6 +629,8 @@ START_TEST(test_renamed_models_earn_nothing)
         ck_assert_msg(strncmp(r->checks[i].name, "lenet5-maxpool:", 15) || r->checks[i].points == 0, "%s earned %g",
                       r->checks[i].id, r->checks[i].points);
     ck_assert_int_eq(find_check(r, "integrity.model")->status, CHECK_SKIPPED);
+    ck_assert_int_eq(find_model_check(r, "integrity.models", "lenet5")->status, CHECK_FAIL);
+    ck_assert_double_eq(r->max_score, honest->max_score);
     grade_report_free(r);
     grade_report_free(honest);
 }
@@ -643,6 +724,45 @@ START_TEST(test_not_gradable)
     ck_assert_double_eq(r->max_score, grade_max_score("2.2.1"));
     ck_assert_double_gt(r->max_score, 20);
     grade_report_free(r);
+}
+END_TEST
+
+/* max_score is the rubric's, whatever the submission holds: one model of
+ * four loses the other three models' points (once 100%), in quick mode as
+ * in full mode. */
+START_TEST(test_missing_models_lose_points)
+{
+    struct grade_report *full = grade_synth(&(struct synth){0}, "2.2.1", 0);
+    struct grade_report *one = grade_synth(&(struct synth){.only_lenet5 = 1}, "2.2.1", 0);
+    ck_assert_double_eq(one->max_score, full->max_score);
+    /* the synthetic logits are 90% right: every quick-mode target is met */
+    ck_assert_double_eq(full->score, full->max_score);
+    double others = 0, missing_max = 0; /* the other models' points in the complete one */
+    int missing = 0;
+    for (size_t i = 0; i < full->n_checks; i++)
+        if (of_other_model(&full->checks[i]))
+            others += full->checks[i].max_points;
+    for (size_t i = 0; i < one->n_checks; i++) {
+        const struct check_result *c = &one->checks[i];
+        if (strcmp(c->id, "integrity.models") == 0) {
+            ck_assert_int_eq(c->status, CHECK_FAIL);
+            ck_assert_str_eq(c->kb, "TS-SUBMISSION-INTEGRITY");
+            ck_assert_double_eq(c->points, 0);
+            ck_assert_msg(strstr(c->message, "--quick --model"), "%s", c->message);
+            missing_max += c->max_points;
+            missing++;
+        } else { /* lenet5's own checks all pass */
+            ck_assert_msg(c->status == CHECK_PASS || (c->status == CHECK_SKIPPED && c->max_points == 0), "%s: %s %s",
+                          c->id, check_status_name(c->status), c->message);
+        }
+    }
+    ck_assert_int_eq(missing, 3);
+    ck_assert_double_gt(others, 0);
+    ck_assert_double_eq(missing_max, others);
+    ck_assert_double_eq(one->score, full->max_score - others);
+    ck_assert_int_eq(grade_exit_status(one), LAB_EFAIL);
+    grade_report_free(full);
+    grade_report_free(one);
 }
 END_TEST
 
@@ -847,6 +967,7 @@ Suite *suite_grade(void)
     TCase *sub = tcase_create("submissions");
     tcase_set_timeout(sub, 120);
     tcase_add_test(sub, test_full_marks);
+    tcase_add_test(sub, test_missing_models_lose_points);
     tcase_add_test(tc, test_rubric_tables_build);
     tcase_add_test(sub, test_variants_fail_one_check);
     tcase_add_test(sub, test_not_gradable);
