@@ -126,7 +126,14 @@ static double rubric_max(const struct rubric *rb, size_t models, int self_check,
     return total;
 }
 
-double grade_max_score(const char *lab) { return rubric_max(rubric_find(lab), 1, 0, 0); }
+/* A graded submission's max_score: every model the rubric requires (a
+ * missing one costs its points), without --reeval. */
+static double rubric_max_score(const struct rubric *rb)
+{
+    return rubric_max(rb, rb && rb->models[0].n ? rb->models[0].n : 1, 0, 0);
+}
+
+double grade_max_score(const char *lab) { return rubric_max_score(rubric_find(lab)); }
 
 /* A report that says why nothing was graded: one not_gradable check so that
  * every output format (Gradescope's included) shows the reason. */
@@ -137,7 +144,7 @@ static int not_gradable(struct grade_report *r, const struct rubric *rb, const c
     snprintf(detail, sizeof detail, "%s%s%s", why, fix && *fix ? "; fix: " : "", fix ? fix : "");
     r->status = GRADE_NOT_GRADABLE;
     r->status_detail = strdup(detail);
-    double max = rubric_max(rb, rb && rb->models[0].n ? rb->models[0].n : 1, 0, 0);
+    double max = rubric_max_score(rb);
     int rc = r->status_detail ? add_check(r, "integrity.readable", "the submission can be read and graded",
                                           CHECK_NOT_GRADABLE, 0, max, detail, "TS-SUBMISSION-INTEGRITY")
                               : lab_err(LAB_EINTERNAL, NULL, "out of memory");
