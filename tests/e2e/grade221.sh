@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The grader end to end on a real quick run of lab 2.2.1: the run's
-# self-check, lab submit, full marks (also with --reeval), every report
+# self-check, lab submit, lenet5's checks all passing while the rubric's
+# other models, missing, cost their points (also with --reeval), every report
 # format (Gradescope and PrairieLearn against their documented fields),
 # variants that each fail exactly one check with its troubleshooting id, and
 # inputs that are not gradable (exit 3 with a precise message).
@@ -33,15 +34,21 @@ grep -qx 'MANIFEST.sha256' list.txt || fail "no MANIFEST.sha256 in the archive"
 grep -qx 'models/lenet5/model.safetensors' list.txt || fail "no weights in the archive"
 ! grep -q checkpoint list.txt || fail "a checkpoint went into the archive"
 
-# Full marks, as text (✓ lines) and with --reeval.
-expect_exit 0 "$LAB_BIN" grade alice-2.2.1.tar.gz
+# lenet5 alone: its checks pass, as text (✓ lines) and with --reeval; the
+# rubric's other models are missing and cost their points (max_score is the
+# rubric's for every student).
+expect_exit 1 "$LAB_BIN" grade alice-2.2.1.tar.gz
 expect_match "$LAST_OUT" '^  ✓ integrity.checksums'
-expect_match "$LAST_OUT" 'every check passed'
-expect_exit 0 "$LAB_BIN" grade alice-2.2.1.tar.gz --reeval --device cpu --format json --out full.json
+expect_match "$LAST_OUT" '✗ integrity.models'
+expect_match "$LAST_OUT" 'models/alexnet/ is missing'
+expect_exit 1 "$LAB_BIN" grade alice-2.2.1.tar.gz --format json --out quick.json
+"$PY" "$VARIANT" --lenet5-only quick.json || fail "the lenet5-only report is wrong"
+expect_exit 1 "$LAB_BIN" grade alice-2.2.1.tar.gz --reeval --device cpu --format json --out full.json
+"$PY" "$VARIANT" --lenet5-only full.json || fail "the lenet5-only --reeval report is wrong"
 "$PY" - full.json <<'PYEOF' || fail "the --reeval JSON report is wrong"
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["status"] == "graded" and r["score"] == r["max_score"] > 0, r
+assert r["status"] == "graded" and 0 < r["score"] < r["max_score"], r
 assert r["lab"] == "2.2.1" and r["student"] == "alice" and r["grader_version"], r
 assert r["fingerprint"]["device"] == "cpu" and r["fingerprint"]["libtorch"], r["fingerprint"]
 ids = {c["id"]: c for c in r["checks"]}
@@ -52,9 +59,9 @@ for c in r["checks"]:
 PYEOF
 
 # Gradescope's results.json and PrairieLearn's results: only documented fields.
-expect_exit 0 "$LAB_BIN" grade alice-2.2.1.tar.gz --format gradescope --out results.json
-expect_exit 0 "$LAB_BIN" grade alice-2.2.1.tar.gz --format prairielearn --out pl.json
-"$PY" - results.json pl.json <<'PYEOF' || fail "a platform report has undocumented or missing fields"
+expect_exit 1 "$LAB_BIN" grade alice-2.2.1.tar.gz --format gradescope --out results.json
+expect_exit 1 "$LAB_BIN" grade alice-2.2.1.tar.gz --format prairielearn --out pl.json
+"$PY" - results.json pl.json quick.json <<'PYEOF' || fail "a platform report has undocumented or missing fields"
 import json, sys
 # https://gradescope-autograders.readthedocs.io/en/latest/specs/
 g = json.load(open(sys.argv[1]))
@@ -70,7 +77,9 @@ assert abs(g["score"] - sum(t["score"] for t in g["tests"])) < 1e-9
 # https://prairielearn.readthedocs.io/en/latest/externalGrading/
 p = json.load(open(sys.argv[2]))
 assert set(p) <= {"succeeded", "gradable", "score", "message", "output", "images", "tests"}, set(p)
-assert p["gradable"] is True and 0 <= p["score"] <= 1 and p["score"] == 1, p["score"]
+q = json.load(open(sys.argv[3]))
+assert abs(g["score"] - q["score"]) < 1e-9, (g["score"], q["score"])
+assert p["gradable"] is True and 0 <= p["score"] < 1 and abs(p["score"] - q["score"] / q["max_score"]) < 1e-9, p["score"]
 for t in p["tests"]:
     assert set(t) <= {"name", "description", "points", "max_points", "message", "output", "images"}, set(t)
     assert {"name", "points", "max_points", "message"} <= set(t), t

@@ -5,7 +5,8 @@ the intended check can fail. safetensors is written by hand (8-byte header
 length, JSON header, raw data): torch 1.13 has no safetensors module.
 
 usage: submission_variant.py DIR VARIANT
-       submission_variant.py --expect REPORT.json ID KB   (exactly one check fails)
+       submission_variant.py --expect REPORT.json ID KB   (exactly one check fails, beside the missing models)
+       submission_variant.py --lenet5-only REPORT.json    (lenet5's checks pass, the other models are missing)
 """
 import hashlib
 import json
@@ -132,21 +133,51 @@ def variant(d, v):
         write_manifest(d)
 
 
+# A quick run of lenet5 alone: the rubric's other models are missing, each a
+# failed integrity.models row that costs that model's points.
+MISSING = {"alexnet", "vgg11", "resnet18"}
+
+
+def missing_models(r):
+    rows = [c for c in r["checks"] if c["id"] == "integrity.models"]
+    assert {c["name"].split(":")[0] for c in rows} == MISSING and len(rows) == len(MISSING), rows
+    for c in rows:
+        assert c["status"] == "fail" and c["points"] == 0 and c["max_points"] > 0, c
+        assert c["kb"] == "TS-SUBMISSION-INTEGRITY", c
+    return sum(c["max_points"] for c in rows)
+
+
+def lenet5_only(report):
+    """lenet5's own checks all pass; only the missing models cost points."""
+    r = json.load(open(report))
+    assert r["status"] == "graded", r
+    bad = [c for c in r["checks"] if c["status"] not in ("pass", "skipped") and c["id"] != "integrity.models"]
+    assert not bad, bad
+    for c in r["checks"]:
+        assert c["status"] != "skipped" or c["max_points"] == 0, c
+    lost = missing_models(r)
+    assert r["score"] == r["max_score"] - lost and r["score"] < r["max_score"], (r["score"], r["max_score"], lost)
+    print(f"{r['score']:g}/{r['max_score']:g}: lenet5's checks pass, the missing models cost {lost:g}")
+
+
 def expect(report, want_id, want_kb):
     r = json.load(open(report))
-    bad = [c for c in r["checks"] if c["status"] not in ("pass", "skipped")]
+    lost = missing_models(r)
+    bad = [c for c in r["checks"] if c["status"] not in ("pass", "skipped") and c["id"] != "integrity.models"]
     got = [(c["id"], c["kb"]) for c in bad]
     assert got == [(want_id, want_kb)], f"expected only {want_id} ({want_kb}) to fail, got {got}: " + \
         "; ".join(c["message"] for c in bad)
     c = bad[0]
     assert c["points"] == 0 and c["max_points"] > 0, c
     # checks that depend on the failed one are skipped but still count
-    assert r["score"] <= r["max_score"] - c["max_points"], (r["score"], r["max_score"])
+    assert r["score"] <= r["max_score"] - lost - c["max_points"], (r["score"], r["max_score"])
     print(f"{want_id}: {c['message']}")
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "--expect":
         expect(*sys.argv[2:5])
+    elif sys.argv[1] == "--lenet5-only":
+        lenet5_only(sys.argv[2])
     else:
         variant(sys.argv[1], sys.argv[2])
