@@ -28,8 +28,9 @@ names = zipfile.ZipFile(p).namelist()
 assert "MANIFEST.sha256" in names and "submission.json" in names, names
 assert zipfile.ZipFile(p).testzip() is None
 PY
-expect_exit 0 "$LAB_BIN" grade alice.zip
-expect_match "$LAST_OUT" 'every check passed'
+# lenet5 alone: its checks pass; the rubric's other models, missing, cost their points
+expect_exit 1 "$LAB_BIN" grade alice.zip --format json --out alice.json
+$PY "$LAB_SRC/tests/e2e/submission_variant.py" --lenet5-only alice.json >/dev/null || fail "alice.zip is not graded as lenet5 alone"
 
 # 2. the Gradescope package
 expect_exit 0 "$LAB_BIN" autograder gradescope 2.2.1 -o ag.zip
@@ -63,31 +64,36 @@ for i in z.infolist():
   LAB_AUTOGRADER_ROOT=$AG bash "$AG/run_autograder" || fail "run_autograder exited non-zero"
   [ -s "$AG/results/results.json" ] || fail "no results.json"
 }
-full_marks_gs() {
-  $PY - "$AG/results/results.json" <<'PY' || fail "not full marks: $(cat "$AG/results/results.json")"
+lenet5_marks_gs() { # the score of the local grade (alice.json); only the missing models lose points
+  $PY - "$AG/results/results.json" "$TEST_TMP/alice.json" <<'PY' || fail "not lenet5's marks: $(cat "$AG/results/results.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
+local = json.load(open(sys.argv[2]))
 tests = r["tests"]
 assert tests and all({"score", "max_score", "name", "output"} <= set(t) for t in tests), tests
 top = sum(t["max_score"] for t in tests)
-assert top > 0 and abs(r["score"] - top) < 1e-9, (r["score"], top)
+assert abs(top - local["max_score"]) < 1e-9 and abs(r["score"] - local["score"]) < 1e-9 < top - r["score"], \
+    (r["score"], top, local["score"], local["max_score"])
+lost = sorted(t["name"].split(":")[0] for t in tests if t["score"] < t["max_score"])
+assert lost == ["alexnet", "resnet18", "vgg11"], lost
+assert all("[integrity.models]" in t["name"] for t in tests if t["score"] < t["max_score"]), tests
 PY
 }
 
 # 3. the upload is the archive itself (how Gradescope stores a .tar.gz)
 gradescope "$TGZ"
-full_marks_gs
+lenet5_marks_gs
 # ... a zip
 gradescope "$TEST_TMP/alice.zip"
-full_marks_gs
+lenet5_marks_gs
 # ... a folder zipped on a Mac: alice/ beside __MACOSX/
 mkdir -p nested/alice && tar xzf "$TGZ" -C nested/alice && mkdir -p nested/__MACOSX/alice
 (cd nested && $PY -c 'import shutil; shutil.make_archive("../nested", "zip", ".")')
 gradescope "$TEST_TMP/nested.zip"
-full_marks_gs
+lenet5_marks_gs
 # ... the files themselves (a student who uploaded the unpacked archive)
 gradescope nested/alice/*
-full_marks_gs
+lenet5_marks_gs
 
 # 4. junk: a result with score 0 that says why, not a missing results.json
 head -c 3000 /dev/urandom >junk.tar.gz
@@ -126,10 +132,11 @@ mkdir -p "$G/student"
 cp -r plq/tests "$G/tests"
 cp "$TGZ" "$G/student/submission.tar.gz"
 LAB_AUTOGRADER_ROOT=$G bash "$G/tests/run.sh" || fail "run.sh exited non-zero"
-$PY - "$G/results/results.json" <<'PY' || fail "PrairieLearn: $(cat "$G/results/results.json")"
+$PY - "$G/results/results.json" "$TEST_TMP/alice.json" <<'PY' || fail "PrairieLearn: $(cat "$G/results/results.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["gradable"] is True and abs(r["score"] - 1.0) < 1e-9, r
+local = json.load(open(sys.argv[2]))
+assert r["gradable"] is True and abs(r["score"] - local["score"] / local["max_score"]) < 1e-9 and r["score"] < 1, r
 assert r["tests"] and all({"name", "points", "max_points"} <= set(t) for t in r["tests"]), r["tests"]
 PY
 cp junk.tar.gz "$G/student/submission.tar.gz"
