@@ -32,7 +32,7 @@ static void print_dotted(const char *prefix, const json_t *cfg, const json_t *qu
         char path[256], text[256], qtext[256] = "";
         snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", key);
         const json_t *q = json_object_get(quick, key);
-        if (json_is_object(v) && json_object_size(v)) {
+        if (json_is_object(v) && (json_object_size(v) || json_is_object(q))) {
             print_dotted(path, v, q);
             continue;
         }
@@ -40,9 +40,9 @@ static void print_dotted(const char *prefix, const json_t *cfg, const json_t *qu
         if (q && !json_equal((json_t *)q, (json_t *)v) && !json_is_object(q))
             leaf_text(q, qtext, sizeof qtext);
         if (qtext[0])
-            printf("  %-34s %-22s (--quick: %s)\n", path, text, qtext);
+            printf("  %-42s %-22s (--quick: %s)\n", path, text, qtext);
         else
-            printf("  %-34s %s\n", path, text);
+            printf("  %-42s %s\n", path, text);
     }
     /* keys only --quick has (per-model values) */
     json_object_foreach((json_t *)quick, key, v)
@@ -56,7 +56,7 @@ static void print_dotted(const char *prefix, const json_t *cfg, const json_t *qu
             continue;
         }
         leaf_text(v, text, sizeof text);
-        printf("  %-34s %-22s (--quick only)\n", path, "-");
+        printf("  %-42s %-22s (--quick: %s)\n", path, "-", text);
     }
 }
 

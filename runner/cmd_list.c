@@ -82,7 +82,7 @@ int cmd_list(int argc, char **argv)
     int store_rc = lab_store_open_default(&store);
     json_t *out = json ? json_array() : NULL;
     if (!json)
-        printf("%-7s %-34s %-36s %s\n", "LAB", "TITLE", "CAN RUN NOW", "LAST RUN");
+        printf("%-7s %-34s %-42s %s\n", "LAB", "TITLE", "CAN RUN NOW", "LAST RUN");
     for (size_t i = 0; i < lab_registry_count(); i++) {
         const json_t *m = lab_registry_at(i);
         const char *id = lab_manifest_id(m);
@@ -119,7 +119,7 @@ int cmd_list(int argc, char **argv)
                                               "started", last.started));
             json_array_append_new(out, row);
         } else {
-            printf("%-7s %-34.34s %-36s %s\n", id, lab_manifest_title(m), what, when);
+            printf("%-7s %-34.34s %-42s %s\n", id, lab_manifest_title(m), what, when);
         }
     }
     if (json) {

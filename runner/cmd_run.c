@@ -58,7 +58,7 @@ const struct lab_opt lab_run_options[] = {
     {O_DEVICE, "device", 0, LAB_OPT_STR, "D", "auto (default), cpu, cuda or cuda:N", 0, 0, NULL},
     {O_PREC, "precision", 0, LAB_OPT_CHOICE, "P", "auto (default: bf16 where the device has it natively), bf16, fp32", 0, 0,
      precisions},
-    {O_EPOCHS, "epochs", 0, LAB_OPT_INT, "N", "same as --set train.epochs=N (1 to 10000)", 1, 10000, NULL},
+    {O_EPOCHS, "epochs", 0, LAB_OPT_INT, "N", "same as --set train.epochs=N (0 to 10000; 0 only evaluates)", 0, 10000, NULL},
     {O_BATCH, "batch-size", 0, LAB_OPT_INT, "N", "same as --set train.batch_size=N (1 to 65536)", 1, 65536, NULL},
     {O_LR, "lr", 0, LAB_OPT_NUM, "X", "same as --set train.lr=X (0 to 10)", 0, 10, NULL},
     {O_SEED, "seed", 0, LAB_OPT_INT, "N", "same as --set seed=N (same seed, device, precision: same results)", 0,
