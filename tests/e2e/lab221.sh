@@ -111,9 +111,13 @@ cmp <(grep -v seconds "$TEST_TMP/det1/metrics.json" | grep -v time_s | grep -v i
 expect_exit 2 "$LAB_BIN" run 2.2.1 --set train.lrr=0.1
 expect_match "$LAST_ERR" "did you mean 'train.lr'"
 expect_exit 2 "$LAB_BIN" run 2.2.1 --epochs many
+expect_match "$LAST_ERR" "--epochs takes a whole number from 0 to 10000, not 'many'"
+expect_exit 2 "$LAB_BIN" run 2.2.1 --set train.epochs=many
 expect_match "$LAST_ERR" 'train.epochs takes an integer'
 expect_exit 2 "$LAB_BIN" run 2.2.1 --model resnet34
-expect_match "$LAST_ERR" "unknown model 'resnet34'"
+expect_match "$LAST_ERR" "unknown value 'resnet34' for --model"
+expect_exit 2 "$LAB_BIN" run 2.2.1 --model ResNet-18
+expect_match "$LAST_ERR" "fix: did you mean --model resnet18?"
 expect_exit 2 "$LAB_BIN" run 2.2.1 --precision fp8
 expect_exit 3 "$LAB_BIN" run 2.2.1 --device cuda
 expect_match "$LAST_ERR" 'libtorch sees none'
