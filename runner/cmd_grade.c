@@ -56,9 +56,11 @@ int cmd_grade(int argc, char **argv)
         return lab_cli_usage("grade", "grade takes one submission (archive or directory)");
     char run_dir[4096];
     const char *submission = p.pos[0];
-    if (!lab_path_exists(submission)) { /* a run id or `last` */
+    int is_run = 0; /* a run id or `last`: the run as it stands, checked like the self-check */
+    if (!lab_path_exists(submission)) {
         if ((rc = lab_cli_run_dir("grade", submission, g.lab, run_dir, sizeof run_dir)))
             return rc;
+        is_run = strcmp(run_dir, submission) != 0;
         submission = run_dir;
     }
     if (g.lab && (rc = lab_cli_find_lab(g.lab, &(const json_t *){NULL})))
@@ -72,7 +74,7 @@ int cmd_grade(int argc, char **argv)
             return rc;
     }
     struct grade_report *r = NULL;
-    if ((rc = grade_submission(submission, &g, &r)))
+    if ((rc = is_run ? grade_run_dir(submission, &g, &r) : grade_submission(submission, &g, &r)))
         return rc;
     char *doc = NULL;
     rc = report_render(r, fmt, !report_utf8_ok(), &doc);

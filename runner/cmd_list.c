@@ -27,10 +27,12 @@ static int data_ready(const char *name)
     {
         char path[4096];
         int found = 0;
-        if (ds_file_locate(e, f, path, sizeof path, &found) || !found) {
+        if (ds_file_locate(e, f, path, sizeof path, &found)) {
             lab_err_clear();
             return 0;
         }
+        if (!found)
+            return 0;
     }
     return 1;
 }
@@ -80,6 +82,11 @@ int cmd_list(int argc, char **argv)
      * still the exit status, so the problem is not hidden. */
     lab_store *store = NULL;
     int store_rc = lab_store_open_default(&store);
+    char store_msg[1024] = "", store_fix[512] = "";
+    if (store_rc) { /* kept: the checks below may record errors of their own */
+        snprintf(store_msg, sizeof store_msg, "%s", lab_err_message());
+        snprintf(store_fix, sizeof store_fix, "%s", lab_err_fix());
+    }
     json_t *out = json ? json_array() : NULL;
     if (!json)
         printf("%-7s %-34s %-42s %s\n", "LAB", "TITLE", "CAN RUN NOW", "LAST RUN");
@@ -129,5 +136,7 @@ int cmd_list(int argc, char **argv)
         json_decref(out);
     }
     lab_store_close(store);
+    if (store_rc && store_msg[0])
+        return lab_err(store_rc, store_fix[0] ? store_fix : NULL, "%s", store_msg);
     return store_rc;
 }

@@ -122,7 +122,8 @@ const struct lab_command lab_commands[] = {
      "the submitted weights run again. Each check has an id, points and a status\n"
      "(pass, fail, error, timeout, skipped, not_gradable); a failure names its\n"
      "troubleshooting entry (`lab explain <TS-id>`). docs/grading.md lists the checks.\n"
-     "A run directory, a run id from `lab runs` or `last` is graded as it stands.\n"
+     "A run id from `lab runs` or `last` grades that run's directory as it stands (the\n"
+     "checks that need no submission.json, as `lab run`'s self-check does).\n"
      "\n",
      lab_grade_options,
      "\n"
