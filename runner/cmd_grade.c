@@ -21,7 +21,7 @@ const struct lab_opt lab_grade_options[] = {
     {O_REEVAL, "reeval", 0, LAB_OPT_FLAG, NULL, "load the weights into the lab's model and re-run the eval images", 0, 0, NULL},
     {O_DEVICE, "device", 0, LAB_OPT_STR, "D", "for --reeval: auto (default), cpu, cuda or cuda:N", 0, 0, NULL},
     {O_DATA, "data", 0, LAB_OPT_STR, "DIR", "the directory holding the eval split (default: as the labs find it)", 0, 0, NULL},
-    {O_TIMEOUT, "check-timeout", 0, LAB_OPT_NUM, "S", "give every check S seconds instead of its own budget", 0.001, 86400, NULL},
+    {O_TIMEOUT, "check-timeout", 0, LAB_OPT_NUM, "S", "give every check S seconds instead of its own budget", 1e-9, 86400, NULL},
     {O_BATCH, "batch", 0, LAB_OPT_STR, "IN", "grade a folder or bulk-download zip (below)", 0, 0, NULL},
     {0},
 };
