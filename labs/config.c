@@ -297,7 +297,8 @@ int lab_config_set(json_t *config, const char *assignment)
             return LAB_OK;
         }
         if (!json_is_object(child))
-            return lab_err(LAB_EUSAGE, NULL, "'%s' is not a group of keys; it cannot hold '%s'", part, key);
+            return lab_err(LAB_EUSAGE, "`lab info <id>` lists the configuration keys",
+                           "'%s' is not a group of keys; it cannot hold '%s'", part, key);
         size_t n = strlen(prefix);
         snprintf(prefix + n, sizeof prefix - n, "%s.", part);
         parent = child;
@@ -324,8 +325,8 @@ int lab_config_validate(const json_t *config)
             continue;
         double x = json_number_value(v);
         if (!json_is_number(v) || (limits[i].inclusive ? x < limits[i].min : x <= limits[i].min))
-            return lab_err(LAB_EUSAGE, NULL, "%s must be %s %g", limits[i].key, limits[i].inclusive ? ">=" : ">",
-                           limits[i].min);
+            return lab_err(LAB_EUSAGE, "give it a value in range with --set KEY=VALUE (`lab info <id>` shows the defaults)",
+                           "%s must be %s %g", limits[i].key, limits[i].inclusive ? ">=" : ">", limits[i].min);
     }
     /* Each model's own values too, so a bad one stops the run before the
      * first model trains rather than in the middle. */

@@ -208,7 +208,8 @@ static int load_resumed_config(const struct run_args *a, struct lab_run *r)
         return rc;
     const char *lab = lab_cfg_str(r->config, "lab", "");
     if (strcmp(lab, a->lab_id) != 0)
-        return lab_err(LAB_EUSAGE, NULL, "%s holds a run of lab %s, not %s", a->resume, lab, a->lab_id);
+        return lab_err(LAB_EUSAGE, "resume it as that lab, or give the run directory of this lab (`lab runs` lists them)",
+                       "%s holds a run of lab %s, not %s", a->resume, lab, a->lab_id);
     char metrics[4200];
     snprintf(metrics, sizeof metrics, "%s/metrics.json", a->resume);
     if (lab_path_exists(metrics) && (rc = lab_json_load(metrics, &r->metrics)))
@@ -318,7 +319,7 @@ static int no_code(const char *lab_id)
 }
 
 /* --engine docker|podman: checked here, run in the container (runner/engine*.c). */
-static int run_in_engine(int argc, char **argv, const struct run_args *a,
+static int run_in_engine(int argc, char **argv, const struct run_args *a, const char *raw_resume,
                          const struct lab_engine_choice *ec, const struct lab_engine_args *ea)
 {
     const json_t *manifest;
@@ -327,14 +328,24 @@ static int run_in_engine(int argc, char **argv, const struct run_args *a,
         return rc;
     if (!lab_impl_find(a->lab_id))
         return no_code(a->lab_id);
-    /* Every word but the lab id is passed on, in order. */
-    char **options = calloc((size_t)argc + 1, sizeof *options);
+    /* Every word but the lab id is passed on, in order; --resume with the
+     * directory a run id or `last` stands for. */
+    char **options = calloc((size_t)argc + 2, sizeof *options);
     if (!options)
         return lab_err(LAB_EINTERNAL, NULL, "out of memory");
     size_t n = 0;
-    for (int i = 1; i < argc; i++)
-        if (argv[i] != a->lab_id)
+    for (int i = 1; i < argc; i++) {
+        if (argv[i] == a->lab_id)
+            continue;
+        if (raw_resume && argv[i] == raw_resume) {
+            options[n++] = (char *)a->resume;
+        } else if (raw_resume && strncmp(argv[i], "--resume=", 9) == 0) {
+            options[n++] = "--resume";
+            options[n++] = (char *)a->resume;
+        } else {
             options[n++] = argv[i];
+        }
+    }
     struct lab_engine_run req = {.lab_id = a->lab_id, .device = a->device, .options = options, .n_options = n};
     rc = lab_engine_run_lab(ec, ea, &req);
     free(options);
@@ -352,20 +363,21 @@ int cmd_run(int argc, char **argv)
     rc = rc ? rc : parse_args(argc, argv, &a, &p);
     if (rc)
         return rc;
+    char resume_dir[4096];
+    const char *raw_resume = a.resume;
+    if (a.resume) {
+        if ((rc = lab_cli_run_dir("run", a.resume, a.lab_id, resume_dir, sizeof resume_dir)))
+            return rc;
+        a.resume = resume_dir;
+    }
     if (ec.engine != LAB_ENGINE_NATIVE || ea.dry_run)
-        return run_in_engine(argc, argv, &a, &ec, &ea);
+        return run_in_engine(argc, argv, &a, raw_resume, &ec, &ea);
     struct lab_run r = {.say = a.json ? stderr : stdout, .json_output = a.json};
     if ((rc = lab_cli_find_lab(a.lab_id, &r.manifest)))
         return rc;
     const struct lab_impl *impl = lab_impl_find(a.lab_id);
     if (!impl)
         return no_code(a.lab_id);
-    char resume_dir[4096];
-    if (a.resume) {
-        if ((rc = lab_cli_run_dir("run", a.resume, a.lab_id, resume_dir, sizeof resume_dir)))
-            return rc;
-        a.resume = resume_dir;
-    }
 
     lab_store *store = NULL;
     int64_t run_id = 0;
