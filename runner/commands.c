@@ -138,6 +138,7 @@ const struct lab_command lab_commands[] = {
      "batch goes on. Rerunning skips what is already graded (Ctrl-C or kill are safe).\n"
      "\n",
      lab_grade_batch_options,
+     "\n"
      "Per submission: at most 2 GiB and 10,000 files unpacked, compression ratio 200.\n"
      "exit codes: 0 all graded and every student id clear, 1 some not graded or ids\n"
      "to check (listed), 2 usage, 3 gradebook or staging problem, 130 interrupted\n"},
