@@ -398,6 +398,29 @@ static int find_models(struct submission *s)
     return rc;
 }
 
+/* Names an archiver or a file manager adds beside what the student chose
+ * (macOS zips carry __MACOSX/ and .DS_Store). */
+static int is_litter(const char *name)
+{
+    return !strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "__MACOSX") || !strcmp(name, ".DS_Store") ||
+           !strcmp(name, "Thumbs.db");
+}
+
+/* The one thing in `dir` besides litter, into `out`; 0 when there are none
+ * or several. */
+static int only_entry(const char *dir, char *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int entries = 0;
+    while (d && (e = readdir(d)))
+        if (!is_litter(e->d_name) && entries++ == 0)
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+    if (d)
+        closedir(d);
+    return entries == 1;
+}
+
 /* A tar.gz or zip: unpacked into a private directory. An archive holding one
  * top-level directory (zip of a folder) is read from inside it. */
 static int unpack(struct submission *s, const char *path)
@@ -416,22 +439,11 @@ static int unpack(struct submission *s, const char *path)
     int rc = ds_unpack_file(path, dest, &lim, &rep);
     if (rc)
         return lab_err(LAB_EENV, FIX_RESUBMIT, "%s cannot be unpacked safely: %s", path, lab_err_message());
-    char inner[4400], only[256] = "";
+    char inner[4400];
     snprintf(inner, sizeof inner, "%s/submission.json", dest);
-    if (!lab_path_exists(inner)) {
-        DIR *d = opendir(dest);
-        struct dirent *e;
-        int entries = 0;
-        while (d && (e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-                entries++, snprintf(only, sizeof only, "%s", e->d_name);
-        if (d)
-            closedir(d);
-        snprintf(inner, sizeof inner, "%s/%s", dest, only);
-        if (entries == 1 && lab_is_dir(inner)) {
-            s->root = strdup(inner);
-            return s->root ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
-        }
+    if (!lab_path_exists(inner) && only_entry(dest, inner, sizeof inner) && lab_is_dir(inner)) {
+        s->root = strdup(inner);
+        return s->root ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
     }
     s->root = strdup(dest);
     return s->root ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
@@ -484,6 +496,26 @@ static int open_files(struct submission *s, enum sub_open_mode mode)
     return rc;
 }
 
+/* A directory as an LMS leaves it: Gradescope puts the uploaded file itself
+ * in /autograder/submission/, so a directory without submission.json that
+ * holds one archive (or one folder) is graded as that archive (or folder). */
+static int open_upload_dir(struct submission *s, const char *path)
+{
+    char probe[4400], only[4400];
+    snprintf(probe, sizeof probe, "%s/submission.json", path);
+    struct stat st;
+    if (!lab_path_exists(probe) && only_entry(path, only, sizeof only) && lstat(only, &st) == 0) {
+        if (S_ISREG(st.st_mode))
+            return unpack(s, only);
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(probe, sizeof probe, "%s/submission.json", only);
+            if (lab_path_exists(probe))
+                return (s->root = strdup(only)) ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+        }
+    }
+    return (s->root = strdup(path)) ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+}
+
 int submission_open(const char *path, enum sub_open_mode mode, struct submission **out)
 {
     *out = NULL;
@@ -498,6 +530,8 @@ int submission_open(const char *path, enum sub_open_mode mode, struct submission
     if (stat(path, &st) != 0)
         rc = lab_err(LAB_EENV, "give the path of a submission archive or directory", "cannot read %s: %s", path,
                      strerror(errno));
+    else if (S_ISDIR(st.st_mode) && mode == SUB_SUBMISSION)
+        rc = open_upload_dir(s, path);
     else if (S_ISDIR(st.st_mode))
         rc = (s->root = strdup(path)) ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
     else if (S_ISREG(st.st_mode) && mode == SUB_SUBMISSION)

@@ -25,7 +25,7 @@ struct lab_command {
 /* The option tables, beside each command's parser (runner/cmd_<name>.c). */
 extern const struct lab_opt lab_run_options[], lab_list_options[], lab_info_options[], lab_explain_options[],
     lab_datasets_options[], lab_fetch_options[], lab_doctor_options[], lab_submit_options[], lab_grade_options[],
-    lab_grade_batch_options[], lab_grades_options[], lab_ps_options[], lab_image_options[], lab_runs_options[],
+    lab_grade_batch_options[], lab_grades_options[], lab_ps_options[], lab_image_options[], lab_runs_options[], lab_autograder_options[],
     lab_no_options[];
 
 void lab_cli_print_help(FILE *f, const struct lab_command *c);
@@ -63,6 +63,7 @@ int cmd_doctor(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
 int cmd_grades(int argc, char **argv);
+int cmd_autograder(int argc, char **argv);
 
 /* `lab grade --batch ...` (runner/grade_batch.c); cmd_grade hands over to it
  * when --batch is given. */

@@ -35,6 +35,8 @@ const struct lab_opt lab_fetch_options[] = {
     {'u', "url", 0, LAB_OPT_STR, "URL", "download one file (instructors, tests); repeat for mirrors ...", 0, 0, NULL},
     {'s', "sha256", 0, LAB_OPT_STR, "HEX", "... checking it against this sha256 ...", 0, 0, NULL},
     {'o', "output", 'o', LAB_OPT_STR, "PATH", "... into PATH", 0, 0, NULL},
+    {'M', "max-size", 0, LAB_OPT_STR, "SIZE", "refuse a download larger than SIZE (bytes, or 50M, 2G ...)", 0, 0, NULL},
+    {'T', "timeout", 0, LAB_OPT_INT, "S", "give up on a file after S seconds in all (1 to 604800)", 1, 7 * 24 * 3600, NULL},
     {0},
 };
 
@@ -58,6 +60,13 @@ int cmd_fetch(int argc, char **argv)
             sha = p.value;
         else if (c == 'o')
             out = p.value;
+        else if (c == 'M') {
+            if (!(o.max_bytes = ds_fetch_parse_size(p.value)))
+                return lab_cli_usage("fetch", "--max-size '%s' is not a size: give bytes, or a number with K, M, G "
+                                              "or T (for example 50M)", p.value);
+        }
+        else if (c == 'T')
+            o.timeout_s = p.ival;
     }
     if (c < 0)
         return c;

@@ -62,7 +62,7 @@ const struct lab_opt lab_run_options[] = {
     {O_BATCH, "batch-size", 0, LAB_OPT_INT, "N", "same as --set train.batch_size=N (1 to 65536)", 1, 65536, NULL},
     {O_LR, "lr", 0, LAB_OPT_NUM, "X", "same as --set train.lr=X (0 to 10)", 0, 10, NULL},
     {O_SEED, "seed", 0, LAB_OPT_INT, "N", "same as --set seed=N (same seed, device, precision: same results)", 0,
-     2147483647.0, NULL},
+     9007199254740992.0, NULL},
     {O_SET, "set", 0, LAB_OPT_STR, "KEY=VALUE", "change any configuration key (dotted path, e.g. train.momentum=0.8);\n`lab info <id>` lists them; repeatable", 0, 0, NULL},
     {O_OUT, "out", 0, LAB_OPT_STR, "DIR", "run directory (default $LAB_HOME/runs/<id>/<time>); must be empty", 0, 0, NULL},
     {O_RESUME, "resume", 0, LAB_OPT_STR, "RUN", "continue an interrupted run from its last checkpoint: its directory,\nits id in `lab runs`, or last", 0, 0, NULL},

@@ -77,7 +77,7 @@ enum { O_STUDENT = 1, O_OUT };
 
 const struct lab_opt lab_submit_options[] = {
     {O_STUDENT, "student", 0, LAB_OPT_STR, "ID", "your course login: 1-64 letters, digits or . _ @ + -", 0, 0, NULL},
-    {O_OUT, "out", 'o', LAB_OPT_STR, "FILE", "the archive to write (default <student>-<lab>.tar.gz here)", 0, 0, NULL},
+    {O_OUT, "out", 'o', LAB_OPT_STR, "FILE", "the archive to write (default <student>-<lab>.tar.gz here;\na name ending in .zip writes a zip)", 0, 0, NULL},
     {0},
 };
 

@@ -110,6 +110,18 @@ const struct lab_command lab_commands[] = {
      "a run id from `lab runs` or `last` (the latest run).\n"
      "\n",
      lab_submit_options, NULL, NULL, NULL},
+    {"autograder", cmd_autograder, "write what Gradescope or PrairieLearn needs to grade a lab with lab",
+     "usage: lab autograder gradescope|prairielearn <lab-id> [--reeval] [-o PATH]\n"
+     "\n"
+     "gradescope: writes autograder-<lab>-gradescope.zip (setup.sh, run_autograder,\n"
+     "this lab binary, rubric.json) to upload as a programming assignment's\n"
+     "autograder. prairielearn: writes prairielearn-<lab>/, a question for its\n"
+     "external grader (info.json, question.html, tests/run.sh, the binary,\n"
+     "tests/rubric.json). Either wrapper grades what the student uploaded (the\n"
+     "archive itself, or its files) and always writes the platform's\n"
+     "results.json. docs/grading.md has the steps.\n"
+     "\n",
+     lab_autograder_options, NULL, NULL, NULL},
     {"grade", cmd_grade, "grade a submission with its lab's rubric",
      "usage: lab grade <submission> [--lab ID] [--format F] [--out FILE] [--reeval]\n"
      "                 [--device D] [--data DIR] [--check-timeout S]\n"

@@ -215,6 +215,43 @@ START_TEST(test_system_noexec_tmp)
 }
 END_TEST
 
+/* LAB_HOME: every way it can be unusable (as root, so no permission
+ * bits: a file, a path below a file, lab.db as a directory or a link). */
+START_TEST(test_system_lab_home)
+{
+    char p[4400], f[4400], db[4500];
+    snprintf(p, sizeof p, "%s/labhome", root);
+    setenv("LAB_HOME", p, 1);
+    EXPECT("system.lab_home", DOCTOR_PASS, "does not exist yet");
+    ck_assert_int_eq(lab_mkdir_p(p), 0);
+    EXPECT("system.lab_home", DOCTOR_PASS, "is writable");
+    snprintf(db, sizeof db, "%s/lab.db", p);
+    ck_assert_int_eq(mkdir(db, 0755), 0);
+    EXPECT("system.lab_home", DOCTOR_FAIL, "lab.db is a directory");
+    ck_assert_int_eq(rmdir(db), 0);
+    snprintf(f, sizeof f, "%s/elsewhere", root);
+    tu_write_file(f, "x", 1);
+    ck_assert_int_eq(symlink(f, db), 0);
+    EXPECT("system.lab_home", DOCTOR_FAIL, "lab.db is a symbolic link");
+    setenv("LAB_HOME", f, 1);
+    EXPECT("system.lab_home", DOCTOR_FAIL, "is not a directory");
+    snprintf(p, sizeof p, "%s/below/it", f);
+    setenv("LAB_HOME", p, 1);
+    EXPECT("system.lab_home", DOCTOR_FAIL, "cannot be created");
+    /* the probe leaves nothing behind */
+    snprintf(p, sizeof p, "%s/labhome", root);
+    setenv("LAB_HOME", p, 1);
+    unlink(db);
+    EXPECT("system.lab_home", DOCTOR_PASS, "is writable");
+    char *out = NULL;
+    char cmd[4600];
+    snprintf(cmd, sizeof cmd, "ls -A '%s'", p);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_str_eq(out ? out : "", "");
+    free(out);
+}
+END_TEST
+
 /* ---- gpu ---- */
 
 static void nvidia_pci(void) { put("/sys/bus/pci/devices/0000:01:00.0/vendor", "0x10de\n"); }
@@ -754,6 +791,7 @@ Suite *suite_doctor_checks(void)
     tcase_add_test(tc, test_system_memory);
     tcase_add_test(tc, test_system_disk);
     tcase_add_test(tc, test_system_noexec_tmp);
+    tcase_add_test(tc, test_system_lab_home);
     tcase_add_test(tc, test_gpu_driver);
     tcase_add_test(tc, test_gpu_devices_and_bf16);
     tcase_add_test(tc, test_gpu_dev_nodes);
