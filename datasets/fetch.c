@@ -454,21 +454,6 @@ static void unlock_dest(const char *dest, int fd)
     close(fd);
 }
 
-static void fsync_dir_of(const char *path)
-{
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return;
-    *slash = 0;
-    int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const char *what, ds_verify_fn verify,
                   void *verify_arg, const struct ds_fetch_opts *opts, struct ds_fetch_result *res)
 {
@@ -541,14 +526,10 @@ int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const
                 }
                 if (v == DS_UNCHECKED)
                     fprintf(stderr, "note: %s has no checksum in the manifest; it was not verified\n", what);
-                if (rename(part, dest) != 0) {
-                    rc = lab_err(LAB_EENV, "check the cache directory", "cannot rename %s: %s", part,
-                                 strerror(errno));
+                if ((rc = lab_rename_durable(part, dest))) {
                     unlock_dest(dest, lockfd);
                     return rc;
                 }
-                fsync_dir_of(dest);
-                rc = LAB_OK;
                 break;
             }
             lab_progress_finish(&prog, "failed");

@@ -124,8 +124,7 @@ int ds_hf_fetch(const char *repo, const char *revision, const char *file, const 
     }
     char blob[4400], snap[8800], link[4400], ref[4400];
     snprintf(blob, sizeof blob, "%s/blobs/%s", dir, res.etag);
-    if (rename(tmp, blob) != 0) {
-        rc = lab_err(LAB_EENV, NULL, "cannot move the download to %s: %s", blob, strerror(errno));
+    if ((rc = lab_rename_durable(tmp, blob))) {
         unlink(tmp);
         return rc;
     }

@@ -172,30 +172,25 @@ struct ag_file {
 
 static int write_zip(const char *out, const struct ag_file *files, size_t n)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", out);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return lab_err(LAB_EENV, "choose a writable place with -o", "cannot create %s: %s", tmp, strerror(errno));
-    fchmod(fd, 0644);
+    struct lab_atomic_file f;
+    int rc = lab_atomic_open(&f, out);
+    if (rc)
+        return rc;
     struct archive *a = archive_write_new();
     archive_write_set_format_zip(a);
     archive_write_zip_set_compression_deflate(a);
-    int rc = archive_write_open_fd(a, fd) == ARCHIVE_OK ? LAB_OK
-                                                        : lab_err(LAB_EENV, NULL, "zip: %s", archive_error_string(a));
+    rc = archive_write_open_fd(a, f.fd) == ARCHIVE_OK ? LAB_OK
+                                                      : lab_err(LAB_EENV, NULL, "zip: %s", archive_error_string(a));
     time_t now = time(NULL);
     for (size_t i = 0; !rc && i < n; i++)
         rc = pack_add_buffer(a, files[i].name, files[i].data, files[i].len, files[i].perm, now);
     if (archive_write_close(a) != ARCHIVE_OK && !rc)
         rc = lab_err(LAB_EENV, "check the disk space", "zip: %s", archive_error_string(a));
     archive_write_free(a);
-    if (!rc && fsync(fd) != 0)
-        rc = lab_err(LAB_EENV, "check the disk space", "writing %s: %s", tmp, strerror(errno));
-    close(fd);
-    if (!rc && rename(tmp, out) != 0)
-        rc = lab_err(LAB_EENV, "choose a writable place with -o", "cannot write %s: %s", out, strerror(errno));
     if (rc)
-        unlink(tmp);
+        lab_atomic_abort(&f);
+    else
+        rc = lab_atomic_commit(&f);
     return rc;
 }
 

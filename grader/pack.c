@@ -112,12 +112,10 @@ static int add_file(struct archive *a, const char *root, const char *rel, time_t
 static int write_archive(const struct submission *s, const char *info, const char *manifest, const char *out_path,
                          struct pack_result *res)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", out_path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return lab_err(LAB_EENV, "choose a writable place with -o", "cannot create %s: %s", tmp, strerror(errno));
-    fchmod(fd, 0644);
+    struct lab_atomic_file f;
+    int rc = lab_atomic_open(&f, out_path);
+    if (rc)
+        return rc;
     struct archive *a = archive_write_new();
     if (pack_wants_zip(out_path)) {
         /* An LMS that asks for a .zip may open it: a gzip named .zip fails there. */
@@ -127,8 +125,8 @@ static int write_archive(const struct submission *s, const char *info, const cha
         archive_write_set_format_pax_restricted(a);
         archive_write_add_filter_gzip(a);
     }
-    int rc = archive_write_open_fd(a, fd) == ARCHIVE_OK ? LAB_OK
-                                                        : lab_err(LAB_EENV, NULL, "archive: %s", archive_error_string(a));
+    rc = archive_write_open_fd(a, f.fd) == ARCHIVE_OK ? LAB_OK
+                                                      : lab_err(LAB_EENV, NULL, "archive: %s", archive_error_string(a));
     time_t now = time(NULL);
     if (!rc)
         rc = add_buffer(a, "submission.json", info, strlen(info), now);
@@ -139,16 +137,13 @@ static int write_archive(const struct submission *s, const char *info, const cha
     if (archive_write_close(a) != ARCHIVE_OK && !rc)
         rc = lab_err(LAB_EENV, "check the disk space", "archive: %s", archive_error_string(a));
     archive_write_free(a);
-    if (!rc && fsync(fd) != 0)
-        rc = lab_err(LAB_EENV, "check the disk space", "writing %s: %s", tmp, strerror(errno));
     struct stat st;
-    if (!rc && fstat(fd, &st) == 0)
+    if (!rc && fstat(f.fd, &st) == 0)
         res->bytes = (unsigned long long)st.st_size;
-    close(fd);
-    if (!rc && rename(tmp, out_path) != 0)
-        rc = lab_err(LAB_EENV, "choose a writable place with -o", "cannot write %s: %s", out_path, strerror(errno));
     if (rc)
-        unlink(tmp);
+        lab_atomic_abort(&f);
+    else
+        rc = lab_atomic_commit(&f);
     res->files = s->n_files + 2;
     return rc;
 }
@@ -162,9 +157,12 @@ int pack_submission(const char *run_dir, const char *student, const json_t *envi
                        "'%s' cannot be a student id", student ? student : "");
     struct submission *s;
     int rc = submission_open(run_dir, SUB_RUN_DIR, &s);
-    if (rc)
+    if (rc) {
+        char why[1024]; /* copied first: lab_err must not read the message it replaces */
+        snprintf(why, sizeof why, "%s", lab_err_message());
         return lab_err(LAB_EUSAGE, "give the run directory `lab run` printed last (run dir: ...)",
-                       "%s is not a finished run: %s", run_dir, lab_err_message());
+                       "%s is not a finished run: %s", run_dir, why);
+    }
     if ((rc = run_finished(s))) {
         submission_free(s);
         return rc;

@@ -25,7 +25,7 @@ struct lab_command {
 /* The option tables, beside each command's parser (runner/cmd_<name>.c). */
 extern const struct lab_opt lab_run_options[], lab_list_options[], lab_info_options[], lab_explain_options[],
     lab_datasets_options[], lab_fetch_options[], lab_doctor_options[], lab_submit_options[], lab_grade_options[],
-    lab_grade_batch_options[], lab_grades_options[], lab_ps_options[], lab_image_options[], lab_runs_options[], lab_autograder_options[],
+    lab_grade_batch_options[], lab_grades_options[], lab_ps_options[], lab_image_options[], lab_runs_options[], lab_autograder_options[], lab_grade_slurm_options[],
     lab_no_options[];
 
 void lab_cli_print_help(FILE *f, const struct lab_command *c);
@@ -69,6 +69,10 @@ int cmd_autograder(int argc, char **argv);
  * when --batch is given. */
 int grade_batch_main(int argc, char **argv);
 int grade_batch_wanted(int argc, char **argv); /* 1 when --batch is among the options */
+/* `lab grade --collect SPOOL` and the array task's `--slurm-task SPOOL`
+ * (runner/cmd_grade_slurm.c). */
+int grade_slurm_main(int argc, char **argv);
+int grade_slurm_wanted(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_runs(int argc, char **argv);

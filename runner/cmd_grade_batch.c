@@ -2,6 +2,7 @@
  * hands over as soon as it sees --batch. */
 #include "base/error.h"
 #include "grader/batch.h"
+#include "grader/batch_slurm.h"
 #include "labs/lab.h"
 #include "runner/cli.h"
 
@@ -29,7 +30,8 @@ int grade_batch_wanted(int argc, char **argv)
 }
 
 enum { O_BATCH = 1, O_LAB, O_DB, O_JOBS, O_TIMEOUT, O_MEM, O_REEVAL, O_REGRADE, O_DUE, O_PENALTY, O_DEVICE, O_DATA,
-       O_JSON };
+       O_JSON, O_SLURM, O_SPOOL, O_PARTITION, O_GRES, O_TIME, O_APAR, O_ACCOUNT, O_RETRIES, O_TASKS, O_NOWAIT,
+       O_NOCOLLECT, O_CPT };
 
 const struct lab_opt lab_grade_batch_options[] = {
     {O_BATCH, "batch", 0, LAB_OPT_STR, "IN", "the folder or bulk-download zip to grade", 0, 0, NULL},
@@ -45,6 +47,18 @@ const struct lab_opt lab_grade_batch_options[] = {
     {O_DEVICE, "device", 0, LAB_OPT_STR, "D", "for --reeval (default cpu in a batch)", 0, 0, NULL},
     {O_DATA, "data", 0, LAB_OPT_STR, "DIR", "the directory holding the eval split", 0, 0, NULL},
     {O_JSON, "json", 0, LAB_OPT_FLAG, NULL, "print the summary as JSON on stdout", 0, 0, NULL},
+    {O_SLURM, "slurm", 0, LAB_OPT_FLAG, NULL, "grade through sbatch instead of on this machine (docs/cluster.md)", 0, 0, NULL},
+    {O_SPOOL, "spool", 0, LAB_OPT_STR, "DIR", "shared directory for the spool (default ./lab-spool)", 0, 0, NULL},
+    {O_PARTITION, "partition", 0, LAB_OPT_STR, "P", "sbatch's --partition", 0, 0, NULL},
+    {O_GRES, "gres", 0, LAB_OPT_STR, "G", "sbatch's --gres (e.g. gpu:1)", 0, 0, NULL},
+    {O_TIME, "time", 0, LAB_OPT_STR, "T", "sbatch's --time per task", 0, 0, NULL},
+    {O_APAR, "array-parallel", 0, LAB_OPT_INT, "N", "at most N array tasks at once (1 to 100000)", 1, 100000, NULL},
+    {O_ACCOUNT, "account", 0, LAB_OPT_STR, "A", "sbatch's --account", 0, 0, NULL},
+    {O_RETRIES, "retries", 0, LAB_OPT_INT, "N", "resubmit a failed/timed-out/OOM/node-failed task N times (default 2)", 0, 100, NULL},
+    {O_TASKS, "tasks", 0, LAB_OPT_INT, "N", "the array's size (default one task per 10 submissions)", 1, 1000, NULL},
+    {O_NOWAIT, "no-wait", 0, LAB_OPT_FLAG, NULL, "submit and return; the collect job completes the gradebook", 0, 0, NULL},
+    {O_NOCOLLECT, "no-collect-job", 0, LAB_OPT_FLAG, NULL, "this process collects (it must keep running)", 0, 0, NULL},
+    {O_CPT, "cpus-per-task", 0, LAB_OPT_INT, "N", "CPUs per array task (default 1; --reeval threads use them)", 1, 1024, NULL},
     {0},
 };
 
@@ -54,7 +68,9 @@ int grade_batch_main(int argc, char **argv)
     batch_opts_defaults(&o);
     o.grade = grade_submission;
     o.grader_version = LAB_VERSION;
-    int json = 0, rc, c;
+    struct batch_slurm_opts so;
+    batch_slurm_opts_defaults(&so);
+    int json = 0, slurm = 0, slurm_only = 0, rc, c;
     const char *penalty = NULL;
     struct lab_opts p;
     lab_opts_init(&p, "grade", lab_grade_batch_options, argc, argv);
@@ -104,6 +120,42 @@ int grade_batch_main(int argc, char **argv)
         case O_JSON:
             json = 1;
             break;
+        case O_SLURM:
+            slurm = 1;
+            break;
+        case O_SPOOL:
+            so.spool_parent = optarg, slurm_only = 1;
+            break;
+        case O_PARTITION:
+            so.partition = optarg, slurm_only = 1;
+            break;
+        case O_GRES:
+            so.gres = optarg, slurm_only = 1;
+            break;
+        case O_TIME:
+            so.time_limit = optarg, slurm_only = 1;
+            break;
+        case O_ACCOUNT:
+            so.account = optarg, slurm_only = 1;
+            break;
+        case O_APAR:
+            so.array_parallel = (int)p.ival, slurm_only = 1;
+            break;
+        case O_RETRIES:
+            so.retries = (int)p.ival, slurm_only = 1;
+            break;
+        case O_TASKS:
+            so.tasks = (int)p.ival, slurm_only = 1;
+            break;
+        case O_NOWAIT:
+            so.wait = false, slurm_only = 1;
+            break;
+        case O_CPT:
+            so.cpus_per_task = (int)p.ival, slurm_only = 1;
+            break;
+        case O_NOCOLLECT:
+            so.collect_job = false, slurm_only = 1;
+            break;
         }
     }
     if (c < 0)
@@ -116,6 +168,12 @@ int grade_batch_main(int argc, char **argv)
         return lab_cli_usage("grade", "--batch needs --lab ID: every submission is graded as that lab");
     if (penalty && !o.has_due)
         return lab_cli_usage("grade", "--late-penalty needs --due TIME to know what is late");
+    if (slurm_only && !slurm)
+        return lab_cli_usage("grade", "--spool, --partition, --gres, --time, --account, --array-parallel, --tasks, "
+                                      "--retries, --cpus-per-task, --no-wait and --no-collect-job go with --slurm");
+    if (!so.wait && !so.collect_job)
+        return lab_cli_usage("grade", "--no-wait with --no-collect-job would leave nobody to record the grades");
+    so.json = json;
     const json_t *manifest;
     if ((rc = lab_cli_find_lab(o.lab, &manifest)))
         return rc;
@@ -127,11 +185,13 @@ int grade_batch_main(int argc, char **argv)
     stop_requested = 0;
     o.stop = &stop_requested;
     struct batch_summary s;
-    rc = batch_run(&o, &s);
+    rc = slurm ? batch_slurm_submit(&o, &so, &s) : batch_run(&o, &s);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 
-    if (s.gradebook) {
+    if (s.gradebook && slurm && !so.wait) {
+        /* submitted: the ids and the spool were said; nothing is recorded yet */
+    } else if (s.gradebook) {
         if (json) {
             json_t *j = batch_summary_to_json(&s);
             char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
@@ -144,7 +204,7 @@ int grade_batch_main(int argc, char **argv)
         }
     }
     size_t not_graded = s.counts[GRADE_NOT_GRADABLE] + s.counts[GRADE_CRASH] + s.counts[GRADE_TIMEOUT] +
-                        s.counts[GRADE_OOM];
+                        s.counts[GRADE_OOM] + s.still_not_graded;
     if (!rc && (not_graded || s.id_issues))
         rc = lab_err(LAB_EFAIL,
                      "see the lists above; `lab grades export` leaves out rows whose student id is unclear",

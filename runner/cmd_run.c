@@ -3,6 +3,7 @@
 #include "base/jsonio.h"
 #include "base/paths.h"
 #include "containers/engine.h"
+#include "containers/slurm_run.h"
 #include "grader/grade.h"
 #include "grader/report_format.h"
 #include "labs/config.h"
@@ -47,10 +48,10 @@ static int add_flag_set(struct run_args *a, const char *key, const char *value)
 }
 
 enum { O_QUICK = 1, O_MODEL, O_DEVICE, O_PREC, O_EPOCHS, O_BATCH, O_LR, O_SET, O_SEED, O_OUT, O_RESUME, O_JSON,
-       O_ENGINE, O_IMAGE, O_DRY, O_VERBOSE };
+       O_ENGINE, O_IMAGE, O_DRY, O_VERBOSE, O_PARTITION, O_GRES, O_TIME, O_ACCOUNT };
 static const char *const precisions[] = {"auto", "bf16", "fp32", NULL};
 
-/* --engine, --image and --dry-run are taken out by lab_engine_take_args
+/* --engine, --image, --dry-run and sbatch's options are taken out by lab_engine_take_args
  * before parsing; they are here for --help and "did you mean". */
 const struct lab_opt lab_run_options[] = {
     {O_QUICK, "quick", 0, LAB_OPT_FLAG, NULL, "the lab's quick mode: small real data, minutes on a CPU", 0, 0, NULL},
@@ -68,9 +69,13 @@ const struct lab_opt lab_run_options[] = {
     {O_RESUME, "resume", 0, LAB_OPT_STR, "RUN", "continue an interrupted run from its last checkpoint: its directory,\nits id in `lab runs`, or last", 0, 0, NULL},
     {O_JSON, "json", 0, LAB_OPT_FLAG, NULL, "print only a JSON summary on stdout (progress goes to stderr)", 0, 0, NULL},
     {O_VERBOSE, "verbose", 'v', LAB_OPT_FLAG, NULL, "the self-check lists every check, not only those that fail", 0, 0, NULL},
-    {O_ENGINE, "engine", 0, LAB_OPT_STR, "E", "where to run: native (default), docker, podman, or auto (podman,\nelse docker, else native); also LAB_ENGINE or \"engine\" in\n$LAB_HOME/config.json. docker/podman run the lab in the course image\nwith --gpus all --ipc=host, the workspace at /workspace\n(docs/containers.md)", 0, 0, NULL},
+    {O_ENGINE, "engine", 0, LAB_OPT_STR, "E", "where to run: native (default), docker, podman, or auto (podman,\nelse docker, else native); also LAB_ENGINE or \"engine\" in\n$LAB_HOME/config.json. docker/podman run the lab in the course image\nwith --gpus all --ipc=host, the workspace at /workspace\n(docs/containers.md). slurm runs it on a cluster node through sbatch\n(docs/cluster.md): the log is streamed here, the lab's exit code\nreturned; with --image, in that image with the node's podman", 0, 0, NULL},
     {O_IMAGE, "image", 0, LAB_OPT_STR, "NAME", "the container image (default lab-course:<version>); also LAB_IMAGE\nor \"image\" in $LAB_HOME/config.json", 0, 0, NULL},
-    {O_DRY, "dry-run", 0, LAB_OPT_FLAG, NULL, "print the exact command that would run, and run nothing", 0, 0, NULL},
+    {O_DRY, "dry-run", 0, LAB_OPT_FLAG, NULL, "print the exact command (or batch script) that would run, and run nothing", 0, 0, NULL},
+    {O_PARTITION, "partition", 0, LAB_OPT_STR, "P", "sbatch's own, for --engine slurm", 0, 0, NULL},
+    {O_GRES, "gres", 0, LAB_OPT_STR, "G", "sbatch's own (e.g. gpu:1), for --engine slurm", 0, 0, NULL},
+    {O_TIME, "time", 0, LAB_OPT_STR, "T", "sbatch's own, for --engine slurm", 0, 0, NULL},
+    {O_ACCOUNT, "account", 0, LAB_OPT_STR, "A", "sbatch's own, for --engine slurm", 0, 0, NULL},
     {0},
 };
 
@@ -101,7 +106,7 @@ static int parse_args(int argc, char **argv, struct run_args *a, struct lab_opts
                 return lab_cli_usage("run", "more than %d --set assignments", MAX_SETS);
             a->sets[a->n_sets++] = v;
             break;
-        default: /* --engine, --image, --dry-run: already taken */ break;
+        default: /* --engine, --image, --dry-run, sbatch's: already taken */ break;
         }
     }
     if (rc)
@@ -320,6 +325,28 @@ static int no_code(const char *lab_id)
                    LAB_VERSION, lab_id);
 }
 
+/* The words a lab inside a container or a Slurm job gets: every one but
+ * the lab id, in order; --resume with the directory a run id or `last`
+ * stands for. NULL when out of memory. */
+static char **engine_options(int argc, char **argv, const struct run_args *a, const char *raw_resume, size_t *n)
+{
+    char **options = calloc((size_t)argc + 2, sizeof *options);
+    *n = 0;
+    for (int i = 1; options && i < argc; i++) {
+        if (argv[i] == a->lab_id)
+            continue;
+        if (raw_resume && argv[i] == raw_resume) {
+            options[(*n)++] = (char *)a->resume;
+        } else if (raw_resume && strncmp(argv[i], "--resume=", 9) == 0) {
+            options[(*n)++] = "--resume";
+            options[(*n)++] = (char *)a->resume;
+        } else {
+            options[(*n)++] = argv[i];
+        }
+    }
+    return options;
+}
+
 /* --engine docker|podman: checked here, run in the container (runner/engine*.c). */
 static int run_in_engine(int argc, char **argv, const struct run_args *a, const char *raw_resume,
                          const struct lab_engine_choice *ec, const struct lab_engine_args *ea)
@@ -330,24 +357,10 @@ static int run_in_engine(int argc, char **argv, const struct run_args *a, const 
         return rc;
     if (!lab_impl_find(a->lab_id))
         return no_code(a->lab_id);
-    /* Every word but the lab id is passed on, in order; --resume with the
-     * directory a run id or `last` stands for. */
-    char **options = calloc((size_t)argc + 2, sizeof *options);
+    size_t n = 0;
+    char **options = engine_options(argc, argv, a, raw_resume, &n);
     if (!options)
         return lab_err(LAB_EINTERNAL, NULL, "out of memory");
-    size_t n = 0;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i] == a->lab_id)
-            continue;
-        if (raw_resume && argv[i] == raw_resume) {
-            options[n++] = (char *)a->resume;
-        } else if (raw_resume && strncmp(argv[i], "--resume=", 9) == 0) {
-            options[n++] = "--resume";
-            options[n++] = (char *)a->resume;
-        } else {
-            options[n++] = argv[i];
-        }
-    }
     struct lab_engine_run req = {.lab_id = a->lab_id, .device = a->device, .options = options, .n_options = n};
     rc = lab_engine_run_lab(ec, ea, &req);
     free(options);
@@ -360,7 +373,9 @@ int cmd_run(int argc, char **argv)
     struct lab_engine_args ea;
     struct lab_engine_choice ec;
     int rc = lab_engine_take_args(&argc, argv, &ea);
-    rc = rc ? rc : lab_engine_choose(ea.engine, ea.image, &ec);
+    int slurm = !rc && ea.engine && strcmp(ea.engine, "slurm") == 0;
+    if (!rc && !slurm && (ea.partition || ea.gres || ea.time_limit || ea.account))
+        return lab_cli_usage("run", "--partition, --gres, --time and --account go with --engine slurm");
     struct lab_opts p;
     rc = rc ? rc : parse_args(argc, argv, &a, &p);
     if (rc)
@@ -372,6 +387,22 @@ int cmd_run(int argc, char **argv)
             return rc;
         a.resume = resume_dir;
     }
+    if (slurm) { /* containers/slurm_run.c */
+        if ((rc = lab_cli_find_lab(a.lab_id, &(const json_t *){NULL})))
+            return rc;
+        if (!lab_impl_find(a.lab_id))
+            return no_code(a.lab_id);
+        size_t n = 0;
+        char **options = engine_options(argc, argv, &a, raw_resume, &n);
+        if (!options)
+            return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+        struct lab_engine_run req = {.lab_id = a.lab_id, .device = a.device, .options = options, .n_options = n};
+        rc = lab_slurm_run_lab(&ea, &req);
+        free(options);
+        return rc;
+    }
+    if ((rc = lab_engine_choose(ea.engine, ea.image, &ec)))
+        return rc;
     if (ec.engine != LAB_ENGINE_NATIVE || ea.dry_run)
         return run_in_engine(argc, argv, &a, raw_resume, &ec, &ea);
     struct lab_run r = {.say = a.json ? stderr : stdout, .json_output = a.json};

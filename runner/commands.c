@@ -153,7 +153,13 @@ const struct lab_command lab_commands[] = {
      "\n"
      "Per submission: at most 2 GiB and 10,000 files unpacked, compression ratio 200.\n"
      "exit codes: 0 all graded and every student id clear, 1 some not graded or ids\n"
-     "to check (listed), 2 usage, 3 gradebook or staging problem, 130 interrupted\n"},
+     "to check (listed), 2 usage, 3 gradebook or staging problem, 130 interrupted\n"
+     "\n"
+     "On a Slurm cluster (docs/cluster.md): add --slurm. The submissions are staged once\n"
+     "in a spool on shared storage; one job array grades them, a collect job after it\n"
+     "records them in the gradebook (the only writer; keep --db off NFS). The options\n"
+     "from --slurm on in the list above go with it;\n"
+     "       lab grade --collect SPOOL [--db FILE] [--json]: record what is graded so far\n"},
     {"grades", cmd_grades, "export grades, write feedback pages, find duplicates (from a gradebook)",
      "usage: lab grades export [--db FILE] [--csv | --json] [--lab ID] [-o FILE]\n"
      "       lab grades feedback [--db FILE] --out DIR [--lab ID]\n"

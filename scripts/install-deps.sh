@@ -15,6 +15,7 @@ python3 python3-torch python3-torchvision
 nginx-light curl openssl util-linux
 python3-numpy python3-pil
 podman runc crun uidmap fuse-overlayfs slirp4netns fontconfig
+slurmctld slurmd slurm-client munge
 "
 
 if [ "${1:-}" = "--list" ]; then

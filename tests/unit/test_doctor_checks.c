@@ -3,7 +3,10 @@
  * from tests/fixtures/doctor/fake_nvml.c. Checks run in-process here; the
  * fork guard has its own tests in test_doctor.c. */
 #include "base/env.h"
+#include "base/error.h"
 #include "base/fsutil.h"
+#include "datasets/fetch.h"
+#include "datasets/manifest.h"
 #include "doctor/doctor.h"
 #include "doctor/gpu.h"
 #include "tests/unit/testutil.h"
@@ -580,6 +583,44 @@ START_TEST(test_cache_offline)
 }
 END_TEST
 
+/* The doctor (its report and the context that skips network checks) and
+ * the dataset manifests' fetch read the offline switches through one
+ * reader: for every switch and every spelling they agree. */
+START_TEST(test_offline_doctor_and_manifests_agree)
+{
+    static const char *const on[] = {"1", "true", "TRUE", "yes", "On"};
+    static const char *const off[] = {"0", "false", "off", "no", "", "maybe"};
+    char cache[4400];
+    snprintf(cache, sizeof cache, "%s/labcache", root);
+    setenv("LAB_CACHE", cache, 1);
+    unsetenv("LAB_MIRROR");
+    ck_assert_int_eq(ds_registry_load(), LAB_OK);
+    const json_t *entry = ds_registry_find("cifar-10");
+    ck_assert_ptr_nonnull(entry);
+    struct ds_fetch_opts dry = {.dry_run = 1};
+    for (size_t v = 0; v < LAB_N_OFFLINE_VARS; v++) {
+        for (size_t k = 0; k < sizeof on / sizeof on[0] + sizeof off / sizeof off[0]; k++) {
+            int want = k < sizeof on / sizeof on[0];
+            const char *value = want ? on[k] : off[k - sizeof on / sizeof on[0]];
+            setenv(lab_offline_vars[v], value, 1);
+            struct doctor_result r = run("cache.offline");
+            int doctor_says = strstr(r.message, "effective: offline") != NULL;
+            struct doctor_ctx ctx;
+            doctor_ctx_init(&ctx, 0);
+            int rc = ds_fetch_entry(entry, &dry);
+            int manifest_says = rc == LAB_EENV && strstr(lab_err_message(), "offline") != NULL;
+            ck_assert_msg(doctor_says == want && ctx.offline == want && manifest_says == want,
+                          "%s='%s': expected %s; doctor report %d, doctor context %d, manifest fetch %d (%s)",
+                          lab_offline_vars[v], value, want ? "offline" : "online", doctor_says, ctx.offline,
+                          manifest_says, lab_err_message());
+            lab_err_clear();
+        }
+        unsetenv(lab_offline_vars[v]);
+    }
+    unsetenv("LAB_CACHE");
+}
+END_TEST
+
 START_TEST(test_cache_hf_token)
 {
     static const char secret[] = "hf_SECRETabcdefghijklmnopqrstuvwxyz12";
@@ -809,6 +850,7 @@ Suite *suite_doctor_checks(void)
     tcase_add_test(tc, test_cache_hf_resolution);
     tcase_add_test(tc, test_cache_hf_cache);
     tcase_add_test(tc, test_cache_offline);
+    tcase_add_test(tc, test_offline_doctor_and_manifests_agree);
     tcase_add_test(tc, test_cache_hf_token);
     tcase_add_test(tc, test_cache_hf_models);
     tcase_add_test(tc, test_cache_lab);
