@@ -387,11 +387,11 @@ static int start_next(struct run_state *r, struct batch_job *job)
         if (found && !o->regrade) { /* graded before: its problems are still open, and listed again */
             if (open.status[0]) {
                 r->s->still_not_graded++;
-                rc = add_problem(r->s, it->source, open.student, open.status, open.detail);
+                rc = batch_summary_add_problem(r->s, it->source, open.student, open.status, open.detail);
             }
             if (!rc && open.id_issue[0]) {
                 r->s->id_issues++;
-                rc = add_problem(r->s, it->source, open.student, "id", open.id_issue);
+                rc = batch_summary_add_problem(r->s, it->source, open.student, "id", open.id_issue);
             }
             if (rc)
                 return rc;
