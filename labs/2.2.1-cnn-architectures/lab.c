@@ -1,5 +1,6 @@
 /* Lab 2.2.1: train the CNN families with one recipe and compare them. */
 #include "base/error.h"
+#include "base/options.h"
 #include "base/fsutil.h"
 #include "datasets/loaders.h"
 #include "datasets/pipeline.h"
@@ -28,13 +29,14 @@ static int validate(const json_t *config)
     if (*lab_cfg_str(config, "weights", "") && strcmp(model, "all") == 0)
         return lab_err(LAB_EUSAGE, "add --model NAME for the architecture the weights belong to",
                        "--set weights=... needs one model, not all");
-    if (strcmp(model, "all") == 0)
-        return LAB_OK;
-    for (const char *const *n = cnn_model_names; *n; n++)
-        if (strcmp(*n, model) == 0)
+    const char *choices[16] = {"all"};
+    size_t n = 1;
+    for (const char *const *c = cnn_model_names; *c && n < 15; c++)
+        choices[n++] = *c;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(choices[i], model) == 0)
             return LAB_OK;
-    return lab_err(LAB_EUSAGE, "models: all, lenet5, alexnet, vgg11, resnet18, lenet5-maxpool, se-resnet18",
-                   "unknown model '%s'", model);
+    return lab_opts_bad_value("--model", model, choices);
 }
 
 /* The training subset is per model (quick mode sizes it to the model's
@@ -186,7 +188,7 @@ static int draw_model_plots(struct lab_run *r, const char *name, const json_t *m
     enum { GRID = 24 };
     struct ds_sample s[GRID];
     struct ds_image ims[GRID];
-    char caps[GRID][48];
+    char caps[GRID][64];
     const char *capp[GRID];
     int ok[GRID], shown = 0;
     for (; !rc && shown < GRID && shown < e->n; shown++) {
@@ -196,12 +198,17 @@ static int draw_model_plots(struct lab_run *r, const char *name, const json_t *m
         ims[shown] = s[shown].image;
         int pred = argmax_row(e->logits + shown * k, k);
         ok[shown] = pred == e->labels[shown];
-        snprintf(caps[shown], sizeof caps[shown], "%.10s/%.10s", d->class_names[pred],
-                 d->class_names[e->labels[shown]]);
+        /* the predicted class, and the true one under it when they differ
+         * (class names may hold '/' themselves: "T-shirt/top") */
+        if (ok[shown])
+            snprintf(caps[shown], sizeof caps[shown], "%s", d->class_names[pred]);
+        else
+            snprintf(caps[shown], sizeof caps[shown], "%s\n(true: %s)", d->class_names[pred],
+                     d->class_names[e->labels[shown]]);
         capp[shown] = caps[shown];
     }
     snprintf(rel, sizeof rel, "plots/%s-samples.png", name);
-    snprintf(title, sizeof title, "%s: predicted/true on test images", name);
+    snprintf(title, sizeof title, "%s: predicted class on test images (true class when wrong)", name);
     if (!rc && !(rc = lab_run_path(r, rel, path, sizeof path)))
         rc = plot_image_grid(path, title, ims, shown, capp, ok);
     for (int i = 0; i < shown; i++)
@@ -303,7 +310,7 @@ static int write_comparison(struct lab_run *r, const json_t *models, const json_
                                 "| model | parameters | test accuracy | train time (s) | images/s |\n"
                                 "|---|---:|---:|---:|---:|\n");
     const char *labels[8];
-    double accs[8];
+    double accs[8], mparams[8], speed[8];
     int count = 0;
     const char *name;
     json_t *mm;
@@ -320,7 +327,9 @@ static int write_comparison(struct lab_run *r, const json_t *models, const json_
                                   100 * acc, secs, ips);
         if (count < 8) {
             labels[count] = name;
-            accs[count++] = acc;
+            mparams[count] = params / 1e6;
+            speed[count] = ips;
+            accs[count++] = 100 * acc;
         }
         const json_t *want = json_object_get(thresholds, name);
         if (json_is_number(want))
@@ -332,7 +341,12 @@ static int write_comparison(struct lab_run *r, const json_t *models, const json_
     if (!rc)
         rc = lab_write_atomic(path, md, strlen(md));
     if (!rc && !(rc = lab_run_path(r, "plots/comparison.png", path, sizeof path)))
-        rc = plot_bars(path, "test accuracy by model", "accuracy", labels, accs, count);
+    {
+        const struct plot_panel panels[] = {{"test accuracy", "%", "%.2f%%", accs, 100},
+                                            {"parameters", "millions", "%.3gM", mparams, 0},
+                                            {"training speed", "images/s", "%.0f", speed, 0}};
+        rc = plot_bar_panels(path, "models compared: accuracy, size, speed", labels, count, panels, 3);
+    }
     return rc;
 }
 
