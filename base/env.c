@@ -79,3 +79,8 @@ void lab_hf_hub_cache(char *out, size_t cap, char *from, size_t from_cap)
     snprintf(out, cap, "%s/hub", home);
     snprintf(from, from_cap, "%s + /hub", hfrom);
 }
+
+int lab_hf_cache_chosen(void)
+{
+    return set("HF_HUB_CACHE") || set("HUGGINGFACE_HUB_CACHE") || set("HF_HOME");
+}

@@ -24,5 +24,9 @@ const char *lab_home_dir(void);
  * variable (or default) that decided it. */
 void lab_hf_home(char *out, size_t cap, char *from, size_t from_cap);
 void lab_hf_hub_cache(char *out, size_t cap, char *from, size_t from_cap);
+/* 1 when the user's environment names a Hugging Face cache (HF_HUB_CACHE,
+ * HUGGINGFACE_HUB_CACHE or HF_HOME): lab then shares it; otherwise lab keeps
+ * Hub files under LAB_CACHE and creates nothing in ~/.cache/huggingface. */
+int lab_hf_cache_chosen(void);
 
 #endif

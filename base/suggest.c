@@ -1,5 +1,6 @@
 #include "base/suggest.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,4 +48,39 @@ const char *lab_suggest(const char *word, const char *const *candidates)
         }
     }
     return best;
+}
+
+static void fold(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *in && n + 1 < cap; in++)
+        if (!strchr("-_ .", *in))
+            out[n++] = (char)tolower((unsigned char)*in);
+    out[n] = '\0';
+}
+
+const char *lab_suggest_loose(const char *word, const char *const *candidates)
+{
+    char w[128], folded[64][128];
+    const char *ptrs[65];
+    size_t n = 0;
+    fold(word, w, sizeof w);
+    for (size_t i = 0; candidates[i] && n < 64; i++) {
+        if (strcmp(candidates[i], word) == 0)
+            continue;
+        fold(candidates[i], folded[n], sizeof folded[n]);
+        if (strcmp(folded[n], w) == 0)
+            return candidates[i];
+        ptrs[n] = folded[n];
+        n++;
+    }
+    ptrs[n] = NULL;
+    const char *best = n ? lab_suggest(w, ptrs) : NULL;
+    for (size_t i = 0, k = 0; best && candidates[i] && k < n; i++) {
+        if (strcmp(candidates[i], word) == 0)
+            continue;
+        if (ptrs[k++] == best)
+            return candidates[i];
+    }
+    return NULL;
 }

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const known_keys[] = {"engine", "image", NULL};
+static const char *const known_keys[] = {"engine", "image", "hf_cache", NULL};
 
 static int known(const char *key)
 {

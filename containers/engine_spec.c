@@ -10,6 +10,7 @@
 
 #include "base/env.h"
 #include "base/error.h"
+#include "base/userconfig.h"
 #include "base/fsutil.h"
 #include "base/host.h"
 #include "base/log.h"
@@ -130,7 +131,12 @@ static int add_data_mounts(struct lab_container_spec *s, int dry_run)
     add_env(s, "LAB_HOME", abs_home);
     add_env(s, "LAB_CACHE", abs_cache);
 
-    lab_hf_home(hf, sizeof hf, from, sizeof from);
+    /* The user's own HF cache only where they named one (HF_HOME ...);
+     * otherwise lab's, under LAB_CACHE: nothing appears in ~/.cache. */
+    if (lab_hf_cache_chosen())
+        lab_hf_home(hf, sizeof hf, from, sizeof from);
+    else
+        snprintf(hf, sizeof hf, "%s/huggingface", abs_cache);
     rc = ensure_dir(hf, dry_run);
     rc = rc ? rc : absolute_path(hf, hf, sizeof hf);
     rc = rc ? rc : add_mount(s, hf, LAB_CT_HF_HOME, "the Hugging Face cache (HF_HOME)");
@@ -139,7 +145,13 @@ static int add_data_mounts(struct lab_container_spec *s, int dry_run)
     add_env(s, "HF_HOME", LAB_CT_HF_HOME);
     /* A hub cache set apart from HF_HOME goes where HF_HOME/hub is inside. */
     lab_hf_hub_cache(hub, sizeof hub, from, sizeof from);
-    if (strcmp(from, "HF_HUB_CACHE") == 0 || strcmp(from, "HUGGINGFACE_HUB_CACHE") == 0) {
+    char configured[4096];
+    if (!lab_hf_cache_chosen() && lab_userconfig_get("hf_cache", configured, sizeof configured, NULL, 0) == 1) {
+        snprintf(hub, sizeof hub, "%s", configured);
+        snprintf(from, sizeof from, "hf_cache in config.json");
+    }
+    if (strcmp(from, "HF_HUB_CACHE") == 0 || strcmp(from, "HUGGINGFACE_HUB_CACHE") == 0 ||
+        strcmp(from, "hf_cache in config.json") == 0) {
         rc = ensure_dir(hub, dry_run);
         rc = rc ? rc : absolute_path(hub, hub, sizeof hub);
         if (!rc && !under(hub, hf))

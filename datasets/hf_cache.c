@@ -3,6 +3,8 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/paths.h"
+#include "base/userconfig.h"
 #include "datasets/hash.h"
 
 #include <stdio.h>
@@ -19,8 +21,19 @@ static const char *env(const char *name)
 
 int ds_hf_cache_root(char *out, size_t cap)
 {
-    char from[96];
-    lab_hf_hub_cache(out, cap, from, sizeof from);
+    char from[96], configured[4096], cache[4096];
+    int rc = lab_userconfig_get("hf_cache", configured, sizeof configured, NULL, 0);
+    if (rc < 0)
+        return rc;
+    if (lab_hf_cache_chosen()) {
+        lab_hf_hub_cache(out, cap, from, sizeof from);
+    } else if (rc == 1) {
+        snprintf(out, cap, "%s", configured);
+    } else {
+        if ((rc = lab_dir_resolve(LAB_DIR_CACHE, cache, sizeof cache)))
+            return rc;
+        snprintf(out, cap, "%s/huggingface/hub", cache);
+    }
     if (strlen(out) + 1 >= cap)
         return lab_err(LAB_EUSAGE, "use a shorter HF_HUB_CACHE/HF_HOME", "Hugging Face cache path too long");
     return LAB_OK;

@@ -235,7 +235,8 @@ int batch_input_scan(const char *input, const char *staging, struct batch_input 
         return lab_err(LAB_EINTERNAL, NULL, "out of memory");
     struct stat st;
     if (stat(abs, &st) != 0)
-        return lab_err(LAB_EUSAGE, NULL, "cannot open %s: %s", input, strerror(errno));
+        return lab_err(LAB_EUSAGE, "give --batch a folder of submissions or an LMS bulk-download zip",
+                       "cannot open %s: %s", input, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return scan_dir(out, abs);
     if (!S_ISREG(st.st_mode))

@@ -117,18 +117,18 @@ int rubric_counts_model(const struct rubric_models *rm, const char *model)
 void rubric_describe(FILE *f, const char *lab)
 {
     const struct rubric *rb = rubric_find(lab);
+    fprintf(f, "\nrubric (what `lab grade` checks; docs/grading.md):\n");
     if (!rb) {
-        fprintf(f, "\nrubric: none yet (lab grade cannot grade this lab)\n");
+        fprintf(f, "  none yet: submissions of this lab are not gradable in this version\n");
         return;
     }
-    fprintf(f, "\nrubric (%s task):\n", json_string_value(json_object_get(lab_registry_find(lab), "task")));
     for (size_t i = 0; i < rb->n; i++) {
         const struct rubric_check *c = &rb->checks[i];
-        fprintf(f, "  %-20s %4g point(s)%s%s", c->id, c->points, c->flags & RC_PER_MODEL ? " per model" : "",
-                c->flags & RC_REEVAL ? " (--reeval)" : "");
+        fprintf(f, "  %-22s %4g pt%s  %s%s%s", c->id, c->points, c->flags & RC_PER_MODEL ? "/model" : "      ",
+                c->name, c->flags & RC_REEVAL ? " (--reeval)" : "", c->flags & RC_SUBMISSION ? " (submissions only)" : "");
         if (c->threshold > 0)
             fprintf(f, ", threshold %g", c->threshold);
-        fprintf(f, "  %s\n", c->name);
+        fprintf(f, "\n");
     }
     for (int mode = 0; mode < 2; mode++) {
         const struct rubric_models *rm = &rb->models[mode];

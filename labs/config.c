@@ -322,7 +322,8 @@ int lab_config_set(json_t *config, const char *assignment)
             return LAB_OK;
         }
         if (!json_is_object(child))
-            return lab_err(LAB_EUSAGE, NULL, "'%s' is not a group of keys; it cannot hold '%s'", part, key);
+            return lab_err(LAB_EUSAGE, "`lab info <id>` lists the configuration keys",
+                           "'%s' is not a group of keys; it cannot hold '%s'", part, key);
         size_t n = strlen(prefix);
         snprintf(prefix + n, sizeof prefix - n, "%s.", part);
         parent = child;

@@ -46,7 +46,8 @@ static int parse_device(const char *device, const struct ts_runtime_info *info, 
                        "--device %s asked for a GPU, but libtorch sees none (%s)", device,
                        info->cuda_compiled ? "no usable NVIDIA GPU or driver" : "this lab was built with a CPU-only libtorch");
     if (index >= info->device_count)
-        return lab_err(LAB_EUSAGE, NULL, "--device %s: only %d GPU(s) (cuda:0 .. cuda:%d)", device,
+        return lab_err(LAB_EUSAGE, "pick one of the GPUs `lab doctor` lists, or --device cuda for the first",
+                       "--device %s: only %d GPU(s) (cuda:0 .. cuda:%d)", device,
                        info->device_count, info->device_count - 1);
     out->device = TS_CUDA(index);
     snprintf(out->device_name, sizeof out->device_name, "cuda:%d", index);

@@ -27,6 +27,18 @@ static int finish(cairo_t *cr, cairo_surface_t *s, const char *path)
     return rc;
 }
 
+/* Centred text, made smaller when it would be wider than max_w: a caption
+ * is shrunk, never cut into something that reads differently. */
+static void draw_text_fit(cairo_t *cr, double x, double y, double size, double max_w, const char *s)
+{
+    cairo_text_extents_t e;
+    cairo_set_font_size(cr, size);
+    cairo_text_extents(cr, s, &e);
+    if (e.width > max_w && e.width > 0)
+        size = fmax(6, size * max_w / e.width);
+    draw_text(cr, x, y, size, s, 0.5);
+}
+
 static void nice_range(double *lo, double *hi)
 {
     if (*hi - *lo < 1e-9) {
@@ -43,8 +55,11 @@ int plot_lines(const char *path, const char *title, const char *xlabel, const ch
 {
     const int W = 720, H = 440, L = 70, R = 20, T = 40, B = 55;
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    int integer_x = 1, most = 0;
     for (int s = 0; s < n_series; s++)
         for (int i = 0; i < series[s].n; i++) {
+            integer_x &= series[s].x[i] == floor(series[s].x[i]);
+            most = series[s].n > most ? series[s].n : most;
             x0 = fmin(x0, series[s].x[i]);
             x1 = fmax(x1, series[s].x[i]);
             y0 = fmin(y0, series[s].y[i]);
@@ -77,9 +92,23 @@ int plot_lines(const char *path, const char *title, const char *xlabel, const ch
         double fy = y0 + (y1 - y0) * i / 4, py = H - B - (H - T - B) * i / 4.0;
         snprintf(label, sizeof label, "%.3g", fy);
         draw_text(cr, L - 6, py + 4, 11, label, 1.0);
-        double fx = x0 + (x1 - x0) * i / 4, px = L + (W - L - R) * i / 4.0;
-        snprintf(label, sizeof label, "%.3g", fx);
-        draw_text(cr, px, H - B + 16, 11, label, 0.5);
+    }
+    /* Epochs are whole numbers: ticks only there (one epoch: one tick, not
+     * 0.45 ... 1.55). */
+    if (integer_x) {
+        int step = (int)ceil((x1 - x0) / 8);
+        step = step < 1 ? 1 : step;
+        for (double fx = ceil(x0); fx <= x1; fx += step) {
+            double px = L + (fx - x0) / (x1 - x0) * (W - L - R);
+            snprintf(label, sizeof label, "%.0f", fx);
+            draw_text(cr, px, H - B + 16, 11, label, 0.5);
+        }
+    } else {
+        for (int i = 0; i <= 4; i++) {
+            double fx = x0 + (x1 - x0) * i / 4, px = L + (W - L - R) * i / 4.0;
+            snprintf(label, sizeof label, "%.3g", fx);
+            draw_text(cr, px, H - B + 16, 11, label, 0.5);
+        }
     }
     for (int s = 0; s < n_series; s++) {
         const double *c = palette[s % 6];
@@ -97,8 +126,14 @@ int plot_lines(const char *path, const char *title, const char *xlabel, const ch
         for (int i = 0; i < series[s].n; i++) {
             double px = L + (series[s].x[i] - x0) / (x1 - x0) * (W - L - R);
             double py = H - B - (series[s].y[i] - y0) / (y1 - y0) * (H - T - B);
-            cairo_arc(cr, px, py, 3.5, 0, 2 * M_PI);
+            cairo_arc(cr, px, py, most <= 3 ? 5 : 3.5, 0, 2 * M_PI);
             cairo_fill(cr);
+            /* with a few points, each carries its value: a lone point on an
+             * axis is hard to read */
+            if (most <= 3) {
+                snprintf(label, sizeof label, "%s %.4g", series[s].label, series[s].y[i]);
+                draw_text(cr, px + 9, py + 4, 12, label, 0);
+            }
         }
         cairo_rectangle(cr, L + 12, T + 10 + 18 * s, 14, 10);
         cairo_fill(cr);
@@ -203,7 +238,14 @@ int plot_heatmaps(const char *path, const char *title, const float *maps, int n,
 int plot_image_grid(const char *path, const char *title, const struct ds_image *images, int n,
                     const char *const *captions, const int *ok)
 {
-    const int cols = 8, scale = 3, cap_h = 16;
+    int cap_lines = 1;
+    for (int i = 0; i < n; i++) {
+        int lines = 1;
+        for (const char *c = captions[i]; *c; c++)
+            lines += *c == '\n';
+        cap_lines = lines > cap_lines ? lines : cap_lines;
+    }
+    const int cols = 8, scale = 3, cap_h = 3 + 13 * cap_lines;
     int iw = images[0].w * scale, ih = images[0].h * scale, rows = (n + cols - 1) / cols;
     int W = cols * (iw + 8) + 8, H = 40 + rows * (ih + cap_h + 10);
     cairo_surface_t *surf;
@@ -234,36 +276,83 @@ int plot_image_grid(const char *path, const char *title, const struct ds_image *
         cairo_restore(cr);
         cairo_surface_destroy(tile);
         cairo_set_source_rgb(cr, ok[i] ? 0.1 : 0.8, ok[i] ? 0.55 : 0.1, 0.1);
-        draw_text(cr, gx + iw / 2.0, gy + ih + 13, 10, captions[i], 0.5);
+        const char *line = captions[i];
+        for (int l = 0; l < cap_lines && *line; l++) {
+            char buf[128];
+            size_t len = strcspn(line, "\n");
+            snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
+            draw_text_fit(cr, gx + iw / 2.0, gy + ih + 13 + 13 * l, 10, iw + 6, buf);
+            line += len + (line[len] == '\n');
+        }
     }
     return finish(cr, surf, path);
 }
 
-int plot_bars(const char *path, const char *title, const char *xlabel, const char *const *labels,
-              const double *values, int n)
+/* 1, 2, 5 x 10^k: a round step giving about `ticks` intervals up to vmax. */
+static double nice_step(double vmax, int ticks)
 {
-    const int L = 140, W = 640, bar = 30, T = 45, H = T + n * (bar + 10) + 40;
-    double vmax = 0;
-    for (int i = 0; i < n; i++)
-        vmax = fmax(vmax, values[i]);
-    if (vmax <= 0)
-        vmax = 1;
+    double raw = vmax / ticks, mag = pow(10, floor(log10(raw))), f = raw / mag;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+}
+
+int plot_bar_panels(const char *path, const char *title, const char *const *labels, int n,
+                    const struct plot_panel *panels, int n_panels)
+{
+    const int L = 130, PW = 250, GAP = 30, T = 64, bar = 26, B = 50;
+    const int W = L + n_panels * (PW + GAP) + 10, H = T + n * (bar + 10) + B;
     cairo_surface_t *surf;
     cairo_t *cr = draw_canvas(W, H, &surf);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    draw_text(cr, W / 2.0, 26, 16, title, 0.5);
-    char buf[32];
-    for (int i = 0; i < n; i++) {
-        double len = (W - L - 80) * values[i] / vmax;
-        const double *c = palette[i % 6];
-        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
-        cairo_rectangle(cr, L, T + i * (bar + 10), len, bar);
-        cairo_fill(cr);
-        cairo_set_source_rgb(cr, 0, 0, 0);
+    draw_text(cr, W / 2.0, 24, 16, title, 0.5);
+    for (int i = 0; i < n; i++)
         draw_text(cr, L - 8, T + i * (bar + 10) + bar / 2.0 + 4, 12, labels[i], 1.0);
-        snprintf(buf, sizeof buf, "%.3g", values[i]);
-        draw_text(cr, L + len + 6, T + i * (bar + 10) + bar / 2.0 + 4, 12, buf, 0);
+    char buf[48];
+    for (int p = 0; p < n_panels; p++) {
+        const struct plot_panel *pp = &panels[p];
+        double x = L + p * (PW + GAP), vmax = 0, plot_w = PW - 20;
+        for (int i = 0; i < n; i++)
+            vmax = fmax(vmax, pp->values[i]);
+        if (!(vmax > 0))
+            vmax = 1;
+        if (pp->max > 0)
+            vmax = fmax(vmax, pp->max);
+        double step = nice_step(vmax, 4), top = ceil(vmax / step) * step;
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        snprintf(buf, sizeof buf, "%s (%s)", pp->title, pp->unit);
+        draw_text(cr, x + plot_w / 2.0, T - 18, 13, buf, 0.5);
+        /* axis with ticks and grid lines */
+        double y_axis = T + n * (bar + 10);
+        cairo_set_line_width(cr, 1);
+        for (double v = 0; v <= top * 1.0001; v += step) {
+            double px = x + plot_w * v / top;
+            cairo_set_source_rgb(cr, 0.85, 0.85, 0.85);
+            cairo_move_to(cr, px, T - 6);
+            cairo_line_to(cr, px, y_axis);
+            cairo_stroke(cr);
+            cairo_set_source_rgb(cr, 0, 0, 0);
+            snprintf(buf, sizeof buf, "%g", v);
+            draw_text(cr, px, y_axis + 15, 10, buf, 0.5);
+        }
+        cairo_move_to(cr, x, T - 6);
+        cairo_line_to(cr, x, y_axis);
+        cairo_line_to(cr, x + plot_w, y_axis);
+        cairo_stroke(cr);
+        snprintf(buf, sizeof buf, "%s", pp->unit);
+        draw_text(cr, x + plot_w / 2.0, y_axis + 32, 11, buf, 0.5);
+        for (int i = 0; i < n; i++) {
+            double len = plot_w * pp->values[i] / top;
+            const double *c = palette[i % 6];
+            cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+            cairo_rectangle(cr, x, T + i * (bar + 10), len, bar);
+            cairo_fill(cr);
+            cairo_set_source_rgb(cr, 0, 0, 0);
+            snprintf(buf, sizeof buf, pp->format ? pp->format : "%.3g", pp->values[i]);
+            /* the value inside the bar's end when there is no room after it */
+            int inside = len > plot_w - 50;
+            if (inside)
+                cairo_set_source_rgb(cr, 1, 1, 1);
+            draw_text(cr, x + len + (inside ? -4 : 4), T + i * (bar + 10) + bar / 2.0 + 4, 11, buf, inside ? 1.0 : 0);
+        }
     }
-    draw_text(cr, L + (W - L) / 2.0, H - 12, 12, xlabel, 0.5);
     return finish(cr, surf, path);
 }

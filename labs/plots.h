@@ -21,7 +21,9 @@ int plot_lines(const char *path, const char *title, const char *xlabel, const ch
  * show the count. */
 int plot_confusion(const char *path, const char *title, const int64_t *counts, int k, const char *const *names);
 
-/* Images in a grid, each captioned; caption green when ok[i], red otherwise. */
+/* Images in a grid, each captioned (a '\n' starts another line; a caption
+ * too wide for its image is drawn smaller, never cut); caption green when
+ * ok[i], red otherwise. */
 int plot_image_grid(const char *path, const char *title, const struct ds_image *images, int n,
                     const char *const *captions, const int *ok);
 
@@ -31,8 +33,18 @@ int plot_image_grid(const char *path, const char *title, const struct ds_image *
 int plot_heatmaps(const char *path, const char *title, const float *maps, int n, int h, int w,
                   const char *const *captions, int cols, const struct ds_image *under);
 
-/* Horizontal bars, e.g. accuracy per model. */
-int plot_bars(const char *path, const char *title, const char *xlabel, const char *const *labels,
-              const double *values, int n);
+/* One quantity of a bar chart: its title, unit (on the axis) and values
+ * (one per label), printed with `format` (NULL: "%.3g"). */
+struct plot_panel {
+    const char *title, *unit, *format;
+    const double *values;
+    double max; /* the axis' end; 0: from the values */
+};
+
+/* Horizontal bars side by side, one panel per quantity, sharing the labels
+ * (e.g. accuracy, parameters and speed per model); each panel has its own
+ * axis from 0 with round ticks and its unit. */
+int plot_bar_panels(const char *path, const char *title, const char *const *labels, int n,
+                    const struct plot_panel *panels, int n_panels);
 
 #endif

@@ -4,14 +4,31 @@
 #ifndef LAB_CLI_H
 #define LAB_CLI_H
 
-#include <jansson.h>
+#include "base/options.h"
 
+#include <jansson.h>
+#include <stdio.h>
+
+/* --help is usage, the options table, epilog, then (lab grade --batch) a
+ * second table and its epilog. */
 struct lab_command {
     const char *name;
     int (*fn)(int argc, char **argv); /* argv[0] is the command name */
     const char *summary;
-    const char *usage; /* the whole --help text */
+    const char *usage; /* synopsis and description */
+    const struct lab_opt *options;
+    const char *epilog;
+    const struct lab_opt *options2;
+    const char *epilog2;
 };
+
+/* The option tables, beside each command's parser (runner/cmd_<name>.c). */
+extern const struct lab_opt lab_run_options[], lab_list_options[], lab_info_options[], lab_explain_options[],
+    lab_datasets_options[], lab_fetch_options[], lab_doctor_options[], lab_submit_options[], lab_grade_options[],
+    lab_grade_batch_options[], lab_grades_options[], lab_ps_options[], lab_image_options[], lab_runs_options[], lab_predict_options[], lab_autograder_options[], lab_grade_slurm_options[],
+    lab_no_options[];
+
+void lab_cli_print_help(FILE *f, const struct lab_command *c);
 
 extern const struct lab_command lab_commands[]; /* ends with name == NULL */
 
@@ -27,13 +44,12 @@ int lab_cli_unknown_command(const char *name);
 /* Looks up a lab id; LAB_EUSAGE with a "did you mean" when unknown. */
 int lab_cli_find_lab(const char *id, const json_t **manifest);
 
-/* getopt state reset for a command about to parse its arguments (getopt's
- * own messages are silenced; use lab_cli_bad_option on '?'). */
-void lab_cli_reset_getopt(void);
-/* The LAB_EUSAGE for the option getopt just rejected, pointing to --help. */
-int lab_cli_bad_option(const char *cmd, char **argv);
 /* The LAB_EUSAGE for a stray or missing positional argument. */
-int lab_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define lab_cli_usage lab_opts_usage
+
+/* A run directory given as a path, a run id from `lab runs` or `last`
+ * (the latest run, of `lab_id` when not NULL), into out. */
+int lab_cli_run_dir(const char *cmd, const char *arg, const char *lab_id, char *out, size_t cap);
 
 int cmd_help(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -60,5 +76,6 @@ int grade_slurm_main(int argc, char **argv);
 int grade_slurm_wanted(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+int cmd_runs(int argc, char **argv);
 
 #endif

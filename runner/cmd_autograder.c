@@ -2,35 +2,41 @@
 #include "grader/autograder.h"
 #include "runner/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
+
+enum { O_REEVAL = 1, O_OUT };
+
+const struct lab_opt lab_autograder_options[] = {
+    {O_REEVAL, "reeval", 0, LAB_OPT_FLAG, NULL, "the wrapper also re-runs the submitted weights (--device cpu)", 0, 0, NULL},
+    {O_OUT, "out", 'o', LAB_OPT_STR, "PATH", "the zip (gradescope) or directory (prairielearn) to write", 0, 0, NULL},
+    {0},
+};
 
 int cmd_autograder(int argc, char **argv)
 {
-    enum { O_REEVAL = 1 };
-    static const struct option opts[] = {
-        {"reeval", no_argument, NULL, O_REEVAL}, {"out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
     struct ag_opts o = {0};
     int c;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    struct lab_opts p;
+    lab_opts_init(&p, "autograder", lab_autograder_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0) {
         if (c == O_REEVAL)
             o.reeval = 1;
-        else if (c == 'o')
-            o.out = optarg;
-        else
-            return lab_cli_bad_option("autograder", argv);
+        else if (c == O_OUT)
+            o.out = p.value;
     }
-    if (optind + 2 != argc)
+    if (c < 0)
+        return c;
+    if (p.npos != 2)
         return lab_cli_usage("autograder", "give a platform and a lab, e.g. `lab autograder gradescope 2.2.1`");
-    enum ag_platform p;
-    int rc = ag_platform_parse(argv[optind], &p);
+    enum ag_platform platform;
+    int rc = ag_platform_parse(p.pos[0], &platform);
     if (rc)
         return rc;
-    o.lab = argv[optind + 1];
+    o.lab = p.pos[1];
     char written[4200];
-    if ((rc = ag_write(p, &o, written, sizeof written)))
+    if ((rc = ag_write(platform, &o, written, sizeof written)))
         return rc;
-    if (p == AG_GRADESCOPE)
+    if (platform == AG_GRADESCOPE)
         printf("wrote %s: upload it as the autograder of a Gradescope programming assignment (Ubuntu 24.04 base "
                "image); students upload their `lab submit` archive\n", written);
     else

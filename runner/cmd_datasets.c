@@ -2,7 +2,6 @@
 #include "datasets/manifest.h"
 #include "runner/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,21 +80,27 @@ static int entry_status(const json_t *e, int verify, json_t *files_out, char *st
     return LAB_OK;
 }
 
+const struct lab_opt lab_datasets_options[] = {
+    {'v', "verify", 0, LAB_OPT_FLAG, NULL, "hash every present file against the manifest's checksums", 0, 0, NULL},
+    {'j', "json", 0, LAB_OPT_FLAG, NULL, "print a JSON array instead of a table", 0, 0, NULL},
+    {0},
+};
+
 int cmd_datasets(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'}, {"verify", no_argument, NULL, 'v'}, {NULL, 0, NULL, 0}};
     int json = 0, verify = 0, c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    struct lab_opts p;
+    lab_opts_init(&p, "datasets", lab_datasets_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0) {
         if (c == 'j')
             json = 1;
         else if (c == 'v')
             verify = 1;
-        else
-            return lab_cli_bad_option("datasets", argv);
     }
-    if (optind < argc)
-        return lab_cli_usage("datasets", "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return c;
+    if (p.npos)
+        return lab_cli_usage("datasets", "unexpected argument '%s'", p.pos[0]);
     int rc = ds_registry_load();
     if (rc)
         return rc;

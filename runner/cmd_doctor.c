@@ -8,7 +8,6 @@
 #include "runner/cli.h"
 #include "store/store.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +25,16 @@ static int unknown_check(const char *id)
 {
     size_t n;
     const struct doctor_check *all = doctor_checks(&n);
-    const char *best = NULL;
-    size_t best_d = (size_t)-1;
-    for (size_t i = 0; i < n; i++) {
-        size_t d = lab_edit_distance(id, all[i].id);
-        if (d < best_d) {
-            best_d = d;
-            best = all[i].id;
-        }
-    }
-    if (best && best_d <= 3)
-        return lab_err(LAB_EUSAGE, "see `lab doctor --list-checks`", "unknown check '%s'; did you mean '%s'?", id, best);
-    return lab_err(LAB_EUSAGE, "see `lab doctor --list-checks`", "unknown check '%s'", id);
+    const char *ids[256];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 255; i++)
+        ids[k++] = all[i].id;
+    ids[k] = NULL;
+    const char *close = lab_suggest_loose(id, ids);
+    char fix[160];
+    snprintf(fix, sizeof fix, "%s%s%s`lab doctor --list-checks` lists them", close ? "did you mean '" : "",
+             close ? close : "", close ? "'? " : "");
+    return lab_err(LAB_EUSAGE, fix, "unknown check '%s'", id);
 }
 
 static void list_checks(int json)
@@ -60,15 +57,19 @@ static void list_checks(int json)
     }
 }
 
+enum { OPT_JSON = 1, OPT_LIST, OPT_CHECK, OPT_FULL, OPT_STRICT };
+
+const struct lab_opt lab_doctor_options[] = {
+    {OPT_JSON, "json", 0, LAB_OPT_FLAG, NULL, "print only JSON: {schema_version, ok, summary, checks}", 0, 0, NULL},
+    {OPT_CHECK, "check", 0, LAB_OPT_STR, "ID", "run only this check (repeatable); see --list-checks", 0, 0, NULL},
+    {OPT_LIST, "list-checks", 0, LAB_OPT_FLAG, NULL, "list the checks and exit", 0, 0, NULL},
+    {OPT_FULL, "full", 0, LAB_OPT_FLAG, NULL, "also run the smoke test (conv forward+backward, bf16)", 0, 0, NULL},
+    {OPT_STRICT, "strict", 0, LAB_OPT_FLAG, NULL, "warnings count as failures", 0, 0, NULL},
+    {0},
+};
+
 int cmd_doctor(int argc, char **argv)
 {
-    enum { OPT_JSON = 1, OPT_LIST, OPT_CHECK, OPT_FULL, OPT_STRICT };
-    static const struct option opts[] = {{"json", no_argument, NULL, OPT_JSON},
-                                         {"list-checks", no_argument, NULL, OPT_LIST},
-                                         {"check", required_argument, NULL, OPT_CHECK},
-                                         {"full", no_argument, NULL, OPT_FULL},
-                                         {"strict", no_argument, NULL, OPT_STRICT},
-                                         {NULL, 0, NULL, 0}};
     int json = 0, list = 0, full = 0, strict = 0, c;
     size_t total;
     const struct doctor_check *all = doctor_checks(&total);
@@ -76,7 +77,9 @@ int cmd_doctor(int argc, char **argv)
     size_t n = 0;
     if (!chosen)
         return lab_err(LAB_EINTERNAL, NULL, "out of memory");
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    struct lab_opts p;
+    lab_opts_init(&p, "doctor", lab_doctor_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0) {
         if (c == OPT_JSON) {
             json = 1;
         } else if (c == OPT_LIST) {
@@ -86,24 +89,25 @@ int cmd_doctor(int argc, char **argv)
         } else if (c == OPT_STRICT) {
             strict = 1;
         } else if (c == OPT_CHECK) {
-            const struct doctor_check *k = doctor_check_find(optarg);
+            const struct doctor_check *k = doctor_check_find(p.value);
             if (!k) {
                 free(chosen);
-                return unknown_check(optarg);
+                return unknown_check(p.value);
             }
             int dup = 0;
             for (size_t i = 0; i < n; i++)
                 dup |= chosen[i] == k;
             if (!dup)
                 chosen[n++] = k;
-        } else {
-            free(chosen);
-            return lab_cli_bad_option("doctor", argv);
         }
     }
-    if (optind < argc) {
+    if (c < 0) {
         free(chosen);
-        return lab_cli_usage("doctor", "unexpected argument '%s'", argv[optind]);
+        return c;
+    }
+    if (p.npos) {
+        free(chosen);
+        return lab_cli_usage("doctor", "unexpected argument '%s'", p.pos[0]);
     }
     if (list) {
         free(chosen);

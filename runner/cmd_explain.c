@@ -3,7 +3,6 @@
 #include "grader/kb.h"
 #include "runner/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,29 +84,33 @@ static int read_stdin(char **out)
     return LAB_OK;
 }
 
+const struct lab_opt lab_explain_options[] = {
+    {'l', "list", 0, LAB_OPT_FLAG, NULL, "list every troubleshooting entry", 0, 0, NULL},
+    {0},
+};
+
 int cmd_explain(int argc, char **argv)
 {
-    static const struct option opts[] = {{"list", no_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
     int list = 0, c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'l')
-            list = 1;
-        else
-            return lab_cli_bad_option("explain", argv);
-    }
+    struct lab_opts p;
+    lab_opts_init(&p, "explain", lab_explain_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0)
+        list = 1;
+    if (c < 0)
+        return c;
     int rc = kb_load();
     if (rc)
         return rc;
     if (list) {
-        if (optind != argc)
+        if (p.npos)
             return lab_cli_usage("explain", "--list takes no other argument");
         for (size_t i = 0; i < kb_count(); i++)
             printf("%-26s %s\n", kb_at(i)->id, kb_at(i)->title);
         return LAB_OK;
     }
-    if (optind != argc - 1)
+    if (p.npos != 1)
         return lab_cli_usage("explain", "give one troubleshooting id, one quoted error text, or - to read stdin");
-    const char *arg = argv[optind];
+    const char *arg = p.pos[0];
     if (strcmp(arg, "-") == 0) {
         char *text = NULL;
         if ((rc = read_stdin(&text)))

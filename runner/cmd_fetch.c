@@ -5,7 +5,6 @@
 #include "labs/lab.h"
 #include "runner/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,57 +30,56 @@ static int fetch_lab(const json_t *lab, const struct ds_fetch_opts *opts)
     return rc;
 }
 
+const struct lab_opt lab_fetch_options[] = {
+    {'n', "dry-run", 0, LAB_OPT_FLAG, NULL, "say what would be downloaded, and from where; download nothing", 0, 0, NULL},
+    {'u', "url", 0, LAB_OPT_STR, "URL", "download one file (instructors, tests); repeat for mirrors ...", 0, 0, NULL},
+    {'s', "sha256", 0, LAB_OPT_STR, "HEX", "... checking it against this sha256 ...", 0, 0, NULL},
+    {'o', "output", 'o', LAB_OPT_STR, "PATH", "... into PATH", 0, 0, NULL},
+    {'M', "max-size", 0, LAB_OPT_STR, "SIZE", "refuse a download larger than SIZE (bytes, or 50M, 2G ...)", 0, 0, NULL},
+    {'T', "timeout", 0, LAB_OPT_INT, "S", "give up on a file after S seconds in all (1 to 604800)", 1, 7 * 24 * 3600, NULL},
+    {0},
+};
+
 int cmd_fetch(int argc, char **argv)
 {
-    static const struct option opts[] = {{"dry-run", no_argument, NULL, 'n'},
-                                         {"url", required_argument, NULL, 'u'},
-                                         {"sha256", required_argument, NULL, 's'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"max-size", required_argument, NULL, 'M'},
-                                         {"timeout", required_argument, NULL, 'T'},
-                                         {NULL, 0, NULL, 0}};
     struct ds_fetch_opts o = {.progress_mode = LAB_PROGRESS_AUTO};
     const char *urls[8], *sha = NULL, *out = NULL;
     size_t nurls = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    struct lab_opts p;
+    lab_opts_init(&p, "fetch", lab_fetch_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0) {
         if (c == 'n')
             o.dry_run = 1;
         else if (c == 'u') {
             if (nurls == 8)
                 return lab_cli_usage("fetch", "at most 8 --url options");
-            urls[nurls++] = optarg;
+            urls[nurls++] = p.value;
         }
         else if (c == 's')
-            sha = optarg;
+            sha = p.value;
         else if (c == 'o')
-            out = optarg;
+            out = p.value;
         else if (c == 'M') {
-            if (!(o.max_bytes = ds_fetch_parse_size(optarg)))
+            if (!(o.max_bytes = ds_fetch_parse_size(p.value)))
                 return lab_cli_usage("fetch", "--max-size '%s' is not a size: give bytes, or a number with K, M, G "
-                                              "or T (for example 50M)", optarg);
+                                              "or T (for example 50M)", p.value);
         }
-        else if (c == 'T') {
-            char *end;
-            long t = strtol(optarg, &end, 10);
-            if (*end || end == optarg || t < 1 || t > 7 * 24 * 3600)
-                return lab_cli_usage("fetch", "--timeout '%s' is not a number of seconds from 1 to 604800 (a week)",
-                                     optarg);
-            o.timeout_s = t;
-        }
-        else
-            return lab_cli_bad_option("fetch", argv);
+        else if (c == 'T')
+            o.timeout_s = p.ival;
     }
+    if (c < 0)
+        return c;
     if (nurls || sha || out) {
         if (!nurls || !sha || !out)
             return lab_cli_usage("fetch", "--url, --sha256 and -o go together");
-        if (optind < argc)
-            return lab_cli_usage("fetch", "unexpected argument '%s' with --url", argv[optind]);
+        if (p.npos)
+            return lab_cli_usage("fetch", "unexpected argument '%s' with --url", p.pos[0]);
         return ds_fetch_one(urls, nurls, sha, out, &o);
     }
-    if (optind + 1 != argc)
-        return lab_cli_usage("fetch", optind < argc ? "one target at a time" : "what to fetch? a name, a lab id or all");
-    const char *target = argv[optind];
+    if (p.npos != 1)
+        return lab_cli_usage("fetch", p.npos ? "one target at a time" : "what to fetch? a name, a lab id or all");
+    const char *target = p.pos[0];
     int rc = ds_registry_load();
     if (rc)
         return rc;

@@ -8,7 +8,6 @@
 #include "runner/cli.h"
 
 #include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,15 +65,23 @@ static int check_input(const char *path, const char *lab)
     return LAB_OK;
 }
 
+enum { O_LAB = 1, O_FORMAT, O_OUT, O_REEVAL, O_DEVICE, O_DATA, O_TIMEOUT, O_BATCH };
+static const char *const formats[] = {"text", "json", "gradescope", "prairielearn", NULL};
+
+const struct lab_opt lab_grade_options[] = {
+    {O_LAB, "lab", 0, LAB_OPT_STR, "ID", "grade as this lab; a submission of another lab is not gradable", 0, 0, NULL},
+    {O_FORMAT, "format", 0, LAB_OPT_CHOICE, "F", "text (default), json, gradescope (results.json),\nprairielearn (external grading results)", 0, 0, formats},
+    {O_OUT, "out", 0, LAB_OPT_STR, "FILE", "write the report to FILE (atomically) instead of stdout", 0, 0, NULL},
+    {O_REEVAL, "reeval", 0, LAB_OPT_FLAG, NULL, "load the weights into the lab's model and re-run the eval images", 0, 0, NULL},
+    {O_DEVICE, "device", 0, LAB_OPT_STR, "D", "for --reeval: auto (default), cpu, cuda or cuda:N", 0, 0, NULL},
+    {O_DATA, "data", 0, LAB_OPT_STR, "DIR", "the directory holding the eval split (default: as the labs find it)", 0, 0, NULL},
+    {O_TIMEOUT, "check-timeout", 0, LAB_OPT_NUM, "S", "give every check S seconds instead of its own budget", 1e-9, 86400, NULL},
+    {O_BATCH, "batch", 0, LAB_OPT_STR, "IN", "grade a folder or bulk-download zip (below)", 0, 0, NULL},
+    {0},
+};
+
 int cmd_grade(int argc, char **argv)
 {
-    enum { O_LAB = 1, O_FORMAT, O_OUT, O_REEVAL, O_DEVICE, O_DATA, O_TIMEOUT };
-    static const struct option opts[] = {
-        {"lab", required_argument, NULL, O_LAB},         {"format", required_argument, NULL, O_FORMAT},
-        {"out", required_argument, NULL, O_OUT},         {"reeval", no_argument, NULL, O_REEVAL},
-        {"device", required_argument, NULL, O_DEVICE},   {"data", required_argument, NULL, O_DATA},
-        {"check-timeout", required_argument, NULL, O_TIMEOUT}, {NULL, 0, NULL, 0},
-    };
     if (grade_batch_wanted(argc, argv)) /* lab grade --batch: runner/grade_batch.c */
         return grade_batch_main(argc, argv);
     if (grade_slurm_wanted(argc, argv)) /* --collect, --slurm-task: runner/cmd_grade_slurm.c */
@@ -83,29 +90,35 @@ int cmd_grade(int argc, char **argv)
     enum report_format fmt = REPORT_TEXT;
     const char *out = NULL;
     int c, rc;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    struct lab_opts p;
+    lab_opts_init(&p, "grade", lab_grade_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0) {
         switch (c) {
-        case O_LAB: g.lab = optarg; break;
+        case O_LAB: g.lab = p.value; break;
         case O_FORMAT:
-            if ((rc = report_format_parse(optarg, &fmt)))
+            if ((rc = report_format_parse(p.value, &fmt)))
                 return rc;
             break;
-        case O_OUT: out = optarg; break;
+        case O_OUT: out = p.value; break;
         case O_REEVAL: g.reeval = true; break;
-        case O_DEVICE: g.device = optarg; break;
-        case O_DATA: g.data_dir = optarg; break;
-        case O_TIMEOUT: {
-            char *end;
-            g.check_timeout_s = strtod(optarg, &end);
-            if (*end || end == optarg || !(g.check_timeout_s > 0))
-                return lab_cli_usage("grade", "--check-timeout takes a positive number of seconds, not '%s'", optarg);
-            break;
-        }
-        default: return lab_cli_bad_option("grade", argv);
+        case O_DEVICE: g.device = p.value; break;
+        case O_DATA: g.data_dir = p.value; break;
+        case O_TIMEOUT: g.check_timeout_s = p.num; break;
         }
     }
-    if (optind != argc - 1)
+    if (c < 0)
+        return c;
+    if (p.npos != 1)
         return lab_cli_usage("grade", "grade takes one submission (archive or directory)");
+    char run_dir[4096];
+    const char *submission = p.pos[0];
+    int is_run = 0; /* a run id or `last`: the run as it stands, checked like the self-check */
+    if (!lab_path_exists(submission)) {
+        if ((rc = lab_cli_run_dir("grade", submission, g.lab, run_dir, sizeof run_dir)))
+            return rc;
+        is_run = strcmp(run_dir, submission) != 0;
+        submission = run_dir;
+    }
     if (g.lab && (rc = lab_cli_find_lab(g.lab, &(const json_t *){NULL})))
         return rc;
     if (g.data_dir && !lab_is_dir(g.data_dir))
@@ -116,10 +129,10 @@ int cmd_grade(int argc, char **argv)
         if ((rc = lab_choose_device(g.device, "auto", &dc)))
             return rc;
     }
-    if ((rc = check_input(argv[optind], g.lab)))
+    if (!is_run && (rc = check_input(submission, g.lab)))
         return rc;
     struct grade_report *r = NULL;
-    if ((rc = grade_submission(argv[optind], &g, &r)))
+    if ((rc = is_run ? grade_run_dir(submission, &g, &r) : grade_submission(submission, &g, &r)))
         return rc;
     char *doc = NULL;
     rc = report_render(r, fmt, !report_utf8_ok(), &doc);

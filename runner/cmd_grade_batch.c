@@ -7,7 +7,6 @@
 #include "runner/cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,17 +21,6 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static int parse_number(const char *opt, const char *text, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || *end || errno || !isfinite(v) || v < lo || v > hi)
-        return lab_cli_usage("grade", "%s takes a number from %g to %g, not '%s'", opt, lo, hi, text);
-    *out = v;
-    return LAB_OK;
-}
-
 int grade_batch_wanted(int argc, char **argv)
 {
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
@@ -41,27 +29,41 @@ int grade_batch_wanted(int argc, char **argv)
     return 0;
 }
 
+enum { O_BATCH = 1, O_LAB, O_DB, O_JOBS, O_TIMEOUT, O_MEM, O_REEVAL, O_REGRADE, O_DUE, O_PENALTY, O_DEVICE, O_DATA,
+       O_JSON, O_SLURM, O_SPOOL, O_PARTITION, O_GRES, O_TIME, O_APAR, O_ACCOUNT, O_RETRIES, O_TASKS, O_NOWAIT,
+       O_NOCOLLECT, O_CPT };
+
+const struct lab_opt lab_grade_batch_options[] = {
+    {O_BATCH, "batch", 0, LAB_OPT_STR, "IN", "the folder or bulk-download zip to grade", 0, 0, NULL},
+    {O_LAB, "lab", 0, LAB_OPT_STR, "ID", "the lab every submission is graded as (required)", 0, 0, NULL},
+    {O_DB, "db", 0, LAB_OPT_STR, "FILE", "the gradebook (default ./gradebook.sqlite; created if absent)", 0, 0, NULL},
+    {O_JOBS, "jobs", 0, LAB_OPT_INT, "N", "submissions graded at once, 1-256 (default: the number of CPUs)", 1, 256, NULL},
+    {O_TIMEOUT, "timeout", 0, LAB_OPT_NUM, "S", "wall-clock seconds per submission (default 600)", 1, 7 * 86400, NULL},
+    {O_MEM, "mem", 0, LAB_OPT_INT, "MB", "address-space limit per submission (default 4096)", 64, 1 << 24, NULL},
+    {O_REEVAL, "reeval", 0, LAB_OPT_FLAG, NULL, "re-run the submitted weights on the eval images", 0, 0, NULL},
+    {O_REGRADE, "regrade", 0, LAB_OPT_FLAG, NULL, "grade again what this grader version already graded", 0, 0, NULL},
+    {O_DUE, "due", 0, LAB_OPT_STR, "TIME", "deadline: 2026-11-22, 2026-11-22T23:59 (local) or ...Z / +01:00", 0, 0, NULL},
+    {O_PENALTY, "late-penalty", 0, LAB_OPT_STR, "P", "percent of the score taken off per day late (needs --due);\na Canvas late marker counts; otherwise the file's time", 0, 0, NULL},
+    {O_DEVICE, "device", 0, LAB_OPT_STR, "D", "for --reeval (default cpu in a batch)", 0, 0, NULL},
+    {O_DATA, "data", 0, LAB_OPT_STR, "DIR", "the directory holding the eval split", 0, 0, NULL},
+    {O_JSON, "json", 0, LAB_OPT_FLAG, NULL, "print the summary as JSON on stdout", 0, 0, NULL},
+    {O_SLURM, "slurm", 0, LAB_OPT_FLAG, NULL, "grade through sbatch instead of on this machine (docs/cluster.md)", 0, 0, NULL},
+    {O_SPOOL, "spool", 0, LAB_OPT_STR, "DIR", "shared directory for the spool (default ./lab-spool)", 0, 0, NULL},
+    {O_PARTITION, "partition", 0, LAB_OPT_STR, "P", "sbatch's --partition", 0, 0, NULL},
+    {O_GRES, "gres", 0, LAB_OPT_STR, "G", "sbatch's --gres (e.g. gpu:1)", 0, 0, NULL},
+    {O_TIME, "time", 0, LAB_OPT_STR, "T", "sbatch's --time per task", 0, 0, NULL},
+    {O_APAR, "array-parallel", 0, LAB_OPT_INT, "N", "at most N array tasks at once (1 to 100000)", 1, 100000, NULL},
+    {O_ACCOUNT, "account", 0, LAB_OPT_STR, "A", "sbatch's --account", 0, 0, NULL},
+    {O_RETRIES, "retries", 0, LAB_OPT_INT, "N", "resubmit a failed/timed-out/OOM/node-failed task N times (default 2)", 0, 100, NULL},
+    {O_TASKS, "tasks", 0, LAB_OPT_INT, "N", "the array's size (default one task per 10 submissions)", 1, 1000, NULL},
+    {O_NOWAIT, "no-wait", 0, LAB_OPT_FLAG, NULL, "submit and return; the collect job completes the gradebook", 0, 0, NULL},
+    {O_NOCOLLECT, "no-collect-job", 0, LAB_OPT_FLAG, NULL, "this process collects (it must keep running)", 0, 0, NULL},
+    {O_CPT, "cpus-per-task", 0, LAB_OPT_INT, "N", "CPUs per array task (default 1; --reeval threads use them)", 1, 1024, NULL},
+    {0},
+};
+
 int grade_batch_main(int argc, char **argv)
 {
-    enum { O_BATCH = 256, O_LAB, O_DB, O_JOBS, O_TIMEOUT, O_MEM, O_REEVAL, O_REGRADE, O_DUE, O_PENALTY, O_DEVICE,
-           O_DATA, O_JSON, O_SLURM, O_SPOOL, O_PARTITION, O_GRES, O_TIME, O_APAR, O_ACCOUNT, O_RETRIES, O_TASKS,
-           O_NOWAIT, O_NOCOLLECT, O_CPT };
-    static const struct option longopts[] = {
-        {"batch", required_argument, NULL, O_BATCH},     {"lab", required_argument, NULL, O_LAB},
-        {"db", required_argument, NULL, O_DB},           {"jobs", required_argument, NULL, O_JOBS},
-        {"timeout", required_argument, NULL, O_TIMEOUT}, {"mem", required_argument, NULL, O_MEM},
-        {"reeval", no_argument, NULL, O_REEVAL},         {"regrade", no_argument, NULL, O_REGRADE},
-        {"due", required_argument, NULL, O_DUE},         {"late-penalty", required_argument, NULL, O_PENALTY},
-        {"device", required_argument, NULL, O_DEVICE},   {"data", required_argument, NULL, O_DATA},
-        {"json", no_argument, NULL, O_JSON},             {"slurm", no_argument, NULL, O_SLURM},
-        {"spool", required_argument, NULL, O_SPOOL},     {"partition", required_argument, NULL, O_PARTITION},
-        {"gres", required_argument, NULL, O_GRES},       {"time", required_argument, NULL, O_TIME},
-        {"array-parallel", required_argument, NULL, O_APAR}, {"account", required_argument, NULL, O_ACCOUNT},
-        {"retries", required_argument, NULL, O_RETRIES}, {"tasks", required_argument, NULL, O_TASKS},
-        {"no-wait", no_argument, NULL, O_NOWAIT},        {"no-collect-job", no_argument, NULL, O_NOCOLLECT},
-        {"cpus-per-task", required_argument, NULL, O_CPT},
-        {NULL, 0, NULL, 0},
-    };
     struct batch_opts o;
     batch_opts_defaults(&o);
     o.grade = grade_submission;
@@ -70,9 +72,10 @@ int grade_batch_main(int argc, char **argv)
     batch_slurm_opts_defaults(&so);
     int json = 0, slurm = 0, slurm_only = 0, rc, c;
     const char *penalty = NULL;
-    double v;
-    lab_cli_reset_getopt();
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    struct lab_opts p;
+    lab_opts_init(&p, "grade", lab_grade_batch_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0) {
+        const char *optarg = p.value;
         switch (c) {
         case O_BATCH:
             o.input = optarg;
@@ -84,19 +87,13 @@ int grade_batch_main(int argc, char **argv)
             o.db_path = optarg;
             break;
         case O_JOBS:
-            if ((rc = parse_number("--jobs", optarg, 1, 256, &v)))
-                return rc;
-            o.jobs = (int)v;
+            o.jobs = (int)p.ival;
             break;
         case O_TIMEOUT:
-            if ((rc = parse_number("--timeout", optarg, 1, 7 * 86400, &v)))
-                return rc;
-            o.timeout_s = v;
+            o.timeout_s = p.num;
             break;
         case O_MEM:
-            if ((rc = parse_number("--mem", optarg, 64, 1 << 24, &v)))
-                return rc;
-            o.mem_mb = (uint64_t)v;
+            o.mem_mb = (uint64_t)p.ival;
             break;
         case O_REEVAL:
             o.reeval = true;
@@ -142,37 +139,29 @@ int grade_batch_main(int argc, char **argv)
             so.account = optarg, slurm_only = 1;
             break;
         case O_APAR:
-            if ((rc = parse_number("--array-parallel", optarg, 1, 100000, &v)))
-                return rc;
-            so.array_parallel = (int)v, slurm_only = 1;
+            so.array_parallel = (int)p.ival, slurm_only = 1;
             break;
         case O_RETRIES:
-            if ((rc = parse_number("--retries", optarg, 0, 100, &v)))
-                return rc;
-            so.retries = (int)v, slurm_only = 1;
+            so.retries = (int)p.ival, slurm_only = 1;
             break;
         case O_TASKS:
-            if ((rc = parse_number("--tasks", optarg, 1, 1000, &v)))
-                return rc;
-            so.tasks = (int)v, slurm_only = 1;
+            so.tasks = (int)p.ival, slurm_only = 1;
             break;
         case O_NOWAIT:
             so.wait = false, slurm_only = 1;
             break;
         case O_CPT:
-            if ((rc = parse_number("--cpus-per-task", optarg, 1, 1024, &v)))
-                return rc;
-            so.cpus_per_task = (int)v, slurm_only = 1;
+            so.cpus_per_task = (int)p.ival, slurm_only = 1;
             break;
         case O_NOCOLLECT:
             so.collect_job = false, slurm_only = 1;
             break;
-        default:
-            return lab_cli_bad_option("grade", argv);
         }
     }
-    if (optind < argc)
-        return lab_cli_usage("grade", "unexpected '%s': with --batch, the input is --batch's value", argv[optind]);
+    if (c < 0)
+        return c;
+    if (p.npos)
+        return lab_cli_usage("grade", "unexpected '%s': with --batch, the input is --batch's value", p.pos[0]);
     if (!o.input)
         return lab_cli_usage("grade", "--batch needs a folder of submissions or an LMS bulk-download zip");
     if (!o.lab)

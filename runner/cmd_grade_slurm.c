@@ -4,7 +4,6 @@
 #include "grader/batch_slurm.h"
 #include "runner/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,29 +17,34 @@ int grade_slurm_wanted(int argc, char **argv)
     return 0;
 }
 
+enum { O_COLLECT = 1, O_TASK, O_DB, O_JSON };
+
+const struct lab_opt lab_grade_slurm_options[] = {
+    {O_COLLECT, "collect", 0, LAB_OPT_STR, "SPOOL", "record what a --slurm batch's tasks graded into the gradebook", 0, 0, NULL},
+    {O_TASK, "slurm-task", 0, LAB_OPT_STR, "SPOOL", "(run by the job array) grade this task's share", 0, 0, NULL},
+    {O_DB, "db", 0, LAB_OPT_STR, "FILE", "the gradebook (default: the one the batch named)", 0, 0, NULL},
+    {O_JSON, "json", 0, LAB_OPT_FLAG, NULL, "print the summary as JSON on stdout", 0, 0, NULL},
+    {0},
+};
+
 int grade_slurm_main(int argc, char **argv)
 {
-    enum { O_COLLECT = 256, O_TASK, O_DB, O_JSON };
-    static const struct option longopts[] = {
-        {"collect", required_argument, NULL, O_COLLECT}, {"slurm-task", required_argument, NULL, O_TASK},
-        {"db", required_argument, NULL, O_DB},           {"json", no_argument, NULL, O_JSON},
-        {NULL, 0, NULL, 0},
-    };
     const char *collect = NULL, *task = NULL, *db = NULL;
     int json = 0, c;
-    lab_cli_reset_getopt();
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    struct lab_opts p;
+    lab_opts_init(&p, "grade", lab_grade_slurm_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0) {
         switch (c) {
-        case O_COLLECT: collect = optarg; break;
-        case O_TASK: task = optarg; break;
-        case O_DB: db = optarg; break;
+        case O_COLLECT: collect = p.value; break;
+        case O_TASK: task = p.value; break;
+        case O_DB: db = p.value; break;
         case O_JSON: json = 1; break;
-        default: return lab_cli_bad_option("grade", argv);
         }
     }
-    if (optind < argc)
-        return lab_cli_usage("grade", "unexpected '%s': --collect takes the spool directory as its value",
-                             argv[optind]);
+    if (c < 0)
+        return c;
+    if (p.npos)
+        return lab_cli_usage("grade", "unexpected '%s': --collect takes the spool directory as its value", p.pos[0]);
     if (collect && task)
         return lab_cli_usage("grade", "--collect and --slurm-task are different steps; give one");
     if (task)

@@ -5,56 +5,55 @@
 #include "grader/grades.h"
 #include "runner/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_DB = 256, O_LAB, O_CSV, O_JSON, O_OUT };
+enum { O_DB = 1, O_LAB, O_CSV, O_JSON, O_OUT };
 
-static const struct option longopts[] = {
-    {"db", required_argument, NULL, O_DB},   {"lab", required_argument, NULL, O_LAB},
-    {"csv", no_argument, NULL, O_CSV},       {"json", no_argument, NULL, O_JSON},
-    {"out", required_argument, NULL, O_OUT}, {NULL, 0, NULL, 0},
+const struct lab_opt lab_grades_options[] = {
+    {O_DB, "db", 0, LAB_OPT_STR, "FILE", "the gradebook (default ./gradebook.sqlite)", 0, 0, NULL},
+    {O_LAB, "lab", 0, LAB_OPT_STR, "ID", "only this lab", 0, 0, NULL},
+    {O_CSV, "csv", 0, LAB_OPT_FLAG, NULL, "export as CSV (the default; fields a spreadsheet would run as\nformulas are prefixed with ')", 0, 0, NULL},
+    {O_JSON, "json", 0, LAB_OPT_FLAG, NULL, "export, or the duplicates report, as JSON", 0, 0, NULL},
+    {O_OUT, "out", 'o', LAB_OPT_STR, "FILE|DIR", "export: write FILE instead of stdout; feedback: the folder", 0, 0, NULL},
+    {0},
 };
 
 struct grades_args {
-    const char *db, *lab, *out;
+    const char *what, *db, *lab, *out;
     int csv, json;
 };
 
 static int parse(int argc, char **argv, struct grades_args *a)
 {
+    static const char *const actions[] = {"export", "feedback", "duplicates", NULL};
     memset(a, 0, sizeof *a);
     a->db = "gradebook.sqlite";
+    struct lab_opts p;
+    lab_opts_init(&p, "grades", lab_grades_options, argc, argv);
     int c;
-    /* argv[0] is the subcommand: getopt starts after it. */
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+    while ((c = lab_opts_next(&p)) > 0) {
         switch (c) {
-        case O_DB:
-            a->db = optarg;
-            break;
-        case O_LAB:
-            a->lab = optarg;
-            break;
-        case O_CSV:
-            a->csv = 1;
-            break;
-        case O_JSON:
-            a->json = 1;
-            break;
-        case O_OUT:
-        case 'o':
-            a->out = optarg;
-            break;
-        default:
-            return lab_cli_bad_option("grades", argv);
+        case O_DB: a->db = p.value; break;
+        case O_LAB: a->lab = p.value; break;
+        case O_CSV: a->csv = 1; break;
+        case O_JSON: a->json = 1; break;
+        case O_OUT: a->out = p.value; break;
         }
     }
-    if (optind < argc)
-        return lab_cli_usage("grades", "unexpected '%s'", argv[optind]);
+    if (c < 0)
+        return c;
+    if (p.npos == 0)
+        return lab_cli_usage("grades", "say what to do: export, feedback or duplicates");
+    a->what = p.pos[0];
+    int known = 0;
+    for (size_t i = 0; actions[i]; i++)
+        known |= strcmp(actions[i], a->what) == 0;
+    if (!known)
+        return lab_opts_bad_value("lab grades", a->what, actions);
+    if (p.npos > 1)
+        return lab_cli_usage("grades", "unexpected '%s'", p.pos[1]);
     return LAB_OK;
 }
 
@@ -81,15 +80,11 @@ static int export_cmd(gradebook *g, const struct grades_args *a)
 
 int cmd_grades(int argc, char **argv)
 {
-    if (argc < 2)
-        return lab_cli_usage("grades", "say what to do: export, feedback or duplicates");
-    const char *what = argv[1];
-    if (strcmp(what, "export") && strcmp(what, "feedback") && strcmp(what, "duplicates"))
-        return lab_cli_usage("grades", "'%s' is not one of export, feedback, duplicates", what);
     struct grades_args a;
-    int rc = parse(argc - 1, argv + 1, &a);
+    int rc = parse(argc, argv, &a);
     if (rc)
         return rc;
+    const char *what = a.what;
     if (!strcmp(what, "feedback") && !a.out)
         return lab_cli_usage("grades", "feedback needs --out DIR for the pages");
     if (!strcmp(what, "duplicates") && a.out)

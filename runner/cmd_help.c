@@ -5,13 +5,18 @@
 
 int cmd_help(int argc, char **argv)
 {
-    if (argc > 2)
+    struct lab_opts p;
+    lab_opts_init(&p, "help", lab_no_options, argc, argv);
+    int rc = lab_opts_rest(&p);
+    if (rc)
+        return rc;
+    if (p.npos > 1)
         return lab_cli_usage("help", "help takes at most one command name");
-    if (argc == 2) {
-        const struct lab_command *c = lab_command_find(argv[1]);
+    if (p.npos == 1) {
+        const struct lab_command *c = lab_command_find(p.pos[0]);
         if (!c)
-            return lab_cli_unknown_command(argv[1]);
-        fputs(c->usage, stdout);
+            return lab_cli_unknown_command(p.pos[0]);
+        lab_cli_print_help(stdout, c);
         return LAB_OK;
     }
     printf("lab %s: a runner and grading harness for GPU computer-vision labs\n\n", LAB_VERSION);

@@ -6,7 +6,6 @@
 #include "containers/image.h"
 #include "runner/cli.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,33 +13,50 @@
 #include <time.h>
 #include <unistd.h>
 
+enum { O_ENGINE = 1, O_IMAGE, O_SOURCE, O_LOCAL, O_JSON, O_DRY };
+static const char *const engines[] = {"docker", "podman", NULL};
+
+const struct lab_opt lab_image_options[] = {
+    {O_ENGINE, "engine", 0, LAB_OPT_CHOICE, "E", "docker or podman (default: LAB_ENGINE or the config file when\nthey name one, else podman, else docker)", 0, 0, engines},
+    {O_IMAGE, "image", 0, LAB_OPT_STR, "NAME", "the image to build or check (default: LAB_IMAGE, the config\nfile's \"image\", else lab-course:<version>)", 0, 0, NULL},
+    {O_LOCAL, "local", 0, LAB_OPT_FLAG, NULL, "the minimal local image, lab-local:<version>", 0, 0, NULL},
+    {O_SOURCE, "source", 0, LAB_OPT_STR, "DIR", "lab's source tree, holding containers/ (default: .)", 0, 0, NULL},
+    {O_DRY, "dry-run", 0, LAB_OPT_FLAG, NULL, "print the engine command, run nothing", 0, 0, NULL},
+    {O_JSON, "json", 0, LAB_OPT_FLAG, NULL, "(check) print {engine, image, exists, version, lab_version, matches}", 0, 0, NULL},
+    {0},
+};
+
 struct image_args {
-    const char *engine, *image, *source;
+    const char *what, *engine, *image, *source;
     int local, json, dry_run;
 };
 
 static int parse(int argc, char **argv, struct image_args *a)
 {
-    enum { O_ENGINE = 1, O_IMAGE, O_SOURCE, O_LOCAL, O_JSON, O_DRY };
-    static const struct option opts[] = {
-        {"engine", required_argument, NULL, O_ENGINE}, {"image", required_argument, NULL, O_IMAGE},
-        {"source", required_argument, NULL, O_SOURCE}, {"local", no_argument, NULL, O_LOCAL},
-        {"json", no_argument, NULL, O_JSON},           {"dry-run", no_argument, NULL, O_DRY},
-        {NULL, 0, NULL, 0},
-    };
+    static const char *const actions[] = {"build", "check", NULL};
     memset(a, 0, sizeof *a);
+    struct lab_opts p;
+    lab_opts_init(&p, "image", lab_image_options, argc, argv);
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = lab_opts_next(&p)) > 0) {
         switch (c) {
-        case O_ENGINE: a->engine = optarg; break;
-        case O_IMAGE: a->image = optarg; break;
-        case O_SOURCE: a->source = optarg; break;
+        case O_ENGINE: a->engine = p.value; break;
+        case O_IMAGE: a->image = p.value; break;
+        case O_SOURCE: a->source = p.value; break;
         case O_LOCAL: a->local = 1; break;
         case O_JSON: a->json = 1; break;
         case O_DRY: a->dry_run = 1; break;
-        default: return lab_cli_bad_option("image", argv);
         }
     }
+    if (c < 0)
+        return c;
+    if (p.npos == 0)
+        return lab_cli_usage("image", "say what to do: `lab image build` or `lab image check`");
+    a->what = p.pos[0];
+    if (strcmp(a->what, "build") != 0 && strcmp(a->what, "check") != 0)
+        return lab_opts_bad_value("lab image", a->what, actions);
+    if (p.npos > 1)
+        return lab_cli_usage("image", "unexpected argument '%s'", p.pos[1]);
     return LAB_OK;
 }
 
@@ -237,17 +253,11 @@ static int check(const struct lab_engine_choice *c, const struct image_args *a)
 
 int cmd_image(int argc, char **argv)
 {
-    if (argc < 2)
-        return lab_cli_usage("image", "say what to do: `lab image build` or `lab image check`");
-    const char *what = argv[1];
-    if (strcmp(what, "build") != 0 && strcmp(what, "check") != 0)
-        return lab_cli_usage("image", "unknown action '%s' (build or check)", what);
     struct image_args a;
-    int rc = parse(argc - 1, argv + 1, &a);
+    int rc = parse(argc, argv, &a);
     if (rc)
         return rc;
-    if (optind != argc - 1)
-        return lab_cli_usage("image", "unexpected argument '%s'", argv[optind + 1]);
+    const char *what = a.what;
     if (a.local && a.image)
         return lab_cli_usage("image", "--local names its image itself (%s); drop --image", LAB_LOCAL_IMAGE);
     struct lab_engine_choice c;

@@ -4,26 +4,60 @@
 #include "runner/cli.h"
 #include "store/store.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void print_json_block(const char *title, const json_t *v)
+/* A leaf as --set takes it: numbers as people write them (0.4822, not
+ * 0.48220000000000002), strings bare, arrays compact. */
+static void leaf_text(const json_t *v, char *out, size_t cap)
 {
-    if (!v)
+    if (json_is_string(v)) {
+        snprintf(out, cap, "%s", *json_string_value(v) ? json_string_value(v) : "\"\"");
         return;
-    char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    printf("\n%s:\n", title);
-    for (char *line = text, *nl; line && *line; line = nl + 1) {
-        nl = strchr(line, '\n');
-        if (!nl) {
-            printf("  %s\n", line);
-            break;
-        }
-        printf("  %.*s\n", (int)(nl - line), line);
     }
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    snprintf(out, cap, "%s", text ? text : "?");
     free(text);
+}
+
+/* One `key = value` line per leaf; a key --quick sets differently gets
+ * its quick value beside it. */
+static void print_dotted(const char *prefix, const json_t *cfg, const json_t *quick)
+{
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)cfg, key, v)
+    {
+        char path[256], text[256], qtext[256] = "";
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", key);
+        const json_t *q = json_object_get(quick, key);
+        if (json_is_object(v) && (json_object_size(v) || json_is_object(q))) {
+            print_dotted(path, v, q);
+            continue;
+        }
+        leaf_text(v, text, sizeof text);
+        if (q && !json_equal((json_t *)q, (json_t *)v) && !json_is_object(q))
+            leaf_text(q, qtext, sizeof qtext);
+        if (qtext[0])
+            printf("  %-42s %-22s (--quick: %s)\n", path, text, qtext);
+        else
+            printf("  %-42s %s\n", path, text);
+    }
+    /* keys only --quick has (per-model values) */
+    json_object_foreach((json_t *)quick, key, v)
+    {
+        if (json_object_get(cfg, key))
+            continue;
+        char path[256], text[256];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", key);
+        if (json_is_object(v)) {
+            print_dotted(path, json_object(), v);
+            continue;
+        }
+        leaf_text(v, text, sizeof text);
+        printf("  %-42s %-22s (--quick: %s)\n", path, "-", text);
+    }
 }
 
 static void print_group(const char *fmt, long long n)
@@ -40,20 +74,24 @@ static void print_group(const char *fmt, long long n)
     printf(fmt, out);
 }
 
+const struct lab_opt lab_info_options[] = {
+    {'j', "json", 0, LAB_OPT_FLAG, NULL, "print the lab's manifest as JSON", 0, 0, NULL},
+    {0},
+};
+
 int cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
     int json = 0, c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else
-            return lab_cli_bad_option("info", argv);
-    }
-    if (optind != argc - 1)
+    struct lab_opts p;
+    lab_opts_init(&p, "info", lab_info_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0)
+        json = 1;
+    if (c < 0)
+        return c;
+    if (p.npos != 1)
         return lab_cli_usage("info", "info takes exactly one lab id, e.g. `lab info 2.2.1`");
     const json_t *m;
-    int rc = lab_cli_find_lab(argv[optind], &m);
+    int rc = lab_cli_find_lab(p.pos[0], &m);
     if (rc)
         return rc;
     if (json) {
@@ -63,6 +101,8 @@ int cmd_info(int argc, char **argv)
         return LAB_OK;
     }
     printf("%s  %s\n", lab_manifest_id(m), lab_manifest_title(m));
+    if (!lab_impl_find(lab_manifest_id(m)))
+        printf("(no code yet in lab %s: this lab cannot run; its manifest is shown)\n", LAB_VERSION);
     printf("%s\n", json_string_value(json_object_get(m, "summary")));
     size_t i;
     json_t *v;
@@ -80,8 +120,8 @@ int cmd_info(int argc, char **argv)
             print_group("%12s parameters", json_integer_value(params));
         printf("\n");
     }
-    print_json_block("default configuration", json_object_get(m, "config"));
-    print_json_block("--quick changes", json_object_get(m, "quick"));
+    printf("\nconfiguration (change with `lab run %s --set KEY=VALUE`):\n", lab_manifest_id(m));
+    print_dotted("", json_object_get(m, "config"), json_object_get(m, "quick"));
     rubric_describe(stdout, lab_manifest_id(m));
     printf("\ntroubleshooting:");
     json_array_foreach(json_object_get(m, "troubleshooting"), i, v) printf(" %s", json_string_value(v));
@@ -91,8 +131,10 @@ int cmd_info(int argc, char **argv)
     if (lab_store_open_default(&store) == LAB_OK) {
         struct lab_run_record last;
         int found;
-        if (lab_store_last_run(store, lab_manifest_id(m), &last, &found) == LAB_OK && found)
-            printf("\nlast run: %s, started %s, %s\n", last.status, last.started, last.run_dir);
+        struct lab_run_query q = {.lab = lab_manifest_id(m), .status = "ok"};
+        if (lab_store_find_run(store, &q, &last, &found) == LAB_OK && found)
+            printf("\nlast run: #%lld %s, started %s, %s\n", (long long)last.id, last.status, last.started,
+                   last.run_dir);
         lab_store_close(store);
     }
     return LAB_OK;

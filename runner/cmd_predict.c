@@ -3,35 +3,41 @@
 #include "labs/predict.h"
 #include "runner/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
+
+enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE };
+
+const struct lab_opt lab_predict_options[] = {
+    {O_WEIGHTS, "weights", 0, LAB_OPT_STR, "RUN-DIR|FILE", "a run directory (its config.json gives the architecture)\nor a weights file (the lab's default configuration)", 0, 0, NULL},
+    {O_SOURCE, "source", 0, LAB_OPT_STR, "IMAGE|DIR", "a PNG/JPEG image or a folder of them", 0, 0, NULL},
+    {O_OUT, "out", 0, LAB_OPT_STR, "DIR", "where predictions.json and outputs.safetensors go", 0, 0, NULL},
+    {O_MODEL, "model", 0, LAB_OPT_STR, "NAME", "one of the run's models (or the lab's, with a weights file)", 0, 0, NULL},
+    {O_DEVICE, "device", 0, LAB_OPT_STR, "D", "auto (default), cpu, cuda or cuda:N", 0, 0, NULL},
+    {0},
+};
 
 int cmd_predict(int argc, char **argv)
 {
-    enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE };
-    static const struct option opts[] = {{"weights", required_argument, NULL, O_WEIGHTS},
-                                         {"source", required_argument, NULL, O_SOURCE},
-                                         {"model", required_argument, NULL, O_MODEL},
-                                         {"out", required_argument, NULL, O_OUT},
-                                         {"device", required_argument, NULL, O_DEVICE},
-                                         {NULL, 0, NULL, 0}};
     struct predict_opts o = {.device = "auto"};
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    struct lab_opts p;
+    lab_opts_init(&p, "predict", lab_predict_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0) {
         switch (c) {
-        case O_WEIGHTS: o.weights = optarg; break;
-        case O_SOURCE: o.source = optarg; break;
-        case O_MODEL: o.model = optarg; break;
-        case O_OUT: o.out = optarg; break;
-        case O_DEVICE: o.device = optarg; break;
-        default: return lab_cli_bad_option("predict", argv);
+        case O_WEIGHTS: o.weights = p.value; break;
+        case O_SOURCE: o.source = p.value; break;
+        case O_MODEL: o.model = p.value; break;
+        case O_OUT: o.out = p.value; break;
+        case O_DEVICE: o.device = p.value; break;
         }
     }
-    if (optind != argc - 1)
+    if (c < 0)
+        return c;
+    if (p.npos != 1)
         return lab_cli_usage("predict", "predict takes one lab id, e.g. `lab predict 2.2.5 --weights RUN --source IMG --out DIR`");
     if (!o.weights || !o.source || !o.out)
         return lab_cli_usage("predict", "--weights, --source and --out are required");
-    o.lab = argv[optind];
+    o.lab = p.pos[0];
     int rc = lab_predict(&o, stdout);
     if (!rc)
         printf("wrote %s/predictions.json and %s/outputs.safetensors\n", o.out, o.out);

@@ -6,7 +6,6 @@
 #include "runner/cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,26 +62,32 @@ static int remove_container(const char *program, const char *name)
     return code == 0 ? LAB_OK : LAB_EENV;
 }
 
+enum { O_ENGINE = 1, O_CLEAN, O_JSON };
+static const char *const engines[] = {"docker", "podman", NULL};
+
+const struct lab_opt lab_ps_options[] = {
+    {O_ENGINE, "engine", 0, LAB_OPT_CHOICE, "E", "ask only this engine, docker or podman (default: every one installed)", 0, 0, engines},
+    {O_CLEAN, "clean", 0, LAB_OPT_FLAG, NULL, "remove the containers whose lab process on this host is gone", 0, 0, NULL},
+    {O_JSON, "json", 0, LAB_OPT_FLAG, NULL, "print a JSON array instead of a table", 0, 0, NULL},
+    {0},
+};
+
 int cmd_ps(int argc, char **argv)
 {
-    enum { O_ENGINE = 1, O_CLEAN, O_JSON };
-    static const struct option opts[] = {
-        {"engine", required_argument, NULL, O_ENGINE},
-        {"clean", no_argument, NULL, O_CLEAN},
-        {"json", no_argument, NULL, O_JSON},
-        {NULL, 0, NULL, 0},
-    };
     const char *only = NULL;
     int clean = 0, json = 0, c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    struct lab_opts p;
+    lab_opts_init(&p, "ps", lab_ps_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0) {
         switch (c) {
-        case O_ENGINE: only = optarg; break;
+        case O_ENGINE: only = p.value; break;
         case O_CLEAN: clean = 1; break;
         case O_JSON: json = 1; break;
-        default: return lab_cli_bad_option("ps", argv);
         }
     }
-    if (optind != argc)
+    if (c < 0)
+        return c;
+    if (p.npos)
         return lab_cli_usage("ps", "ps takes no arguments");
     enum lab_engine wanted[2] = {LAB_ENGINE_PODMAN, LAB_ENGINE_DOCKER};
     size_t n_wanted = 2;

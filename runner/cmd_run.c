@@ -13,7 +13,6 @@
 #include "store/store.h"
 
 #include <dirent.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +24,7 @@
 
 struct run_args {
     const char *lab_id;
-    int quick, json;
+    int quick, json, verbose;
     const char *device, *precision, *out, *resume;
     const char *sets[MAX_SETS + 8]; /* --set, then the flags as assignments */
     size_t n_sets;
@@ -48,48 +47,75 @@ static int add_flag_set(struct run_args *a, const char *key, const char *value)
     return LAB_OK;
 }
 
-static int parse_args(int argc, char **argv, struct run_args *a)
+enum { O_QUICK = 1, O_MODEL, O_DEVICE, O_PREC, O_EPOCHS, O_BATCH, O_LR, O_SET, O_SEED, O_OUT, O_RESUME, O_JSON,
+       O_ENGINE, O_IMAGE, O_DRY, O_VERBOSE, O_PARTITION, O_GRES, O_TIME, O_ACCOUNT };
+static const char *const precisions[] = {"auto", "bf16", "fp32", NULL};
+
+/* --engine, --image, --dry-run and sbatch's options are taken out by lab_engine_take_args
+ * before parsing; they are here for --help and "did you mean". */
+const struct lab_opt lab_run_options[] = {
+    {O_QUICK, "quick", 0, LAB_OPT_FLAG, NULL, "the lab's quick mode: small real data, minutes on a CPU", 0, 0, NULL},
+    {O_MODEL, "model", 0, LAB_OPT_STR, "NAME|all", "which model(s) to train (see `lab info <id>`)", 0, 0, NULL},
+    {O_DEVICE, "device", 0, LAB_OPT_STR, "D", "auto (default), cpu, cuda or cuda:N", 0, 0, NULL},
+    {O_PREC, "precision", 0, LAB_OPT_CHOICE, "P", "auto (default: bf16 where the device has it natively), bf16, fp32", 0, 0,
+     precisions},
+    {O_EPOCHS, "epochs", 0, LAB_OPT_INT, "N", "same as --set train.epochs=N (0 to 10000; 0 only evaluates)", 0, 10000, NULL},
+    {O_BATCH, "batch-size", 0, LAB_OPT_INT, "N", "same as --set train.batch_size=N (1 to 65536)", 1, 65536, NULL},
+    {O_LR, "lr", 0, LAB_OPT_NUM, "X", "same as --set train.lr=X (0 to 10)", 0, 10, NULL},
+    {O_SEED, "seed", 0, LAB_OPT_INT, "N", "same as --set seed=N (same seed, device, precision: same results)", 0,
+     9007199254740992.0, NULL},
+    {O_SET, "set", 0, LAB_OPT_STR, "KEY=VALUE", "change any configuration key (dotted path, e.g. train.momentum=0.8);\n`lab info <id>` lists them; repeatable", 0, 0, NULL},
+    {O_OUT, "out", 0, LAB_OPT_STR, "DIR", "run directory (default $LAB_HOME/runs/<id>/<time>); must be empty", 0, 0, NULL},
+    {O_RESUME, "resume", 0, LAB_OPT_STR, "RUN", "continue an interrupted run from its last checkpoint: its directory,\nits id in `lab runs`, or last", 0, 0, NULL},
+    {O_JSON, "json", 0, LAB_OPT_FLAG, NULL, "print only a JSON summary on stdout (progress goes to stderr)", 0, 0, NULL},
+    {O_VERBOSE, "verbose", 'v', LAB_OPT_FLAG, NULL, "the self-check lists every check, not only those that fail", 0, 0, NULL},
+    {O_ENGINE, "engine", 0, LAB_OPT_STR, "E", "where to run: native (default), docker, podman, or auto (podman,\nelse docker, else native); also LAB_ENGINE or \"engine\" in\n$LAB_HOME/config.json. docker/podman run the lab in the course image\nwith --gpus all --ipc=host, the workspace at /workspace\n(docs/containers.md). slurm runs it on a cluster node through sbatch\n(docs/cluster.md): the log is streamed here, the lab's exit code\nreturned; with --image, in that image with the node's podman", 0, 0, NULL},
+    {O_IMAGE, "image", 0, LAB_OPT_STR, "NAME", "the container image (default lab-course:<version>); also LAB_IMAGE\nor \"image\" in $LAB_HOME/config.json", 0, 0, NULL},
+    {O_DRY, "dry-run", 0, LAB_OPT_FLAG, NULL, "print the exact command (or batch script) that would run, and run nothing", 0, 0, NULL},
+    {O_PARTITION, "partition", 0, LAB_OPT_STR, "P", "sbatch's own, for --engine slurm", 0, 0, NULL},
+    {O_GRES, "gres", 0, LAB_OPT_STR, "G", "sbatch's own (e.g. gpu:1), for --engine slurm", 0, 0, NULL},
+    {O_TIME, "time", 0, LAB_OPT_STR, "T", "sbatch's own, for --engine slurm", 0, 0, NULL},
+    {O_ACCOUNT, "account", 0, LAB_OPT_STR, "A", "sbatch's own, for --engine slurm", 0, 0, NULL},
+    {0},
+};
+
+static int parse_args(int argc, char **argv, struct run_args *a, struct lab_opts *p)
 {
-    enum { O_QUICK = 1, O_MODEL, O_DEVICE, O_PREC, O_EPOCHS, O_BATCH, O_LR, O_SET, O_SEED, O_OUT, O_RESUME, O_JSON };
-    static const struct option opts[] = {
-        {"quick", no_argument, NULL, O_QUICK},          {"model", required_argument, NULL, O_MODEL},
-        {"device", required_argument, NULL, O_DEVICE},  {"precision", required_argument, NULL, O_PREC},
-        {"epochs", required_argument, NULL, O_EPOCHS},  {"batch-size", required_argument, NULL, O_BATCH},
-        {"lr", required_argument, NULL, O_LR},          {"set", required_argument, NULL, O_SET},
-        {"seed", required_argument, NULL, O_SEED},      {"out", required_argument, NULL, O_OUT},
-        {"resume", required_argument, NULL, O_RESUME},  {"json", no_argument, NULL, O_JSON},
-        {NULL, 0, NULL, 0},
-    };
     memset(a, 0, sizeof *a);
     a->device = "auto";
     a->precision = "auto";
+    lab_opts_init(p, "run", lab_run_options, argc, argv);
     int c, rc = LAB_OK;
-    while (!rc && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while (!rc && (c = lab_opts_next(p)) > 0) {
+        const char *v = p->value;
         switch (c) {
         case O_QUICK: a->quick = 1; break;
         case O_JSON: a->json = 1; break;
-        case O_DEVICE: a->device = optarg; break;
-        case O_PREC: a->precision = optarg; break;
-        case O_OUT: a->out = optarg; break;
-        case O_RESUME: a->resume = optarg; break;
-        case O_MODEL: rc = add_flag_set(a, "model", optarg); break;
-        case O_EPOCHS: rc = add_flag_set(a, "train.epochs", optarg); break;
-        case O_BATCH: rc = add_flag_set(a, "train.batch_size", optarg); break;
-        case O_LR: rc = add_flag_set(a, "train.lr", optarg); break;
-        case O_SEED: rc = add_flag_set(a, "seed", optarg); break;
+        case O_VERBOSE: a->verbose = 1; break;
+        case O_DEVICE: a->device = v; break;
+        case O_PREC: a->precision = v; break;
+        case O_OUT: a->out = v; break;
+        case O_RESUME: a->resume = v; break;
+        case O_MODEL: rc = add_flag_set(a, "model", v); break;
+        case O_EPOCHS: rc = add_flag_set(a, "train.epochs", v); break;
+        case O_BATCH: rc = add_flag_set(a, "train.batch_size", v); break;
+        case O_LR: rc = add_flag_set(a, "train.lr", v); break;
+        case O_SEED: rc = add_flag_set(a, "seed", v); break;
         case O_SET:
             if (a->n_sets >= MAX_SETS)
                 return lab_cli_usage("run", "more than %d --set assignments", MAX_SETS);
-            a->sets[a->n_sets++] = optarg;
+            a->sets[a->n_sets++] = v;
             break;
-        default: return lab_cli_bad_option("run", argv);
+        default: /* --engine, --image, --dry-run, sbatch's: already taken */ break;
         }
     }
     if (rc)
         return rc;
-    if (optind != argc - 1)
+    if (c < 0)
+        return c;
+    if (p->npos != 1)
         return lab_cli_usage("run", "run takes exactly one lab id, e.g. `lab run 2.2.1 --quick`");
-    a->lab_id = argv[optind];
+    a->lab_id = p->pos[0];
     if (a->resume && (a->n_sets || a->quick || a->out))
         return lab_cli_usage("run", "--resume continues a run with its own configuration; drop the other flags");
     return LAB_OK;
@@ -108,6 +134,45 @@ static int dir_is_empty(const char *path)
     return empty;
 }
 
+/* A directory where a run failed before it made anything (missing data, a
+ * value only the lab could check): it holds the attempt's config.json,
+ * metrics.json and log.txt at most, with empty models/ and plots/. A rerun
+ * into it is allowed; its log keeps the earlier error. */
+static int holds_failed_start(const char *path)
+{
+    static const char *const files[] = {"config.json", "metrics.json", "log.txt", NULL};
+    static const char *const dirs[] = {"models", "plots", NULL};
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int ok = 1, has_config = 0;
+    while (ok && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        int known = 0;
+        for (size_t i = 0; files[i]; i++)
+            known |= !strcmp(e->d_name, files[i]);
+        for (size_t i = 0; dirs[i] && !known; i++) {
+            char sub[4200];
+            snprintf(sub, sizeof sub, "%s/%s", path, dirs[i]);
+            known = !strcmp(e->d_name, dirs[i]) && lab_is_dir(sub) && dir_is_empty(sub);
+        }
+        has_config |= !strcmp(e->d_name, "config.json");
+        ok = known;
+    }
+    closedir(d);
+    if (!ok || !has_config)
+        return 0;
+    char cfg[4200];
+    snprintf(cfg, sizeof cfg, "%s/config.json", path);
+    json_t *config = NULL;
+    int is_run = lab_json_load(cfg, &config) == LAB_OK && json_is_string(json_object_get(config, "lab"));
+    json_decref(config);
+    lab_err_clear();
+    return is_run;
+}
+
 static int make_run_dir(const struct run_args *a, struct lab_run *r)
 {
     if (a->resume) {
@@ -115,7 +180,7 @@ static int make_run_dir(const struct run_args *a, struct lab_run *r)
         return LAB_OK;
     }
     if (a->out) {
-        if (!dir_is_empty(a->out))
+        if (!dir_is_empty(a->out) && !holds_failed_start(a->out))
             return lab_err(LAB_EUSAGE, "choose an empty or new --out directory, or continue it with --resume",
                            "%s already holds files; lab never overwrites a run", a->out);
         snprintf(r->dir, sizeof r->dir, "%s", a->out);
@@ -148,7 +213,8 @@ static int load_resumed_config(const struct run_args *a, struct lab_run *r)
         return rc;
     const char *lab = lab_cfg_str(r->config, "lab", "");
     if (strcmp(lab, a->lab_id) != 0)
-        return lab_err(LAB_EUSAGE, NULL, "%s holds a run of lab %s, not %s", a->resume, lab, a->lab_id);
+        return lab_err(LAB_EUSAGE, "resume it as that lab, or give the run directory of this lab (`lab runs` lists them)",
+                       "%s holds a run of lab %s, not %s", a->resume, lab, a->lab_id);
     char metrics[4200];
     snprintf(metrics, sizeof metrics, "%s/metrics.json", a->resume);
     if (lab_path_exists(metrics) && (rc = lab_json_load(metrics, &r->metrics)))
@@ -200,9 +266,10 @@ static int start_run(const struct run_args *a, const struct lab_impl *impl, stru
 }
 
 /* The grader's checks on the fresh run directory (those that need no
- * submission), printed as ✓/✗ lines with troubleshooting ids and kept in
- * log.txt; returns how many did not pass. */
-static int self_check(struct lab_run *r)
+ * submission): one summary line when all pass, else the failing ones as
+ * ✗ lines with troubleshooting ids; `verbose` prints every check. Kept in
+ * log.txt too; returns how many did not pass. */
+static int self_check(struct lab_run *r, int verbose)
 {
     struct grade_opts opts = {.device = "cpu"};
     struct grade_report *rep = NULL;
@@ -212,14 +279,33 @@ static int self_check(struct lab_run *r)
         return 1;
     }
     int fancy = isatty(fileno(r->say)) && !getenv("NO_COLOR") && report_utf8_ok();
+    size_t total = rep->n_checks, shown = 0, skipped = 0;
+    struct check_result *all = rep->checks;
+    struct check_result *bad = calloc(total ? total : 1, sizeof *bad);
+    for (size_t i = 0; bad && i < total; i++) {
+        skipped += all[i].status == CHECK_SKIPPED;
+        if (verbose || (all[i].status != CHECK_PASS && all[i].status != CHECK_SKIPPED))
+            bad[shown++] = all[i];
+    }
+    rep->checks = bad ? bad : all;
+    rep->n_checks = bad ? shown : total;
     char *text = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
     int failed = mem ? report_print_checks(mem, rep, !fancy, "  ") : 1;
     if (mem)
         fclose(mem);
-    lab_say(r, "self-check (the grader's checks on this run):");
-    for (char *line = text, *nl; line && *line; line = nl + 1) {
+    rep->checks = all;
+    rep->n_checks = total;
+    free(bad);
+    if (failed)
+        lab_say(r, "self-check: %d of %zu of the grader's checks did not pass:", failed, total);
+    else if (skipped)
+        lab_say(r, "self-check: all %zu of the grader's checks passed, %zu skipped%s", total - skipped, skipped,
+                verbose ? ":" : " (-v lists them)");
+    else
+        lab_say(r, "self-check: all %zu of the grader's checks passed%s", total, verbose ? ":" : " (-v lists them)");
+    for (char *line = failed || verbose ? text : NULL, *nl; line && *line; line = nl + 1) {
         nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
@@ -232,18 +318,53 @@ static int self_check(struct lab_run *r)
     return failed;
 }
 
+static int no_code(const char *lab_id)
+{
+    return lab_err(LAB_EUSAGE, "`lab list` shows which labs can run in this version",
+                   "lab %s has no code in lab %s yet: its manifest is here (`lab info %s`), its runner is not", lab_id,
+                   LAB_VERSION, lab_id);
+}
+
+/* The words a lab inside a container or a Slurm job gets: every one but
+ * the lab id, in order; --resume with the directory a run id or `last`
+ * stands for. NULL when out of memory. */
+static char **engine_options(int argc, char **argv, const struct run_args *a, const char *raw_resume, size_t *n)
+{
+    char **options = calloc((size_t)argc + 2, sizeof *options);
+    *n = 0;
+    for (int i = 1; options && i < argc; i++) {
+        if (argv[i] == a->lab_id)
+            continue;
+        if (raw_resume && argv[i] == raw_resume) {
+            options[(*n)++] = (char *)a->resume;
+        } else if (raw_resume && strncmp(argv[i], "--resume=", 9) == 0) {
+            options[(*n)++] = "--resume";
+            options[(*n)++] = (char *)a->resume;
+        } else {
+            options[(*n)++] = argv[i];
+        }
+    }
+    return options;
+}
+
 /* --engine docker|podman: checked here, run in the container (runner/engine*.c). */
-static int run_in_engine(int argc, char **argv, const struct run_args *a, const struct lab_engine_choice *ec,
-                         const struct lab_engine_args *ea)
+static int run_in_engine(int argc, char **argv, const struct run_args *a, const char *raw_resume,
+                         const struct lab_engine_choice *ec, const struct lab_engine_args *ea)
 {
     const json_t *manifest;
     int rc = lab_cli_find_lab(a->lab_id, &manifest);
     if (rc)
         return rc;
-    (void)argc;
-    /* getopt has moved the lab id behind the options: argv[1..optind-1]. */
-    struct lab_engine_run req = {.lab_id = a->lab_id, .device = a->device, .options = argv + 1, .n_options = optind - 1};
-    return lab_engine_run_lab(ec, ea, &req);
+    if (!lab_impl_find(a->lab_id))
+        return no_code(a->lab_id);
+    size_t n = 0;
+    char **options = engine_options(argc, argv, a, raw_resume, &n);
+    if (!options)
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    struct lab_engine_run req = {.lab_id = a->lab_id, .device = a->device, .options = options, .n_options = n};
+    rc = lab_engine_run_lab(ec, ea, &req);
+    free(options);
+    return rc;
 }
 
 int cmd_run(int argc, char **argv)
@@ -255,26 +376,41 @@ int cmd_run(int argc, char **argv)
     int slurm = !rc && ea.engine && strcmp(ea.engine, "slurm") == 0;
     if (!rc && !slurm && (ea.partition || ea.gres || ea.time_limit || ea.account))
         return lab_cli_usage("run", "--partition, --gres, --time and --account go with --engine slurm");
-    if (slurm) { /* containers/slurm_run.c */
-        if ((rc = parse_args(argc, argv, &a)) || (rc = lab_cli_find_lab(a.lab_id, &(const json_t *){NULL})))
-            return rc;
-        struct lab_engine_run req = {.lab_id = a.lab_id, .device = a.device, .options = argv + 1,
-                                     .n_options = optind - 1};
-        return lab_slurm_run_lab(&ea, &req);
-    }
-    rc = rc ? rc : lab_engine_choose(ea.engine, ea.image, &ec);
-    rc = rc ? rc : parse_args(argc, argv, &a);
+    struct lab_opts p;
+    rc = rc ? rc : parse_args(argc, argv, &a, &p);
     if (rc)
         return rc;
+    char resume_dir[4096];
+    const char *raw_resume = a.resume;
+    if (a.resume) {
+        if ((rc = lab_cli_run_dir("run", a.resume, a.lab_id, resume_dir, sizeof resume_dir)))
+            return rc;
+        a.resume = resume_dir;
+    }
+    if (slurm) { /* containers/slurm_run.c */
+        if ((rc = lab_cli_find_lab(a.lab_id, &(const json_t *){NULL})))
+            return rc;
+        if (!lab_impl_find(a.lab_id))
+            return no_code(a.lab_id);
+        size_t n = 0;
+        char **options = engine_options(argc, argv, &a, raw_resume, &n);
+        if (!options)
+            return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+        struct lab_engine_run req = {.lab_id = a.lab_id, .device = a.device, .options = options, .n_options = n};
+        rc = lab_slurm_run_lab(&ea, &req);
+        free(options);
+        return rc;
+    }
+    if ((rc = lab_engine_choose(ea.engine, ea.image, &ec)))
+        return rc;
     if (ec.engine != LAB_ENGINE_NATIVE || ea.dry_run)
-        return run_in_engine(argc, argv, &a, &ec, &ea);
+        return run_in_engine(argc, argv, &a, raw_resume, &ec, &ea);
     struct lab_run r = {.say = a.json ? stderr : stdout, .json_output = a.json};
     if ((rc = lab_cli_find_lab(a.lab_id, &r.manifest)))
         return rc;
     const struct lab_impl *impl = lab_impl_find(a.lab_id);
     if (!impl)
-        return lab_err(LAB_EENV, "`lab list` shows the labs; this one's runner is still being written",
-                       "lab %s has no runner in lab %s yet", a.lab_id, LAB_VERSION);
+        return no_code(a.lab_id);
 
     lab_store *store = NULL;
     int64_t run_id = 0;
@@ -301,7 +437,14 @@ int cmd_run(int argc, char **argv)
         rc = impl->run(&r);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
-        int failed_checks = rc == LAB_OK ? self_check(&r) : 0;
+        if (rc != LAB_OK && rc != LAB_EINTERRUPTED && r.log && lab_err_message()[0]) {
+            /* the cause stays with the run, not only on the terminal */
+            fprintf(r.log, "error: %s\n", lab_err_message());
+            if (lab_err_fix()[0])
+                fprintf(r.log, "  fix: %s\n", lab_err_fix());
+            fflush(r.log);
+        }
+        int failed_checks = rc == LAB_OK ? self_check(&r, a.verbose) : 0;
         if (failed_checks) {
             /* Said here, not by main, so that `run dir:` stays the last line. */
             lab_say(&r, "%d self-check(s) failed: see the lines above and `lab explain <TS-id>`", failed_checks);

@@ -10,7 +10,6 @@
 #include "shim/torchshim.h"
 #include "store/store.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,26 +73,36 @@ static json_t *environment(const json_t *config)
     return env;
 }
 
+enum { O_STUDENT = 1, O_OUT };
+
+const struct lab_opt lab_submit_options[] = {
+    {O_STUDENT, "student", 0, LAB_OPT_STR, "ID", "your course login: 1-64 letters, digits or . _ @ + -", 0, 0, NULL},
+    {O_OUT, "out", 'o', LAB_OPT_STR, "FILE", "the archive to write (default <student>-<lab>.tar.gz here;\na name ending in .zip writes a zip)", 0, 0, NULL},
+    {0},
+};
+
 int cmd_submit(int argc, char **argv)
 {
-    enum { O_STUDENT = 1 };
-    static const struct option opts[] = {
-        {"student", required_argument, NULL, O_STUDENT}, {"out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
     const char *student = NULL, *out = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    struct lab_opts p;
+    lab_opts_init(&p, "submit", lab_submit_options, argc, argv);
+    while ((c = lab_opts_next(&p)) > 0) {
         if (c == O_STUDENT)
-            student = optarg;
-        else if (c == 'o')
-            out = optarg;
-        else
-            return lab_cli_bad_option("submit", argv);
+            student = p.value;
+        else if (c == O_OUT)
+            out = p.value;
     }
-    if (optind != argc - 1)
-        return lab_cli_usage("submit", "submit takes one run directory, e.g. `lab submit <run-dir> --student ID`");
+    if (c < 0)
+        return c;
+    if (p.npos != 1)
+        return lab_cli_usage("submit", "submit takes one run (directory, run id or last), e.g. `lab submit last --student ID`");
     if (!student)
         return lab_cli_usage("submit", "--student ID is required (your course login)");
-    const char *run_dir = argv[optind];
+    char run_dir[4096];
+    int rc = lab_cli_run_dir("submit", p.pos[0], NULL, run_dir, sizeof run_dir);
+    if (rc)
+        return rc;
     char cfg_path[4200];
     snprintf(cfg_path, sizeof cfg_path, "%s/config.json", run_dir);
     json_t *config = NULL;
@@ -107,7 +116,7 @@ int cmd_submit(int argc, char **argv)
     }
     json_t *env = environment(config);
     struct pack_result res;
-    int rc = pack_submission(run_dir, student, env, out, &res);
+    rc = pack_submission(run_dir, student, env, out, &res);
     json_decref(env);
     json_decref(config);
     if (rc)

@@ -7,8 +7,12 @@
 
 int cmd_version(int argc, char **argv)
 {
-    (void)argv;
-    if (argc > 1)
+    struct lab_opts p;
+    lab_opts_init(&p, "version", lab_no_options, argc, argv);
+    int rc = lab_opts_rest(&p);
+    if (rc)
+        return rc;
+    if (p.npos)
         return lab_cli_usage("version", "version takes no arguments");
     printf("lab %s\n", LAB_VERSION);
     if (ts_lazy_load() == 0)

@@ -2,7 +2,10 @@
 #include "runner/cli.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+
+const struct lab_opt lab_no_options[] = {{0}};
 
 const struct lab_command lab_commands[] = {
     {"run", cmd_run, "run a lab: train, evaluate, write artifacts",
@@ -10,50 +13,40 @@ const struct lab_command lab_commands[] = {
      "\n"
      "Runs a lab and writes its run directory (printed last as `run dir: <path>`):\n"
      "config.json, metrics.json, models/<name>/{model,predictions}.safetensors,\n"
-     "plots/*.png, comparison.md and log.txt. The run is recorded in the store.\n"
-     "\n"
-     "  --quick               the lab's quick mode: small real data, minutes on a CPU\n"
-     "  --model NAME|all      which model(s) to train (see `lab info <id>`)\n"
-     "  --device D            auto (default), cpu, cuda or cuda:N\n"
-     "  --precision P         auto (default: bf16 where the device has it natively), bf16, fp32\n"
-     "  --epochs N            same as --set train.epochs=N\n"
-     "  --batch-size N        same as --set train.batch_size=N\n"
-     "  --lr X                same as --set train.lr=X\n"
-     "  --seed N              same as --set seed=N (same seed, device, precision: same results)\n"
-     "  --set KEY=VALUE       change any configuration key (dotted path, e.g. train.momentum=0.8);\n"
-     "                        `lab info <id>` lists them; repeatable\n"
-     "  --out DIR             run directory (default $LAB_HOME/runs/<id>/<time>); must be empty\n"
-     "  --resume DIR          continue an interrupted run from its last checkpoint\n"
-     "  --json                print only a JSON summary on stdout (progress goes to stderr)\n"
-     "  --engine E            where to run: native (default), docker, podman, or auto (podman,\n"
-     "                        else docker, else native); also LAB_ENGINE or \"engine\" in\n"
-     "                        $LAB_HOME/config.json. docker/podman run the lab in the course image\n"
-     "                        with --gpus all --ipc=host, the workspace at /workspace\n"
-     "                        (docs/containers.md)\n"
-     "  --image NAME          the container image (default lab-course:<version>); also LAB_IMAGE\n"
-     "                        or \"image\" in $LAB_HOME/config.json\n"
-     "  --dry-run             print the exact command that would run, and run nothing\n"
-     "  --engine slurm        run it on a cluster node through sbatch (docs/cluster.md): the log\n"
-     "                        is streamed here, the lab's exit code returned; with --image, in\n"
-     "                        that image with the node's podman; --dry-run prints the batch script\n"
-     "  --partition P, --gres G (e.g. gpu:1), --time T, --account A   sbatch's own, for slurm\n"
+     "plots/*.png, comparison.md and log.txt. The run is recorded in the store\n"
+     "(`lab runs` lists them). A lab whose code is not in this version is an error\n"
+     "(exit 2); `lab list` says what each lab can run.\n"
+     "\n",
+     lab_run_options,
      "\n"
      "Ctrl-C saves a checkpoint, marks the run interrupted and exits 130 (in a container too:\n"
-     "lab stops it; Ctrl-C twice kills it).\n"},
+     "lab stops it; Ctrl-C twice kills it).\n", NULL, NULL},
     {"list", cmd_list, "list the labs and their last run",
      "usage: lab list [--json]\n"
      "\n"
-     "Lists the labs of the module with their titles and the status of each\n"
-     "lab's last run recorded in the store ($LAB_HOME/lab.db).\n"
-     "\n"
-     "  --json    print a JSON array instead of a table\n"},
+     "Lists the labs of the module with their titles, what each can run in this\n"
+     "version (full, quick, grading, or \"no code yet\") and its last finished run\n"
+     "recorded in the store ($LAB_HOME/lab.db); a failed attempt since is noted\n"
+     "after it. `lab runs` shows the whole history.\n"
+     "\n",
+     lab_list_options, NULL, NULL, NULL},
     {"info", cmd_info, "show a lab: objectives, data, models, configuration",
      "usage: lab info <lab-id> [--json]\n"
      "\n"
      "Shows a lab's title, objectives, datasets, models (with parameter counts),\n"
-     "its default configuration and what --quick changes, and its last run.\n"
+     "its configuration as the dotted keys `lab run --set` takes (with the values\n"
+     "--quick changes), the rubric the grader applies, and its last run.\n"
+     "\n",
+     lab_info_options, NULL, NULL, NULL},
+    {"runs", cmd_runs, "list the run history: id, lab, model, mode, status, headline metric",
+     "usage: lab runs [LAB] [--limit N] [--json]\n"
      "\n"
-     "  --json    print the lab's manifest as JSON\n"},
+     "Lists the runs recorded in the store ($LAB_HOME/lab.db), newest first: the\n"
+     "run id, lab, model(s), mode (full or quick), status, the headline metric\n"
+     "and the run directory. Where a command takes a run directory (`lab submit`,\n"
+     "`lab grade`, `lab run --resume`), a run id from this list or `last` works too.\n"
+     "\n",
+     lab_runs_options, NULL, NULL, NULL},
     {"explain", cmd_explain, "explain a troubleshooting id or an error message",
      "usage: lab explain <TS-id>\n"
      "       lab explain \"<error text>\"      (or - to read the text from stdin)\n"
@@ -64,7 +57,9 @@ const struct lab_command lab_commands[] = {
      "Given the text of an error instead, lab ranks the entries whose patterns\n"
      "match it and prints the best one, e.g.\n"
      "  python train.py 2>&1 | lab explain -\n"
-     "Exit 1 when no entry matches.\n"},
+     "Exit 1 when no entry matches.\n"
+     "\n",
+     lab_explain_options, NULL, NULL, NULL},
     {"datasets", cmd_datasets, "list datasets and weights: size, location, present/verified",
      "usage: lab datasets [--verify] [--json]\n"
      "\n"
@@ -72,9 +67,8 @@ const struct lab_command lab_commands[] = {
      "with its size, where it is (or would be) and its status: missing,\n"
      "partial, present (not hashed yet), verified or MISMATCH. Local copies\n"
      "(e.g. Debian's /usr/share/datasets/fashion-mnist) count as present.\n"
-     "\n"
-     "  --verify  hash every present file against the manifest's checksums\n"
-     "  --json    print a JSON array instead of a table\n"},
+     "\n",
+     lab_datasets_options, NULL, NULL, NULL},
     {"fetch", cmd_fetch, "download datasets and weights into the cache",
      "usage: lab fetch <name | lab-id | all> [--dry-run]\n"
      "       lab fetch --url URL [--url MIRROR ...] --sha256 HEX -o PATH\n"
@@ -82,21 +76,14 @@ const struct lab_command lab_commands[] = {
      "Downloads what a dataset, a lab (both its full and quick data) or every\n"
      "entry needs, resuming partial downloads (<file>.part, HTTP Range), trying\n"
      "mirrors in order, verifying checksums before the file is put in place.\n"
-     "\n"
-     "  --dry-run     say what would be downloaded, and from where; download nothing\n"
-     "  --url URL     download one file (instructors, tests); repeat for mirrors ...\n"
-     "  --sha256 HEX  ... checking it against this sha256 ...\n"
-     "  -o PATH       ... into PATH\n"
-     "  --max-size N  refuse a file larger than N bytes (50M, 2G; default: the\n"
-     "                manifest's size, or 8G for --url)\n"
-     "  --timeout S   give up after S seconds for the whole download, retries\n"
-     "                included (default: 30 min plus the cap at 100 kB/s)\n"
+     "\n",
+     lab_fetch_options,
      "\n"
      "Environment: LAB_MIRROR=<base URL> tries <base>/<name>/<file> first;\n"
      "LAB_OFFLINE=1 (or HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE) never opens a\n"
      "connection; HF_TOKEN / HUGGING_FACE_HUB_TOKEN for Hugging Face;\n"
      "https_proxy / http_proxy / no_proxy are honoured; LAB_FETCH_RETRIES\n"
-     "(default 4) and LAB_FETCH_BACKOFF_MS (default 1000) tune retries.\n"},
+     "(default 4) and LAB_FETCH_BACKOFF_MS (default 1000) tune retries.\n", NULL, NULL},
     {"doctor", cmd_doctor, "diagnose the machine, GPU, container, caches and network, with fixes",
      "usage: lab doctor [--json] [--check ID]... [--full] [--strict] [--list-checks]\n"
      "\n"
@@ -104,18 +91,14 @@ const struct lab_command lab_commands[] = {
      "the network and the environment, each in about a second, and says what to\n"
      "type to fix each problem, with its troubleshooting id (docs/troubleshooting).\n"
      "The report of a whole run is kept in the store ($LAB_HOME/lab.db).\n"
-     "\n"
-     "  --json          print only JSON: {schema_version, ok, summary, checks}\n"
-     "  --check ID      run only this check (repeatable); see --list-checks\n"
-     "  --list-checks   list the checks and exit\n"
-     "  --full          also run the smoke test (conv forward+backward, bf16)\n"
-     "  --strict        warnings count as failures\n"
+     "\n",
+     lab_doctor_options,
      "\n"
      "Network checks are skipped when HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE or\n"
      "LAB_OFFLINE is set to 1/true/yes/on. NO_COLOR or a non-terminal gives\n"
      "ASCII markers ([ok] [warn] [FAIL] [CRASH] [skip]).\n"
      "\n"
-     "exit codes: 0 no failures, 1 failures (or warnings with --strict), 2 usage\n"},
+     "exit codes: 0 no failures, 1 failures (or warnings with --strict), 2 usage\n", NULL, NULL},
     {"predict", cmd_predict, "run a lab's model on your own images",
      "usage: lab predict <lab> --weights RUN-DIR|FILE --source IMAGE|DIR --out DIR [--model NAME] [--device D]\n"
      "\n"
@@ -124,21 +107,20 @@ const struct lab_command lab_commands[] = {
      "normalization). Writes DIR/predictions.json (per image: the top-5 class ids,\n"
      "names and probabilities) and DIR/outputs.safetensors (\"logits\" [N, classes],\n"
      "in the same order), so a run's weights can be checked against PyTorch on any\n"
-     "image. --weights: a run directory (its config.json gives the architecture;\n"
-     "--model picks one of its models) or a weights file (the lab's default\n"
-     "configuration, --model NAME). Classify labs (2.2.1, 2.2.5) in this version.\n"},
+     "image. Classify labs (2.2.1, 2.2.5) in this version.\n"
+     "\n",
+     lab_predict_options, NULL, NULL, NULL},
     {"submit", cmd_submit, "pack a finished run into a submission archive",
-     "usage: lab submit <run-dir> --student ID [-o FILE]\n"
+     "usage: lab submit <run-dir | run-id | last> --student ID [-o FILE]\n"
      "\n"
      "Packs a finished run (every model done) into <student>-<lab>.tar.gz: the run's\n"
      "files, a submission.json (lab, student, time, lab version and the environment:\n"
      "device, GPU, driver, CUDA/cuDNN/libtorch versions, precision, seed, the last\n"
      "`lab doctor` summary) and MANIFEST.sha256 over everything. Checkpoints are left\n"
-     "out. docs/submission-format.md describes the format.\n"
-     "\n"
-     "  --student ID   your course login: 1-64 letters, digits or . _ @ + -\n"
-     "  -o, --out FILE the archive to write (default <student>-<lab>.tar.gz here;\n"
-     "                 a name ending in .zip writes a zip)\n"},
+     "out. docs/submission-format.md describes the format. The run is a directory,\n"
+     "a run id from `lab runs` or `last` (the latest run).\n"
+     "\n",
+     lab_submit_options, NULL, NULL, NULL},
     {"autograder", cmd_autograder, "write what Gradescope or PrairieLearn needs to grade a lab with lab",
      "usage: lab autograder gradescope|prairielearn <lab-id> [--reeval] [-o PATH]\n"
      "\n"
@@ -149,9 +131,8 @@ const struct lab_command lab_commands[] = {
      "tests/rubric.json). Either wrapper grades what the student uploaded (the\n"
      "archive itself, or its files) and always writes the platform's\n"
      "results.json. docs/grading.md has the steps.\n"
-     "\n"
-     "  --reeval    the wrapper also re-runs the submitted weights (--device cpu)\n"
-     "  -o PATH     the zip (gradescope) or directory (prairielearn) to write\n"},
+     "\n",
+     lab_autograder_options, NULL, NULL, NULL},
     {"grade", cmd_grade, "grade a submission with its lab's rubric",
      "usage: lab grade <submission> [--lab ID] [--format F] [--out FILE] [--reeval]\n"
      "                 [--device D] [--data DIR] [--check-timeout S]\n"
@@ -164,15 +145,10 @@ const struct lab_command lab_commands[] = {
      "the submitted weights run again. Each check has an id, points and a status\n"
      "(pass, fail, error, timeout, skipped, not_gradable); a failure names its\n"
      "troubleshooting entry (`lab explain <TS-id>`). docs/grading.md lists the checks.\n"
-     "\n"
-     "  --lab ID            grade as this lab; a submission of another lab is not gradable\n"
-     "  --format F          text (default), json, gradescope (results.json),\n"
-     "                      prairielearn (external grading results)\n"
-     "  --out FILE          write the report to FILE (atomically) instead of stdout\n"
-     "  --reeval            load the weights into the lab's model and re-run the eval images\n"
-     "  --device D          for --reeval: auto (default), cpu, cuda or cuda:N\n"
-     "  --data DIR          the directory holding the eval split (default: as the labs find it)\n"
-     "  --check-timeout S   give every check S seconds instead of its own budget\n"
+     "A run id from `lab runs` or `last` grades that run's directory as it stands (the\n"
+     "checks that need no submission.json, as `lab run`'s self-check does).\n"
+     "\n",
+     lab_grade_options,
      "\n"
      "exit codes: 0 every check passed, 1 a check failed (or errored, or timed out),\n"
      "2 usage, 3 the submission is not gradable (unreadable, wrong lab, no manifest)\n"
@@ -183,35 +159,17 @@ const struct lab_command lab_commands[] = {
      "own child process with limits, recorded in a gradebook, one transaction each.\n"
      "A crash, timeout or out-of-memory is recorded as such and earns nothing; the\n"
      "batch goes on. Rerunning skips what is already graded (Ctrl-C or kill are safe).\n"
+     "\n",
+     lab_grade_batch_options,
      "\n"
-     "  --batch IN          the folder or bulk-download zip to grade\n"
-     "  --lab ID            the lab every submission is graded as (required)\n"
-     "  --db FILE           the gradebook (default ./gradebook.sqlite; created if absent)\n"
-     "  --jobs N            submissions graded at once (default: the number of CPUs)\n"
-     "  --timeout S         wall-clock seconds per submission (default 600)\n"
-     "  --mem MB            address-space limit per submission (default 4096)\n"
-     "  --regrade           grade again what this grader version already graded\n"
-     "  --due TIME          deadline: 2026-11-22, 2026-11-22T23:59 (local) or ...Z / +01:00\n"
-     "  --late-penalty P    percent of the score taken off per day late (needs --due);\n"
-     "                      a Canvas late marker counts; otherwise the file's time\n"
-     "  --device D          for --reeval (default cpu in a batch)\n"
-     "  --json              print the summary as JSON on stdout\n"
      "Per submission: at most 2 GiB and 10,000 files unpacked, compression ratio 200.\n"
      "exit codes: 0 all graded and every student id clear, 1 some not graded or ids\n"
      "to check (listed), 2 usage, 3 gradebook or staging problem, 130 interrupted\n"
      "\n"
      "On a Slurm cluster (docs/cluster.md): add --slurm. The submissions are staged once\n"
      "in a spool on shared storage; one job array grades them, a collect job after it\n"
-     "records them in the gradebook (the only writer; keep --db off NFS).\n"
-     "  --slurm             grade through sbatch instead of on this machine\n"
-     "  --spool DIR         shared directory for the spool (default ./lab-spool)\n"
-     "  --partition P, --account A, --time T, --gres G (e.g. gpu:1)   sbatch's own\n"
-     "  --array-parallel N  at most N array tasks at once; --tasks N: the array's size\n"
-     "                      (default one task per 10 submissions)\n"
-     "  --retries N         resubmit a failed/timed-out/OOM/node-failed task N times (default 2)\n"
-     "  --cpus-per-task N   CPUs per array task (default 1; --reeval threads use them)\n"
-     "  --no-wait           submit and return; the collect job completes the gradebook\n"
-     "  --no-collect-job    this process collects (it must keep running)\n"
+     "records them in the gradebook (the only writer; keep --db off NFS). The options\n"
+     "from --slurm on in the list above go with it;\n"
      "       lab grade --collect SPOOL [--db FILE] [--json]: record what is graded so far\n"},
     {"grades", cmd_grades, "export grades, write feedback pages, find duplicates (from a gradebook)",
      "usage: lab grades export [--db FILE] [--csv | --json] [--lab ID] [-o FILE]\n"
@@ -232,13 +190,8 @@ const struct lab_command lab_commands[] = {
      "               checks, the troubleshooting text of each failure, their plots\n"
      "  duplicates   students whose model or predictions files are byte-identical,\n"
      "               or whose weights are equal: a reason to look, not a verdict\n"
-     "\n"
-     "  --db FILE    the gradebook (default ./gradebook.sqlite)\n"
-     "  --lab ID     only this lab\n"
-     "  --csv        export as CSV (the default; fields a spreadsheet would run as\n"
-     "               formulas are prefixed with ')\n"
-     "  --json       export, or the duplicates report, as JSON\n"
-     "  -o, --out    export: write FILE instead of stdout; feedback: the folder\n"},
+     "\n",
+     lab_grades_options, NULL, NULL, NULL},
     {"ps", cmd_ps, "list the containers lab runs started; remove ones left behind",
      "usage: lab ps [--engine docker|podman] [--clean] [--json]\n"
      "\n"
@@ -246,10 +199,8 @@ const struct lab_command lab_commands[] = {
      "their lab.* labels), named lab-<lab id>-<pid of the lab that started it>,\n"
      "and says when that lab process is gone (the container was left behind by a\n"
      "killed runner).\n"
-     "\n"
-     "  --engine E    ask only this engine (default: every one installed)\n"
-     "  --clean       remove the containers whose lab process on this host is gone\n"
-     "  --json        print a JSON array instead of a table\n"},
+     "\n",
+     lab_ps_options, NULL, NULL, NULL},
     {"image", cmd_image, "build or check the container image the labs run in",
      "usage: lab image build [--engine E] [--source DIR] [--image NAME] [--dry-run]\n"
      "       lab image build --local [--engine E] [--dry-run]\n"
@@ -264,26 +215,19 @@ const struct lab_command lab_commands[] = {
      "               without NGC access, tests). CPU only unless lab was built with CUDA.\n"
      "check          says whether the image exists and holds this lab's version\n"
      "               (its lab.version label); exit 3 when not.\n"
-     "\n"
-     "  --engine E    docker or podman (default: LAB_ENGINE or the config file when\n"
-     "                they name one, else podman, else docker)\n"
-     "  --image NAME  the image to build or check (default: LAB_IMAGE, the config\n"
-     "                file's \"image\", else lab-course:<version>)\n"
-     "  --local       the minimal local image, lab-local:<version>\n"
-     "  --source DIR  lab's source tree, holding containers/ (default: .)\n"
-     "  --dry-run     print the engine command, run nothing\n"
-     "  --json        (check) print {engine, image, exists, version, lab_version, matches}\n"},
+     "\n",
+     lab_image_options, NULL, NULL, NULL},
     {"version", cmd_version, "show lab's version and how it was built",
-     "usage: lab version   (or lab --version)\n"
+     "usage: lab version   (or lab --version, lab -v)\n"
      "\n"
      "Prints lab's version, the libtorch it was built against, whether that\n"
-     "libtorch has CUDA compiled in, and the compile flags.\n"},
+     "libtorch has CUDA compiled in, and the compile flags.\n", lab_no_options, NULL, NULL, NULL},
     {"help", cmd_help, "show help for lab or one command",
      "usage: lab help [command]\n"
      "\n"
      "Without a command, lists every command. `lab <command> --help` is the same\n"
-     "as `lab help <command>`.\n"},
-    {NULL, NULL, NULL, NULL},
+     "as `lab help <command>`.\n", lab_no_options, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 const struct lab_command *lab_command_find(const char *name)
@@ -292,4 +236,17 @@ const struct lab_command *lab_command_find(const char *name)
         if (strcmp(c->name, name) == 0)
             return c;
     return NULL;
+}
+
+void lab_cli_print_help(FILE *f, const struct lab_command *c)
+{
+    fputs(c->usage, f);
+    if (c->options && c->options[0].name)
+        lab_opts_print_help(f, c->options);
+    if (c->epilog)
+        fputs(c->epilog, f);
+    if (c->options2)
+        lab_opts_print_help(f, c->options2);
+    if (c->epilog2)
+        fputs(c->epilog2, f);
 }

@@ -258,34 +258,64 @@ static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
     snprintf(dst, cap, "%s", v ? (const char *)v : "");
 }
 
-int lab_store_last_run(lab_store *s, const char *lab, struct lab_run_record *out, int *found)
+int lab_store_runs(lab_store *s, const struct lab_run_query *q, lab_store_run_fn fn, void *ctx)
 {
     sqlite3_stmt *st;
-    *found = 0;
-    memset(out, 0, sizeof *out);
     int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT id, lab, started, finished, status, device, precision, seed, run_dir"
-                                " FROM runs WHERE lab = ? ORDER BY id DESC LIMIT 1",
+                                "SELECT id, lab, started, finished, status, device, precision, seed, run_dir, config,"
+                                " metrics FROM runs WHERE (?1 IS NULL OR lab = ?1) AND (?2 IS NULL OR status = ?2)"
+                                " AND (?3 = 0 OR id = ?3) ORDER BY id DESC LIMIT ?4",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return db_error(s, rc, "reading runs");
-    sqlite3_bind_text(st, 1, lab, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *found = 1;
-        out->id = sqlite3_column_int64(st, 0);
-        copy_col(st, 1, out->lab, sizeof out->lab);
-        copy_col(st, 2, out->started, sizeof out->started);
-        copy_col(st, 3, out->finished, sizeof out->finished);
-        copy_col(st, 4, out->status, sizeof out->status);
-        copy_col(st, 5, out->device, sizeof out->device);
-        copy_col(st, 6, out->precision, sizeof out->precision);
-        out->seed = sqlite3_column_int64(st, 7);
-        copy_col(st, 8, out->run_dir, sizeof out->run_dir);
-        rc = SQLITE_DONE;
+    if (q->lab)
+        sqlite3_bind_text(st, 1, q->lab, -1, SQLITE_TRANSIENT);
+    if (q->status)
+        sqlite3_bind_text(st, 2, q->status, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, q->id);
+    sqlite3_bind_int64(st, 4, q->limit > 0 ? q->limit : -1);
+    int stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct lab_run_record r;
+        memset(&r, 0, sizeof r);
+        r.id = sqlite3_column_int64(st, 0);
+        copy_col(st, 1, r.lab, sizeof r.lab);
+        copy_col(st, 2, r.started, sizeof r.started);
+        copy_col(st, 3, r.finished, sizeof r.finished);
+        copy_col(st, 4, r.status, sizeof r.status);
+        copy_col(st, 5, r.device, sizeof r.device);
+        copy_col(st, 6, r.precision, sizeof r.precision);
+        r.seed = sqlite3_column_int64(st, 7);
+        copy_col(st, 8, r.run_dir, sizeof r.run_dir);
+        stop = fn(ctx, &r, (const char *)sqlite3_column_text(st, 9), (const char *)sqlite3_column_text(st, 10));
     }
+    if (stop)
+        rc = SQLITE_DONE;
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return db_error(s, rc, "reading runs");
     return LAB_OK;
+}
+
+static int keep_first(void *ctx, const struct lab_run_record *r, const char *config, const char *metrics)
+{
+    (void)config, (void)metrics;
+    *(struct lab_run_record *)ctx = *r;
+    return 1;
+}
+
+int lab_store_find_run(lab_store *s, const struct lab_run_query *q, struct lab_run_record *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    struct lab_run_query one = *q;
+    one.limit = 1;
+    int rc = lab_store_runs(s, &one, keep_first, out);
+    *found = out->id != 0;
+    return rc;
+}
+
+int lab_store_last_run(lab_store *s, const char *lab, struct lab_run_record *out, int *found)
+{
+    struct lab_run_query q = {.lab = lab};
+    return lab_store_find_run(s, &q, out, found);
 }

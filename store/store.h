@@ -39,6 +39,21 @@ int lab_store_run_finish(lab_store *s, int64_t id, const char *status, const cha
 /* *found = 0 when the lab has no runs. */
 int lab_store_last_run(lab_store *s, const char *lab, struct lab_run_record *out, int *found);
 
+/* Which runs to read, newest first; NULL and 0 fields match every run. */
+struct lab_run_query {
+    const char *lab;
+    const char *status;
+    int64_t id;
+    int limit; /* 0: no limit */
+};
+/* Called per run with its config and metrics JSON (NULL when absent);
+ * returns nonzero to stop. */
+typedef int (*lab_store_run_fn)(void *ctx, const struct lab_run_record *r, const char *config_json,
+                                const char *metrics_json);
+int lab_store_runs(lab_store *s, const struct lab_run_query *q, lab_store_run_fn fn, void *ctx);
+/* The newest run matching q; *found = 0 when none. */
+int lab_store_find_run(lab_store *s, const struct lab_run_query *q, struct lab_run_record *out, int *found);
+
 /* Current UTC time as ISO 8601 ("2026-11-22T04:05:06Z"). */
 void lab_utc_now(char *buf, int cap);
 

@@ -1,5 +1,6 @@
 /* Lab 2.2.1: train the CNN families with one recipe and compare them. */
 #include "base/error.h"
+#include "base/options.h"
 #include "base/fsutil.h"
 #include "datasets/registry.h"
 #include "datasets/pipeline.h"
@@ -26,13 +27,14 @@ static int validate(const json_t *config)
     if (*lab_cfg_str(config, "weights", "") && strcmp(model, "all") == 0)
         return lab_err(LAB_EUSAGE, "add --model NAME for the architecture the weights belong to",
                        "--set weights=... needs one model, not all");
-    if (strcmp(model, "all") == 0)
-        return LAB_OK;
-    for (const char *const *n = cnn_model_names; *n; n++)
-        if (strcmp(*n, model) == 0)
+    const char *choices[16] = {"all"};
+    size_t n = 1;
+    for (const char *const *c = cnn_model_names; *c && n < 15; c++)
+        choices[n++] = *c;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(choices[i], model) == 0)
             return LAB_OK;
-    return lab_err(LAB_EUSAGE, "models: all, lenet5, alexnet, vgg11, resnet18, lenet5-maxpool, se-resnet18",
-                   "unknown model '%s'", model);
+    return lab_opts_bad_value("--model", model, choices);
 }
 
 /* The training subset is per model (quick mode sizes it to the model's

@@ -164,7 +164,7 @@ static int samples(struct lab_run *r, const char *name, const struct ds_dataset 
     enum { GRID = 24 };
     struct ds_sample s[GRID];
     struct ds_image ims[GRID];
-    char caps[GRID][48], path[4200], rel[256], title[128];
+    char caps[GRID][64], path[4200], rel[256], title[128];
     const char *capp[GRID];
     int ok[GRID], shown = 0, rc = LAB_OK;
     int64_t k = e->classes;
@@ -175,11 +175,17 @@ static int samples(struct lab_run *r, const char *name, const struct ds_dataset 
         ims[shown] = s[shown].image;
         int64_t pred = argmax_row(e->logits + shown * k, k);
         ok[shown] = pred == e->labels[shown];
-        snprintf(caps[shown], sizeof caps[shown], "%.10s/%.10s", class_names[pred], class_names[e->labels[shown]]);
+        /* the predicted class, and the true one under it when they differ
+         * (class names may hold '/' themselves: "T-shirt/top") */
+        if (ok[shown])
+            snprintf(caps[shown], sizeof caps[shown], "%s", class_names[pred]);
+        else
+            snprintf(caps[shown], sizeof caps[shown], "%s\n(true: %s)", class_names[pred],
+                     class_names[e->labels[shown]]);
         capp[shown] = caps[shown];
     }
     snprintf(rel, sizeof rel, "plots/%s-samples.png", name);
-    snprintf(title, sizeof title, "%s: predicted/true on test images", name);
+    snprintf(title, sizeof title, "%s: predicted class on test images (true class when wrong)", name);
     if (!rc && !(rc = lab_run_path(r, rel, path, sizeof path)))
         rc = plot_image_grid(path, title, ims, shown, capp, ok);
     for (int i = 0; i < shown; i++)
@@ -212,7 +218,7 @@ int classify_write_comparison(struct lab_run *r, const json_t *models, const jso
                                 "| model | parameters | test accuracy | train time (s) | images/s |\n"
                                 "|---|---:|---:|---:|---:|\n");
     const char *labels[8];
-    double accs[8];
+    double accs[8], mparams[8], speed[8];
     int count = 0;
     const char *name;
     json_t *mm;
@@ -229,7 +235,9 @@ int classify_write_comparison(struct lab_run *r, const json_t *models, const jso
                                   100 * acc, secs, ips);
         if (count < 8) {
             labels[count] = name;
-            accs[count++] = acc;
+            mparams[count] = params / 1e6;
+            speed[count] = ips;
+            accs[count++] = 100 * acc;
         }
         const json_t *want = json_object_get(thresholds, name);
         if (json_is_number(want))
@@ -241,6 +249,11 @@ int classify_write_comparison(struct lab_run *r, const json_t *models, const jso
     if (!rc)
         rc = lab_write_atomic(path, md, strlen(md));
     if (!rc && !(rc = lab_run_path(r, "plots/comparison.png", path, sizeof path)))
-        rc = plot_bars(path, "test accuracy by model", "accuracy", labels, accs, count);
+    {
+        const struct plot_panel panels[] = {{"test accuracy", "%", "%.2f%%", accs, 100},
+                                            {"parameters", "millions", "%.3gM", mparams, 0},
+                                            {"training speed", "images/s", "%.0f", speed, 0}};
+        rc = plot_bar_panels(path, "models compared: accuracy, size, speed", labels, count, panels, 3);
+    }
     return rc;
 }

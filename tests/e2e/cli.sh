@@ -35,6 +35,46 @@ out=$("$LAB_BIN" info --help)
 expect_match "$out" '^usage: lab info'
 [ "$out" = "$("$LAB_BIN" help info)" ] || fail "lab info --help differs from lab help info"
 
+# Options come from each command's table: exact names only, typos suggested
+# (also for values), ranges checked, every usage error with a fix line.
+expect_exit 0 "$LAB_BIN" -v
+expect_match "$LAST_OUT" '^lab [0-9]+\.'
+expect_exit 2 "$LAB_BIN" --versoin
+expect_match "$LAST_ERR" 'fix: did you mean --version\?'
+expect_exit 2 "$LAB_BIN" run 2.2.1 --quik
+expect_match "$LAST_ERR" "unknown option '--quik'"
+expect_match "$LAST_ERR" 'fix: did you mean --quick\?'
+expect_exit 2 "$LAB_BIN" doctor --ful
+expect_match "$LAST_ERR" 'fix: did you mean --full\?'
+for m in resnet ResNet18 resnet-18; do
+  expect_exit 2 "$LAB_BIN" run 2.2.1 --quick --model "$m" --out "$TEST_TMP/never"
+  expect_match "$LAST_ERR" 'fix: did you mean --model resnet18\?'
+done
+[ ! -e "$TEST_TMP/never" ] || fail "a rejected --model left a run directory"
+expect_exit 2 "$LAB_BIN" run 2.2.1 --batch-size 0
+expect_match "$LAST_ERR" 'from 1 to 65536'
+expect_exit 2 "$LAB_BIN" grade x --format yaml
+expect_match "$LAST_ERR" 'fix: use one of: text, json, gradescope, prairielearn'
+for args in "run" "info" "list extra" "runs 2.2.9" "grades exprot" "image biuld" "explain" "fetch" "version x"; do
+  # shellcheck disable=SC2086
+  expect_exit 2 "$LAB_BIN" $args
+  expect_match "$LAST_ERR" '^  fix: '
+done
+# --help lists exactly the options the parser takes
+out=$("$LAB_BIN" run --help)
+for o in quick model device precision epochs batch-size lr seed set out resume json verbose engine image dry-run; do
+  expect_match "$out" "^  (-., )?--$o( |\$)"
+done
+expect_match "$("$LAB_BIN" grade --help)" '^  --jobs N'
+
+# lab info: floats as written, the configuration as --set keys, the rubric.
+out=$("$LAB_BIN" info 2.2.1)
+expect_match "$out" '^  data\.normalize\.mean +\[0\.4914,0\.4822,0\.4465\]'
+! grep -q '0000000' <<<"$out" || fail "lab info prints floats with noise digits"
+expect_match "$out" '^  train\.epochs +10 +\(--quick: 1\)'
+expect_match "$out" '^rubric'
+expect_match "$out" '^  results\.threshold +3 pt/model'
+
 # A store that is not a database: exit 3, the path in the message, the file untouched.
 mkdir -p "$LAB_HOME"
 printf 'this is not sqlite, but it is precious\n%.0s' $(seq 200) > "$LAB_HOME/lab.db"

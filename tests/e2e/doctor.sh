@@ -56,7 +56,8 @@ for id in system.os gpu.driver gpu.cuda_version container.shm cache.hf_token net
 done
 "$LAB_BIN" doctor --list-checks --json | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert all({"id","category","title","kb"} <= set(c) for c in d) and len(d) >= 25'
 expect_exit 2 "$LAB_BIN" doctor --check gpu.drivr
-expect_match "$LAST_ERR" "unknown check 'gpu.drivr'; did you mean 'gpu.driver'"
+expect_match "$LAST_ERR" "unknown check 'gpu.drivr'"
+expect_match "$LAST_ERR" "fix: did you mean 'gpu.driver'"
 expect_exit 2 "$LAB_BIN" doctor --frobnicate
 expect_match "$LAST_ERR" 'lab doctor --help'
 expect_exit 2 "$LAB_BIN" doctor extra

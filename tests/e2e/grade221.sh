@@ -12,11 +12,22 @@ VARIANT="$LAB_SRC/tests/e2e/submission_variant.py"
 [ -r /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || skip "Debian's dataset-fashion-mnist is not installed"
 export LC_ALL=C.UTF-8
 
-# A real quick run; its self-check is the grader's checks, with ids.
+# A real quick run; its self-check is the grader's checks: one line when
+# all pass; -v lists each, with its id.
 run=$TEST_TMP/run
 expect_exit 0 "$LAB_BIN" run 2.2.1 --quick --model lenet5 --device cpu --out "$run"
-for id in integrity.artifacts norm.config norm.inputs shape.logits honesty.accuracy results.threshold; do
+expect_match "$LAST_OUT" "^self-check: all [0-9]+ of the grader's checks passed"
+! printf '%s\n' "$LAST_OUT" | grep -q '\[ok\]' || fail "a passing self-check listed its checks without -v"
+rc=0; "$LAB_BIN" run 2.2.1 --quick --model lenet5 --device cpu --set data.train_subset=256 \
+  --set data.eval_subset=64 --out "$TEST_TMP/verbose" -v >"$TEST_TMP/verbose.log" 2>&1 || rc=$?
+[ "$rc" -le 1 ] || fail "lab run -v exited $rc: $(tail -3 "$TEST_TMP/verbose.log")"
+LAST_OUT=$(cat "$TEST_TMP/verbose.log")
+for id in integrity.artifacts norm.config norm.inputs; do
   expect_match "$LAST_OUT" "\[ok\] $id "
+done
+# with -v every check is listed, whatever its status (64 eval images are not the mode's)
+for id in shape.logits honesty.accuracy results.threshold; do
+  expect_match "$LAST_OUT" "\[[a-zA-Z]+\] +$id "
 done
 [ -s "$run/inputs.safetensors" ] || fail "the run wrote no inputs.safetensors"
 

@@ -18,7 +18,7 @@ run() { # run DIR ARGS...: a run into DIR; exit 0 or 1 (a failed self-check) are
 
 # Every architecture: keys and shapes are the course's, parity with PyTorch in fp32.
 for m in lenet5 lenet5-maxpool alexnet vgg11 resnet18 se-resnet18; do
-  d=$TEST_TMP/$m; run "$d" --model "$m" --precision fp32
+  d=$TEST_TMP/$m; run "$d" --model "$m" --precision fp32 -v   # -v: the self-check lists every check
   [ "$(tail -1 "$d.log")" = "run dir: $d" ] || fail "last line is not the run dir: $(tail -1 "$d.log")"
   "$PY" - "$d/models/$m/model.safetensors" "$m" <<'PYEOF' || fail "$m: keys or shapes differ from the course"
 import json, struct, subprocess, sys, os
@@ -85,7 +85,9 @@ assert tuple(p["logits"].shape) == (64, 10) and p["logits"].dtype.is_floating_po
 assert tuple(p["labels"].shape) == (64,) and str(p["labels"].dtype) == "torch.int64"
 PYEOF
 grep -q '| lenet5 | 62006 |' "$d/comparison.md" || fail "comparison.md lacks the lenet5 row"
-expect_match "$(cat "$d.log")" 'values.finite'
+expect_match "$(cat "$d.log")" '^self-check: '
+expect_match "$(cat "$d.log")" '\[ok\] values.finite '
+expect_match "$(cat "$d/log.txt")" '\[ok\] values.finite '
 out=$("$LAB_BIN" list)
 expect_match "$out" '^2\.2\.1 .* (ok|failed) '
 
@@ -111,9 +113,13 @@ cmp <(grep -v seconds "$TEST_TMP/det1/metrics.json" | grep -v time_s | grep -v i
 expect_exit 2 "$LAB_BIN" run 2.2.1 --set train.lrr=0.1
 expect_match "$LAST_ERR" "did you mean 'train.lr'"
 expect_exit 2 "$LAB_BIN" run 2.2.1 --epochs many
+expect_match "$LAST_ERR" "--epochs takes a whole number from 0 to 10000, not 'many'"
+expect_exit 2 "$LAB_BIN" run 2.2.1 --set train.epochs=many
 expect_match "$LAST_ERR" 'train.epochs takes an integer'
 expect_exit 2 "$LAB_BIN" run 2.2.1 --model resnet34
-expect_match "$LAST_ERR" "unknown model 'resnet34'"
+expect_match "$LAST_ERR" "unknown value 'resnet34' for --model"
+expect_exit 2 "$LAB_BIN" run 2.2.1 --model ResNet-18
+expect_match "$LAST_ERR" "fix: did you mean --model resnet18?"
 expect_exit 2 "$LAB_BIN" run 2.2.1 --precision fp8
 expect_exit 3 "$LAB_BIN" run 2.2.1 --device cuda
 expect_match "$LAST_ERR" 'libtorch sees none'

@@ -105,6 +105,63 @@ static void remove_private_home(void)
     free(home_dir);
 }
 
+/* Every option of every command's table: a typo of it is exit 2 with the
+ * option suggested and a fix line, before the command does anything. */
+START_TEST(test_every_option_typo_is_suggested)
+{
+    for (const struct lab_command *c = lab_commands; c->name; c++) {
+        const struct lab_opt *tables[2] = {c->options, c->options2};
+        for (int t = 0; t < 2; t++) {
+            for (const struct lab_opt *o = tables[t]; o && o->name; o++) {
+                char typo[96];
+                snprintf(typo, sizeof typo, "--%sx", o->name);
+                /* the batch table is parsed once --batch is given */
+                char *argv[] = {"lab", (char *)c->name, t ? "--batch" : typo, t ? "in" : NULL, t ? typo : NULL, NULL};
+                int argc = t ? 5 : 3;
+                ck_assert_msg(run_quiet(argc, argv) == 2, "lab %s %s is not a usage error", c->name, typo);
+                char want[96];
+                snprintf(want, sizeof want, "did you mean --%s?", o->name);
+                ck_assert_msg(strstr(lab_err_fix(), want), "lab %s %s: fix is '%s'", c->name, typo, lab_err_fix());
+            }
+        }
+    }
+    char *v[] = {"lab", "-v", NULL};
+    ck_assert_int_eq(run_quiet(2, v), 0);
+    char *versoin[] = {"lab", "--versoin", NULL};
+    ck_assert_int_eq(run_quiet(2, versoin), 2);
+    ck_assert_ptr_nonnull(strstr(lab_err_fix(), "did you mean --version?"));
+}
+END_TEST
+
+/* Every usage error says how to fix it. */
+START_TEST(test_usage_errors_have_a_fix)
+{
+    char *cases[][6] = {
+        {"lab", "run", NULL},
+        {"lab", "run", "2.2.1", "--epochs", "-1", NULL},
+        {"lab", "run", "2.2.1", "--precision", "fp8", NULL},
+        {"lab", "run", "2.2.2", NULL},
+        {"lab", "run", "2.2.2", "--dry-run", NULL},
+        {"lab", "grade", "--batch", "x", "--jobs", "0"},
+        {"lab", "grades", "exprot", NULL},
+        {"lab", "image", "biuld", NULL},
+        {"lab", "submit", "last", "--student", "a", NULL},
+        {"lab", "runs", "2.2.9", NULL},
+        {"lab", "runs", "--limit", "-3", NULL},
+        {"lab", "doctor", "--check", "gpu.drivr", NULL},
+        {"lab", "version", "extra", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int argc = 0;
+        while (argc < 6 && cases[i][argc])
+            argc++;
+        ck_assert_msg(run_quiet(argc, cases[i]) == 2, "case %zu (lab %s %s) is not exit 2", i, cases[i][1],
+                      argc > 2 ? cases[i][2] : "");
+        ck_assert_msg(lab_err_fix()[0], "case %zu (lab %s): no fix line for '%s'", i, cases[i][1], lab_err_message());
+    }
+}
+END_TEST
+
 Suite *suite_cli(void)
 {
     Suite *s = suite_create("cli");
@@ -115,6 +172,8 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_every_command_has_help_and_summary);
     tcase_add_test(tc, test_info_and_list_argument_errors);
     tcase_add_test(tc, test_suggest);
+    tcase_add_test(tc, test_every_option_typo_is_suggested);
+    tcase_add_test(tc, test_usage_errors_have_a_fix);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -130,13 +130,21 @@ END_TEST
 START_TEST(test_hf_cache_root_precedence)
 {
     char out[4096], *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+    char *old_cache = getenv("LAB_CACHE") ? strdup(getenv("LAB_CACHE")) : NULL;
     unsetenv("HF_HUB_CACHE"), unsetenv("HF_HOME"), unsetenv("XDG_CACHE_HOME");
     setenv("HOME", "/home/student", 1);
+    /* Without HF_HOME & co, Hub files stay under LAB_CACHE: nothing in ~/.cache/huggingface. */
+    setenv("LAB_CACHE", "/labcache", 1);
     ck_assert_int_eq(ds_hf_cache_root(out, sizeof out), LAB_OK);
-    ck_assert_str_eq(out, "/home/student/.cache/huggingface/hub");
+    ck_assert_str_eq(out, "/labcache/huggingface/hub");
     setenv("XDG_CACHE_HOME", "/xdg", 1);
     ck_assert_int_eq(ds_hf_cache_root(out, sizeof out), LAB_OK);
-    ck_assert_str_eq(out, "/xdg/huggingface/hub");
+    ck_assert_str_eq(out, "/labcache/huggingface/hub");
+    if (old_cache)
+        setenv("LAB_CACHE", old_cache, 1);
+    else
+        unsetenv("LAB_CACHE");
+    free(old_cache);
     setenv("HF_HOME", "/hfhome", 1);
     ck_assert_int_eq(ds_hf_cache_root(out, sizeof out), LAB_OK);
     ck_assert_str_eq(out, "/hfhome/hub");

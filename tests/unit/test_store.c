@@ -105,6 +105,64 @@ START_TEST(test_run_begin_finish_last)
 }
 END_TEST
 
+static int count_rows(void *ctx, const struct lab_run_record *r, const char *config, const char *metrics)
+{
+    (void)r, (void)metrics;
+    int *n = ctx;
+    /* the row's JSON comes along: the first run was given a config */
+    if (r->id == 1)
+        ck_assert_str_eq(config, "{\"model\":\"lenet5\"}");
+    (*n)++;
+    return 0;
+}
+
+START_TEST(test_run_queries)
+{
+    char *dir = tu_tempdir(), path[4200];
+    snprintf(path, sizeof path, "%s/lab.db", dir);
+    lab_store *s;
+    ck_assert_int_eq(lab_store_open(path, &s), LAB_OK);
+    struct lab_run_record r = {.seed = 1};
+    strcpy(r.lab, "2.2.1");
+    int64_t ids[4];
+    const char *status[4] = {"ok", "failed", "ok", "failed"}, *labs[4] = {"2.2.1", "2.2.1", "2.2.4", "2.2.1"};
+    for (int i = 0; i < 4; i++) {
+        strcpy(r.lab, labs[i]);
+        snprintf(r.run_dir, sizeof r.run_dir, "/runs/%d", i);
+        ck_assert_int_eq(lab_store_run_begin(s, &r, i == 0 ? "{\"model\":\"lenet5\"}" : NULL, &ids[i]), LAB_OK);
+        ck_assert_int_eq(lab_store_run_finish(s, ids[i], status[i], NULL), LAB_OK);
+    }
+    struct lab_run_record got;
+    int found;
+    /* the last good run of 2.2.1 is the first, though a failure came after */
+    struct lab_run_query good = {.lab = "2.2.1", .status = "ok"};
+    ck_assert_int_eq(lab_store_find_run(s, &good, &got, &found), LAB_OK);
+    ck_assert_int_eq(found, 1);
+    ck_assert_int_eq(got.id, ids[0]);
+    struct lab_run_query any = {0};
+    ck_assert_int_eq(lab_store_find_run(s, &any, &got, &found), LAB_OK);
+    ck_assert_int_eq(got.id, ids[3]);
+    struct lab_run_query by_id = {.id = ids[2]};
+    ck_assert_int_eq(lab_store_find_run(s, &by_id, &got, &found), LAB_OK);
+    ck_assert_str_eq(got.lab, "2.2.4");
+    ck_assert_str_eq(got.run_dir, "/runs/2");
+    struct lab_run_query none = {.id = 999};
+    ck_assert_int_eq(lab_store_find_run(s, &none, &got, &found), LAB_OK);
+    ck_assert_int_eq(found, 0);
+    int n = 0;
+    struct lab_run_query lab221 = {.lab = "2.2.1"};
+    ck_assert_int_eq(lab_store_runs(s, &lab221, count_rows, &n), LAB_OK);
+    ck_assert_int_eq(n, 3);
+    n = 0;
+    struct lab_run_query two = {.limit = 2};
+    ck_assert_int_eq(lab_store_runs(s, &two, count_rows, &n), LAB_OK);
+    ck_assert_int_eq(n, 2);
+    lab_store_close(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_newer_schema_refused_untouched)
 {
     char *dir = tu_tempdir(), path[4200];
@@ -221,6 +279,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, test_new_store_is_current_and_wal);
     tcase_add_test(tc, test_old_version_migrates_keeping_rows);
     tcase_add_test(tc, test_run_begin_finish_last);
+    tcase_add_test(tc, test_run_queries);
     tcase_add_test(tc, test_newer_schema_refused_untouched);
     tcase_add_test(tc, test_corrupt_store_is_env_error);
     tcase_add_test(tc, test_locked_store_is_env_error);
