@@ -12,9 +12,10 @@ PY=/usr/bin/python3
 export LC_ALL=C.UTF-8
 SMALL=(--quick --device cpu --set data.train_subset=512 --set model.depth=2)
 
-# The run: below the quick target on this little data, so only results.threshold fails.
+# The run: below the quick target on this little data, so only results.threshold
+# fails; -v lists every self-check, passing ones too.
 run=$TEST_TMP/run
-expect_exit 1 "$LAB_BIN" run 2.2.5 "${SMALL[@]}" --out "$run"
+expect_exit 1 "$LAB_BIN" run 2.2.5 "${SMALL[@]}" --out "$run" -v
 for id in norm.config norm.inputs shape.logits honesty.accuracy vit.patches vit.attention; do
   expect_match "$LAST_OUT" "\[ok\] $id "
 done
