@@ -11,7 +11,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export LAB_HOME=$tmp/home LAB_CACHE=$tmp/cache
 "$lab" run 2.2.1 --quick --model lenet5 --device cpu --out "$tmp/run" >/dev/null 2>&1 || true
 (cd "$tmp" && "$lab" submit run --student bench -o sub.tar.gz >/dev/null)
-"$lab" grade "$tmp/sub.tar.gz" --reeval --device cpu | tail -1   # the submission grades full marks
+# lenet5's checks pass; the three models a lenet5-only run leaves out cost their points (exit 1)
+{ "$lab" grade "$tmp/sub.tar.gz" --reeval --device cpu || true; } | tail -1
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 measure() { # measure NAME ARGS...: appends "seconds rss_kb" per run
   local name=$1; shift
