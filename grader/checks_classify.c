@@ -22,17 +22,15 @@
 
 static const char *cfg_dataset(const struct grade_ctx *g) { return lab_cfg_str(g->sub->config, "data.dataset", ""); }
 
-static int derive_mode(struct grade_ctx *g) { return grade_mode(g); }
-
 static const char *mode_name(const struct grade_ctx *g) { return g->quick ? "quick" : "full"; }
 
 /* The number of eval images the run should have predicted; -1 when the
  * data fits no mode of the lab. */
-static int64_t expected_n(struct grade_ctx *g) { return derive_mode(g) ? g->eval_n : -1; }
+static int64_t expected_n(struct grade_ctx *g) { return grade_mode(g) ? g->eval_n : -1; }
 
 static enum check_status integrity_mode(struct grade_ctx *g, struct check_out *o)
 {
-    if (!derive_mode(g))
+    if (!grade_mode(g))
         return check_set(o, CHECK_FAIL, KB_INTEGRITY, "%s: no course target applies", g->mode_err);
     const json_t *q = json_object_get(g->sub->config, "quick");
     const char *claimed = json_is_true(q) ? "true" : json_is_false(q) ? "false" : "(absent)";
@@ -272,8 +270,8 @@ static int judged_accuracy(struct grade_ctx *g, struct check_out *o, double *acc
 /* The course's target for a model in the mode the data shows, or NULL. */
 static const json_t *target_of(const struct grade_ctx *g, const char *model)
 {
-    struct grade_ctx *mg = (struct grade_ctx *)g; /* derive_mode caches the mode in g */
-    if (!derive_mode(mg))
+    struct grade_ctx *mg = (struct grade_ctx *)g; /* grade_mode caches the mode in g */
+    if (!grade_mode(mg))
         return NULL;
     const json_t *want = json_object_get(lab_cfg_get(g->lab, mg->quick ? "thresholds.quick.test_accuracy"
                                                                        : "thresholds.full.test_accuracy"),
