@@ -743,6 +743,10 @@ START_TEST(test_missing_models_lose_points)
     struct grade_report *full = grade_synth(&(struct synth){0}, "2.2.1", 0);
     struct grade_report *one = grade_synth(&(struct synth){.only_lenet5 = 1}, "2.2.1", 0);
     ck_assert_double_eq(one->max_score, full->max_score);
+    /* a batch's not-gradable rows: every required model with every check,
+     * above a quick submission's (no quick-mode target for alexnet, vgg11) */
+    ck_assert_double_ge(grade_max_score("2.2.1"), full->max_score);
+    ck_assert_double_gt(grade_max_score("2.2.1"), one->score);
     /* the synthetic logits are 90% right: every quick-mode target is met */
     ck_assert_double_eq(full->score, full->max_score);
     double others = 0, missing_max = 0; /* the other models' points in the complete one */
