@@ -126,8 +126,9 @@ static double rubric_max(const struct rubric *rb, size_t models, int self_check,
     return total;
 }
 
-/* A graded submission's max_score: every model the rubric requires (a
- * missing one costs its points), without --reeval. */
+/* The rubric's max_score for a submission not graded: every model it
+ * requires with every check, without --reeval. A graded one's is lower
+ * where a check does not apply in its mode (no target set for a model). */
 static double rubric_max_score(const struct rubric *rb)
 {
     return rubric_max(rb, rb && rb->models[0].n ? rb->models[0].n : 1, 0, 0);
