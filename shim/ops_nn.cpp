@@ -2,8 +2,17 @@
 #include "shim/internal.h"
 
 #include <ATen/core/Reduction.h>
+#include <torch/version.h>
 #include <cmath>
 #include <limits>
+
+/* scaled_dot_product_attention takes an explicit scale from libtorch 2.1 on;
+ * 1.13 and 2.0 compute the same softmax(q k^T s + mask) v explicitly. */
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+#define TS_HAVE_SDPA 1
+#else
+#define TS_HAVE_SDPA 0
+#endif
 
 using ts::T;
 
@@ -55,7 +64,7 @@ int ts_batch_norm(ts_tensor **out, const ts_tensor *x, ts_tensor *running_mean, 
 {
     TS_TRY ts::need_out(out);
     if (training && num_batches_tracked) {
-        at::NoGradGuard ng;
+        c10::NoGradGuard ng;
         const_cast<at::Tensor &>(T(num_batches_tracked)).add_(1);
     }
     at::Tensor y = at::batch_norm(T(x, "input"), ts::OPT(weight), ts::OPT(bias), ts::OPT(running_mean),
@@ -142,14 +151,22 @@ int ts_attention(ts_tensor **out, const ts_tensor *q, const ts_tensor *k, const 
     TS_TRY ts::need_out(out);
     const at::Tensor &Q = T(q, "q");
     double s = scale > 0 ? scale : 1.0 / std::sqrt((double)Q.size(-1));
+    const bool has_mask = mask && mask->t.defined();
+#if TS_HAVE_SDPA
+    /* libtorch picks a fused kernel (flash, memory-efficient) where one fits. */
+    *out = ts::wrap(at::scaled_dot_product_attention(Q, T(k, "k"), T(v, "v"),
+                                                     has_mask ? c10::optional<at::Tensor>(mask->t) : c10::nullopt, 0.0,
+                                                     false, s));
+#else
     at::Tensor scores = at::matmul(Q, T(k, "k").transpose(-2, -1)) * s;
-    if (mask && mask->t.defined()) {
+    if (has_mask) {
         if (mask->t.scalar_type() == at::kBool)
             scores = scores.masked_fill(mask->t.logical_not(), -std::numeric_limits<double>::infinity());
         else
             scores = scores + mask->t;
     }
     *out = ts::wrap(at::matmul(at::softmax(scores, -1), T(v, "v")));
+#endif
     return TS_OK;
     TS_CATCH
 }

@@ -1,0 +1,73 @@
+#!/bin/sh
+# Builds lab from this working tree inside the Debian 13 root of
+# scripts/trixie-root.sh (libtorch 2.6, Python torch 2.6) and tests it there.
+# Usage: scripts/test-trixie.sh [--quick]
+#   (full)   every unit suite, the e2e scripts among them (make test-trixie)
+#   --quick  the shim suites (parity with Python torch 2.6), the weight
+#            formats, and tests/e2e/notebook_snippet.sh: a quick 2.2.1 run,
+#            graded, saved with Debian 13's real safetensors (make test's job)
+# The build goes to build-trixie/ in the tree (ignored by git, like build/).
+# Exit 77: the root cannot be made here (not root, no debootstrap), and why.
+set -eu
+
+mode=full
+case "${1:-}" in
+    "") ;;
+    --quick) mode=quick ;;
+    *) echo "test-trixie: error: unknown option '$1'" >&2; echo "  usage: scripts/test-trixie.sh [--quick]" >&2; exit 2 ;;
+esac
+src=$(cd "$(dirname "$0")/.." && pwd)
+jobs=${LAB_JOBS:-2}
+t0=$(date +%s)
+
+rc=0; root=$("$src/scripts/trixie-root.sh" cpu) || rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
+t1=$(date +%s)
+echo "test-trixie: Debian 13 root $root ready in $((t1 - t0)) s"
+
+# The root is shared by every checkout on this machine: mount this one's
+# source at a private mount point, and take the root's lock so two runs
+# never mount over each other.
+mnt=$root/src
+exec 9>"$root.run.lock"
+flock 9
+undo() {
+    for m in "$mnt" "$root/dev" "$root/proc"; do
+        mountpoint -q "$m" 2>/dev/null && umount -R "$m"
+    done
+    return 0
+}
+trap undo EXIT
+undo
+mkdir -p "$mnt"
+mount --bind "$src" "$mnt"
+mount -t proc proc "$root/proc"
+mount --rbind /dev "$root/dev"
+mount --make-rslave "$root/dev"
+
+in_root() {
+    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 TERM=dumb \
+        LAB_JOBS="$jobs" MODE="$mode" /bin/bash -c "$1"
+}
+in_root '
+set -euo pipefail
+cd /src
+echo "test-trixie: $(. /etc/os-release; echo "$PRETTY_NAME"), libtorch-dev $(dpkg-query -W -f="\${Version}" libtorch-dev), python3-torch $(python3 -c "import torch; print(torch.__version__)")"
+b=$(date +%s)
+make -s -j"$LAB_JOBS" BUILD=build-trixie all build-trixie/tests/unit
+echo "test-trixie: built in $(( $(date +%s) - b )) s: $(build-trixie/lab --version | head -2 | tr "\n" " ")"
+if [ "$MODE" = full ]; then
+    make -s BUILD=build-trixie unit
+    exit 0
+fi
+for s in shim_core shim_ops shim_optim shim_ref pth safetensors; do
+    CK_RUN_SUITE=$s make -s BUILD=build-trixie unit
+done
+tmp=$(mktemp -d)
+b=$(date +%s)
+LAB_BIN=/src/build-trixie/lab LAB_SRC=/src TEST_TMP=$tmp LAB_HOME=$tmp/home LAB_CACHE=$tmp/cache \
+    bash tests/e2e/notebook_snippet.sh
+echo "test-trixie: tests/e2e/notebook_snippet.sh passed in $(( $(date +%s) - b )) s"
+rm -rf "$tmp"
+'
+echo "test-trixie: $mode run passed in $(( $(date +%s) - t0 )) s (root $((t1 - t0)) s, build and tests $(( $(date +%s) - t1 )) s)"
