@@ -21,14 +21,14 @@ detect_release() {
         debian:12:*|debian:*:bookworm) echo 12 ;;
         debian:13:*|debian:*:trixie) echo 13 ;;
         *) echo "lab: error: unsupported system '${id:-unknown} ${ver:-}${code:+ ($code)}': scripts/install-deps.sh knows Debian 12 and 13" >&2
-           echo "  fix: install the packages of docs/platforms.md by hand, or set LAB_DEBIAN_RELEASE=12|13 on a Debian derivative (docs/troubleshooting/TS-DEPS-001.md)" >&2
+           echo "  fix: install the packages of docs/platforms.md by hand, or set LAB_DEBIAN_RELEASE=12|13 on a Debian derivative (docs/troubleshooting/TS-UNSUPPORTED-DISTRO.md)" >&2
            exit 3 ;;
     esac
 }
 RELEASE=$(detect_release)
 
 COMMON="
-build-essential pkg-config make
+build-essential pkg-config make debootstrap
 libtorch-dev
 libarchive-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev libssl-dev zlib1g-dev
 libpng-dev libjpeg62-turbo-dev libcairo2-dev

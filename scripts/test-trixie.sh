@@ -58,11 +58,25 @@ make -s -j"$LAB_JOBS" BUILD=build-trixie all build-trixie/tests/unit
 echo "test-trixie: built in $(( $(date +%s) - b )) s: $(build-trixie/lab --version | head -2 | tr "\n" " ")"
 if [ "$MODE" = full ]; then
     make -s BUILD=build-trixie unit
+    # The Containerfile'"'"'s build (scripts/build-torch-dir.sh) against the
+    # root'"'"'s libtorch 2.6, arranged as a pip or NGC torch package is.
+    t=/tmp/torch-pip-layout
+    rm -rf "$t"; mkdir -p "$t/include"
+    for d in $(dpkg -L libtorch-dev | sed -n "s#^/usr/include/\([^/]*\)\$#\1#p"); do ln -s "/usr/include/$d" "$t/include/$d"; done
+    ln -s "/usr/lib/$(gcc -print-multiarch)" "$t/lib"
+    b=$(date +%s)
+    TORCH_DIR=$t LAB_JOBS=$LAB_JOBS scripts/build-torch-dir.sh -s BUILD=build-torchdir all build-torchdir/tests/unit
+    v=$(build-torchdir/lab --version | sed -n 2p)
+    case "$v" in "libtorch 2.6"*" from /src/build-torchdir/liblabtorch.so") ;; *) echo "test-trixie: error: TORCH_DIR build says: $v" >&2; exit 1 ;; esac
+    ldd build-torchdir/liblabtorch.so | grep -q "libtorch_cpu.so => $t/lib/" || { echo "test-trixie: error: the TORCH_DIR build does not load libtorch from TORCH_DIR/lib" >&2; exit 1; }
+    CK_RUN_SUITE=shim_core make -s BUILD=build-torchdir TORCH_DIR=$t TORCH_CXX11_ABI=1 unit
+    echo "test-trixie: TORCH_DIR (pip layout) build and shim_core passed in $(( $(date +%s) - b )) s"
     exit 0
 fi
 for s in shim_core shim_ops shim_optim shim_ref pth safetensors; do
     CK_RUN_SUITE=$s make -s BUILD=build-trixie unit
 done
+python3 -c "import safetensors.torch" || { echo "test-trixie: error: Debian 13 python3-safetensors does not import" >&2; exit 1; }
 tmp=$(mktemp -d)
 b=$(date +%s)
 LAB_BIN=/src/build-trixie/lab LAB_SRC=/src TEST_TMP=$tmp LAB_HOME=$tmp/home LAB_CACHE=$tmp/cache \

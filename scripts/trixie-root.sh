@@ -9,7 +9,7 @@
 # The roots live under LAB_TRIXIE_CACHE (default /var/cache/lab), never in the
 # source tree; downloaded .debs are kept in $LAB_TRIXIE_CACHE/debs, so a root
 # rebuilt after its package list changed downloads only what is new. A root is
-# reused while its stamp (this script and its package list) is unchanged.
+# reused while its stamp (ROOT_FORMAT and its package list) is unchanged.
 # Needs root (debootstrap, chroot, mount). Exit 77: cannot run here, and why.
 set -eu
 
@@ -21,23 +21,25 @@ root=$CACHE/trixie-$flavour
 debs=$CACHE/debs
 
 say() { echo "trixie-root: $*" >&2; }
-cannot() { say "skipped: $*"; exit 77; }
+cannot() { say "skipped: $*"; say "  see docs/troubleshooting/TS-TRIXIE-ROOT.md (lab explain TS-TRIXIE-ROOT)"; exit 77; }
 
 [ "$(id -u)" -eq 0 ] || cannot "needs root (debootstrap, chroot and bind mounts); run as root or 'sudo make test-trixie'"
 command -v debootstrap >/dev/null || cannot "debootstrap is not installed (apt-get install debootstrap)"
 
 # Containers cannot start inside a chroot (their tests skip there), so the
-# container runtime is left out; install-deps.sh's full list is still checked
-# against the archive below.
-NO_CONTAINERS='^(podman|runc|crun|uidmap|fuse-overlayfs|slirp4netns)$'
+# container runtime is left out, and so is debootstrap; install-deps.sh's full
+# list is still checked against the archive below.
+NOT_IN_ROOT='^(podman|runc|crun|uidmap|fuse-overlayfs|slirp4netns|debootstrap)$'
 BUILD_PKGS="build-essential pkg-config make libarchive-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev
 libssl-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libcairo2-dev check python3"
 case "$flavour" in
-    cpu) pkgs=$(LAB_DEBIAN_RELEASE=13 "$src/scripts/install-deps.sh" --list | grep -Ev "$NO_CONTAINERS" | tr '\n' ' ') ;;
-    cuda) pkgs="$(echo $BUILD_PKGS) libtorch-cuda-dev" ;;
+    cpu) pkgs=$(LAB_DEBIAN_RELEASE=13 "$src/scripts/install-deps.sh" --list | grep -Ev "$NOT_IN_ROOT" | tr '\n' ' ') ;;
+    cuda) pkgs="$(echo $BUILD_PKGS)" ;;
     *) say "error: unknown flavour '$flavour'"; say "  usage: scripts/trixie-root.sh cpu|cuda"; exit 2 ;;
 esac
-stamp=$( (cat "$0"; echo "$pkgs") | sha256sum | cut -d' ' -f1)
+# Bump ROOT_FORMAT when what this script does to a root changes.
+ROOT_FORMAT=1
+stamp=$(echo "$ROOT_FORMAT $flavour $pkgs" | sha256sum | cut -d' ' -f1)
 
 mkdir -p "$CACHE" "$debs"
 exec 9>"$CACHE/.lock"
@@ -55,7 +57,12 @@ umount_all() {
     done
     return 0
 }
-trap 'umount_all' EXIT
+on_exit() {
+    rc=$?
+    umount_all
+    [ "$rc" -eq 0 ] || say "error: building the $flavour root failed (exit $rc); $tmp is left for inspection; see docs/troubleshooting/TS-TRIXIE-ROOT.md"
+}
+trap on_exit EXIT
 umount_all
 rm -rf "$tmp"
 debootstrap --variant=minbase --components=main,contrib,non-free,non-free-firmware \
@@ -78,6 +85,22 @@ if [ "$flavour" = cpu ]; then
         in_root apt-cache show "$p" >/dev/null 2>&1 || { say "error: install-deps.sh names '$p', which Debian 13 does not have"; exit 1; }
     done
     rm -f "$tmp/tmp/install-deps.sh"
+fi
+if [ "$flavour" = cuda ]; then
+    # libtorch-cuda-2.6 depends on the driver's libcuda1 and on nvidia-cudnn,
+    # an installer that downloads cuDNN from NVIDIA (unreachable here). A
+    # compile-and-link check needs neither: empty stand-in packages satisfy
+    # them, and check-cuda-build takes libcuda's stub and cuDNN from
+    # /usr/local/cuda when it loads the library.
+    for p in libcuda1 nvidia-cudnn; do
+        d=$tmp/tmp/standin-$p
+        mkdir -p "$d/DEBIAN"
+        printf 'Package: %s\nVersion: 999:0\nArchitecture: amd64\nMaintainer: lab <lab@localhost>\nDescription: empty stand-in for lab check-cuda-build\n' "$p" >"$d/DEBIAN/control"
+        in_root dpkg-deb -b "/tmp/standin-$p" "/tmp/standin-$p.deb" >/dev/null
+        in_root dpkg -i "/tmp/standin-$p.deb" >/dev/null
+        rm -rf "$d" "$d.deb"
+    done
+    in_root apt-get install -y -qq --no-install-recommends libtorch-cuda-dev >&2
 fi
 in_root dpkg-query -W -f='${Package} ${Version}\n' libtorch-dev libtorch-cuda-dev python3-torch 2>/dev/null >&2 || true
 umount_all
