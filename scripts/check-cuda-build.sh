@@ -26,6 +26,8 @@ undo() {
     return 0
 }
 trap undo EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 undo
 mkdir -p "$root/src" "$root/usr/local/cuda"
 mount --bind "$src" "$root/src"

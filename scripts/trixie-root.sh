@@ -63,6 +63,8 @@ on_exit() {
     [ "$rc" -eq 0 ] || say "error: building the $flavour root failed (exit $rc); $tmp is left for inspection; see docs/troubleshooting/TS-TRIXIE-ROOT.md"
 }
 trap on_exit EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 umount_all
 rm -rf "$tmp"
 debootstrap --variant=minbase --components=main,contrib,non-free,non-free-firmware \
