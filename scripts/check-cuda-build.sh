@@ -39,7 +39,7 @@ mount --make-rslave "$root/dev"
 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 LAB_JOBS="$jobs" /bin/bash -c '
 set -euo pipefail
 cd /src
-echo "check-cuda-build: libtorch-cuda-dev $(dpkg-query -W -f="\${Version}" libtorch-cuda-dev), CUDA headers $(sed -n "s/^#define CUDART_VERSION \([0-9]*\)/\1/p" /usr/local/cuda/include/cuda_runtime_api.h)"
+echo "check-cuda-build: libtorch-cuda-dev $(dpkg-query -W -f="\${Version}" libtorch-cuda-dev), CUDA headers $(sed -n "s/^#define CUDART_VERSION[[:space:]]*\([0-9]*\).*/\1/p" /usr/local/cuda/include/cuda_runtime_api.h)"
 make -s -j"$LAB_JOBS" BUILD=build-cuda all build-cuda/tests/unit
 fail() { echo "check-cuda-build: FAIL: $*" >&2; exit 1; }
 # The CUDA branch was compiled: the per-device query calls the CUDA runtime.
