@@ -47,8 +47,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # lab itself does not link libtorch: shim/lazy.c loads liblabtorch.so (the C++
 # shim with libtorch) on the first tensor call. The library reports errors
-# through lab_err, which the executable exports to it.
-LDLIBS     := $(PKG_LIBS) -lpthread -ldl -lm -Wl,--export-dynamic-symbol=lab_err
+# through lab_err (and reads it back with lab_err_message), which the
+# executable exports to it.
+LDLIBS     := $(PKG_LIBS) -lpthread -ldl -lm -Wl,--export-dynamic-symbol=lab_err \
+              -Wl,--export-dynamic-symbol=lab_err_message
 SHIM_SO    := $(BUILD)/liblabtorch.so
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
@@ -68,7 +70,7 @@ UNIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/unit/*.c)))
 SUITES    := $(patsubst tests/unit/test_%.c,%,$(UNIT_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps run test unit asan bench install clean fuzz check-layers test-trixie check-cuda-build
+.PHONY: all deps run test unit asan bench install clean fuzz fuzz-smoke check-layers test-trixie check-cuda-build
 all: $(BUILD)/lab $(SHIM_SO)
 
 deps:
@@ -84,7 +86,12 @@ run: deps
 # root cannot be made (not root, no debootstrap).
 test: deps check-layers
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@scripts/test-trixie.sh --quick || { rc=$$?; [ $$rc -eq 77 ]; }
+
+# Every fuzz target a few seconds under ASan/UBSan, from its seeds.
+fuzz-smoke:
+	@scripts/fuzz-smoke.sh
 
 # Every unit suite on Debian 13 / libtorch 2.6, and lab built the way the
 # Containerfile builds it (TORCH_DIR): before closing work on the shim.
@@ -144,11 +151,17 @@ $(FUZZ_BUILD)/fuzz_pth: tests/fuzz/fuzz_pth.c shim/pth.cpp base/error.c $(wildca
 
 # The submission reader: student uploads, read from a directory or an archive.
 SUBMISSION_FUZZ_SRCS := grader/submission.c grader/tensors.c grader/checks.c datasets/unpack.c base/fsutil.c \
-                        base/jsonio.c base/error.c shim/safetensors.c
+                        base/jsonio.c base/utf8.c base/error.c shim/safetensors.c
 $(FUZZ_BUILD)/fuzz_submission: tests/fuzz/fuzz_submission.c $(SUBMISSION_FUZZ_SRCS) $(wildcard grader/*.h base/*.h shim/*.h datasets/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags libarchive) -o $@ $< $(SUBMISSION_FUZZ_SRCS) \
-	  $(shell pkg-config --libs jansson libarchive) -lm
+	  $(shell pkg-config --libs jansson libarchive zlib) -lm
+
+# Slurm's output (sacct, scontrol), read by the batch grader on a cluster.
+SLURM_FUZZ_SRCS := base/slurm.c base/proc.c base/host.c base/argv.c base/error.c
+$(FUZZ_BUILD)/fuzz_slurm: tests/fuzz/fuzz_slurm.c $(SLURM_FUZZ_SRCS) $(wildcard base/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(SLURM_FUZZ_SRCS) $(shell pkg-config --libs jansson)
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h shim/*.h base/*.h)
 	@mkdir -p $(dir $@)

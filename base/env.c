@@ -22,13 +22,14 @@ int lab_env_truthy(const char *value)
     return -1;
 }
 
+const char *const lab_offline_vars[LAB_N_OFFLINE_VARS] = {"LAB_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"};
+
 int lab_offline(const char **var)
 {
-    static const char *const vars[] = {"LAB_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        if (lab_env_truthy(getenv(vars[i])) == 1) {
+    for (size_t i = 0; i < LAB_N_OFFLINE_VARS; i++)
+        if (lab_env_truthy(getenv(lab_offline_vars[i])) == 1) {
             if (var)
-                *var = vars[i];
+                *var = lab_offline_vars[i];
             return 1;
         }
     return 0;

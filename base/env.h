@@ -8,6 +8,11 @@
 /* 1 for 1/true/yes/on (any case), 0 for unset, ""/0/false/no/off, -1 otherwise. */
 int lab_env_truthy(const char *value);
 
+/* The offline switches, in the order lab_offline reads them (the doctor
+ * shows the same list). */
+#define LAB_N_OFFLINE_VARS 3
+extern const char *const lab_offline_vars[LAB_N_OFFLINE_VARS];
+
 /* 1 when LAB_OFFLINE, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is truthy;
  * `var` (may be NULL) gets the first one that is. */
 int lab_offline(const char **var);

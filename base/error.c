@@ -7,25 +7,43 @@
 static _Thread_local char err_msg[2048];
 static _Thread_local char err_fix[1024];
 
+/* Callers often wrap the cause they were given: lab_err(..., "X: %s",
+ * lab_err_message()), or pass lab_err_fix() on as the fix. Formatting
+ * straight into the slot would overwrite the argument while reading it (the
+ * message then quotes a garbled copy of itself), so both are composed
+ * apart and copied in. */
+static void set_slots(const char *msg, const char *fix)
+{
+    snprintf(err_msg, sizeof err_msg, "%s", msg);
+    snprintf(err_fix, sizeof err_fix, "%s", fix ? fix : "");
+}
+
 int lab_err(int status, const char *fix, const char *fmt, ...)
 {
+    char msg[sizeof err_msg], fx[sizeof err_fix];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_msg, sizeof err_msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(err_fix, sizeof err_fix, "%s", fix ? fix : "");
+    snprintf(fx, sizeof fx, "%s", fix ? fix : "");
+    set_slots(msg, fx);
     return status;
 }
 
 int lab_err_context(int status, const char *fmt, ...)
 {
-    char prefix[1024], old[sizeof err_msg];
+    char prefix[1024], msg[sizeof err_msg], fx[sizeof err_fix];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    memcpy(old, err_msg, sizeof old);
-    snprintf(err_msg, sizeof err_msg, "%s: %s", prefix, old);
+    /* A cause that already names its context is not told it again. */
+    if (strncmp(err_msg, prefix, strlen(prefix)) == 0)
+        snprintf(msg, sizeof msg, "%s", err_msg);
+    else
+        snprintf(msg, sizeof msg, "%s: %s", prefix, err_msg);
+    snprintf(fx, sizeof fx, "%s", err_fix);
+    set_slots(msg, fx);
     return status;
 }
 

@@ -12,9 +12,29 @@ int lab_mkdir_p(const char *path);
  * set when a write fails. */
 int lab_write_full(int fd, const void *data, size_t len);
 /* Writes `len` bytes to `path` via a temp file in the same directory, fsync,
- * rename. On any failure the old file (if any) is untouched and no temp file
- * is left behind. */
+ * rename, fsync of the directory. On any failure the old file (if any) is
+ * untouched and no temp file is left behind. A symbolic link at `path` is
+ * refused, never written through or replaced. */
 int lab_write_atomic(const char *path, const void *data, size_t len);
+
+/* The same, streamed, for outputs too large to gather in memory first:
+ * open, write (or hand `fd` to a library that writes), then commit, or abort
+ * on any error of the caller's own. Commit and abort both end it. */
+struct lab_atomic_file {
+    int fd;  /* the temp file; -1 once committed or abandoned */
+    int err; /* errno of the first failed lab_atomic_write */
+    char path[4096];
+    char tmp[4096 + 16];
+};
+int lab_atomic_open(struct lab_atomic_file *f, const char *path);
+int lab_atomic_write(struct lab_atomic_file *f, const void *data, size_t len);
+int lab_atomic_commit(struct lab_atomic_file *f);
+void lab_atomic_abort(struct lab_atomic_file *f); /* no-op once ended */
+
+/* rename(2) then fsync of the destination's directory: the last step of a
+ * write whose temp file has a name of its own (a resumable download's .part,
+ * an unpacked tree's staging directory). */
+int lab_rename_durable(const char *from, const char *to);
 
 /* Reads a whole regular file of at most `max` bytes into a NUL-terminated
  * malloc'd buffer (*len excludes the NUL). */

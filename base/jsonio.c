@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,4 +46,17 @@ int lab_json_save(const char *path, const json_t *value)
     int rc = lab_write_atomic(path, with_nl, n + 1);
     free(with_nl);
     return rc;
+}
+
+json_t *lab_json_text(const char *s)
+{
+    if (!s)
+        return json_string("");
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *esc = lab_utf8_escape(s);
+    j = esc ? json_string(esc) : NULL;
+    free(esc);
+    return j;
 }

@@ -164,6 +164,14 @@ int lab_engine_take_args(int *argc, char **argv, struct lab_engine_args *ea)
             ea->image = value;
         else if (hit == 0 && (hit = take_option(*argc, argv, i, "--dry-run", 0, &value, &words)) > 0)
             ea->dry_run = 1;
+        else if (hit == 0 && (hit = take_option(*argc, argv, i, "--partition", 1, &value, &words)) > 0)
+            ea->partition = value;
+        else if (hit == 0 && (hit = take_option(*argc, argv, i, "--gres", 1, &value, &words)) > 0)
+            ea->gres = value;
+        else if (hit == 0 && (hit = take_option(*argc, argv, i, "--time", 1, &value, &words)) > 0)
+            ea->time_limit = value;
+        else if (hit == 0 && (hit = take_option(*argc, argv, i, "--account", 1, &value, &words)) > 0)
+            ea->account = value;
         if (hit < 0)
             return hit;
         if (hit) {

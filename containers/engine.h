@@ -58,8 +58,10 @@ int lab_engine_choose(const char *flag_engine, const char *flag_image, struct la
 struct lab_engine_args {
     const char *engine, *image;
     int dry_run;
+    const char *partition, *gres, *time_limit, *account; /* --engine slurm's (containers/slurm_run.h) */
 };
-/* Removes --engine E, --image I, --dry-run (and the --opt=value forms) from
+/* Removes --engine E, --image I, --dry-run, --partition P, --gres G,
+ * --time T, --account A (and the --opt=value forms) from
  * argv[1..], in place; *argc becomes the count left. LAB_EUSAGE when a value
  * is missing. Stops at "--". */
 int lab_engine_take_args(int *argc, char **argv, struct lab_engine_args *ea);

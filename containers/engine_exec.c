@@ -6,6 +6,7 @@
 #include "containers/engine.h"
 
 #include "base/error.h"
+#include "base/fsutil.h"
 #include "base/proc.h"
 
 #include <errno.h>
@@ -119,8 +120,7 @@ int lab_engine_exec(const struct lab_container_spec *s, const struct lab_argv *c
                 char chunk[4096];
                 ssize_t got = read(pe[0], chunk, sizeof chunk);
                 if (got > 0) {
-                    ssize_t w = write(2, chunk, (size_t)got);
-                    (void)w;
+                    (void)lab_write_full(2, chunk, (size_t)got);
                     keep_tail(tail, tail_cap, chunk, (size_t)got);
                 } else if (got == 0 || errno != EINTR) {
                     open_pipe = 0;
@@ -158,8 +158,7 @@ int lab_engine_exec(const struct lab_container_spec *s, const struct lab_argv *c
         ssize_t got = read(pe[0], chunk, sizeof chunk);
         if (got <= 0)
             break;
-        ssize_t wr = write(2, chunk, (size_t)got);
-        (void)wr;
+        (void)lab_write_full(2, chunk, (size_t)got);
         keep_tail(tail, tail_cap, chunk, (size_t)got);
     }
     close(pe[0]);

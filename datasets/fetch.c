@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +31,43 @@ static long env_long(const char *name, long dflt)
     return *end || n < 0 ? dflt : n;
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+unsigned long long ds_fetch_cap_for_file(const json_t *file)
+{
+    json_int_t size = json_integer_value(json_object_get(file, "size"));
+    if (size <= 0)
+        return 0;
+    unsigned long long n = (unsigned long long)size;
+    return json_is_true(json_object_get(file, "size_approx")) ? n + n / 4 + (1ull << 20) : n;
+}
+
+unsigned long long ds_fetch_parse_size(const char *text)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (errno || end == text || text[0] == '-')
+        return 0;
+    int shift = 0;
+    switch (*end) {
+    case 'K': case 'k': shift = 10; end++; break;
+    case 'M': case 'm': shift = 20; end++; break;
+    case 'G': case 'g': shift = 30; end++; break;
+    case 'T': case 't': shift = 40; end++; break;
+    }
+    if (*end == 'B' || (*end == 'i' && end[1] == 'B' && (end += 1)))
+        end++;
+    if (*end || n > (~0ull >> shift))
+        return 0;
+    return n << shift;
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
@@ -43,6 +81,9 @@ struct transfer {
     int checked_code; /* the status has been looked at before the first body byte */
     int discard;      /* an error body: do not write it */
     long long cut_after; /* tests: fail the transfer after this many bytes (LAB_TEST_FETCH_MAX_BYTES) */
+    long long cap;       /* the most bytes the whole file may have */
+    long status;         /* of the response whose headers are arriving */
+    int too_big;         /* the server announced or sent more than cap */
     struct ds_fetch_result *res;
     struct lab_progress *progress;
     int io_error;
@@ -117,6 +158,23 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
         snprintf(t->res->etag, sizeof t->res->etag, "%s", linked);
     header_value(buf, len, "ETag", t->res->etag, sizeof t->res->etag);
     header_value(buf, len, "X-Repo-Commit", t->res->commit, sizeof t->res->commit);
+    if (len > 9 && strncmp(buf, "HTTP/", 5) == 0) {
+        const char *sp = memchr(buf, ' ', len);
+        t->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+    }
+    /* Refuse an announced size over the cap before a byte is written (a 206
+     * announces what follows the offset, a 200 the whole file). */
+    char clen[32] = "";
+    header_value(buf, len, "Content-Length", clen, sizeof clen);
+    if (clen[0] && t->status >= 200 && t->status < 300) {
+        char *end;
+        unsigned long long n = strtoull(clen, &end, 10);
+        unsigned long long base = t->status == 206 ? (unsigned long long)t->offset : 0;
+        if (*end || n > (unsigned long long)t->cap - base) {
+            t->too_big = 1;
+            return 0;
+        }
+    }
     return len;
 }
 
@@ -143,6 +201,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
     }
     if (t->discard)
         return len;
+    if (t->offset + t->written + (long long)len > t->cap) {
+        t->too_big = 1;
+        return 0;
+    }
     if (t->cut_after >= 0 && t->written + (long long)len > t->cut_after) {
         size_t keep = (size_t)(t->cut_after - t->written);
         if (keep && fwrite(buf, 1, keep, t->part) == keep)
@@ -173,18 +235,48 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return 0;
 }
 
-enum outcome { DONE, RETRY, NEXT_URL, AUTH, FATAL };
+/* STALLED: under the minimum speed for the stall time (retried while the
+ * transfer still moves); TOO_BIG drops what arrived and moves to the next
+ * URL; DEADLINE ends the whole download. */
+enum outcome { DONE, RETRY, STALLED, NEXT_URL, AUTH, TOO_BIG, DEADLINE, FATAL };
+
+/* What one_attempt needs beyond the URL: the caps of the whole download. */
+struct attempt_limits {
+    long long cap;
+    long long deadline_ms; /* now_ms() clock */
+    long long *cut_budget;
+};
+
+/* Opens the .part for appending without following a link there: a link
+ * planted beside the destination would make lab write wherever it points. */
+static FILE *open_part(const char *path, char *why, size_t wcap)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            snprintf(why, wcap, "%s is a symbolic link; lab does not write through a link it was not given "
+                     "(remove it and run the command again)", path);
+        else
+            snprintf(why, wcap, "cannot write %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "ab");
+    if (!f) {
+        snprintf(why, wcap, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
 
 static enum outcome one_attempt(const char *url, const char *part_path, const struct ds_fetch_opts *opts,
-                                struct ds_fetch_result *res, struct lab_progress *prog, long long *cut_budget,
-                                char *why, size_t wcap)
+                                struct ds_fetch_result *res, struct lab_progress *prog,
+                                const struct attempt_limits *lim, char *why, size_t wcap)
 {
-    struct transfer t = {.part_path = part_path, .res = res, .progress = prog, .cut_after = *cut_budget};
-    t.part = fopen(part_path, "ab");
-    if (!t.part) {
-        snprintf(why, wcap, "cannot write %s: %s", part_path, strerror(errno));
+    struct transfer t = {.part_path = part_path, .res = res, .progress = prog, .cut_after = *lim->cut_budget,
+                         .cap = lim->cap};
+    t.part = open_part(part_path, why, wcap);
+    if (!t.part)
         return FATAL;
-    }
     struct stat st;
     t.offset = fstat(fileno(t.part), &st) == 0 ? (long long)st.st_size : 0;
     t.synced = t.offset;
@@ -213,14 +305,23 @@ static enum outcome one_attempt(const char *url, const char *part_path, const st
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    /* A server may redirect to another web server, never to a local file
+     * (file:///etc/shadow) or to another protocol. */
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     /* Only a redirect to the same host keeps the token (libcurl's default). */
     curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, env_long("LAB_FETCH_CONNECT_TIMEOUT", 30));
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, env_long("LAB_FETCH_STALL_TIMEOUT", 60));
+    /* A trickle counts as a stall: under LAB_FETCH_MIN_SPEED bytes/s over
+     * the stall time. The deadline bounds the attempt and whatever follows. */
+    long stall_s = env_long("LAB_FETCH_STALL_TIMEOUT", 30);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, env_long("LAB_FETCH_MIN_SPEED", 1024));
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall_s > 0 ? stall_s : 1);
+    long long left_ms = lim->deadline_ms - now_ms();
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left_ms > 1 ? (long)(left_ms < LONG_MAX ? left_ms : LONG_MAX) : 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "lab/" LAB_VERSION);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -232,15 +333,20 @@ static enum outcome one_attempt(const char *url, const char *part_path, const st
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
-    if (t.offset > 0)
-        curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)t.offset);
+    /* A Range header rather than libcurl's resume, which fails ("Cannot
+     * resume") on a server that answers 200: on_body then starts over. */
+    char range[32];
+    if (t.offset > 0) {
+        snprintf(range, sizeof range, "%lld-", t.offset);
+        curl_easy_setopt(c, CURLOPT_RANGE, range);
+    }
     res->etag[0] = res->commit[0] = 0;
     CURLcode cc = curl_easy_perform(c);
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     res->http_code = code;
     res->attempts++;
-    *cut_budget = t.cut_after;
+    *lim->cut_budget = t.cut_after;
     int flush_failed = fflush(t.part) != 0 || fsync(fileno(t.part)) != 0;
     fclose(t.part);
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -254,6 +360,14 @@ static enum outcome one_attempt(const char *url, const char *part_path, const st
     if (t.io_error || flush_failed) {
         snprintf(why, wcap, "cannot write %s: %s", part_path, strerror(t.io_error ? t.io_error : errno));
         return FATAL;
+    }
+    if (t.too_big) {
+        snprintf(why, wcap, "%s sends more than %lld bytes, the most this file may have", url, t.cap);
+        return TOO_BIG;
+    }
+    if (cc == CURLE_OPERATION_TIMEDOUT && now_ms() >= lim->deadline_ms - 50) {
+        snprintf(why, wcap, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        return DEADLINE;
     }
     /* file:// (a course mirror on a shared disk) has no response code. */
     if (cc == CURLE_OK && ((code >= 200 && code < 300) || (code == 0 && strncmp(url, "file:", 5) == 0))) {
@@ -280,6 +394,11 @@ static enum outcome one_attempt(const char *url, const char *part_path, const st
         return RETRY;
     }
     snprintf(why, wcap, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+    if (cc == CURLE_OPERATION_TIMEDOUT)
+        return STALLED;
+    /* A name that does not resolve will not resolve a second later. */
+    if (cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_RESOLVE_PROXY)
+        return NEXT_URL;
     if (cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT || cc == CURLE_FILE_COULDNT_READ_FILE)
         return NEXT_URL;
     if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CONNECT_ERROR)
@@ -299,7 +418,10 @@ static int lock_dest(const char *dest, int *fd_out)
     char lock[4200];
     snprintf(lock, sizeof lock, "%s.lock", dest);
     for (int tries = 0; tries < 100; tries++) {
-        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 && errno == ELOOP)
+            return lab_err(LAB_EENV, "remove the link and run the command again",
+                           "%s is a symbolic link; lab does not write through a link it was not given", lock);
         if (fd < 0)
             return lab_err(LAB_EENV, "check the permissions of the cache directory", "cannot create %s: %s", lock,
                            strerror(errno));
@@ -330,21 +452,6 @@ static void unlock_dest(const char *dest, int fd)
     snprintf(lock, sizeof lock, "%s.lock", dest);
     unlink(lock); /* waiters re-check dest after they get the lock */
     close(fd);
-}
-
-static void fsync_dir_of(const char *path)
-{
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return;
-    *slash = 0;
-    int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const char *what, ds_verify_fn verify,
@@ -379,14 +486,25 @@ int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const
     pthread_once(&curl_once, curl_init);
     long retries = env_long("LAB_FETCH_RETRIES", 4), backoff = env_long("LAB_FETCH_BACKOFF_MS", 1000);
     long long cut = env_long("LAB_TEST_FETCH_MAX_BYTES", -1);
-    int auth_failed = 0, verify_failed = 0;
+    unsigned long long cap = opts && opts->max_bytes ? opts->max_bytes : DS_FETCH_DEFAULT_MAX;
+    /* Whole download: half an hour, plus the cap at 100 kB/s. */
+    long timeout_s = opts && opts->timeout_s > 0 ? opts->timeout_s
+                                                  : env_long("LAB_FETCH_TIMEOUT", 1800 + (long)(cap / 100000));
+    long long started = now_ms();
+    struct attempt_limits lim = {.cap = cap > LLONG_MAX ? LLONG_MAX : (long long)cap,
+                                 .deadline_ms = started + (long long)timeout_s * 1000, .cut_budget = &cut};
+    int auth_failed = 0, verify_failed = 0, dns_failed = 0, too_big = 0;
     rc = LAB_EENV;
     for (size_t u = 0; u < nurls && rc; u++) {
+        int idle_stalls = 0;
         for (long attempt = 0; attempt <= retries; attempt++) {
             struct lab_progress prog;
             lab_progress_start(&prog, opts && opts->progress_out ? opts->progress_out : stderr,
                                opts ? opts->progress_mode : LAB_PROGRESS_AUTO, what, 0, "B");
-            enum outcome o = one_attempt(urls[u], part, opts, res, &prog, &cut, why, sizeof why);
+            long long before = stat(part, &st) == 0 ? (long long)st.st_size : 0;
+            enum outcome o = one_attempt(urls[u], part, opts, res, &prog, &lim, why, sizeof why);
+            dns_failed = o == NEXT_URL && strstr(why, "resolve") != NULL;
+            too_big = 0;
             if (o == DONE) {
                 if (stat(part, &st) == 0)
                     res->bytes = (unsigned long long)st.st_size;
@@ -408,20 +526,45 @@ int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const
                 }
                 if (v == DS_UNCHECKED)
                     fprintf(stderr, "note: %s has no checksum in the manifest; it was not verified\n", what);
-                if (rename(part, dest) != 0) {
-                    rc = lab_err(LAB_EENV, "check the cache directory", "cannot rename %s: %s", part,
-                                 strerror(errno));
+                if ((rc = lab_rename_durable(part, dest))) {
                     unlock_dest(dest, lockfd);
                     return rc;
                 }
-                fsync_dir_of(dest);
-                rc = LAB_OK;
                 break;
             }
             lab_progress_finish(&prog, "failed");
             if (o == FATAL) {
                 unlock_dest(dest, lockfd);
-                return lab_err(LAB_EENV, "check free disk space and permissions", "%s", why);
+                return lab_err(LAB_EENV,
+                               strstr(why, "symbolic link") ? "remove the link and run the command again"
+                                                            : "check free disk space and permissions",
+                               "%s", why);
+            }
+            if (o == TOO_BIG) {
+                /* What it sent is not the file: drop it, and ask the next mirror. */
+                unlink(part);
+                too_big = 1;
+                break;
+            }
+            if (o == DEADLINE) {
+                long long kept = stat(part, &st) == 0 ? (long long)st.st_size : 0;
+                unlock_dest(dest, lockfd);
+                return lab_err(LAB_EENV,
+                               kept ? "raise the deadline with --timeout SECONDS (or LAB_FETCH_TIMEOUT), or use "
+                                      "a faster mirror (LAB_MIRROR); what arrived is kept in the .part file and "
+                                      "resumed next time"
+                                    : "raise the deadline with --timeout SECONDS (or LAB_FETCH_TIMEOUT), or use "
+                                      "a faster mirror (LAB_MIRROR)",
+                               "gave up downloading %s after %ld s, the deadline for the whole download (%s)", what,
+                               timeout_s, why);
+            }
+            if (o == STALLED) {
+                /* Silence after the headers, again and again: this server
+                 * will not send the file. */
+                long long after = stat(part, &st) == 0 ? (long long)st.st_size : 0;
+                idle_stalls = after > before ? 0 : idle_stalls + 1;
+                if (idle_stalls >= 2)
+                    break;
             }
             if (o == AUTH) {
                 auth_failed = 1;
@@ -431,6 +574,8 @@ int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const
                 break;
             if (attempt < retries) {
                 long wait = backoff << (attempt < 20 ? attempt : 20);
+                if (now_ms() + wait >= lim.deadline_ms)
+                    break;
                 fprintf(stderr, "%s; retrying in %ld ms (%ld/%ld)\n", why, wait, attempt + 1, retries);
                 sleep_ms(wait);
             }
@@ -438,17 +583,33 @@ int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const
         if (rc && u + 1 < nurls)
             fprintf(stderr, "%s; trying the next mirror\n", why);
     }
+    long long kept = stat(part, &st) == 0 ? (long long)st.st_size : 0;
+    if (!rc || kept == 0)
+        unlink(part); /* nothing arrived: no empty .part to explain */
     unlock_dest(dest, lockfd);
     if (!rc)
         return LAB_OK;
     if (verify_failed)
         return lab_err(LAB_EENV, "see lab explain TS-CHECKSUM", "%s", why);
+    if (too_big)
+        return lab_err(LAB_EENV,
+                       "a server (or a proxy) that sends more than the file's size is broken or hostile: use "
+                       "another mirror (LAB_MIRROR); if the file really is larger, raise the cap with --max-size",
+                       "refused %s: %s; the download was deleted", what, why);
     if (auth_failed)
         return lab_err(LAB_EENV,
                        "the server wants credentials: for Hugging Face set HF_TOKEN (or run huggingface-cli login) "
                        "and accept the model's terms on its page; see lab explain TS-HTTP-AUTH",
                        "access denied downloading %s (%s)", what, why);
-    return lab_err(LAB_EENV, "check the network (or set LAB_MIRROR); partial data is kept in the .part file",
+    if (dns_failed)
+        return lab_err(LAB_EENV,
+                       "the host name did not resolve: check the network connection and DNS (lab doctor checks "
+                       "both; see lab explain TS-NETWORK), or set LAB_MIRROR to a reachable mirror",
+                       "cannot download %s: %s", what, why);
+    return lab_err(LAB_EENV,
+                   kept ? "check the network (or set LAB_MIRROR); what arrived is kept in the .part file and "
+                          "resumed next time"
+                        : "check the network (or set LAB_MIRROR); see lab explain TS-NETWORK",
                    "cannot download %s: %s", what, why);
 }
 

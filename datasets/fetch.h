@@ -7,7 +7,9 @@
  * (TS-HTTP-AUTH); an flock on <dest>.lock so two lab processes never write
  * the same file; the file is verified before an atomic rename, and deleted
  * when its checksum is wrong (TS-CHECKSUM). Offline mode (lab_offline(NULL))
- * refuses before any connection is opened (TS-OFFLINE). */
+ * refuses before any connection is opened (TS-OFFLINE). Caps: no file over
+ * max_bytes (announced or sent), no download past its deadline, no
+ * redirect but to http(s), no write through a link at .part or .lock. */
 #ifndef DS_FETCH_H
 #define DS_FETCH_H
 
@@ -22,7 +24,20 @@ struct ds_fetch_opts {
     FILE *progress_out;                /* NULL: stderr */
     enum lab_progress_mode progress_mode;
     const char *bearer_token;          /* sent as Authorization: Bearer; never printed */
+    unsigned long long max_bytes;      /* the largest file accepted; 0: DS_FETCH_DEFAULT_MAX */
+    long timeout_s;                    /* the whole download, retries included; 0: derived from max_bytes */
 };
+
+/* The cap for a file of unknown size (lab fetch --url without --max-size):
+ * four times the largest file in the registry. */
+#define DS_FETCH_DEFAULT_MAX (8ull << 30)
+
+/* The cap for a manifest file entry: its size, with room for an approximate
+ * one (size_approx) to have grown; 0 when the manifest gives no size. */
+unsigned long long ds_fetch_cap_for_file(const json_t *file);
+
+/* Parses a size such as 1048576, 50M, 2G (powers of 1024); 0 on junk. */
+unsigned long long ds_fetch_parse_size(const char *text);
 
 struct ds_fetch_result {
     long http_code;

@@ -124,8 +124,7 @@ int ds_hf_fetch(const char *repo, const char *revision, const char *file, const 
     }
     char blob[4400], snap[8800], link[4400], ref[4400];
     snprintf(blob, sizeof blob, "%s/blobs/%s", dir, res.etag);
-    if (rename(tmp, blob) != 0) {
-        rc = lab_err(LAB_EENV, NULL, "cannot move the download to %s: %s", blob, strerror(errno));
+    if ((rc = lab_rename_durable(tmp, blob))) {
         unlink(tmp);
         return rc;
     }
@@ -221,6 +220,10 @@ int ds_fetch_entry(const json_t *e, const struct ds_fetch_opts *opts)
             if (strcmp(cache_copy, path) == 0 && !(opts && opts->dry_run))
                 unlink(path);
         }
+        /* The manifest's size caps what a server may send for this file. */
+        struct ds_fetch_opts capped = opts ? *opts : (struct ds_fetch_opts){0};
+        if (!capped.max_bytes)
+            capped.max_bytes = ds_fetch_cap_for_file(f);
         if (hf) {
             const char *rev = json_string_value(json_object_get(hf, "revision"));
             const char *repo = json_string_value(json_object_get(hf, "repo"));
@@ -229,7 +232,7 @@ int ds_fetch_entry(const json_t *e, const struct ds_fetch_opts *opts)
                 ds_hf_repo_dir(repo, where, sizeof where);
                 return offline_error(name, f, where);
             }
-            if ((rc = ds_hf_fetch(repo, rev ? rev : "main", fname, opts, path, sizeof path)))
+            if ((rc = ds_hf_fetch(repo, rev ? rev : "main", fname, &capped, path, sizeof path)))
                 return rc;
             if (!(opts && opts->dry_run))
                 printf("%s/%s: downloaded (%s)\n", name, fname, path);
@@ -255,8 +258,8 @@ int ds_fetch_entry(const json_t *e, const struct ds_fetch_opts *opts)
                 printf("  %s\n", urls[k]);
         } else {
             struct ds_fetch_result res;
-            rc = ds_fetch_urls((const char *const *)urls, n, path, fname, ds_verify_manifest_file, (void *)f, opts,
-                               &res);
+            rc = ds_fetch_urls((const char *const *)urls, n, path, fname, ds_verify_manifest_file, (void *)f,
+                               &capped, &res);
             if (!rc) {
                 enum ds_verdict v;
                 if (ds_file_verify(path, f, res.etag[0] ? res.etag : NULL, &v, detail, sizeof detail) == LAB_OK &&

@@ -113,10 +113,10 @@ static void check_hf_cache(const struct doctor_ctx *ctx, struct doctor_result *r
 static void check_offline(const struct doctor_ctx *ctx, struct doctor_result *r)
 {
     (void)ctx;
-    static const char *const vars[] = {"HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "LAB_OFFLINE"};
+    const char *const *vars = lab_offline_vars;
     const char *odd = NULL;
     char shown[512] = "";
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < LAB_N_OFFLINE_VARS; i++) {
         const char *v = getenv(vars[i]);
         size_t len = strlen(shown);
         snprintf(shown + len, sizeof shown - len, "%s%s=%s%s%s", len ? ", " : "", vars[i], v ? "'" : "",

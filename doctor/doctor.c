@@ -3,14 +3,15 @@
 #include "doctor/doctor.h"
 
 #include "base/env.h"
+#include "base/error.h"
 #include "base/fsutil.h"
 #include "base/host.h"
+#include "base/proc_deadline.h"
 #include "shim/lazy.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +27,7 @@
 
 static const struct doctor_check *const groups[] = {
     doctor_system_checks, doctor_gpu_checks, doctor_container_checks, doctor_cache_checks,
-    doctor_network_checks, doctor_env_checks, doctor_smoke_checks,
+    doctor_network_checks, doctor_env_checks, doctor_slurm_checks, doctor_smoke_checks,
 };
 
 const struct doctor_check *doctor_checks(size_t *count)
@@ -228,14 +228,17 @@ static int env_is(const char *var, const char *id)
     return v && strcmp(v, id) == 0;
 }
 
-static void child_main(const struct doctor_ctx *ctx, const struct doctor_check *c, int fd)
+struct check_job {
+    const struct doctor_ctx *ctx;
+    const struct doctor_check *check;
+};
+
+/* In the base runner's child (default signal handlers: a fault ends it with
+ * the signal itself, which the parent names). */
+static int check_main(void *arg, int fd)
 {
-    /* A fault in a check must end its process with the signal itself, so the
-     * parent can name it; handlers inherited from the parent (a sanitizer's,
-     * say) would turn it into a plain exit, slowly. */
-    static const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
-    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
-        signal(fatal[i], SIG_DFL);
+    const struct check_job *job = arg;
+    const struct doctor_check *c = job->check;
     if (env_is("LAB_DOCTOR_TEST_CRASH", c->id))
         raise(SIGSEGV);
     if (env_is("LAB_DOCTOR_TEST_HANG", c->id))
@@ -246,59 +249,30 @@ static void child_main(const struct doctor_ctx *ctx, const struct doctor_check *
     r.status = DOCTOR_CRASH;
     snprintf(r.message, sizeof r.message, "check returned no result");
     double t0 = now_ms();
-    c->fn(ctx, &r);
+    c->fn(job->ctx, &r);
     r.duration_ms = now_ms() - t0;
-    const char *p = (const char *)&r;
-    size_t left = sizeof r;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        p += w;
-        left -= (size_t)w;
-    }
-    close(fd);
-    /* _exit: the child must not run the parent's atexit handlers or
-     * libtorch's static destructors. */
-    _exit(0);
+    return lab_write_full(fd, &r, sizeof r) == 0 ? 0 : 1;
 }
 
-struct slot {
-    pid_t pid;
-    int fd;
-    size_t got;
-    double start, deadline;
-    int done;
-};
-
-static void finish(struct slot *s, struct doctor_result *r, const struct doctor_check *c, int timed_out)
+static void finish(const struct lab_child_outcome *o, struct doctor_result *r, const struct doctor_check *c)
 {
-    int status = 0;
-    if (timed_out) {
-        kill(s->pid, SIGKILL);
-    }
-    while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    close(s->fd);
-    s->done = 1;
-    double took = now_ms() - s->start;
-    if (timed_out) {
+    double took = o->wall_s * 1e3;
+    if (o->how == LAB_CHILD_TIMED_OUT) {
         memset(r, 0, sizeof *r);
         char fix[256];
         snprintf(fix, sizeof fix, "run `lab doctor --check %s` again; if it hangs again, report it with `lab doctor --json`",
                  c->id);
         doctor_set(r, DOCTOR_FAIL, "TS-DOCTOR-CRASH", fix, "%s timed out after %.0f ms and was stopped", c->id, took);
-    } else if (WIFSIGNALED(status)) {
+    } else if (o->how != LAB_CHILD_EXITED) {
         memset(r, 0, sizeof *r);
         doctor_set(r, DOCTOR_CRASH, "TS-DOCTOR-CRASH", "report this with the output of `lab doctor --json`; the other checks are unaffected",
-                   "%s crashed (signal %d, %s)", c->id, WTERMSIG(status), strsignal(WTERMSIG(status)));
-    } else if (s->got != sizeof *r) {
+                   "%s crashed (signal %d, %s)", c->id, o->code, strsignal(o->code));
+    } else if (o->len != sizeof *r) {
         memset(r, 0, sizeof *r);
         doctor_set(r, DOCTOR_CRASH, "TS-DOCTOR-CRASH", "report this with the output of `lab doctor --json`",
-                   "%s exited (status %d) without a result", c->id, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                   "%s exited (status %d) without a result", c->id, o->code);
     } else {
+        memcpy(r, o->output, sizeof *r);
         r->message[sizeof r->message - 1] = '\0';
         r->remediation[sizeof r->remediation - 1] = '\0';
         r->kb[sizeof r->kb - 1] = '\0';
@@ -312,8 +286,11 @@ static void finish(struct slot *s, struct doctor_result *r, const struct doctor_
 void doctor_run(const struct doctor_ctx *ctx, const struct doctor_check *const *checks, size_t n,
                 struct doctor_result *results)
 {
-    struct slot *slots = calloc(n ? n : 1, sizeof *slots);
-    if (!slots) {
+    struct lab_child **kids = calloc(n ? n : 1, sizeof *kids);
+    struct check_job *jobs = calloc(n ? n : 1, sizeof *jobs);
+    if (!kids || !jobs) {
+        free(kids);
+        free(jobs);
         for (size_t i = 0; i < n; i++)
             doctor_set(&results[i], DOCTOR_CRASH, "", "free some memory", "out of memory");
         return;
@@ -327,79 +304,30 @@ void doctor_run(const struct doctor_ctx *ctx, const struct doctor_check *const *
             ts_lazy_load();
             break;
         }
-    fflush(NULL); /* the children must not flush the parent's buffers twice */
+    size_t running = 0;
     for (size_t i = 0; i < n; i++) {
-        int p[2];
         memset(&results[i], 0, sizeof results[i]);
-        slots[i].done = 1;
-        if (pipe2(p, O_CLOEXEC) != 0) {
-            doctor_set(&results[i], DOCTOR_CRASH, "", "raise the open-file limit (ulimit -n)", "pipe: %s",
-                       strerror(errno));
-            continue;
-        }
         int timeout = override_ms > 0 ? override_ms : checks[i]->timeout_ms ? checks[i]->timeout_ms
                                                                            : DOCTOR_DEFAULT_TIMEOUT_MS;
-        slots[i].start = now_ms();
-        slots[i].deadline = slots[i].start + timeout;
-        pid_t pid = fork();
-        if (pid < 0) {
-            close(p[0]);
-            close(p[1]);
-            doctor_set(&results[i], DOCTOR_CRASH, "", "raise the process limit (ulimit -u)", "fork: %s",
-                       strerror(errno));
+        jobs[i] = (struct check_job){ctx, checks[i]};
+        struct lab_child_opts o = {.timeout_s = timeout / 1e3, .max_output = sizeof results[i]};
+        if (lab_child_start(&o, check_main, &jobs[i], &kids[i]) != LAB_OK) {
+            doctor_set(&results[i], DOCTOR_CRASH, "", lab_err_fix(), "%s", lab_err_message());
             continue;
         }
-        if (pid == 0) {
-            close(p[0]);
-            child_main(ctx, checks[i], p[1]);
-        }
-        close(p[1]);
-        slots[i].pid = pid;
-        slots[i].fd = p[0];
-        slots[i].done = 0;
+        running++;
     }
-    struct pollfd *pfd = calloc(n ? n : 1, sizeof *pfd);
-    size_t *idx = calloc(n ? n : 1, sizeof *idx);
-    for (;;) {
-        size_t m = 0;
-        double t = now_ms(), next = -1;
-        for (size_t i = 0; i < n; i++) {
-            if (slots[i].done)
-                continue;
-            if (t >= slots[i].deadline) {
-                finish(&slots[i], &results[i], checks[i], 1);
-                continue;
-            }
-            if (next < 0 || slots[i].deadline < next)
-                next = slots[i].deadline;
-            if (pfd && idx) {
-                pfd[m].fd = slots[i].fd;
-                pfd[m].events = POLLIN;
-                idx[m++] = i;
-            }
-        }
-        if (m == 0)
-            break;
-        int wait = (int)(next - t) + 1;
-        int rc = poll(pfd, m, wait);
-        if (rc < 0 && errno != EINTR)
-            break;
-        for (size_t k = 0; rc > 0 && k < m; k++) {
-            if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            size_t i = idx[k];
-            char *dst = (char *)&results[i] + slots[i].got;
-            ssize_t got = read(slots[i].fd, dst, sizeof results[i] - slots[i].got);
-            if (got > 0)
-                slots[i].got += (size_t)got;
-            if (got <= 0 || slots[i].got == sizeof results[i])
-                finish(&slots[i], &results[i], checks[i], 0);
-        }
+    while (running > 0) {
+        size_t i;
+        if (!lab_child_wait_any(kids, n, 60, &i))
+            continue;
+        struct lab_child_outcome o;
+        lab_child_collect(kids[i], &o);
+        kids[i] = NULL;
+        running--;
+        finish(&o, &results[i], checks[i]);
+        lab_child_outcome_clear(&o);
     }
-    for (size_t i = 0; i < n; i++)
-        if (!slots[i].done)
-            finish(&slots[i], &results[i], checks[i], 1);
-    free(pfd);
-    free(idx);
-    free(slots);
+    free(kids);
+    free(jobs);
 }

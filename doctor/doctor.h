@@ -56,6 +56,7 @@ extern const struct doctor_check doctor_container_checks[];
 extern const struct doctor_check doctor_cache_checks[];
 extern const struct doctor_check doctor_network_checks[];
 extern const struct doctor_check doctor_env_checks[];
+extern const struct doctor_check doctor_slurm_checks[];
 extern const struct doctor_check doctor_smoke_checks[];
 
 /* Fills the context from the environment (LAB_DOCTOR_ROOT, offline vars). */

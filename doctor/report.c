@@ -53,7 +53,7 @@ static const char *category_title(const char *c)
 {
     static const char *const map[][2] = {{"system", "System"},       {"gpu", "GPU"},
                                          {"container", "Container"}, {"cache", "Caches and data"},
-                                         {"network", "Network"},     {"env", "Environment variables"},
+                                         {"network", "Network"},     {"env", "Environment variables"}, {"slurm", "Slurm"},
                                          {"smoke", "Smoke test"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(map[i][0], c) == 0)

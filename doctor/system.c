@@ -1,16 +1,20 @@
 /* System checks: OS, CPU architecture and bf16 support, memory, free disk,
- * a noexec temp dir. */
+ * a noexec temp dir, a usable LAB_HOME. */
 #include "doctor/doctor.h"
 
 #include "base/env.h"
+#include "base/error.h"
 #include "base/paths.h"
 
+#include <errno.h>
 #include <gnu/libc-version.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #define GIB (1024ull * 1024 * 1024)
 
@@ -202,6 +206,76 @@ static void check_noexec_tmp(const struct doctor_ctx *ctx, struct doctor_result 
         doctor_set(r, DOCTOR_PASS, NULL, NULL, "temp dir %s (%s, %s)", tmp, fs, opts);
 }
 
+/* LAB_HOME holds the store and the runs: a file there, a directory or a
+ * link in place of lab.db, or a read-only mount stop every command that
+ * records something, so say it before a run does. A probe file is created
+ * and removed because permission bits say nothing to root or on a
+ * read-only mount. */
+static void check_lab_home(const struct doctor_ctx *ctx, struct doctor_result *r)
+{
+    (void)ctx;
+    char home[2048] = "";
+    if (lab_dir_resolve(LAB_DIR_HOME, home, sizeof home) != LAB_OK || !home[0]) {
+        doctor_set(r, DOCTOR_FAIL, "TS-LAB-HOME", "set LAB_HOME (or HOME) to a writable directory",
+                   "cannot tell where LAB_HOME is: %s", lab_err_message());
+        return;
+    }
+    struct stat st;
+    if (stat(home, &st) != 0) {
+        /* Not there yet: lab creates it, if its nearest existing parent lets it. */
+        char parent[2048];
+        snprintf(parent, sizeof parent, "%s", home);
+        char *slash;
+        while ((slash = strrchr(parent, '/')) && slash != parent) {
+            *slash = '\0';
+            if (stat(parent, &st) == 0)
+                break;
+        }
+        if (slash == parent)
+            snprintf(parent, sizeof parent, "/");
+        if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
+            doctor_set(r, DOCTOR_FAIL, "TS-LAB-HOME", "set LAB_HOME to a directory lab can create or write",
+                       "LAB_HOME %s cannot be created: %s is not a directory", home, parent);
+        else if (access(parent, W_OK | X_OK) != 0)
+            doctor_set(r, DOCTOR_FAIL, "TS-LAB-HOME", "set LAB_HOME to a directory lab can create or write",
+                       "LAB_HOME %s cannot be created: %s is not writable (%s)", home, parent, strerror(errno));
+        else
+            doctor_set(r, DOCTOR_PASS, NULL, NULL, "LAB_HOME %s does not exist yet; lab will create it", home);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        doctor_set(r, DOCTOR_FAIL, "TS-LAB-HOME", "move that file aside, or set LAB_HOME to a directory",
+                   "LAB_HOME %s is not a directory", home);
+        return;
+    }
+    char probe[2200];
+    snprintf(probe, sizeof probe, "%s/.lab-doctor-XXXXXX", home);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        doctor_set(r, DOCTOR_FAIL, "TS-LAB-HOME",
+                   "fix its permissions (chown/chmod), remount it read-write, or set LAB_HOME to a writable directory",
+                   "LAB_HOME %s is not writable: %s", home, strerror(errno));
+        return;
+    }
+    close(fd);
+    unlink(probe);
+    char db[2200];
+    snprintf(db, sizeof db, "%s/lab.db", home);
+    if (lstat(db, &st) == 0 && S_ISLNK(st.st_mode)) {
+        doctor_set(r, DOCTOR_FAIL, "TS-LAB-HOME", "replace the link with the store itself (mv its target there), "
+                   "or set LAB_HOME to the directory that holds it",
+                   "the store %s is a symbolic link: lab refuses to write through it", db);
+        return;
+    }
+    if (lstat(db, &st) == 0 && !S_ISREG(st.st_mode)) {
+        doctor_set(r, DOCTOR_FAIL, "TS-LAB-HOME", "move it aside (mv lab.db lab.db.moved) to start a new store",
+                   "the store %s is %s, not a database file", db, S_ISDIR(st.st_mode) ? "a directory" : "not a file");
+        return;
+    }
+    doctor_set(r, DOCTOR_PASS, NULL, NULL, "LAB_HOME %s is writable%s", home,
+               lstat(db, &st) == 0 ? "; the store lab.db is a file" : "");
+}
+
 const struct doctor_check doctor_system_checks[] = {
     {"system.os", "system", "OS, kernel and glibc", check_os, 0, "TS-OS-UNSUPPORTED"},
     {"system.arch", "system", "CPU architecture (aarch64 needs the NGC container)", check_arch, 0, "TS-ARM64-PIP"},
@@ -211,5 +285,7 @@ const struct doctor_check doctor_system_checks[] = {
     {"system.disk", "system", "free disk in LAB_HOME, LAB_CACHE, the HF cache and the temp dir", check_disk, 0,
      "TS-DISK-FULL"},
     {"system.noexec_tmp", "system", "temp dir mounted noexec", check_noexec_tmp, 0, "TS-NOEXEC-TMP"},
+    {"system.lab_home", "system", "LAB_HOME is a writable directory and lab.db a file", check_lab_home, 0,
+     "TS-LAB-HOME"},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/jsonio.h"
 #include "base/log.h"
 #include "datasets/hash.h"
 #include "grader/batch_internal.h"
@@ -159,7 +160,7 @@ static int make_staging(char *out, size_t cap)
 
 /* ---- the summary ---- */
 
-static int add_problem(struct batch_summary *s, const char *source, const char *student, const char *status,
+int batch_summary_add_problem(struct batch_summary *s, const char *source, const char *student, const char *status,
                        const char *detail)
 {
     struct batch_problem *np = realloc(s->problems, (s->n_problems + 1) * sizeof *np);
@@ -190,7 +191,7 @@ void batch_summary_free(struct batch_summary *s)
     memset(s, 0, sizeof *s);
 }
 
-static const char *const status_names[] = {"graded", "not_gradable", "crash", "timeout", "oom"};
+const char *const batch_status_names[] = {"graded", "not_gradable", "crash", "timeout", "oom"};
 
 static void counts_text(const struct batch_summary *s, char *buf, size_t cap)
 {
@@ -202,21 +203,23 @@ json_t *batch_summary_to_json(const struct batch_summary *s)
 {
     json_t *counts = json_object();
     for (int i = 0; i < 5; i++)
-        json_object_set_new(counts, status_names[i], json_integer((json_int_t)s->counts[i]));
+        json_object_set_new(counts, batch_status_names[i], json_integer((json_int_t)s->counts[i]));
     json_object_set_new(counts, "skipped", json_integer((json_int_t)s->skipped));
+    json_object_set_new(counts, "still_not_graded", json_integer((json_int_t)s->still_not_graded));
     json_t *problems = json_array();
     for (size_t i = 0; i < s->n_problems; i++)
-        json_array_append_new(problems, json_pack("{s:s, s:s, s:s, s:s}", "source", s->problems[i].source, "student",
-                                                  s->problems[i].student, "status", s->problems[i].status, "detail",
-                                                  s->problems[i].detail));
+        json_array_append_new(problems, json_pack("{s:o, s:o, s:s, s:o}", "source", lab_json_text(s->problems[i].source),
+                                                  "student", lab_json_text(s->problems[i].student), "status",
+                                                  s->problems[i].status, "detail",
+                                                  lab_json_text(s->problems[i].detail)));
     json_t *ignored = json_array();
     for (size_t i = 0; i < s->n_ignored; i++)
-        json_array_append_new(ignored, json_string(s->ignored[i]));
-    return json_pack("{s:I, s:I, s:o, s:I, s:f, s:f, s:b, s:b, s:s, s:o, s:o}", "total", (json_int_t)s->total,
+        json_array_append_new(ignored, lab_json_text(s->ignored[i]));
+    return json_pack("{s:I, s:I, s:o, s:I, s:f, s:f, s:b, s:b, s:o, s:o, s:o}", "total", (json_int_t)s->total,
                      "done", (json_int_t)s->done, "counts", counts, "id_issues", (json_int_t)s->id_issues,
                      "elapsed_s", s->elapsed_s, "per_s", s->elapsed_s > 0 ? (double)s->done / s->elapsed_s : 0.0,
                      "network_isolated", s->network_isolated, "interrupted", s->interrupted, "gradebook",
-                     s->gradebook ? s->gradebook : "", "problems", problems, "ignored", ignored);
+                     lab_json_text(s->gradebook), "problems", problems, "ignored", ignored);
 }
 
 void batch_summary_print(const struct batch_summary *s, FILE *out)
@@ -241,7 +244,8 @@ void batch_summary_print(const struct batch_summary *s, FILE *out)
         if (strcmp(s->problems[i].status, "id") != 0)
             continue;
         if (!header++)
-            fprintf(out, "\nstudent ids to check (not exported until resolved; lab explain TS-STUDENT-ID):\n");
+            fprintf(out, "\nstudent ids to check (exported flagged with their id_issue until resolved; lab explain "
+                        "TS-STUDENT-ID):\n");
         fprintf(out, "  %s: %s\n", s->problems[i].source, s->problems[i].detail);
     }
     if (s->n_ignored) {
@@ -277,10 +281,9 @@ static void draw(struct run_state *r, int final)
         lab_progress_update(&r->bar, r->s->done, extra);
 }
 
-static int record_result(struct run_state *r, struct batch_job *job, struct batch_result *res)
+int batch_record(gradebook *gb, const struct batch_opts *o, const char *input_root, const struct batch_item *it,
+                 const char *sha256, struct batch_result *res, struct batch_summary *s, struct gb_outcome *oc)
 {
-    const struct batch_opts *o = r->o;
-    const struct batch_item *it = job->item;
     char received[32], graded[32];
     struct tm tm;
     gmtime_r(&it->mtime, &tm);
@@ -292,9 +295,9 @@ static int record_result(struct run_state *r, struct batch_job *job, struct batc
         penalty = 100;
     struct gb_submission sub = {
         .lab = o->lab,
-        .input = r->in.root,
+        .input = input_root,
         .source = it->source,
-        .sha256 = job->sha256,
+        .sha256 = sha256,
         .received = received,
         .graded = graded,
         .grader_version = o->grader_version,
@@ -307,20 +310,25 @@ static int record_result(struct run_state *r, struct batch_job *job, struct batc
         .plots = res->plots,
         .n_plots = res->n_plots,
     };
-    struct gb_outcome oc;
-    int rc = gradebook_record(r->gb, &sub, &oc);
+    int rc = gradebook_record(gb, &sub, oc);
     if (rc)
         return rc;
     enum grade_status st = res->report->status;
     if ((unsigned)st < 5)
-        r->s->counts[st]++;
+        s->counts[st]++;
     if (st != GRADE_GRADED)
-        rc = add_problem(r->s, it->source, oc.student, status_names[st], res->report->status_detail);
-    if (!rc && oc.id_issue[0]) {
-        r->s->id_issues++;
-        rc = add_problem(r->s, it->source, oc.student, "id", oc.id_issue);
+        rc = batch_summary_add_problem(s, it->source, oc->student, batch_status_names[st], res->report->status_detail);
+    if (!rc && oc->id_issue[0]) {
+        s->id_issues++;
+        rc = batch_summary_add_problem(s, it->source, oc->student, "id", oc->id_issue);
     }
     return rc;
+}
+
+static int record_result(struct run_state *r, struct batch_job *job, struct batch_result *res)
+{
+    struct gb_outcome oc;
+    return batch_record(r->gb, r->o, r->in.root, job->item, job->sha256, res, r->s, &oc);
 }
 
 static void finish_job(struct run_state *r, struct batch_job *job, int *rc)
@@ -372,10 +380,21 @@ static int start_next(struct run_state *r, struct batch_job *job)
             continue;
         }
         int found = 0;
-        int rc = gradebook_has(r->gb, o->lab, job->sha256, o->grader_version, it->source, &found);
+        struct gb_open_problems open;
+        int rc = gradebook_open_problems(r->gb, o->lab, job->sha256, o->grader_version, it->source, &open, &found);
         if (rc)
             return rc;
-        if (found && !o->regrade) {
+        if (found && !o->regrade) { /* graded before: its problems are still open, and listed again */
+            if (open.status[0]) {
+                r->s->still_not_graded++;
+                rc = add_problem(r->s, it->source, open.student, open.status, open.detail);
+            }
+            if (!rc && open.id_issue[0]) {
+                r->s->id_issues++;
+                rc = add_problem(r->s, it->source, open.student, "id", open.id_issue);
+            }
+            if (rc)
+                return rc;
             r->s->skipped++;
             r->s->done++;
             draw(r, 0);
@@ -433,6 +452,21 @@ static bool uses_gpu(const struct batch_opts *o)
     return o->reeval && o->device && (strncmp(o->device, "cuda", 4) == 0 || strcmp(o->device, "auto") == 0);
 }
 
+void batch_sandbox_limits(const struct batch_opts *o, struct sandbox_limits *lim)
+{
+    *lim = (struct sandbox_limits){
+        .timeout_s = o->timeout_s,
+        /* CPU seconds across all the child's threads: room for a few. */
+        .cpu_s = (uint64_t)(o->timeout_s * 4) + 10,
+        /* CUDA maps tens of GiB of address space at start-up: on a GPU the
+         * limit would stop every child, so it is left off there. */
+        .mem_bytes = uses_gpu(o) ? 0 : o->mem_mb << 20,
+        .fsize_bytes = o->limits.max_file_bytes + (1u << 20),
+        .nofile = 1024,
+        .max_output = BATCH_MAX_OUTPUT,
+    };
+}
+
 int batch_run(const struct batch_opts *o, struct batch_summary *s)
 {
     memset(s, 0, sizeof *s);
@@ -444,17 +478,7 @@ int batch_run(const struct batch_opts *o, struct batch_summary *s)
         return lab_err_context(LAB_EENV, "--reeval needs libtorch (or grade without it)");
     double t0 = lab_monotonic_s();
     struct run_state r = {.o = o, .s = s};
-    r.lim = (struct sandbox_limits){
-        .timeout_s = o->timeout_s,
-        /* CPU seconds across all the child's threads: room for a few. */
-        .cpu_s = (uint64_t)(o->timeout_s * 4) + 10,
-        /* CUDA maps tens of GiB of address space at start-up: on a GPU the
-         * limit would stop every child, so it is left off there. */
-        .mem_bytes = uses_gpu(o) ? 0 : o->mem_mb << 20,
-        .fsize_bytes = o->limits.max_file_bytes + (1u << 20),
-        .nofile = 1024,
-        .max_output = BATCH_MAX_OUTPUT,
-    };
+    batch_sandbox_limits(o, &r.lim);
     int rc = make_staging(r.staging, sizeof r.staging);
     if (rc)
         return rc;

@@ -53,6 +53,7 @@ struct batch_summary {
     size_t done;      /* recorded or skipped */
     size_t skipped;   /* already in the gradebook for this grader version */
     size_t counts[5]; /* recorded, by enum grade_status */
+    size_t still_not_graded; /* skipped, and not graded when they were recorded */
     size_t id_issues;
     double elapsed_s;
     bool network_isolated;

@@ -23,19 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n, len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* One JSON line to the parent; an allocation failure here is the job
  * running out of memory. */
 static int send_line(int fd, json_t *msg)
@@ -44,9 +31,9 @@ static int send_line(int fd, json_t *msg)
     json_decref(msg);
     if (!s)
         _exit(SANDBOX_EXIT_OOM);
-    int rc = write_all(fd, s, strlen(s));
+    int rc = lab_write_full(fd, s, strlen(s));
     free(s);
-    return rc == 0 && write_all(fd, "\n", 1) == 0 ? 0 : -1;
+    return rc == 0 && lab_write_full(fd, "\n", 1) == 0 ? 0 : -1;
 }
 
 static int is_memory_error(const char *msg)
@@ -103,13 +90,13 @@ static void maybe_fault(const char *source, int out_fd)
         } else if (strcmp(tok, "exit") == 0) {
             _exit(1);
         } else if (strcmp(tok, "garbage") == 0) {
-            write_all(out_fd, "{\"report\": [not json\n", 21);
+            lab_write_full(out_fd, "{\"report\": [not json\n", 21);
             _exit(0);
         } else if (strcmp(tok, "flood") == 0) {
             static char junk[1 << 16];
             memset(junk, 'x', sizeof junk);
             for (;;)
-                if (write_all(out_fd, junk, sizeof junk))
+                if (lab_write_full(out_fd, junk, sizeof junk))
                     _exit(0);
         } else if (strcmp(tok, "orphan") == 0) {
             if (fork() == 0)

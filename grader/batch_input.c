@@ -249,13 +249,14 @@ int batch_input_scan(const char *input, const char *staging, struct batch_input 
     struct ds_unpack_limits lim = batch_bulk_limits();
     struct ds_unpack_report rep;
     int rc = ds_unpack_file(abs, dest, &lim, &rep);
-    if (rc) {
-        char fix[512];
+    if (rc) { /* copied first: lab_err must not read the message it is replacing */
+        char fix[512], why[1024];
         snprintf(fix, sizeof fix,
                  "download the submissions again from the LMS, or unpack them into a folder and grade the folder "
-                 "(lab explain TS-SUBMISSION-ARCHIVE); %s",
-                 lab_err_fix());
-        return lab_err(rc, fix, "%s", lab_err_message());
+                 "(lab explain TS-SUBMISSION-ARCHIVE)%s%s",
+                 lab_err_fix()[0] ? "; " : "", lab_err_fix());
+        snprintf(why, sizeof why, "%s", lab_err_message());
+        return lab_err(LAB_EENV, fix, "the bulk download %s cannot be unpacked: %s", input, why);
     }
     out->bulk_zip = true;
     if (has_submission_json(dest))

@@ -54,6 +54,20 @@ struct grade_report *batch_synth_report(const char *lab, const char *student, co
                                         enum grade_status status, const char *check_id, enum check_status cs,
                                         const char *kb, const char *detail);
 
+/* Records one submission's result in the gradebook (one transaction) and
+ * counts it in the summary: the one way a batch, local or on a cluster,
+ * writes a row. */
+int batch_record(gradebook *gb, const struct batch_opts *o, const char *input_root, const struct batch_item *it,
+                 const char *sha256, struct batch_result *res, struct batch_summary *s, struct gb_outcome *oc);
+int batch_summary_add_problem(struct batch_summary *s, const char *source, const char *student, const char *status,
+                              const char *detail);
+/* "graded", "not_gradable", "crash", "timeout", "oom": by enum grade_status. */
+extern const char *const batch_status_names[5];
+
+/* The limits of every grading child of a batch with options `o`
+ * (private_net left false: the caller probes it). */
+void batch_sandbox_limits(const struct batch_opts *o, struct sandbox_limits *lim);
+
 /* Removes a directory tree, making its directories writable first. */
 void batch_rm_tree(const char *dir);
 

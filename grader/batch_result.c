@@ -44,6 +44,8 @@ struct grade_report *batch_synth_report(const char *lab, const char *student, co
     c->status = cs;
     c->message = dup_or_null(detail);
     c->kb = dup_or_null(kb);
+    /* It earned nothing of the whole rubric: 0 out of it, never 0/0. */
+    c->max_points = r->max_score = lab ? grade_max_score(lab) : 0;
     return r;
 }
 

@@ -39,7 +39,7 @@ enum check_status check_logits_shape(int is_float, const char *dtype, const int6
     if (ndim == 1 && n > 0 && shape[0] == n * classes)
         return check_set(o, CHECK_FAIL, kb, "logits are %s: flattened, expected %s", got, want);
     if (ndim == 2 && shape[1] == classes && n >= 0)
-        return check_set(o, CHECK_FAIL, kb, "logits are %s: predictions for %lld images, expected %lld (the whole eval split)",
+        return check_set(o, CHECK_FAIL, kb, "logits are %s: predictions for %lld images, expected %lld (the eval images of the lab's mode)",
                          got, (long long)shape[0], (long long)n);
     return check_set(o, CHECK_FAIL, kb, "logits are %s, expected %s", got, want);
 }

@@ -133,6 +133,8 @@ static double rubric_max(const struct rubric *rb, size_t models, int self_check,
     return total;
 }
 
+double grade_max_score(const char *lab) { return rubric_max(rubric_find(lab), 1, 0, 0); }
+
 /* A report that says why nothing was graded: one not_gradable check so that
  * every output format (Gradescope's included) shows the reason. */
 static int not_gradable(struct grade_report *r, const struct rubric *rb, const char *why, const char *fix,
@@ -209,7 +211,57 @@ static void model_reset(struct grade_ctx *g)
     free(g->m.logits);
     free(g->m.labels);
     free(g->m.indices);
+    free(g->m.row_of);
     memset(&g->m, 0, sizeof g->m);
+}
+
+/* 1 when the lab grades this model (lab.json lists it, without
+ * "study": false), 0 for one of the lab's optional variants ("study":
+ * false), -1 for a name the lab does not have. The study models' names go to `names`. */
+static int model_graded(const json_t *lab, const char *name, char *names, size_t cap)
+{
+    int found = -1;
+    size_t len = 0, i;
+    const json_t *m;
+    names[0] = '\0';
+    json_array_foreach(json_object_get(lab, "models"), i, m)
+    {
+        const char *n = json_string_value(json_object_get(m, "name"));
+        int study = !json_is_false(json_object_get(m, "study")); /* a lab without variants grades every model */
+        if (!n)
+            continue;
+        if (study && len < cap)
+            len += (size_t)snprintf(names + len, cap - len, "%s%s", len ? ", " : "", n);
+        if (!strcmp(n, name))
+            found = study;
+    }
+    return found;
+}
+
+/* A model the lab does not grade earns nothing: its checks do not run.
+ * An unknown name (a renamed model) costs what a graded model is worth, so
+ * that renaming one never raises the share of points; an optional variant
+ * of the lab is reported and left out of max_score. */
+static int ungraded_model(struct grade_ctx *g, const struct rubric *rb, struct grade_report *r, int known,
+                          const char *studied)
+{
+    double worth = 0;
+    for (size_t i = 0; i < rb->n; i++) {
+        const struct rubric_check *c = &rb->checks[i];
+        if (c->flags & RC_PER_MODEL && !(c->flags & RC_REEVAL && !g->opts->reeval) &&
+            !(c->flags & (RC_SUBMISSION | RC_REEVAL) && g->self_check))
+            worth += c->points;
+    }
+    char name[256], msg[900];
+    snprintf(name, sizeof name, "%s: a model this lab grades", g->m.name);
+    if (known == 0) {
+        snprintf(msg, sizeof msg, "not graded: %s is an optional variant in lab %s; the rubric grades %s",
+                 g->m.name, r->lab, studied);
+        return add_check(r, "integrity.model", name, CHECK_SKIPPED, 0, 0, msg, NULL);
+    }
+    snprintf(msg, sizeof msg, "'%s' is not a model of lab %s (it grades %s): its %g points are not earned; "
+             "submit the models under the names `lab run` gives them", g->m.name, r->lab, studied, worth);
+    return add_check(r, "integrity.model", name, CHECK_FAIL, 0, worth, msg, "TS-SUBMISSION-INTEGRITY");
 }
 
 static int run_rubric(struct grade_ctx *g, const struct rubric *rb, struct grade_report *r)
@@ -226,6 +278,12 @@ static int run_rubric(struct grade_ctx *g, const struct rubric *rb, struct grade
         model_reset(g);
         g->m.sm = sm;
         g->m.name = sm->name;
+        char studied[400];
+        int known = model_graded(g->lab, sm->name, studied, sizeof studied);
+        if (known != 1) {
+            rc = ungraded_model(g, rb, r, known, studied);
+            continue;
+        }
         if ((rc = rb->model_begin(g, sm)))
             break;
         for (size_t i = 0; !rc && i < rb->n; i++) {

@@ -72,6 +72,11 @@ int grade_run_dir(const char *dir, const struct grade_opts *opts, struct grade_r
  * for the batch grader's crash/timeout/oom). */
 int grade_exit_status(const struct grade_report *r);
 
+/* The whole max_score of the lab's rubric (one model, no re-evaluation):
+ * what a report that earned nothing (not gradable, crash, timeout) is out
+ * of. 0 when the lab has no rubric. */
+double grade_max_score(const char *lab);
+
 const char *check_status_name(enum check_status s);
 const char *grade_status_name(enum grade_status s);
 

@@ -204,3 +204,34 @@ int gradebook_has(gradebook *g, const char *lab, const char *sha256, const char 
     }
     return rc == SQLITE_DONE ? LAB_OK : gradebook_error(g, rc, "looking up a submission");
 }
+
+int gradebook_open_problems(gradebook *g, const char *lab, const char *sha256, const char *grader_version,
+                            const char *source, struct gb_open_problems *out, int *found)
+{
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    int rc = sqlite3_prepare_v2(g->db,
+                                "SELECT status, coalesce(status_detail, ''), coalesce(student, ''), coalesce(id_issue, '')"
+                                " FROM submissions WHERE lab = ? AND sha256 = ? AND grader_version = ? AND source = ?",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return gradebook_error(g, rc, "looking up a submission");
+    sqlite3_bind_text(st, 1, lab, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, grader_version, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(st, 0);
+        if (status && strcmp(status, "graded")) {
+            snprintf(out->status, sizeof out->status, "%s", status);
+            snprintf(out->detail, sizeof out->detail, "%s", (const char *)sqlite3_column_text(st, 1));
+        }
+        snprintf(out->student, sizeof out->student, "%s", (const char *)sqlite3_column_text(st, 2));
+        snprintf(out->id_issue, sizeof out->id_issue, "%s", (const char *)sqlite3_column_text(st, 3));
+        *found = 1;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? LAB_OK : gradebook_error(g, rc, "looking up a submission");
+}

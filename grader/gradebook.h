@@ -42,6 +42,15 @@ int gradebook_error(gradebook *g, int sqlite_rc, const char *doing);
 int gradebook_has(gradebook *g, const char *lab, const char *sha256, const char *grader_version, const char *source,
                   int *found);
 
+/* What is still open about a recorded submission, for a batch run that
+ * skips it: its status and detail when it was not graded, its id issue.
+ * Empty strings when there is nothing; *found 0 when it is not recorded. */
+struct gb_open_problems {
+    char status[16], student[256], detail[1024], id_issue[1024];
+};
+int gradebook_open_problems(gradebook *g, const char *lab, const char *sha256, const char *grader_version,
+                            const char *source, struct gb_open_problems *out, int *found);
+
 struct gb_artifact {
     const char *kind;  /* "model" or "predictions" */
     const char *model; /* the models/<name>/ directory */

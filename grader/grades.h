@@ -1,7 +1,8 @@
 /* Reading the gradebook for instructors: `lab grades export|feedback|
  * duplicates`. Each student counts with the latest submission per lab
- * (by received time); rows whose student id is missing or in conflict are
- * left out and listed, never attributed to anyone. */
+ * (by received time). Rows whose student id is missing are left out and
+ * listed; rows in an id conflict are all kept, flagged (exports carry them
+ * with their id_issue, never as the student's grade), never attributed. */
 #ifndef GRADER_GRADES_H
 #define GRADER_GRADES_H
 
@@ -22,8 +23,12 @@ struct grades_row {
 struct grades_rows {
     struct grades_row *rows; /* ordered by lab, then student */
     size_t n;
-    struct grades_row *left_out; /* no student id, or one in conflict */
+    struct grades_row *left_out; /* no student id */
     size_t n_left_out;
+    /* every row whose student id is in conflict (two files or two LMS users
+     * for one id): all of them, the claimed and the claiming, none hidden */
+    struct grades_row *flagged;
+    size_t n_flagged;
 };
 
 /* `lab` NULL for every lab. */

@@ -4,6 +4,7 @@
 #include "grader/grades.h"
 
 #include "base/error.h"
+#include "base/jsonio.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 struct art {
     char *lab, *kind, *model, *sha, *weights, *who, *source;
+    char *seed; /* the training seed the submission names ("" when unknown) */
 };
 
 static char *col(sqlite3_stmt *st, int i)
@@ -60,12 +62,38 @@ static size_t people(const struct art *a, size_t from, size_t to)
     return n;
 }
 
-static void emit(const struct art *a, size_t from, size_t to, const char *what, const char *hash, json_t *groups,
-                 FILE *out)
+/* What the seeds of a group say: `lab run` is deterministic, so students
+ * who kept one seed (the course default) get identical files from honest
+ * work, while identical results under different seeds do not happen by
+ * independent training. */
+enum seeds { SEEDS_SAME, SEEDS_DIFFERENT, SEEDS_UNKNOWN };
+
+static enum seeds group_seeds(const struct art *a, size_t from, size_t to)
 {
+    for (size_t i = from; i < to; i++)
+        if (!a[i].seed[0])
+            return SEEDS_UNKNOWN;
+    for (size_t i = from + 1; i < to; i++)
+        if (strcmp(a[i].seed, a[from].seed))
+            return SEEDS_DIFFERENT;
+    return SEEDS_SAME;
+}
+
+static void emit(const struct art *a, size_t from, size_t to, const char *what, const char *hash, json_t *groups,
+                 FILE *out, size_t *counts)
+{
+    enum seeds sd = group_seeds(a, from, to);
+    static const char *const verdict[] = {
+        [SEEDS_SAME] = "all trained with the same seed: deterministic training gives identical files, expected "
+                       "of honest work with the default seed",
+        [SEEDS_DIFFERENT] = "different seeds, identical results: not what independent training gives; look at these",
+        [SEEDS_UNKNOWN] = "a seed is unknown (no environment.seed in submission.json)",
+    };
+    static const char *const names[] = {"same", "different", "unknown"};
+    counts[sd]++;
     json_t *members = json_array();
     if (out)
-        fprintf(out, "lab %s, %s %s (%.12s...):\n", a[from].lab, a[from].model, what, hash);
+        fprintf(out, "lab %s, %s %s (%.12s...): %s\n", a[from].lab, a[from].model, what, hash, verdict[sd]);
     for (size_t i = from; i < to; i++) {
         int seen = 0;
         for (size_t j = from; j < i && !seen; j++)
@@ -73,11 +101,14 @@ static void emit(const struct art *a, size_t from, size_t to, const char *what, 
         if (seen)
             continue;
         if (out)
-            fprintf(out, "  %-24s %s\n", a[i].who, a[i].source);
-        json_array_append_new(members, json_pack("{s:s, s:s}", "student", a[i].who, "source", a[i].source));
+            fprintf(out, "  %-24s %-32s seed %s\n", a[i].who, a[i].source, a[i].seed[0] ? a[i].seed : "?");
+        json_array_append_new(members, json_pack("{s:o, s:o, s:o}", "student", lab_json_text(a[i].who), "source",
+                                                 lab_json_text(a[i].source), "seed",
+                                                 a[i].seed[0] ? json_string(a[i].seed) : json_null()));
     }
-    json_array_append_new(groups, json_pack("{s:s, s:s, s:s, s:s, s:o}", "lab", a[from].lab, "kind", what, "model",
-                                            a[from].model, "sha256", hash, "members", members));
+    json_array_append_new(groups, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "lab", a[from].lab, "kind", what,
+                                            "model", a[from].model, "sha256", hash, "seeds", names[sd], "look",
+                                            sd != SEEDS_SAME, "members", members));
 }
 
 int grades_duplicates(gradebook *g, const char *lab, bool as_json, FILE *out, size_t *ngroups)
@@ -86,7 +117,8 @@ int grades_duplicates(gradebook *g, const char *lab, bool as_json, FILE *out, si
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(gradebook_db(g),
                                 "SELECT s.lab, a.kind, a.model, a.sha256, coalesce(a.weights_sha256, ''),"
-                                " coalesce(s.student, '(no id) ' || s.source), s.source"
+                                " coalesce(s.student, '(no id) ' || s.source), s.source,"
+                                " coalesce(CAST(json_extract(s.report, '$.fingerprint.seed') AS TEXT), '')"
                                 " FROM artifacts a JOIN submissions s ON s.id = a.submission"
                                 " WHERE (?1 IS NULL OR s.lab = ?1)",
                                 -1, &st, NULL);
@@ -101,10 +133,12 @@ int grades_duplicates(gradebook *g, const char *lab, bool as_json, FILE *out, si
         if (!na)
             break;
         a = na;
-        a[n++] = (struct art){col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), col(st, 5), col(st, 6)};
+        a[n++] = (struct art){col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), col(st, 5), col(st, 6),
+                              col(st, 7)};
     }
     sqlite3_finalize(st);
     json_t *groups = json_array();
+    size_t counts[3] = {0};
     FILE *text = as_json ? NULL : out;
     if (rc != SQLITE_DONE) {
         rc = rc == SQLITE_ROW ? lab_err(LAB_EINTERNAL, NULL, "out of memory") : gradebook_error(g, rc, "reading artifacts");
@@ -120,7 +154,7 @@ int grades_duplicates(gradebook *g, const char *lab, bool as_json, FILE *out, si
         if (people(a, i, j) > 1) {
             emit(a, i, j, !strcmp(a[i].kind, "model") ? "byte-identical model.safetensors"
                                                        : "byte-identical predictions.safetensors",
-                 a[i].sha, groups, text);
+                 a[i].sha, groups, text, counts);
             (*ngroups)++;
         }
         i = j;
@@ -136,14 +170,15 @@ int grades_duplicates(gradebook *g, const char *lab, bool as_json, FILE *out, si
         for (size_t k = i + 1; k < j; k++)
             differ |= strcmp(a[k].sha, a[i].sha) != 0;
         if (!strcmp(a[i].kind, "model") && a[i].weights[0] && differ && people(a, i, j) > 1) {
-            emit(a, i, j, "equal weights in different files", a[i].weights, groups, text);
+            emit(a, i, j, "equal weights in different files", a[i].weights, groups, text, counts);
             (*ngroups)++;
         }
         i = j;
     }
     if (as_json) {
-        json_t *doc = json_pack("{s:o, s:s}", "groups", groups,
-                                "note", "a match is a reason to look at the work, not proof of copying");
+        json_t *doc = json_pack("{s:o, s:s}", "groups", groups, "note",
+                                "a match is a reason to look at the work, not proof of copying; groups under one seed "
+                                "are what deterministic training gives (docs/grading.md)");
         groups = NULL;
         char *s = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
         json_decref(doc);
@@ -155,12 +190,16 @@ int grades_duplicates(gradebook *g, const char *lab, bool as_json, FILE *out, si
     } else {
         fprintf(out, "%zu group%s of matching files%s\n", *ngroups, *ngroups == 1 ? "" : "s",
                 *ngroups ? "; a match is a reason to look at the work, not proof of copying" : "");
+        if (*ngroups)
+            fprintf(out, "%zu under one seed (expected of deterministic training), %zu under different seeds "
+                         "(look at these), %zu with a seed unknown (docs/grading.md: reading duplicates)\n",
+                    counts[SEEDS_SAME], counts[SEEDS_DIFFERENT], counts[SEEDS_UNKNOWN]);
     }
 done:
     json_decref(groups);
     for (size_t i = 0; i < n; i++)
         free(a[i].lab), free(a[i].kind), free(a[i].model), free(a[i].sha), free(a[i].weights), free(a[i].who),
-            free(a[i].source);
+            free(a[i].source), free(a[i].seed);
     free(a);
     return rc;
 }

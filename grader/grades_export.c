@@ -2,6 +2,8 @@
 #include "grader/grades.h"
 
 #include "base/error.h"
+#include "base/jsonio.h"
+#include "base/utf8.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -11,12 +13,14 @@
 
 /* A field as CSV. Text a student chose (ids, file names) that a
  * spreadsheet would run as a formula gets a leading quote mark. */
-static void csv_field(FILE *out, const char *s, int first)
+static void csv_field(FILE *out, const char *raw, int first)
 {
     if (!first)
         fputc(',', out);
-    if (!s)
+    if (!raw)
         return;
+    char *esc = lab_utf8_escape(raw); /* the same text as the JSON export */
+    const char *s = esc ? esc : raw;
     int formula = strchr("=+-@\t\r", s[0]) != NULL && s[0];
     int quote = formula || strpbrk(s, ",\"\r\n") != NULL;
     if (quote)
@@ -30,6 +34,7 @@ static void csv_field(FILE *out, const char *s, int first)
     }
     if (quote)
         fputc('"', out);
+    free(esc);
 }
 
 static void csv_number(FILE *out, double v)
@@ -44,7 +49,7 @@ static void csv_number(FILE *out, double v)
     fprintf(out, ",%s", buf);
 }
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s) { return s ? lab_json_text(s) : json_null(); }
 
 int grades_export(gradebook *g, const char *lab, enum grades_format fmt, FILE *out, FILE *warn)
 {
@@ -54,10 +59,10 @@ int grades_export(gradebook *g, const char *lab, enum grades_format fmt, FILE *o
         return rc;
     if (fmt == GRADES_CSV) {
         fputs("student,lab,score,max_score,status,late_penalty,graded_at,grader_version,raw_score,late_days,name,lms,"
-              "lms_user,source\r\n",
+              "lms_user,source,id_issue\r\n",
               out);
-        for (size_t i = 0; i < r.n; i++) {
-            const struct grades_row *w = &r.rows[i];
+        for (size_t i = 0; i < r.n + r.n_flagged; i++) {
+            const struct grades_row *w = i < r.n ? &r.rows[i] : &r.flagged[i - r.n];
             csv_field(out, w->student, 1);
             csv_field(out, w->lab, 0);
             csv_number(out, w->score);
@@ -72,19 +77,20 @@ int grades_export(gradebook *g, const char *lab, enum grades_format fmt, FILE *o
             csv_field(out, w->lms, 0);
             csv_field(out, w->lms_user, 0);
             csv_field(out, w->source, 0);
+            csv_field(out, w->id_issue, 0);
             fputs("\r\n", out);
         }
     } else {
         json_t *arr = json_array();
-        for (size_t i = 0; arr && i < r.n; i++) {
-            const struct grades_row *w = &r.rows[i];
+        for (size_t i = 0; arr && i < r.n + r.n_flagged; i++) {
+            const struct grades_row *w = i < r.n ? &r.rows[i] : &r.flagged[i - r.n];
             json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:f, s:f, s:s, s:f, s:s, s:s, s:f, s:i, s:o, s:o, s:o, s:s}", "student",
-                               w->student, "lab", w->lab, "score", w->score, "max_score", w->max_score, "status",
-                               w->status, "late_penalty", w->late_penalty, "graded_at", w->graded, "grader_version",
-                               w->grader_version, "raw_score", w->raw_score, "late_days", w->late_days, "name",
+                arr, json_pack("{s:o, s:o, s:f, s:f, s:s, s:f, s:o, s:o, s:f, s:i, s:o, s:o, s:o, s:o, s:o}", "student",
+                               lab_json_text(w->student), "lab", lab_json_text(w->lab), "score", w->score, "max_score", w->max_score, "status",
+                               w->status, "late_penalty", w->late_penalty, "graded_at", lab_json_text(w->graded),
+                               "grader_version", lab_json_text(w->grader_version), "raw_score", w->raw_score, "late_days", w->late_days, "name",
                                str_or_null(w->name), "lms", str_or_null(w->lms), "lms_user", str_or_null(w->lms_user),
-                               "source", w->source));
+                               "source", lab_json_text(w->source), "id_issue", str_or_null(w->id_issue)));
         }
         char *text = arr ? json_dumps(arr, JSON_INDENT(2)) : NULL;
         json_decref(arr);

@@ -62,6 +62,44 @@ static int load_checks(gradebook *g, int64_t id, struct check_row **out, size_t 
 }
 
 static int passed(const char *status) { return status && (!strcmp(status, "pass") || !strcmp(status, "skipped")); }
+static int skipped(const char *status) { return status && !strcmp(status, "skipped"); }
+
+/* Text for a student's eyes: an absolute path (the instructor's folders, the
+ * grader's temporary directory) is cut to its last component. */
+static void text_no_paths(struct html *h, const char *s)
+{
+    if (!s)
+        return;
+    char *copy = malloc(2 * strlen(s) + 1); /* "…/" (4 bytes) stands for at least 2 */
+    if (!copy) {
+        h->oom = 1;
+        return;
+    }
+    size_t o = 0;
+    for (size_t i = 0; s[i];) {
+        int start = s[i] == '/' && (i == 0 || strchr(" \t(\"'=:,", s[i - 1]));
+        if (!start) {
+            copy[o++] = s[i++];
+            continue;
+        }
+        size_t end = i, last = i;
+        while (s[end] && !strchr(" \t)\"',;", s[end]) && !(s[end] == ':' && (s[end + 1] == ' ' || !s[end + 1]))) {
+            if (s[end] == '/')
+                last = end;
+            end++;
+        }
+        if (last > i) { /* a path with directories: keep what follows the last '/' */
+            memcpy(copy + o, "\xe2\x80\xa6/", 4); /* "…/" */
+            o += 4;
+            i = last + 1;
+        }
+        while (i < end)
+            copy[o++] = s[i++];
+    }
+    copy[o] = '\0';
+    html_text(h, copy);
+    free(copy);
+}
 
 static void fmt_score(char *buf, size_t cap, double v)
 {
@@ -90,7 +128,7 @@ static int student_section(gradebook *g, struct html *h, const struct grades_row
     if (r->late_days > 0)
         html_fmt(h, ", %d day%s late: %.4g%% taken off", r->late_days, r->late_days == 1 ? "" : "s", r->late_penalty);
     html_raw(h, "</p>\n<p>File: <code>");
-    html_text(h, r->source);
+    text_no_paths(h, r->source);
     html_raw(h, "</code>, received ");
     html_text(h, r->received);
     html_raw(h, ", graded ");
@@ -100,7 +138,7 @@ static int student_section(gradebook *g, struct html *h, const struct grades_row
     html_raw(h, "</p>\n");
     if (strcmp(r->status, "graded") != 0 && r->status_detail) {
         html_raw(h, "<p class=\"fail\">Not graded: ");
-        html_text(h, r->status_detail);
+        text_no_paths(h, r->status_detail);
         html_raw(h, "</p>\n");
     }
     struct check_row *c;
@@ -110,27 +148,33 @@ static int student_section(gradebook *g, struct html *h, const struct grades_row
         return rc;
     html_raw(h, "<table>\n<tr><th></th><th>check</th><th>points</th><th>details</th></tr>\n");
     for (size_t i = 0; i < n; i++) {
-        int ok = passed(c[i].status), fail = c[i].status && !strcmp(c[i].status, "fail");
+        /* a skipped check is no pass: a dash, and its points only when it counts */
+        int skip = skipped(c[i].status), ok = passed(c[i].status) && !skip,
+            fail = c[i].status && !strcmp(c[i].status, "fail");
         char pts[32], mpts[32];
         fmt_score(pts, sizeof pts, c[i].points);
         fmt_score(mpts, sizeof mpts, c[i].max_points);
-        html_fmt(h, "<tr><td class=\"%s\">%s</td><td>", ok ? "pass" : fail ? "fail" : "other",
-                 ok ? "&#10003;" : fail ? "&#10007;" : "!");
+        html_fmt(h, "<tr><td class=\"%s\">%s</td><td>", ok ? "pass" : fail ? "fail" : skip ? "skip" : "other",
+                 ok ? "&#10003;" : fail ? "&#10007;" : skip ? "&#8211;" : "!");
         html_text(h, c[i].name ? c[i].name : c[i].id);
         html_raw(h, "<br /><code>");
         html_text(h, c[i].id);
         html_raw(h, "</code>");
-        if (!ok) {
+        if (!ok && !skip) {
             html_raw(h, " (");
             html_text(h, c[i].status);
             html_raw(h, ")");
         }
         html_raw(h, "</td><td>");
-        html_text(h, pts);
-        html_raw(h, " / ");
-        html_text(h, mpts);
+        if (skip && c[i].max_points == 0) {
+            html_raw(h, "not counted");
+        } else {
+            html_text(h, pts);
+            html_raw(h, " / ");
+            html_text(h, mpts);
+        }
         html_raw(h, "</td><td>");
-        html_text(h, c[i].message);
+        text_no_paths(h, c[i].message);
         html_raw(h, "</td></tr>\n");
     }
     html_raw(h, "</table>\n");
@@ -217,7 +261,8 @@ struct rate {
 
 static int lab_summary(gradebook *g, struct html *h, const struct grades_rows *r, const char *lab)
 {
-    size_t n = 0, status_counts[5] = {0};
+    size_t n = 0, status_counts[5] = {0}, ungraded = 0;
+    double ungraded_sum = 0;
     static const char *const statuses[] = {"graded", "not_gradable", "crash", "timeout", "oom"};
     double *frac = calloc(r->n ? r->n : 1, sizeof *frac);
     struct rate *rates = NULL;
@@ -228,6 +273,8 @@ static int lab_summary(gradebook *g, struct html *h, const struct grades_rows *r
         if (strcmp(w->lab, lab))
             continue;
         frac[n++] = w->max_score > 0 ? w->score / w->max_score : 0;
+        if (strcmp(w->status, "graded"))
+            ungraded++, ungraded_sum += frac[n - 1];
         for (int k = 0; k < 5; k++)
             status_counts[k] += !strcmp(w->status, statuses[k]);
         struct check_row *c;
@@ -247,7 +294,8 @@ static int lab_summary(gradebook *g, struct html *h, const struct grades_rows *r
                 rates = nr;
                 rates[nrates++] = (struct rate){strdup(c[j].id ? c[j].id : "?"), 0, 0};
             }
-            rates[k].total++;
+            /* a check counts where it ran: skipped ones were never judged */
+            rates[k].total += !skipped(c[j].status);
             rates[k].fails += !passed(c[j].status);
         }
         checks_free(c, nc);
@@ -258,7 +306,11 @@ static int lab_summary(gradebook *g, struct html *h, const struct grades_rows *r
     mean = n ? mean / (double)n : 0;
     html_raw(h, "<h2>Lab ");
     html_text(h, lab);
-    html_fmt(h, "</h2>\n<p>%zu student%s; mean score %.1f%% of the maximum; ", n, n == 1 ? "" : "s", 100 * mean);
+    html_fmt(h, "</h2>\n<p>%zu student%s; mean score %.1f%% of the maximum", n, n == 1 ? "" : "s", 100 * mean);
+    if (ungraded)
+        html_fmt(h, " (counting the %zu not graded at their 0; %.1f%% over the %zu graded)", ungraded,
+                 n > ungraded ? 100 * (mean * (double)n - ungraded_sum) / (double)(n - ungraded) : 0.0, n - ungraded);
+    html_raw(h, "; ");
     for (int k = 0; k < 5; k++)
         html_fmt(h, "%s%s %zu", k ? ", " : "", statuses[k], status_counts[k]);
     html_raw(h, "</p>\n");
@@ -274,17 +326,17 @@ static int lab_summary(gradebook *g, struct html *h, const struct grades_rows *r
         const char **labels = calloc(nrates ? nrates : 1, sizeof *labels);
         double *vals = calloc(nrates ? nrates : 1, sizeof *vals);
         for (size_t k = 0; labels && vals && k < nrates; k++)
-            labels[k] = rates[k].id, vals[k] = n ? (double)rates[k].fails / (double)n : 0;
+            labels[k] = rates[k].id, vals[k] = rates[k].total ? (double)rates[k].fails / (double)rates[k].total : 0;
         /* Over every submission of the lab: a check only some reports
          * have (sandbox.crash) is not "100% failing". */
-        snprintf(title, sizeof title, "Lab %s: failure rate per check (%zu submissions)", lab, n);
+        snprintf(title, sizeof title, "Lab %s: failure rate per check, of the submissions it ran on", lab);
         if (!labels || !vals)
             rc = lab_err(LAB_EINTERNAL, NULL, "out of memory");
         else if (!(rc = chart_failure_rates(title, labels, vals, nrates, &png, &len)))
             html_png(h, png, len, "failure rate per check");
         free(png);
         if (!rc) {
-            html_raw(h, "<table>\n<tr><th>check</th><th>failed</th><th>reported in</th></tr>\n");
+            html_raw(h, "<table>\n<tr><th>check</th><th>failed</th><th>ran on</th></tr>\n");
             for (size_t k = 0; k < nrates; k++) {
                 html_raw(h, "<tr><td><code>");
                 html_text(h, rates[k].id);
@@ -370,15 +422,16 @@ int grades_feedback(gradebook *g, const char *lab, const char *out_dir, FILE *wa
     html_raw(&h, "<h1>Class summary</h1>\n");
     for (size_t i = 0; i < nl && !rc; i++)
         rc = lab_summary(g, &h, &r, labs[i]);
-    if (!rc && r.n_left_out) {
+    if (!rc && (r.n_left_out || r.n_flagged)) {
         html_raw(&h, "<h2>Left out: student id missing or in conflict</h2>\n<ul>\n");
-        for (size_t i = 0; i < r.n_left_out; i++) {
+        for (size_t i = 0; i < r.n_left_out + r.n_flagged; i++) {
+            const struct grades_row *w = i < r.n_left_out ? &r.left_out[i] : &r.flagged[i - r.n_left_out];
             html_raw(&h, "<li><code>");
-            html_text(&h, r.left_out[i].source);
+            html_text(&h, w->source);
             html_raw(&h, "</code> (lab ");
-            html_text(&h, r.left_out[i].lab);
+            html_text(&h, w->lab);
             html_raw(&h, "): ");
-            html_text(&h, r.left_out[i].id_issue ? r.left_out[i].id_issue : "no student id");
+            html_text(&h, w->id_issue ? w->id_issue : "no student id");
             html_raw(&h, "</li>\n");
         }
         html_raw(&h, "</ul>\n<p>See <code>lab explain TS-STUDENT-ID</code>.</p>\n");

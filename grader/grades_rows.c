@@ -27,7 +27,9 @@ void grades_rows_free(struct grades_rows *r)
         row_free(&r->rows[i]);
     for (size_t i = 0; i < r->n_left_out; i++)
         row_free(&r->left_out[i]);
-    free(r->rows), free(r->left_out);
+    for (size_t i = 0; i < r->n_flagged; i++)
+        row_free(&r->flagged[i]);
+    free(r->rows), free(r->left_out), free(r->flagged);
     memset(r, 0, sizeof *r);
 }
 
@@ -51,8 +53,9 @@ int grades_latest(gradebook *g, const char *lab, struct grades_rows *out)
         " st.name, s.lms, s.lms_user, s.id_issue, s.final_score, s.score,"
         " CASE WHEN s.max_score > 0 THEN s.max_score ELSE coalesce(l.max_score, 0) END, s.late_penalty, s.late_days"
         " FROM submissions s LEFT JOIN labs l ON l.id = s.lab LEFT JOIN students st ON st.id = s.student"
-        " WHERE (?1 IS NULL OR s.lab = ?1) AND (s.student IS NULL OR s.id = ("
-        "  SELECT s2.id FROM submissions s2 WHERE s2.student = s.student AND s2.lab = s.lab"
+        /* a row in an id conflict is never hidden behind the claim of another */
+        " WHERE (?1 IS NULL OR s.lab = ?1) AND (s.student IS NULL OR s.id_issue IS NOT NULL OR s.id = ("
+        "  SELECT s2.id FROM submissions s2 WHERE s2.student = s.student AND s2.lab = s.lab AND s2.id_issue IS NULL"
         "  ORDER BY s2.received DESC, s2.graded DESC, s2.id DESC LIMIT 1))"
         " ORDER BY s.lab, s.student IS NULL, s.student, s.source",
         -1, &st, NULL);
@@ -81,7 +84,9 @@ int grades_latest(gradebook *g, const char *lab, struct grades_rows *out)
             .late_penalty = sqlite3_column_double(st, 16),
             .late_days = sqlite3_column_int(st, 17),
         };
-        int e = (!r.student || r.id_issue) ? push(&out->left_out, &out->n_left_out, &r) : push(&out->rows, &out->n, &r);
+        int e = !r.student ? push(&out->left_out, &out->n_left_out, &r)
+                : r.id_issue ? push(&out->flagged, &out->n_flagged, &r)
+                             : push(&out->rows, &out->n, &r);
         if (e) {
             row_free(&r);
             sqlite3_finalize(st);
@@ -99,11 +104,22 @@ int grades_latest(gradebook *g, const char *lab, struct grades_rows *out)
 
 void grades_warn_left_out(const struct grades_rows *r, FILE *warn)
 {
-    if (!warn || !r->n_left_out)
+    if (!warn)
         return;
-    fprintf(warn, "warning: %zu submission%s left out: the student id is missing or in conflict "
-                  "(lab explain TS-STUDENT-ID)\n",
-            r->n_left_out, r->n_left_out == 1 ? "" : "s");
+    if (r->n_flagged) {
+        fprintf(warn, "warning: %zu submission%s in a student id conflict, each listed and flagged, none attributed "
+                      "(lab explain TS-STUDENT-ID)\n",
+                r->n_flagged, r->n_flagged == 1 ? "" : "s");
+        for (size_t i = 0; i < r->n_flagged && i < 20; i++)
+            fprintf(warn, "  %s (lab %s, claims %s): %s\n", r->flagged[i].source, r->flagged[i].lab,
+                    r->flagged[i].student, r->flagged[i].id_issue);
+        if (r->n_flagged > 20)
+            fprintf(warn, "  ... and %zu more\n", r->n_flagged - 20);
+    }
+    if (!r->n_left_out)
+        return;
+    fprintf(warn, "warning: %zu submission%s left out: no student id (lab explain TS-STUDENT-ID)\n", r->n_left_out,
+            r->n_left_out == 1 ? "" : "s");
     for (size_t i = 0; i < r->n_left_out && i < 20; i++)
         fprintf(warn, "  %s (lab %s): %s\n", r->left_out[i].source, r->left_out[i].lab,
                 r->left_out[i].id_issue ? r->left_out[i].id_issue : "no student id");

@@ -1,5 +1,7 @@
 #include "grader/html.h"
 
+#include "base/utf8.h"
+
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,9 +58,17 @@ static void text_n(struct html *h, const char *s, size_t n)
             put(h, "&#39;", 5);
             break;
         default:
-            /* XML forbids most control characters, even as references. */
-            if (c >= 0x20 || c == '\n' || c == '\t')
+            if (c >= 0x80) { /* well-formed UTF-8 as it is; other bytes escaped, not dropped */
+                size_t l = lab_utf8_seq(s + i, n - i);
+                char esc[8];
+                if (l)
+                    put(h, s + i, l), i += l - 1;
+                else
+                    put(h, esc, (size_t)snprintf(esc, sizeof esc, "\\x%02x", c));
+            } else if (c >= 0x20 || c == '\n' || c == '\t') {
+                /* XML forbids most control characters, even as references. */
                 put(h, (const char *)&s[i], 1);
+            }
         }
     }
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,12 @@ int pack_student_ok(const char *id)
             return 0;
     }
     return 1;
+}
+
+int pack_wants_zip(const char *out_path)
+{
+    size_t n = strlen(out_path);
+    return n >= 4 && strcasecmp(out_path + n - 4, ".zip") == 0;
 }
 
 /* Every model the run lists must have finished: an interrupted run is
@@ -52,10 +59,15 @@ static int run_finished(const struct submission *s)
 
 static int add_buffer(struct archive *a, const char *name, const void *data, size_t len, time_t now)
 {
+    return pack_add_buffer(a, name, data, len, 0644, now);
+}
+
+int pack_add_buffer(struct archive *a, const char *name, const void *data, size_t len, int perm, time_t now)
+{
     struct archive_entry *e = archive_entry_new();
     archive_entry_set_pathname(e, name);
     archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
+    archive_entry_set_perm(e, perm);
     archive_entry_set_size(e, (la_int64_t)len);
     archive_entry_set_mtime(e, now, 0);
     int ok = archive_write_header(a, e) == ARCHIVE_OK && (len == 0 || archive_write_data(a, data, len) == (la_ssize_t)len);
@@ -100,17 +112,21 @@ static int add_file(struct archive *a, const char *root, const char *rel, time_t
 static int write_archive(const struct submission *s, const char *info, const char *manifest, const char *out_path,
                          struct pack_result *res)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", out_path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return lab_err(LAB_EENV, "choose a writable place with -o", "cannot create %s: %s", tmp, strerror(errno));
-    fchmod(fd, 0644);
+    struct lab_atomic_file f;
+    int rc = lab_atomic_open(&f, out_path);
+    if (rc)
+        return rc;
     struct archive *a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
-    archive_write_add_filter_gzip(a);
-    int rc = archive_write_open_fd(a, fd) == ARCHIVE_OK ? LAB_OK
-                                                        : lab_err(LAB_EENV, NULL, "archive: %s", archive_error_string(a));
+    if (pack_wants_zip(out_path)) {
+        /* An LMS that asks for a .zip may open it: a gzip named .zip fails there. */
+        archive_write_set_format_zip(a);
+        archive_write_zip_set_compression_deflate(a);
+    } else {
+        archive_write_set_format_pax_restricted(a);
+        archive_write_add_filter_gzip(a);
+    }
+    rc = archive_write_open_fd(a, f.fd) == ARCHIVE_OK ? LAB_OK
+                                                      : lab_err(LAB_EENV, NULL, "archive: %s", archive_error_string(a));
     time_t now = time(NULL);
     if (!rc)
         rc = add_buffer(a, "submission.json", info, strlen(info), now);
@@ -121,16 +137,13 @@ static int write_archive(const struct submission *s, const char *info, const cha
     if (archive_write_close(a) != ARCHIVE_OK && !rc)
         rc = lab_err(LAB_EENV, "check the disk space", "archive: %s", archive_error_string(a));
     archive_write_free(a);
-    if (!rc && fsync(fd) != 0)
-        rc = lab_err(LAB_EENV, "check the disk space", "writing %s: %s", tmp, strerror(errno));
     struct stat st;
-    if (!rc && fstat(fd, &st) == 0)
+    if (!rc && fstat(f.fd, &st) == 0)
         res->bytes = (unsigned long long)st.st_size;
-    close(fd);
-    if (!rc && rename(tmp, out_path) != 0)
-        rc = lab_err(LAB_EENV, "choose a writable place with -o", "cannot write %s: %s", out_path, strerror(errno));
     if (rc)
-        unlink(tmp);
+        lab_atomic_abort(&f);
+    else
+        rc = lab_atomic_commit(&f);
     res->files = s->n_files + 2;
     return rc;
 }
@@ -144,9 +157,12 @@ int pack_submission(const char *run_dir, const char *student, const json_t *envi
                        "'%s' cannot be a student id", student ? student : "");
     struct submission *s;
     int rc = submission_open(run_dir, SUB_RUN_DIR, &s);
-    if (rc)
+    if (rc) {
+        char why[1024]; /* copied first: lab_err must not read the message it replaces */
+        snprintf(why, sizeof why, "%s", lab_err_message());
         return lab_err(LAB_EUSAGE, "give the run directory `lab run` printed last (run dir: ...)",
-                       "%s is not a finished run: %s", run_dir, lab_err_message());
+                       "%s is not a finished run: %s", run_dir, why);
+    }
     if ((rc = run_finished(s))) {
         submission_free(s);
         return rc;

@@ -1,15 +1,25 @@
 /* Packing a run directory into a submission archive (`lab submit`): the
  * run's files (checkpoints and temporaries left out), a submission.json and
- * a MANIFEST.sha256 over everything, as one tar.gz written atomically. */
+ * a MANIFEST.sha256 over everything, as one tar.gz (or a zip, when the
+ * name ends in .zip) written atomically. */
 #ifndef GRADER_PACK_H
 #define GRADER_PACK_H
 
 #include <jansson.h>
 #include <stddef.h>
+#include <time.h>
 
 /* 1 when `id` can name a student in a file name: 1-64 of [A-Za-z0-9._@+-],
  * not starting with '.' or '-'. */
 int pack_student_ok(const char *id);
+
+struct archive;
+/* Adds one file of `len` bytes at `data`, named `name`, to an archive being
+ * written (the submission, the autograder zip). */
+int pack_add_buffer(struct archive *a, const char *name, const void *data, size_t len, int perm, time_t now);
+
+/* 1 when out_path asks for a zip (ends in .zip, any case). */
+int pack_wants_zip(const char *out_path);
 
 struct pack_result {
     size_t files;       /* in the archive, submission.json and the manifest included */

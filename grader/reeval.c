@@ -139,17 +139,17 @@ enum check_status reeval_load(struct grade_ctx *g, reeval_create_fn create, stru
                      g->m.name, s->dev.device_name);
 }
 
-/* The submitted eval images, in the submitted order: sample i is the split's
- * sample indices[i]. */
+/* The grader's eval images in the split's order, from `first` on: never
+ * the images a submission's own indices name. */
 struct view_ctx {
     const struct ds_dataset *base;
-    const int64_t *indices;
+    size_t first;
 };
 
 static int view_get(const struct ds_dataset *d, size_t i, struct ds_sample *out)
 {
     const struct view_ctx *v = d->ctx;
-    return ds_dataset_get(v->base, (size_t)v->indices[i], out);
+    return ds_dataset_get(v->base, v->first + i, out);
 }
 
 static int open_split(const struct grade_ctx *g, struct ds_dataset **out)
@@ -185,7 +185,7 @@ static int eval_augment(const struct grade_ctx *g, struct ds_augment *a)
 static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct ds_dataset *split, size_t first,
                      size_t count, int batch, float *out)
 {
-    struct view_ctx vc = {.base = split, .indices = g->m.indices + first};
+    struct view_ctx vc = {.base = split, .first = first};
     struct ds_dataset view = {.n = count, .num_classes = split->num_classes, .get = view_get, .ctx = &vc};
     snprintf(view.name, sizeof view.name, "%s", split->name);
     struct ds_pipeline_config pc = {.batch_size = batch, .threads = 2, .seed = 42};
@@ -235,23 +235,6 @@ static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct d
     return rc;
 }
 
-/* Submitted indices usable to find the images: [n], inside the split. */
-static int indices_usable(const struct grade_ctx *g, const struct ds_dataset *split, char *why, size_t cap)
-{
-    if (!g->m.indices || (int64_t)g->m.n_indices != g->m.n) {
-        snprintf(why, cap, "predictions.safetensors has no int64 'indices' [%lld] naming the eval images",
-                 (long long)g->m.n);
-        return 0;
-    }
-    for (size_t i = 0; i < g->m.n_indices; i++)
-        if (g->m.indices[i] < 0 || (size_t)g->m.indices[i] >= split->n) {
-            snprintf(why, cap, "indices[%zu] = %lld is outside the eval split of %zu images", i,
-                     (long long)g->m.indices[i], split->n);
-            return 0;
-        }
-    return 1;
-}
-
 enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o)
 {
     struct reeval_state *s = g->m.reeval;
@@ -259,17 +242,20 @@ enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o)
         return check_set(o, CHECK_SKIPPED, NULL, "skipped: %s", s ? s->why : "the weights were not loaded");
     if (!g->m.shape_ok || !g->m.finite)
         return check_set(o, CHECK_SKIPPED, NULL, "skipped: the submitted logits are unusable (see shape.logits, values.finite)");
+    if (!g->m.covered)
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: the rows do not cover the eval images once each (see "
+                         "predictions.coverage)");
     snprintf(s->why, sizeof s->why, "the full-batch re-evaluation did not complete (see reeval.logits)");
     struct ds_dataset *split = NULL;
     if (open_split(g, &split))
         return check_set(o, CHECK_ERROR, NULL, "the eval images are unavailable: %s%s%s", lab_err_message(),
                          lab_err_fix()[0] ? "; fix: " : "", lab_err_fix());
-    char why[300];
-    if (!indices_usable(g, split, why, sizeof why)) {
-        ds_dataset_free(split);
-        return check_set(o, CHECK_FAIL, "TS-REEVAL-MISMATCH", "%s", why);
-    }
     size_t n = (size_t)g->m.n, k = (size_t)g->m.classes;
+    if (n > split->n) {
+        ds_dataset_free(split);
+        return check_set(o, CHECK_ERROR, NULL, "the grader's eval split holds %zu images, fewer than the %zu evaluated",
+                         split->n, n);
+    }
     int batch = (int)json_integer_value(json_object_get(json_object_get(g->sub->config, "train"), "batch_size"));
     if (batch <= 0 || batch > 1024)
         batch = 128;
@@ -282,7 +268,14 @@ enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o)
         return check_set(o, grade_expired(g) ? CHECK_TIMEOUT : CHECK_ERROR, NULL, "re-evaluation failed: %s",
                          lab_err_message());
     }
-    double rel = rel_max_diff(s->logits, g->m.logits, n * k);
+    /* The submitted row for image i is row_of[i]: compare in the split's order. */
+    float *submitted = malloc(n * k * sizeof *submitted);
+    if (!submitted)
+        return check_set(o, CHECK_ERROR, NULL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        memcpy(submitted + i * k, g->m.logits + (size_t)g->m.row_of[i] * k, k * sizeof *submitted);
+    double rel = rel_max_diff(s->logits, submitted, n * k);
+    free(submitted);
     s->why[0] = '\0';
     if (!(rel <= REEVAL_REL_TOL))
         return check_set(o, CHECK_FAIL, "TS-REEVAL-MISMATCH",

@@ -1,26 +1,27 @@
 /* The JSON form of a report (`lab grade --format json`, and how the batch
  * grader's children hand reports to the parent) and its strict inverse. */
 #include "base/error.h"
+#include "base/jsonio.h"
 #include "grader/grade.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s) { return s ? lab_json_text(s) : json_null(); }
 
 json_t *grade_report_to_json(const struct grade_report *r)
 {
     json_t *checks = json_array();
     for (size_t i = 0; checks && i < r->n_checks; i++) {
         const struct check_result *c = &r->checks[i];
-        json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:f, s:f, s:s, s:o}", "id", c->id, "name", c->name,
-                                                "status", check_status_name(c->status), "points", c->points,
-                                                "max_points", c->max_points, "message", c->message ? c->message : "",
-                                                "kb", str_or_null(c->kb)));
+        json_array_append_new(checks, json_pack("{s:o, s:o, s:s, s:f, s:f, s:o, s:o}", "id", lab_json_text(c->id), "name",
+                                                lab_json_text(c->name), "status", check_status_name(c->status),
+                                                "points", c->points, "max_points", c->max_points, "message",
+                                                lab_json_text(c->message), "kb", str_or_null(c->kb)));
     }
-    return json_pack("{s:s, s:s, s:f, s:f, s:s, s:o, s:o, s:o, s:s}", "lab", r->lab ? r->lab : "", "student",
-                     r->student ? r->student : "", "score", r->score, "max_score", r->max_score, "status",
+    return json_pack("{s:o, s:o, s:f, s:f, s:s, s:o, s:o, s:o, s:s}", "lab", lab_json_text(r->lab), "student",
+                     lab_json_text(r->student), "score", r->score, "max_score", r->max_score, "status",
                      grade_status_name(r->status), "status_detail", str_or_null(r->status_detail), "checks", checks,
                      "fingerprint", r->fingerprint ? json_deep_copy(r->fingerprint) : json_null(), "grader_version",
                      r->grader_version ? r->grader_version : "");

@@ -1,6 +1,7 @@
 #include "grader/report_format.h"
 
 #include "base/error.h"
+#include "base/jsonio.h"
 #include "grader/kb.h"
 
 #include <langinfo.h>
@@ -81,14 +82,17 @@ static int render_text(const struct grade_report *r, int ascii, char **out)
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return lab_err(LAB_EINTERNAL, NULL, "out of memory");
-    fprintf(f, "lab %s  student %s  %s  (graded by lab %s)\n", r->lab, r->student[0] ? r->student : "(unknown)",
+    fprintf(f, "lab %s  student %s  %s  (graded by lab %s)\n", r->lab && *r->lab ? r->lab : "(unknown)", r->student[0] ? r->student : "(unknown)",
             grade_status_name(r->status), r->grader_version ? r->grader_version : "?");
     int bad = report_print_checks(f, r, ascii, "  ");
     double pct = r->max_score > 0 ? 100 * r->score / r->max_score : 0;
     if (r->status == GRADE_GRADED)
         fprintf(f, "score %g/%g (%.1f%%)%s", r->score, r->max_score, pct, bad ? "" : ": every check passed\n");
-    else
+    else if (r->max_score > 0)
         fprintf(f, "score 0/%g: not gradable: %s\n", r->max_score, r->status_detail ? r->status_detail : "");
+    else /* no lab, so no rubric to count against */
+        fprintf(f, "score 0 (the lab is unknown: --lab ID grades it out of that lab's max_score): not gradable: %s\n",
+                r->status_detail ? r->status_detail : "");
     if (r->status == GRADE_GRADED && bad)
         fprintf(f, ": %d check(s) did not pass; `lab explain <TS-id>` says what to do\n", bad);
     fclose(f);
@@ -112,14 +116,16 @@ json_t *report_gradescope_json(const struct grade_report *r)
         }
         char name[400];
         snprintf(name, sizeof name, "%s [%s]", c->name, c->id);
-        json_array_append_new(tests, json_pack("{s:f, s:f, s:s, s:s, s:s, s:s}", "score", c->points, "max_score",
+        json_array_append_new(tests, json_pack("{s:f, s:f, s:s, s:o, s:o, s:s}", "score", c->points, "max_score",
                                                c->max_points, "status", c->status == CHECK_PASS ? "passed" : "failed",
-                                               "name", name, "output", output, "visibility", "visible"));
+                                               "name", lab_json_text(name), "output", lab_json_text(output),
+                                               "visibility", "visible"));
     }
     char summary[2600];
-    snprintf(summary, sizeof summary, "lab %s, graded by lab %s: %s%s%s", r->lab, r->grader_version,
+    snprintf(summary, sizeof summary, "lab %s, graded by lab %s: %s%s%s", r->lab && *r->lab ? r->lab : "(unknown)",
+             r->grader_version ? r->grader_version : "?",
              grade_status_name(r->status), r->status_detail ? ": " : "", r->status_detail ? r->status_detail : "");
-    return json_pack("{s:f, s:s, s:s, s:o}", "score", r->score, "output", summary, "stdout_visibility", "hidden",
+    return json_pack("{s:f, s:o, s:s, s:o}", "score", r->score, "output", lab_json_text(summary), "stdout_visibility", "hidden",
                      "tests", tests);
 }
 
@@ -132,16 +138,17 @@ json_t *report_prairielearn_json(const struct grade_report *r)
         char msg[2600];
         snprintf(msg, sizeof msg, "%s: %s%s%s", check_status_name(c->status), c->message, c->kb ? " — lab explain " : "",
                  c->kb ? c->kb : "");
-        json_array_append_new(tests, json_pack("{s:s, s:s, s:f, s:f, s:s}", "name", c->id, "description", c->name,
-                                               "points", c->points, "max_points", c->max_points, "message", msg));
+        json_array_append_new(tests, json_pack("{s:o, s:o, s:f, s:f, s:o}", "name", lab_json_text(c->id), "description",
+                                               lab_json_text(c->name), "points", c->points, "max_points",
+                                               c->max_points, "message", lab_json_text(msg)));
     }
     int gradable = r->status == GRADE_GRADED;
     double score = gradable && r->max_score > 0 ? r->score / r->max_score : 0;
     char summary[2600];
-    snprintf(summary, sizeof summary, "lab %s: %g/%g%s%s", r->lab, r->score, r->max_score,
+    snprintf(summary, sizeof summary, "lab %s: %g/%g%s%s", r->lab && *r->lab ? r->lab : "(unknown)", r->score, r->max_score,
              r->status_detail ? "; not gradable: " : "", r->status_detail ? r->status_detail : "");
-    return json_pack("{s:b, s:b, s:f, s:s, s:o}", "succeeded", 1, "gradable", gradable, "score", score, "message",
-                     summary, "tests", tests);
+    return json_pack("{s:b, s:b, s:f, s:o, s:o}", "succeeded", 1, "gradable", gradable, "score", score, "message",
+                     lab_json_text(summary), "tests", tests);
 }
 
 int report_render(const struct grade_report *r, enum report_format f, int ascii, char **out)

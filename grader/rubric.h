@@ -42,6 +42,11 @@ struct grade_model {
     int finite;    /* no NaN/Inf among the values */
     int64_t *labels, *indices; /* [n] when present and integer, else NULL */
     size_t n_labels, n_indices;
+    /* The rows name each eval image the lab defines exactly once (see
+     * predictions.coverage); row_of[i] is the row predicting image i. */
+    int covered;
+    int64_t *row_of;
+    char coverage[400]; /* why not covered */
     int has_accuracy; /* accuracy against the grader's labels was computed */
     double accuracy;
     void *reeval; /* the lab's re-evaluation state (rubric-owned) */
@@ -59,6 +64,12 @@ struct grade_ctx {
     int64_t *truth;
     size_t n_truth;
     char truth_err[600];
+    /* What was evaluated, derived from the data and the lab's definition of
+     * each mode, never from config.json's "quick" flag (integrity.mode). */
+    int mode_state;  /* 0 not derived yet, 1 derived, -1 the data fits no mode */
+    int quick;       /* the derived mode */
+    int64_t eval_n;  /* eval images the lab evaluates in that mode (the first eval_n of the split) */
+    char mode_err[400];
     struct grade_model m; /* the model the per-model checks look at */
 };
 

@@ -27,15 +27,42 @@ static int64_t split_size(const char *dataset)
 
 static const char *cfg_dataset(const struct grade_ctx *g) { return lab_cfg_str(g->sub->config, "data.dataset", ""); }
 
-/* The number of eval images the run should have predicted: eval_subset (the
- * first images of the split) or the whole split. */
-static int64_t expected_n(const struct grade_ctx *g)
+/* The mode follows from what was evaluated: each of the lab's modes trains
+ * on its own dataset, and the lab says how many images of the split that
+ * mode evaluates (its eval_subset: the first images, or the whole split).
+ * config.json's "quick" flag and eval_subset are claims, only compared
+ * with this (integrity.mode, predictions.coverage). */
+static int derive_mode(struct grade_ctx *g)
 {
-    int64_t full = split_size(cfg_dataset(g)), sub = lab_cfg_int(g->sub->config, "data.eval_subset", 0);
-    if (full < 0)
-        return -1;
-    return sub > 0 && sub < full ? sub : full;
+    if (g->mode_state)
+        return g->mode_state == 1;
+    const char *dataset = cfg_dataset(g);
+    g->mode_state = -1;
+    for (int quick = 0; quick <= 1 && g->mode_state < 0; quick++) {
+        json_t *cfg = NULL;
+        if (lab_config_resolve(g->lab, quick, &cfg))
+            continue;
+        const char *ds = lab_cfg_str(cfg, "data.dataset", "");
+        int64_t full = split_size(ds), sub = lab_cfg_int(cfg, "data.eval_subset", 0);
+        if (full > 0 && !strcmp(ds, dataset)) {
+            g->quick = quick;
+            g->eval_n = sub > 0 && sub < full ? sub : full;
+            g->mode_state = 1;
+        }
+        json_decref(cfg);
+    }
+    if (g->mode_state < 0)
+        snprintf(g->mode_err, sizeof g->mode_err,
+                 "config.json's data.dataset '%.100s' is neither the dataset of lab %s's full mode nor of its quick mode",
+                 dataset, lab_manifest_id(g->lab));
+    return g->mode_state == 1;
 }
+
+static const char *mode_name(const struct grade_ctx *g) { return g->quick ? "quick" : "full"; }
+
+/* The number of eval images the run should have predicted; -1 when the
+ * data fits no mode of the lab. */
+static int64_t expected_n(struct grade_ctx *g) { return derive_mode(g) ? g->eval_n : -1; }
 
 /* Appends up to 4 names of a list to buf. */
 static void name_list(char *buf, size_t cap, char *const *names, size_t n)
@@ -137,6 +164,22 @@ static enum check_status integrity_lab(struct grade_ctx *g, struct check_out *o)
     return check_set(o, CHECK_PASS, NULL, "every file is for lab %s", want);
 }
 
+static enum check_status integrity_mode(struct grade_ctx *g, struct check_out *o)
+{
+    if (!derive_mode(g))
+        return check_set(o, CHECK_FAIL, KB_INTEGRITY, "%s: no course target applies", g->mode_err);
+    const json_t *q = json_object_get(g->sub->config, "quick");
+    const char *claimed = json_is_true(q) ? "true" : json_is_false(q) ? "false" : "(absent)";
+    if (!json_is_boolean(q) || json_is_true(q) != g->quick)
+        return check_set(o, CHECK_FAIL, KB_INTEGRITY,
+                         "config.json says \"quick\": %s, but the run evaluated %s (the first %lld images), which is "
+                         "lab %s's %s mode: it is graded against the %s-mode targets",
+                         claimed, cfg_dataset(g), (long long)g->eval_n, lab_manifest_id(g->lab), mode_name(g),
+                         mode_name(g));
+    return check_set(o, CHECK_PASS, NULL, "%s mode (%s, %lld eval images), as config.json says", mode_name(g),
+                     cfg_dataset(g), (long long)g->eval_n);
+}
+
 /* ---- normalization ---- */
 
 static int read_constants(const json_t *normalize, double *mean, double *std)
@@ -213,17 +256,64 @@ static int decode_ints(const struct sub_model *sm, const char *name, int64_t n, 
     return gt_to_i64(t, GT_MAX_ELEMS, out, count);
 }
 
+/* Whether the rows name each eval image of the mode exactly once; a
+ * submission that repeats the rows it got right, or predicts other images
+ * than the lab's, is judged on nothing (predictions.coverage). */
+static void find_coverage(struct grade_ctx *g)
+{
+    struct grade_model *m = &g->m;
+    snprintf(m->coverage, sizeof m->coverage, "%s", "");
+    if (!m->indices) {
+        snprintf(m->coverage, sizeof m->coverage, "predictions.safetensors has no integer 'indices' [%lld] naming the "
+                 "eval images", (long long)m->n);
+        return;
+    }
+    int64_t want = g->eval_n;
+    if (!(m->row_of = malloc((size_t)want * sizeof *m->row_of))) {
+        snprintf(m->coverage, sizeof m->coverage, "out of memory");
+        return;
+    }
+    for (int64_t i = 0; i < want; i++)
+        m->row_of[i] = -1;
+    int64_t repeats = 0, outside = 0, first_bad = -1, bad_value = 0;
+    for (int64_t r = 0; r < m->n; r++) {
+        int64_t k = m->indices[r];
+        if (k < 0 || k >= want) {
+            if (!outside++ && first_bad < 0)
+                first_bad = r, bad_value = k;
+        } else if (m->row_of[k] >= 0) {
+            if (!repeats++ && first_bad < 0)
+                first_bad = r, bad_value = k;
+        } else {
+            m->row_of[k] = r;
+        }
+    }
+    if (repeats || outside) {
+        snprintf(m->coverage, sizeof m->coverage,
+                 "%lld row(s) repeat an image and %lld name an image outside the first %lld of %s (first: "
+                 "indices[%lld] = %lld); lab %s's %s mode evaluates each of those images once",
+                 (long long)repeats, (long long)outside, (long long)want, cfg_dataset(g), (long long)first_bad,
+                 (long long)bad_value, lab_manifest_id(g->lab), mode_name(g));
+        free(m->row_of);
+        m->row_of = NULL;
+        return;
+    }
+    m->covered = 1;
+}
+
 static int model_begin(struct grade_ctx *g, const struct sub_model *sm)
 {
     struct grade_model *m = &g->m;
-    m->classes = lab_cfg_int(g->sub->config, "data.num_classes", 10);
+    /* The lab's class count, not config.json's: fewer classes would lower chance. */
+    m->classes = lab_cfg_int(g->lab, "config.data.num_classes", 10);
     if (m->classes < 2 || m->classes > 100000)
         m->classes = 10;
     const struct st_tensor *t = sm->predictions ? st_find(sm->predictions, "logits") : NULL;
+    snprintf(m->coverage, sizeof m->coverage, "the logits are not [N, %lld] (see shape.logits)", (long long)m->classes);
     if (!t || !gt_is_float(t->dtype) || gt_to_f32(t, GT_MAX_ELEMS, &m->logits, &m->n_values))
         return LAB_OK;
     int64_t want = expected_n(g);
-    m->shape_ok = t->ndim == 2 && t->shape[1] == m->classes && t->shape[0] > 0 && (want < 0 || t->shape[0] == want);
+    m->shape_ok = t->ndim == 2 && t->shape[1] == m->classes && t->shape[0] > 0 && want > 0 && t->shape[0] == want;
     m->n = m->shape_ok ? t->shape[0] : 0;
     m->finite = 1;
     for (size_t i = 0; i < m->n_values; i++)
@@ -233,8 +323,19 @@ static int model_begin(struct grade_ctx *g, const struct sub_model *sm)
             m->labels = NULL, m->n_labels = 0;
         if (decode_ints(sm, "indices", m->n, &m->indices, &m->n_indices))
             m->indices = NULL, m->n_indices = 0;
+        find_coverage(g);
     }
     return LAB_OK;
+}
+
+static enum check_status predictions_coverage(struct grade_ctx *g, struct check_out *o)
+{
+    if (!g->m.shape_ok)
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: %s", g->m.coverage);
+    if (!g->m.covered)
+        return check_set(o, CHECK_FAIL, "TS-PREDICTIONS-COVERAGE", "%s", g->m.coverage);
+    return check_set(o, CHECK_PASS, NULL, "%lld rows, one for each of the first %lld images of %s (%s mode)",
+                     (long long)g->m.n, (long long)g->eval_n, cfg_dataset(g), mode_name(g));
 }
 
 static enum check_status shape_logits(struct grade_ctx *g, struct check_out *o)
@@ -291,29 +392,34 @@ static enum check_status values_constant(struct grade_ctx *g, struct check_out *
     return check_not_constant(g->m.logits, (size_t)g->m.n, (size_t)g->m.classes, o);
 }
 
+/* Checks that score the predictions need them to cover the eval images. */
+static int logits_judgeable(const struct grade_ctx *g, struct check_out *o)
+{
+    if (!logits_usable(g, o))
+        return 0;
+    if (!g->m.covered)
+        check_set(o, CHECK_SKIPPED, NULL, "skipped: the rows do not cover the eval images once each (see "
+                  "predictions.coverage)");
+    return g->m.covered;
+}
+
 static enum check_status honesty_accuracy(struct grade_ctx *g, struct check_out *o)
 {
     const char *kb = "TS-METRICS-MISMATCH";
-    if (!logits_usable(g, o))
+    if (!logits_judgeable(g, o))
         return o->status;
     if (grade_truth(g))
         return check_set(o, CHECK_ERROR, NULL, "%s", g->truth_err);
     struct grade_model *m = &g->m;
-    if (!m->indices)
-        return check_set(o, CHECK_FAIL, kb, "predictions.safetensors has no integer 'indices' [%lld] naming the eval images",
-                         (long long)m->n);
+    if ((size_t)g->eval_n > g->n_truth)
+        return check_set(o, CHECK_ERROR, NULL, "the grader's labels hold %zu images, fewer than the %lld evaluated",
+                         g->n_truth, (long long)g->eval_n);
     int64_t *truth = malloc((size_t)m->n * sizeof *truth);
     if (!truth)
         return check_set(o, CHECK_ERROR, NULL, "out of memory");
     size_t relabeled = 0;
     for (int64_t i = 0; i < m->n; i++) {
-        int64_t k = m->indices[i];
-        if (k < 0 || (size_t)k >= g->n_truth) {
-            free(truth);
-            return check_set(o, CHECK_FAIL, kb, "indices[%lld] = %lld is outside the eval split of %zu images",
-                             (long long)i, (long long)k, g->n_truth);
-        }
-        truth[i] = g->truth[k];
+        truth[i] = g->truth[m->indices[i]];
         relabeled += m->labels && m->labels[i] != truth[i];
     }
     double acc = logits_accuracy(m->logits, truth, (size_t)m->n, (size_t)m->classes);
@@ -338,16 +444,20 @@ static enum check_status honesty_accuracy(struct grade_ctx *g, struct check_out 
                      100 * acc, (long long)m->n, 100 * c);
 }
 
-/* The accuracy the results checks judge: the grader's when it could be
- * computed, else the one the submitted labels give. */
+/* The accuracy the results checks judge: the grader's. Only a run's
+ * self-check, which has no grader, falls back on the run's own labels. */
 static int judged_accuracy(struct grade_ctx *g, struct check_out *o, double *acc, const char **source)
 {
-    if (!logits_usable(g, o))
+    if (!logits_judgeable(g, o))
         return 0;
     if (g->m.has_accuracy) {
         *acc = g->m.accuracy;
         *source = "recomputed";
         return 1;
+    }
+    if (!g->self_check) {
+        check_set(o, CHECK_SKIPPED, NULL, "skipped: the accuracy could not be recomputed (see honesty.accuracy)");
+        return 0;
     }
     if (!g->m.labels) {
         check_set(o, CHECK_SKIPPED, NULL, "skipped: no labels to score the logits against (see labels.range)");
@@ -364,18 +474,18 @@ static enum check_status results_threshold(struct grade_ctx *g, struct check_out
     const char *source;
     if (!judged_accuracy(g, o, &acc, &source))
         return o->status;
-    int quick = lab_cfg_bool(g->sub->config, "quick", 0);
+    const char *mode = mode_name(g); /* derived: judged_accuracy needs a mode */
     char key[128];
-    snprintf(key, sizeof key, "thresholds.%s.test_accuracy", quick ? "quick" : "full");
+    snprintf(key, sizeof key, "thresholds.%s.test_accuracy", mode);
     const json_t *want = json_object_get(lab_cfg_get(g->lab, key), g->m.name);
     if (!json_is_number(want))
-        return check_skip_uncounted(o, "the course sets no %s-mode target for %s", quick ? "quick" : "full", g->m.name);
+        return check_skip_uncounted(o, "the course sets no %s-mode target for %s", mode, g->m.name);
     double t = json_number_value(want);
     if (acc < t)
         return check_set(o, CHECK_FAIL, "TS-ACC-BELOW-TARGET", "test accuracy %.2f%% (%s) is below the %s-mode target %.0f%%",
-                         100 * acc, source, quick ? "quick" : "full", 100 * t);
+                         100 * acc, source, mode, 100 * t);
     return check_set(o, CHECK_PASS, NULL, "test accuracy %.2f%% (%s) reaches the %s-mode target %.0f%%", 100 * acc,
-                     source, quick ? "quick" : "full", 100 * t);
+                     source, mode, 100 * t);
 }
 
 static enum check_status results_chance(struct grade_ctx *g, struct check_out *o)
@@ -391,6 +501,63 @@ static enum check_status results_chance(struct grade_ctx *g, struct check_out *o
     return check_set(o, CHECK_PASS, NULL, "test accuracy %.2f%% is clear of chance (%.0f%%)", 100 * acc, 100 * chance);
 }
 
+/* The lab's parameter count of a model (lab.json "params"), or -1. */
+static int64_t lab_params(const struct grade_ctx *g, const char *model)
+{
+    size_t i;
+    const json_t *m;
+    json_array_foreach(json_object_get(g->lab, "models"), i, m)
+    {
+        const char *n = json_string_value(json_object_get(m, "name"));
+        if (n && !strcmp(n, model) && json_is_integer(json_object_get(m, "params")))
+            return json_integer_value(json_object_get(m, "params"));
+    }
+    return -1;
+}
+
+/* Batch-norm statistics are buffers, not parameters: lab.json counts the
+ * parameters, as sum(p.numel() for p in model.parameters()) does. */
+static int is_buffer(const char *name)
+{
+    static const char *const suffixes[] = {"running_mean", "running_var", "num_batches_tracked"};
+    size_t n = strlen(name);
+    for (size_t i = 0; i < 3; i++) {
+        size_t l = strlen(suffixes[i]);
+        if (n >= l && !strcmp(name + n - l, suffixes[i]))
+            return 1;
+    }
+    return 0;
+}
+
+/* Without --reeval nothing else ties a model's name to its weights: one
+ * model's predictions and weights under another's name (LeNet-5's as
+ * ResNet-18's) would earn the other's points. The parameter count is the
+ * architecture's, known without building it. */
+static enum check_status weights_params(struct grade_ctx *g, struct check_out *o)
+{
+    const char *kb = "TS-STATE-DICT-MISMATCH";
+    const struct sub_model *sm = g->m.sm;
+    if (!sm->weights)
+        return check_set(o, CHECK_FAIL, kb, "models/%s/model.safetensors is missing", sm->name);
+    int64_t want = lab_params(g, sm->name);
+    if (want <= 0)
+        return check_skip_uncounted(o, "lab %s lists no parameter count for %s", lab_manifest_id(g->lab), sm->name);
+    size_t total = 0;
+    for (size_t i = 0; i < st_count(sm->weights); i++) {
+        const struct st_tensor *t = st_at(sm->weights, i);
+        size_t n = gt_numel(t);
+        if (is_buffer(t->name))
+            continue;
+        total = n > SIZE_MAX - total ? SIZE_MAX : total + n;
+    }
+    if (total != (size_t)want)
+        return check_set(o, CHECK_FAIL, kb,
+                         "model.safetensors holds %zu parameters (batch-norm statistics aside); lab %s's %s has %lld: "
+                         "these are not %s's weights",
+                         total, lab_manifest_id(g->lab), sm->name, (long long)want, sm->name);
+    return check_set(o, CHECK_PASS, NULL, "%zu parameters, as lab %s's %s has", total, lab_manifest_id(g->lab), sm->name);
+}
+
 static enum check_status reeval_load_221(struct grade_ctx *g, struct check_out *o)
 {
     const struct lab_impl *impl = lab_impl_find("2.2.1");
@@ -404,12 +571,17 @@ static const struct rubric_check checks_221[] = {
     {"integrity.checksums", "every file matches its checksum", 2, RC_SUBMISSION, 60, integrity_checksums, {KB_INTEGRITY}},
     {"integrity.artifacts", "required artifacts present", 1, 0, 10, integrity_artifacts, {KB_INTEGRITY}},
     {"integrity.lab", "every file is for this lab", 1, 0, 10, integrity_lab, {KB_INTEGRITY}},
+    {"integrity.mode", "the mode is the one the data shows", 1, 0, 10, integrity_mode, {KB_INTEGRITY}},
     {"norm.config", "normalization constants are the dataset's", 2, 0, 10, norm_config, {"TS-NORM-MISMATCH"}},
     {"norm.inputs", "preprocessed inputs are normalized", 2, 0, 30, norm_inputs,
      {"TS-RAW-PIXELS", "TS-NORMALIZE-MISSING", "TS-NORM-MISMATCH", "TS-PIXEL-TENSOR-RANK"}},
     {"shape.logits", "logits are [N, classes]", 2, RC_PER_MODEL, 10, shape_logits, {"TS-LOGITS-SHAPE"}},
     {"labels.range", "labels are class indices in range", 1, RC_PER_MODEL, 10, labels_range,
      {"TS-DEVICE-ASSERT-LABELS"}},
+    {"predictions.coverage", "the rows cover each eval image once", 2, RC_PER_MODEL, 10, predictions_coverage,
+     {"TS-PREDICTIONS-COVERAGE"}},
+    {"weights.params", "the weights have the model's parameter count", 1, RC_PER_MODEL, 10, weights_params,
+     {"TS-STATE-DICT-MISMATCH"}},
     {"values.finite", "logits are finite", 1, RC_PER_MODEL, 10, values_finite, {"TS-NAN-LOGITS"}},
     {"values.constant", "logits depend on the input", 1, RC_PER_MODEL, 10, values_constant, {"TS-CONSTANT-LOGITS"}},
     {"honesty.accuracy", "metrics.json's accuracy matches the predictions", 3, RC_PER_MODEL, 30, honesty_accuracy,

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define FIX_RESUBMIT "make the submission again with `lab submit <run-dir> --student ID` (lab explain TS-SUBMISSION-INTEGRITY)"
 
@@ -343,17 +344,22 @@ static int open_tensors(const struct submission *s, const char *rel, int capped,
     int rc = submission_path(s, rel, path, sizeof path);
     if (!rc)
         rc = st_open(path, out);
-    if (rc)
-        return lab_err(LAB_EENV, FIX_RESUBMIT, "%s is not a valid safetensors file: %s", rel, lab_err_message());
+    if (rc) { /* copied first: lab_err must not read the message it replaces */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", lab_err_message());
+        return lab_err(LAB_EENV, FIX_RESUBMIT, "%s is not a valid safetensors file: %s", rel, why);
+    }
     for (size_t i = 0; i < st_count(*out); i++) {
         const struct st_tensor *t = st_at(*out, i);
         size_t n = gt_numel(t);
         if (capped && n > GT_MAX_ELEMS) {
             char shape[160];
+            /* the message first: t lives in the file's memory */
+            rc = lab_err(LAB_EENV, FIX_RESUBMIT, "%s: tensor '%s' has shape %s, more than the %zu elements the grader reads",
+                         rel, t->name, gt_shape_str(t->shape, t->ndim, shape, sizeof shape), GT_MAX_ELEMS);
             st_close(*out);
             *out = NULL;
-            return lab_err(LAB_EENV, FIX_RESUBMIT, "%s: tensor '%s' has shape %s, more than the %zu elements the grader reads",
-                           rel, t->name, gt_shape_str(t->shape, t->ndim, shape, sizeof shape), GT_MAX_ELEMS);
+            return rc;
         }
     }
     return LAB_OK;
@@ -398,6 +404,61 @@ static int find_models(struct submission *s)
     return rc;
 }
 
+/* A gzip stream's CRC-32 and length trailers (libarchive does not check
+ * them): an upload cut short or damaged in transfer is "damaged", not
+ * "changed after lab submit". At most `max` bytes are inflated; what lies
+ * beyond is the unpacker's to refuse. */
+static int gzip_intact(const char *path, uint64_t max)
+{
+    unsigned char magic[2] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(magic, 1, 2, f) : 0;
+    if (f)
+        fclose(f);
+    if (got != 2 || magic[0] != 0x1f || magic[1] != 0x8b)
+        return LAB_OK;
+    gzFile gz = gzopen(path, "rb");
+    if (!gz)
+        return LAB_OK; /* the unpacker reports what cannot be opened */
+    static char buf[1 << 16];
+    uint64_t total = 0;
+    int n, errnum = Z_OK;
+    while (total < max && (n = gzread(gz, buf, sizeof buf)) > 0)
+        total += (uint64_t)n;
+    const char *why = gzerror(gz, &errnum);
+    char what[200];
+    snprintf(what, sizeof what, "%s", why ? why : "");
+    gzclose(gz);
+    if (errnum != Z_OK && errnum != Z_STREAM_END && total < max)
+        return lab_err(LAB_EENV, "ask the student to upload the file again, as `lab submit` wrote it (lab explain TS-SUBMISSION-ARCHIVE)",
+                       "damaged archive: %s fails gzip's own check (%s) after %llu bytes: it was cut short or changed "
+                       "in transfer", path, what[0] ? what : "data error", (unsigned long long)total);
+    return LAB_OK;
+}
+
+/* Names an archiver or a file manager adds beside what the student chose
+ * (macOS zips carry __MACOSX/ and .DS_Store). */
+static int is_litter(const char *name)
+{
+    return !strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "__MACOSX") || !strcmp(name, ".DS_Store") ||
+           !strcmp(name, "Thumbs.db");
+}
+
+/* The one thing in `dir` besides litter, into `out`; 0 when there are none
+ * or several. */
+static int only_entry(const char *dir, char *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int entries = 0;
+    while (d && (e = readdir(d)))
+        if (!is_litter(e->d_name) && entries++ == 0)
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+    if (d)
+        closedir(d);
+    return entries == 1;
+}
+
 /* A tar.gz or zip: unpacked into a private directory. An archive holding one
  * top-level directory (zip of a folder) is read from inside it. */
 static int unpack(struct submission *s, const char *path)
@@ -413,25 +474,17 @@ static int unpack(struct submission *s, const char *path)
     snprintf(dest, sizeof dest, "%s/sub", dir);
     struct ds_unpack_limits lim = ds_unpack_limits_submission();
     struct ds_unpack_report rep;
-    int rc = ds_unpack_file(path, dest, &lim, &rep);
+    int rc = gzip_intact(path, 2 * lim.max_total_bytes);
     if (rc)
-        return lab_err(LAB_EENV, FIX_RESUBMIT, "%s cannot be unpacked safely: %s", path, lab_err_message());
-    char inner[4400], only[256] = "";
+        return rc;
+    rc = ds_unpack_file(path, dest, &lim, &rep);
+    if (rc)
+        return lab_err(LAB_EENV, FIX_RESUBMIT, "the submission cannot be unpacked safely: %s", lab_err_message());
+    char inner[4400];
     snprintf(inner, sizeof inner, "%s/submission.json", dest);
-    if (!lab_path_exists(inner)) {
-        DIR *d = opendir(dest);
-        struct dirent *e;
-        int entries = 0;
-        while (d && (e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-                entries++, snprintf(only, sizeof only, "%s", e->d_name);
-        if (d)
-            closedir(d);
-        snprintf(inner, sizeof inner, "%s/%s", dest, only);
-        if (entries == 1 && lab_is_dir(inner)) {
-            s->root = strdup(inner);
-            return s->root ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
-        }
+    if (!lab_path_exists(inner) && only_entry(dest, inner, sizeof inner) && lab_is_dir(inner)) {
+        s->root = strdup(inner);
+        return s->root ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
     }
     s->root = strdup(dest);
     return s->root ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
@@ -484,6 +537,26 @@ static int open_files(struct submission *s, enum sub_open_mode mode)
     return rc;
 }
 
+/* A directory as an LMS leaves it: Gradescope puts the uploaded file itself
+ * in /autograder/submission/, so a directory without submission.json that
+ * holds one archive (or one folder) is graded as that archive (or folder). */
+static int open_upload_dir(struct submission *s, const char *path)
+{
+    char probe[4400], only[4400];
+    snprintf(probe, sizeof probe, "%s/submission.json", path);
+    struct stat st;
+    if (!lab_path_exists(probe) && only_entry(path, only, sizeof only) && lstat(only, &st) == 0) {
+        if (S_ISREG(st.st_mode))
+            return unpack(s, only);
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(probe, sizeof probe, "%s/submission.json", only);
+            if (lab_path_exists(probe))
+                return (s->root = strdup(only)) ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+        }
+    }
+    return (s->root = strdup(path)) ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+}
+
 int submission_open(const char *path, enum sub_open_mode mode, struct submission **out)
 {
     *out = NULL;
@@ -498,6 +571,8 @@ int submission_open(const char *path, enum sub_open_mode mode, struct submission
     if (stat(path, &st) != 0)
         rc = lab_err(LAB_EENV, "give the path of a submission archive or directory", "cannot read %s: %s", path,
                      strerror(errno));
+    else if (S_ISDIR(st.st_mode) && mode == SUB_SUBMISSION)
+        rc = open_upload_dir(s, path);
     else if (S_ISDIR(st.st_mode))
         rc = (s->root = strdup(path)) ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
     else if (S_ISREG(st.st_mode) && mode == SUB_SUBMISSION)

@@ -265,6 +265,8 @@ int lab_config_for_model(const json_t *config, const char *model, json_t **out)
     return rc;
 }
 
+static int check_range(const char *key, const json_t *v, const char *given);
+
 int lab_config_set(json_t *config, const char *assignment)
 {
     const char *eq = strchr(assignment, '=');
@@ -287,9 +289,23 @@ int lab_config_set(json_t *config, const char *assignment)
         if (!next) {
             json_t *value;
             if (json_is_object(child) || parse_value(child, text, &value)) {
+                /* Digits beyond a long long: a range error, not a type error. */
+                if (json_is_integer(child) && text[strspn(text, "-0123456789")] == 0 && strlen(text) > 18) {
+                    json_t *huge = json_real(strtod(text, NULL));
+                    int rc = check_range(key, huge, text);
+                    json_decref(huge);
+                    if (rc)
+                        return rc;
+                }
                 char fix[160];
                 snprintf(fix, sizeof fix, "%s takes %s", key, type_name(child));
                 return lab_err(LAB_EUSAGE, fix, "bad value '%s' for %s", text, key);
+            }
+            const char *shared = strncmp(key, "per_model.", 10) == 0 ? strchr(key + 10, '.') : key;
+            int rc = shared ? check_range(shared == key ? key : shared + 1, value, text) : LAB_OK;
+            if (rc) {
+                json_decref(value);
+                return rc;
             }
             json_object_set_new(parent, part, value);
             if (strncmp(key, "per_model.", 10) != 0)
@@ -305,27 +321,80 @@ int lab_config_set(json_t *config, const char *assignment)
     }
 }
 
-/* Constraints shared by every lab: key, minimum, whether the minimum itself is allowed. */
-static const struct {
+/* The real range of every numeric value the labs share: beyond it a value
+ * would wrap in an int (a batch of 4294967297 trains as 1), exhaust memory,
+ * or mean nothing. open_min/open_max exclude the bound itself. */
+static const struct value_range {
     const char *key;
-    double min;
-    int inclusive;
-} limits[] = {
-    {"train.epochs", 0, 1},         {"train.batch_size", 1, 1}, {"train.lr", 0, 0},
-    {"train.momentum", 0, 1},       {"train.weight_decay", 0, 1}, {"seed", 0, 1},
-    {"data.train_subset", 0, 1},    {"data.eval_subset", 0, 1},
+    int integer;
+    double min, max;
+    int open_min, open_max;
+    const char *flag; /* the lab run flag that sets it, if any */
+} ranges[] = {
+    {"train.epochs", 1, 0, 10000, 0, 0, "--epochs"},
+    {"train.batch_size", 1, 1, 65536, 0, 0, "--batch-size"},
+    {"train.lr", 0, 0, 10, 1, 0, "--lr"},
+    {"train.momentum", 0, 0, 1, 0, 0, NULL},
+    {"train.weight_decay", 0, 0, 1, 0, 0, NULL},
+    {"train.label_smoothing", 0, 0, 1, 0, 1, NULL},
+    {"train.grad_clip", 0, 0, 1e6, 0, 0, NULL},
+    {"train.warmup_epochs", 1, 0, 10000, 0, 0, NULL},
+    {"train.warmup_start_factor", 0, 0, 1, 1, 0, NULL},
+    {"seed", 1, 0, 9007199254740992.0, 0, 0, "--seed"},
+    {"data.train_subset", 1, 0, 2147483647, 0, 0, NULL},
+    {"data.eval_subset", 1, 0, 2147483647, 0, 0, NULL},
+    {"data.num_classes", 1, 2, 100000, 0, 0, NULL},
+    {"data.threads", 1, 0, 256, 0, 0, NULL},
+    {"data.pad", 1, 0, 1024, 0, 0, NULL},
+    {"data.augment.random_crop_padding", 1, 0, 1024, 0, 0, NULL},
 };
+
+static int out_of_range(const struct value_range *r, const json_t *v)
+{
+    if (!json_is_number(v) || (r->integer && !json_is_integer(v)))
+        return 1;
+    double x = json_number_value(v);
+    return (r->open_min ? x <= r->min : x < r->min) || (r->open_max ? x >= r->max : x > r->max);
+}
+
+/* "an integer from 1 to 65536", "a number above 0 and at most 10" */
+static void describe_range(const struct value_range *r, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s %s %.15g %s %.15g", r->integer ? "an integer" : "a number",
+             r->open_min ? "above" : r->integer ? "from" : "at least", r->min,
+             r->open_max ? "and below" : r->integer ? "to" : "and at most", r->max);
+}
+
+static int check_range(const char *key, const json_t *v, const char *given)
+{
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        const struct value_range *r = &ranges[i];
+        if (strcmp(r->key, key) != 0 || !out_of_range(r, v))
+            continue;
+        char want[128], fix[320], shown[64];
+        describe_range(r, want, sizeof want);
+        if (r->flag)
+            snprintf(fix, sizeof fix, "give %s (%s N or --set %s=N) %s", key, r->flag, key, want);
+        else
+            snprintf(fix, sizeof fix, "give %s (--set %s=N) %s", key, key, want);
+        if (given)
+            snprintf(shown, sizeof shown, "%s", given);
+        else if (json_is_integer(v))
+            snprintf(shown, sizeof shown, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else
+            snprintf(shown, sizeof shown, "%.15g", json_number_value(v));
+        return lab_err(LAB_EUSAGE, fix, "%s = %s is out of range", key, shown);
+    }
+    return LAB_OK;
+}
 
 int lab_config_validate(const json_t *config)
 {
-    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
-        const json_t *v = lab_cfg_get(config, limits[i].key);
-        if (!v)
-            continue;
-        double x = json_number_value(v);
-        if (!json_is_number(v) || (limits[i].inclusive ? x < limits[i].min : x <= limits[i].min))
-            return lab_err(LAB_EUSAGE, NULL, "%s must be %s %g", limits[i].key, limits[i].inclusive ? ">=" : ">",
-                           limits[i].min);
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        const json_t *v = lab_cfg_get(config, ranges[i].key);
+        int rc = v ? check_range(ranges[i].key, v, NULL) : LAB_OK;
+        if (rc)
+            return rc;
     }
     /* Each model's own values too, so a bad one stops the run before the
      * first model trains rather than in the middle. */

@@ -47,11 +47,16 @@ int cmd_doctor(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
 int cmd_grades(int argc, char **argv);
+int cmd_autograder(int argc, char **argv);
 
 /* `lab grade --batch ...` (runner/grade_batch.c); cmd_grade hands over to it
  * when --batch is given. */
 int grade_batch_main(int argc, char **argv);
 int grade_batch_wanted(int argc, char **argv); /* 1 when --batch is among the options */
+/* `lab grade --collect SPOOL` and the array task's `--slurm-task SPOOL`
+ * (runner/cmd_grade_slurm.c). */
+int grade_slurm_main(int argc, char **argv);
+int grade_slurm_wanted(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 

@@ -37,6 +37,8 @@ int cmd_fetch(int argc, char **argv)
                                          {"url", required_argument, NULL, 'u'},
                                          {"sha256", required_argument, NULL, 's'},
                                          {"output", required_argument, NULL, 'o'},
+                                         {"max-size", required_argument, NULL, 'M'},
+                                         {"timeout", required_argument, NULL, 'T'},
                                          {NULL, 0, NULL, 0}};
     struct ds_fetch_opts o = {.progress_mode = LAB_PROGRESS_AUTO};
     const char *urls[8], *sha = NULL, *out = NULL;
@@ -54,6 +56,19 @@ int cmd_fetch(int argc, char **argv)
             sha = optarg;
         else if (c == 'o')
             out = optarg;
+        else if (c == 'M') {
+            if (!(o.max_bytes = ds_fetch_parse_size(optarg)))
+                return lab_cli_usage("fetch", "--max-size '%s' is not a size: give bytes, or a number with K, M, G "
+                                              "or T (for example 50M)", optarg);
+        }
+        else if (c == 'T') {
+            char *end;
+            long t = strtol(optarg, &end, 10);
+            if (*end || end == optarg || t < 1 || t > 7 * 24 * 3600)
+                return lab_cli_usage("fetch", "--timeout '%s' is not a number of seconds from 1 to 604800 (a week)",
+                                     optarg);
+            o.timeout_s = t;
+        }
         else
             return lab_cli_bad_option("fetch", argv);
     }

@@ -7,10 +7,64 @@
 #include "labs/device.h"
 #include "runner/cli.h"
 
+#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The report's detail is "<why>; fix: <fix>" (one string, for every report
+ * format); on the terminal the fix goes on its own line, said once. */
+static void not_gradable_error(const char *detail)
+{
+    const char *sep = strstr(detail, "; fix: ");
+    if (!sep) {
+        lab_err(LAB_EENV, "lab explain TS-SUBMISSION-INTEGRITY", "not gradable: %s", detail);
+        return;
+    }
+    const char *fix = sep + strlen("; fix: ");
+    int has_id = strstr(fix, "TS-SUBMISSION-INTEGRITY") != NULL;
+    char fixbuf[1024];
+    snprintf(fixbuf, sizeof fixbuf, "%s%s", fix, has_id ? "" : " (lab explain TS-SUBMISSION-INTEGRITY)");
+    lab_err(LAB_EENV, fixbuf, "not gradable: %.*s", (int)(sep - detail), detail);
+}
+
+/* Submissions in a folder that is not one: archives, or folders holding a
+ * submission.json. */
+static size_t submissions_inside(const char *dir)
+{
+    char p[4300];
+    snprintf(p, sizeof p, "%s/submission.json", dir);
+    if (lab_path_exists(p))
+        return 0;
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        snprintf(p, sizeof p, "%s/%s/submission.json", dir, e->d_name);
+        n += (l > 7 && !strcmp(e->d_name + l - 7, ".tar.gz")) || (l > 4 && !strcmp(e->d_name + l - 4, ".zip")) ||
+             (l > 4 && !strcmp(e->d_name + l - 4, ".tgz")) || (e->d_name[0] != '.' && lab_path_exists(p));
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A path that is not there, or a folder of submissions, is a mistake in the
+ * command, said before anything is graded. */
+static int check_input(const char *path, const char *lab)
+{
+    if (!lab_path_exists(path))
+        return lab_err(LAB_EUSAGE, "give the path of a submission archive (.tar.gz, .zip) or directory",
+                       "%s does not exist", path);
+    size_t n = lab_is_dir(path) ? submissions_inside(path) : 0;
+    char fix[4400];
+    snprintf(fix, sizeof fix, "grade them all: lab grade --batch %s --lab %s", path, lab ? lab : "ID");
+    if (n > 1) /* one upload in a folder (Gradescope's layout) is graded as that upload */
+        return lab_err(LAB_EUSAGE, fix, "%s is a folder of %zu submission(s), not one submission", path, n);
+    return LAB_OK;
+}
 
 int cmd_grade(int argc, char **argv)
 {
@@ -23,6 +77,8 @@ int cmd_grade(int argc, char **argv)
     };
     if (grade_batch_wanted(argc, argv)) /* lab grade --batch: runner/grade_batch.c */
         return grade_batch_main(argc, argv);
+    if (grade_slurm_wanted(argc, argv)) /* --collect, --slurm-task: runner/cmd_grade_slurm.c */
+        return grade_slurm_main(argc, argv);
     struct grade_opts g = {.device = "auto"};
     enum report_format fmt = REPORT_TEXT;
     const char *out = NULL;
@@ -60,6 +116,8 @@ int cmd_grade(int argc, char **argv)
         if ((rc = lab_choose_device(g.device, "auto", &dc)))
             return rc;
     }
+    if ((rc = check_input(argv[optind], g.lab)))
+        return rc;
     struct grade_report *r = NULL;
     if ((rc = grade_submission(argv[optind], &g, &r)))
         return rc;
@@ -73,8 +131,7 @@ int cmd_grade(int argc, char **argv)
     if (!rc) {
         rc = grade_exit_status(r);
         if (rc == LAB_EENV)
-            lab_err(LAB_EENV, "lab explain TS-SUBMISSION-INTEGRITY", "not gradable: %s",
-                    r->status_detail ? r->status_detail : grade_status_name(r->status));
+            not_gradable_error(r->status_detail ? r->status_detail : grade_status_name(r->status));
         else
             lab_err_clear(); /* the report says what failed */
     }

@@ -2,6 +2,7 @@
  * hands over as soon as it sees --batch. */
 #include "base/error.h"
 #include "grader/batch.h"
+#include "grader/batch_slurm.h"
 #include "labs/lab.h"
 #include "runner/cli.h"
 
@@ -43,7 +44,8 @@ int grade_batch_wanted(int argc, char **argv)
 int grade_batch_main(int argc, char **argv)
 {
     enum { O_BATCH = 256, O_LAB, O_DB, O_JOBS, O_TIMEOUT, O_MEM, O_REEVAL, O_REGRADE, O_DUE, O_PENALTY, O_DEVICE,
-           O_DATA, O_JSON };
+           O_DATA, O_JSON, O_SLURM, O_SPOOL, O_PARTITION, O_GRES, O_TIME, O_APAR, O_ACCOUNT, O_RETRIES, O_TASKS,
+           O_NOWAIT, O_NOCOLLECT, O_CPT };
     static const struct option longopts[] = {
         {"batch", required_argument, NULL, O_BATCH},     {"lab", required_argument, NULL, O_LAB},
         {"db", required_argument, NULL, O_DB},           {"jobs", required_argument, NULL, O_JOBS},
@@ -51,13 +53,22 @@ int grade_batch_main(int argc, char **argv)
         {"reeval", no_argument, NULL, O_REEVAL},         {"regrade", no_argument, NULL, O_REGRADE},
         {"due", required_argument, NULL, O_DUE},         {"late-penalty", required_argument, NULL, O_PENALTY},
         {"device", required_argument, NULL, O_DEVICE},   {"data", required_argument, NULL, O_DATA},
-        {"json", no_argument, NULL, O_JSON},             {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, O_JSON},             {"slurm", no_argument, NULL, O_SLURM},
+        {"spool", required_argument, NULL, O_SPOOL},     {"partition", required_argument, NULL, O_PARTITION},
+        {"gres", required_argument, NULL, O_GRES},       {"time", required_argument, NULL, O_TIME},
+        {"array-parallel", required_argument, NULL, O_APAR}, {"account", required_argument, NULL, O_ACCOUNT},
+        {"retries", required_argument, NULL, O_RETRIES}, {"tasks", required_argument, NULL, O_TASKS},
+        {"no-wait", no_argument, NULL, O_NOWAIT},        {"no-collect-job", no_argument, NULL, O_NOCOLLECT},
+        {"cpus-per-task", required_argument, NULL, O_CPT},
+        {NULL, 0, NULL, 0},
     };
     struct batch_opts o;
     batch_opts_defaults(&o);
     o.grade = grade_submission;
     o.grader_version = LAB_VERSION;
-    int json = 0, rc, c;
+    struct batch_slurm_opts so;
+    batch_slurm_opts_defaults(&so);
+    int json = 0, slurm = 0, slurm_only = 0, rc, c;
     const char *penalty = NULL;
     double v;
     lab_cli_reset_getopt();
@@ -112,6 +123,50 @@ int grade_batch_main(int argc, char **argv)
         case O_JSON:
             json = 1;
             break;
+        case O_SLURM:
+            slurm = 1;
+            break;
+        case O_SPOOL:
+            so.spool_parent = optarg, slurm_only = 1;
+            break;
+        case O_PARTITION:
+            so.partition = optarg, slurm_only = 1;
+            break;
+        case O_GRES:
+            so.gres = optarg, slurm_only = 1;
+            break;
+        case O_TIME:
+            so.time_limit = optarg, slurm_only = 1;
+            break;
+        case O_ACCOUNT:
+            so.account = optarg, slurm_only = 1;
+            break;
+        case O_APAR:
+            if ((rc = parse_number("--array-parallel", optarg, 1, 100000, &v)))
+                return rc;
+            so.array_parallel = (int)v, slurm_only = 1;
+            break;
+        case O_RETRIES:
+            if ((rc = parse_number("--retries", optarg, 0, 100, &v)))
+                return rc;
+            so.retries = (int)v, slurm_only = 1;
+            break;
+        case O_TASKS:
+            if ((rc = parse_number("--tasks", optarg, 1, 1000, &v)))
+                return rc;
+            so.tasks = (int)v, slurm_only = 1;
+            break;
+        case O_NOWAIT:
+            so.wait = false, slurm_only = 1;
+            break;
+        case O_CPT:
+            if ((rc = parse_number("--cpus-per-task", optarg, 1, 1024, &v)))
+                return rc;
+            so.cpus_per_task = (int)v, slurm_only = 1;
+            break;
+        case O_NOCOLLECT:
+            so.collect_job = false, slurm_only = 1;
+            break;
         default:
             return lab_cli_bad_option("grade", argv);
         }
@@ -124,6 +179,12 @@ int grade_batch_main(int argc, char **argv)
         return lab_cli_usage("grade", "--batch needs --lab ID: every submission is graded as that lab");
     if (penalty && !o.has_due)
         return lab_cli_usage("grade", "--late-penalty needs --due TIME to know what is late");
+    if (slurm_only && !slurm)
+        return lab_cli_usage("grade", "--spool, --partition, --gres, --time, --account, --array-parallel, --tasks, "
+                                      "--retries, --cpus-per-task, --no-wait and --no-collect-job go with --slurm");
+    if (!so.wait && !so.collect_job)
+        return lab_cli_usage("grade", "--no-wait with --no-collect-job would leave nobody to record the grades");
+    so.json = json;
     const json_t *manifest;
     if ((rc = lab_cli_find_lab(o.lab, &manifest)))
         return rc;
@@ -135,11 +196,13 @@ int grade_batch_main(int argc, char **argv)
     stop_requested = 0;
     o.stop = &stop_requested;
     struct batch_summary s;
-    rc = batch_run(&o, &s);
+    rc = slurm ? batch_slurm_submit(&o, &so, &s) : batch_run(&o, &s);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 
-    if (s.gradebook) {
+    if (s.gradebook && slurm && !so.wait) {
+        /* submitted: the ids and the spool were said; nothing is recorded yet */
+    } else if (s.gradebook) {
         if (json) {
             json_t *j = batch_summary_to_json(&s);
             char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
@@ -152,7 +215,7 @@ int grade_batch_main(int argc, char **argv)
         }
     }
     size_t not_graded = s.counts[GRADE_NOT_GRADABLE] + s.counts[GRADE_CRASH] + s.counts[GRADE_TIMEOUT] +
-                        s.counts[GRADE_OOM];
+                        s.counts[GRADE_OOM] + s.still_not_graded;
     if (!rc && (not_graded || s.id_issues))
         rc = lab_err(LAB_EFAIL,
                      "see the lists above; `lab grades export` leaves out rows whose student id is unclear",

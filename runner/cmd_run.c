@@ -3,6 +3,7 @@
 #include "base/jsonio.h"
 #include "base/paths.h"
 #include "containers/engine.h"
+#include "containers/slurm_run.h"
 #include "grader/grade.h"
 #include "grader/report_format.h"
 #include "labs/config.h"
@@ -251,6 +252,16 @@ int cmd_run(int argc, char **argv)
     struct lab_engine_args ea;
     struct lab_engine_choice ec;
     int rc = lab_engine_take_args(&argc, argv, &ea);
+    int slurm = !rc && ea.engine && strcmp(ea.engine, "slurm") == 0;
+    if (!rc && !slurm && (ea.partition || ea.gres || ea.time_limit || ea.account))
+        return lab_cli_usage("run", "--partition, --gres, --time and --account go with --engine slurm");
+    if (slurm) { /* containers/slurm_run.c */
+        if ((rc = parse_args(argc, argv, &a)) || (rc = lab_cli_find_lab(a.lab_id, &(const json_t *){NULL})))
+            return rc;
+        struct lab_engine_run req = {.lab_id = a.lab_id, .device = a.device, .options = argv + 1,
+                                     .n_options = optind - 1};
+        return lab_slurm_run_lab(&ea, &req);
+    }
     rc = rc ? rc : lab_engine_choose(ea.engine, ea.image, &ec);
     rc = rc ? rc : parse_args(argc, argv, &a);
     if (rc)

@@ -33,6 +33,10 @@ const struct lab_command lab_commands[] = {
      "  --image NAME          the container image (default lab-course:<version>); also LAB_IMAGE\n"
      "                        or \"image\" in $LAB_HOME/config.json\n"
      "  --dry-run             print the exact command that would run, and run nothing\n"
+     "  --engine slurm        run it on a cluster node through sbatch (docs/cluster.md): the log\n"
+     "                        is streamed here, the lab's exit code returned; with --image, in\n"
+     "                        that image with the node's podman; --dry-run prints the batch script\n"
+     "  --partition P, --gres G (e.g. gpu:1), --time T, --account A   sbatch's own, for slurm\n"
      "\n"
      "Ctrl-C saves a checkpoint, marks the run interrupted and exits 130 (in a container too:\n"
      "lab stops it; Ctrl-C twice kills it).\n"},
@@ -83,6 +87,10 @@ const struct lab_command lab_commands[] = {
      "  --url URL     download one file (instructors, tests); repeat for mirrors ...\n"
      "  --sha256 HEX  ... checking it against this sha256 ...\n"
      "  -o PATH       ... into PATH\n"
+     "  --max-size N  refuse a file larger than N bytes (50M, 2G; default: the\n"
+     "                manifest's size, or 8G for --url)\n"
+     "  --timeout S   give up after S seconds for the whole download, retries\n"
+     "                included (default: 30 min plus the cap at 100 kB/s)\n"
      "\n"
      "Environment: LAB_MIRROR=<base URL> tries <base>/<name>/<file> first;\n"
      "LAB_OFFLINE=1 (or HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE) never opens a\n"
@@ -118,7 +126,21 @@ const struct lab_command lab_commands[] = {
      "out. docs/submission-format.md describes the format.\n"
      "\n"
      "  --student ID   your course login: 1-64 letters, digits or . _ @ + -\n"
-     "  -o, --out FILE the archive to write (default <student>-<lab>.tar.gz here)\n"},
+     "  -o, --out FILE the archive to write (default <student>-<lab>.tar.gz here;\n"
+     "                 a name ending in .zip writes a zip)\n"},
+    {"autograder", cmd_autograder, "write what Gradescope or PrairieLearn needs to grade a lab with lab",
+     "usage: lab autograder gradescope|prairielearn <lab-id> [--reeval] [-o PATH]\n"
+     "\n"
+     "gradescope: writes autograder-<lab>-gradescope.zip (setup.sh, run_autograder,\n"
+     "this lab binary, rubric.json) to upload as a programming assignment's\n"
+     "autograder. prairielearn: writes prairielearn-<lab>/, a question for its\n"
+     "external grader (info.json, question.html, tests/run.sh, the binary,\n"
+     "tests/rubric.json). Either wrapper grades what the student uploaded (the\n"
+     "archive itself, or its files) and always writes the platform's\n"
+     "results.json. docs/grading.md has the steps.\n"
+     "\n"
+     "  --reeval    the wrapper also re-runs the submitted weights (--device cpu)\n"
+     "  -o PATH     the zip (gradescope) or directory (prairielearn) to write\n"},
     {"grade", cmd_grade, "grade a submission with its lab's rubric",
      "usage: lab grade <submission> [--lab ID] [--format F] [--out FILE] [--reeval]\n"
      "                 [--device D] [--data DIR] [--check-timeout S]\n"
@@ -165,7 +187,21 @@ const struct lab_command lab_commands[] = {
      "  --json              print the summary as JSON on stdout\n"
      "Per submission: at most 2 GiB and 10,000 files unpacked, compression ratio 200.\n"
      "exit codes: 0 all graded and every student id clear, 1 some not graded or ids\n"
-     "to check (listed), 2 usage, 3 gradebook or staging problem, 130 interrupted\n"},
+     "to check (listed), 2 usage, 3 gradebook or staging problem, 130 interrupted\n"
+     "\n"
+     "On a Slurm cluster (docs/cluster.md): add --slurm. The submissions are staged once\n"
+     "in a spool on shared storage; one job array grades them, a collect job after it\n"
+     "records them in the gradebook (the only writer; keep --db off NFS).\n"
+     "  --slurm             grade through sbatch instead of on this machine\n"
+     "  --spool DIR         shared directory for the spool (default ./lab-spool)\n"
+     "  --partition P, --account A, --time T, --gres G (e.g. gpu:1)   sbatch's own\n"
+     "  --array-parallel N  at most N array tasks at once; --tasks N: the array's size\n"
+     "                      (default one task per 10 submissions)\n"
+     "  --retries N         resubmit a failed/timed-out/OOM/node-failed task N times (default 2)\n"
+     "  --cpus-per-task N   CPUs per array task (default 1; --reeval threads use them)\n"
+     "  --no-wait           submit and return; the collect job completes the gradebook\n"
+     "  --no-collect-job    this process collects (it must keep running)\n"
+     "       lab grade --collect SPOOL [--db FILE] [--json]: record what is graded so far\n"},
     {"grades", cmd_grades, "export grades, write feedback pages, find duplicates (from a gradebook)",
      "usage: lab grades export [--db FILE] [--csv | --json] [--lab ID] [-o FILE]\n"
      "       lab grades feedback [--db FILE] --out DIR [--lab ID]\n"

@@ -39,6 +39,7 @@ python3 python3-torch python3-torchvision
 nginx-light curl openssl util-linux
 python3-numpy python3-pil
 podman runc crun uidmap fuse-overlayfs slirp4netns fontconfig
+slurmctld slurmd slurm-client munge
 "
 # What differs: the fuzzers' runtime follows each release's clang (14, 19);
 # Debian 13 has Python's safetensors, which tests/e2e/notebook_snippet.sh

@@ -1,6 +1,10 @@
 /* Errors, handles and scopes: the plumbing every other shim file uses. */
 #include "shim/internal.h"
 
+extern "C" {
+#include "base/error.h"
+}
+
 #include <atomic>
 #include <malloc.h>
 #include <cstdarg>
@@ -9,7 +13,10 @@
 #include <cstring>
 
 namespace {
-thread_local std::string last_error;
+/* Whether the last shim call on this thread failed: its message is then
+ * lab's error message (ts::fail records it through lab_err, the one
+ * error path of lab, which the executable exports to this library). */
+thread_local bool last_failed;
 thread_local std::vector<std::vector<ts_tensor *>> scopes;
 std::atomic<long> live{0};
 constexpr size_t max_scope_depth = 64;
@@ -31,18 +38,21 @@ __attribute__((constructor)) static void ts_tune_malloc(void)
 
 namespace ts {
 
-void clear_error() { last_error.clear(); }
+void clear_error() { last_failed = false; }
+
+/* The lab status a shim failure becomes when nobody adds context: memory is
+ * the machine's limit (exit 3), anything else a bug or a library failure. */
+static int lab_status_of(int status) { return status == TS_EOOM ? LAB_EENV : LAB_EINTERNAL; }
 
 int fail(int status, const char *msg)
 {
-    try {
-        last_error = msg ? msg : "";
-        /* libtorch messages can end with a newline and carry the C++ frame
-         * of the check; the caller wants PyTorch's explanation, kept whole. */
-        while (!last_error.empty() && (last_error.back() == '\n' || last_error.back() == ' '))
-            last_error.pop_back();
-    } catch (...) {
-    }
+    /* libtorch messages can end with a newline and carry the C++ frame of
+     * the check; the caller wants PyTorch's explanation, kept whole. */
+    size_t n = msg ? strlen(msg) : 0;
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        n--;
+    lab_err(lab_status_of(status), NULL, "%.*s", (int)n, msg ? msg : "");
+    last_failed = true;
     return status;
 }
 
@@ -137,7 +147,7 @@ at::TensorOptions opts(int dtype, ts_device d) { return at::TensorOptions().dtyp
 
 extern "C" {
 
-const char *ts_last_error(void) { return last_error.c_str(); }
+const char *ts_last_error(void) { return last_failed ? lab_err_message() : ""; }
 
 size_t ts_dtype_size(int dtype)
 {

@@ -73,14 +73,19 @@ int ts_lazy_load(void)
     return handle ? 0 : -1;
 }
 
+/* A stub that finds no function reports why through lab_err, like every
+ * other shim failure (ts_last_error() then says the same). */
 void *ts_lazy_sym(const char *name)
 {
-    if (ts_lazy_load() != 0)
+    if (ts_lazy_load() != 0) {
+        lab_err(LAB_EENV, fix, "%s", reason);
         return NULL;
+    }
     void *sym = dlsym(handle, name);
     if (!sym) {
         snprintf(reason, sizeof reason, "%s has no %s: it is from another version of lab", loaded_path, name);
         fail("rebuild with `make` (or reinstall with `make install`)");
+        lab_err(LAB_EENV, fix, "%s", reason);
     }
     return sym;
 }

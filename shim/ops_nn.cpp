@@ -64,7 +64,7 @@ int ts_batch_norm(ts_tensor **out, const ts_tensor *x, ts_tensor *running_mean, 
 {
     TS_TRY ts::need_out(out);
     if (training && num_batches_tracked) {
-        c10::NoGradGuard ng;
+        at::NoGradGuard ng;
         const_cast<at::Tensor &>(T(num_batches_tracked)).add_(1);
     }
     at::Tensor y = at::batch_norm(T(x, "input"), ts::OPT(weight), ts::OPT(bias), ts::OPT(running_mean),
@@ -148,25 +148,46 @@ int ts_dropout(ts_tensor **out, const ts_tensor *x, double p, int training)
 int ts_attention(ts_tensor **out, const ts_tensor *q, const ts_tensor *k, const ts_tensor *v, const ts_tensor *mask,
                  double scale)
 {
+    return ts_attention_ex(out, NULL, q, k, v, mask, scale, 0.0, 0);
+}
+
+int ts_attention_ex(ts_tensor **out, ts_tensor **weights, const ts_tensor *q, const ts_tensor *k, const ts_tensor *v,
+                    const ts_tensor *mask, double scale, double dropout_p, int training)
+{
     TS_TRY ts::need_out(out);
-    const at::Tensor &Q = T(q, "q");
-    double s = scale > 0 ? scale : 1.0 / std::sqrt((double)Q.size(-1));
-    const bool has_mask = mask && mask->t.defined();
+    const at::Tensor &Q = T(q, "q"), &K = T(k, "k"), &V = T(v, "v");
+    if (dropout_p < 0 || dropout_p >= 1)
+        throw ts::arg_error("attention dropout must be in [0, 1)");
+    double p = training ? dropout_p : 0.0;
+    double d = (double)Q.size(-1), s = scale > 0 ? scale : 1.0 / std::sqrt(d);
+    c10::optional<at::Tensor> M;
+    if (mask && mask->t.defined())
+        M = mask->t;
 #if TS_HAVE_SDPA
-    /* libtorch picks a fused kernel (flash, memory-efficient) where one fits. */
-    *out = ts::wrap(at::scaled_dot_product_attention(Q, T(k, "k"), T(v, "v"),
-                                                     has_mask ? c10::optional<at::Tensor>(mask->t) : c10::nullopt, 0.0,
-                                                     false, s));
-#else
-    at::Tensor scores = at::matmul(Q, T(k, "k").transpose(-2, -1)) * s;
-    if (has_mask) {
-        if (mask->t.scalar_type() == at::kBool)
-            scores = scores.masked_fill(mask->t.logical_not(), -std::numeric_limits<double>::infinity());
-        else
-            scores = scores + mask->t;
+    /* libtorch picks a fused kernel (flash, memory-efficient) where one fits;
+     * they never build the T x T weights, so only calls that do not want
+     * them go there. */
+    if (!weights) {
+        *out = ts::wrap(at::scaled_dot_product_attention(Q, K, V, M, p, false, s));
+        return TS_OK;
     }
-    *out = ts::wrap(at::matmul(at::softmax(scores, -1), T(v, "v")));
 #endif
+    /* The explicit math, op for op as the course's attention module (and
+     * every libtorch before 2.1): the same dropout draws as PyTorch's. */
+    at::Tensor scores = at::matmul(Q, K.transpose(-2, -1)) * s;
+    if (M) {
+        if (M->scalar_type() == at::kBool)
+            scores = scores.masked_fill(M->logical_not(), -std::numeric_limits<double>::infinity());
+        else
+            scores = scores + *M;
+    }
+    at::Tensor attn = at::softmax(scores, -1);
+    if (p > 0)
+        attn = at::dropout(attn, p, true);
+    at::Tensor o = at::matmul(attn, V);
+    if (weights)
+        *weights = ts::wrap(attn);
+    *out = ts::wrap(o);
     return TS_OK;
     TS_CATCH
 }

@@ -742,7 +742,7 @@ int st_writer_to_memory(const st_writer *w, void **out, size_t *len)
     return rc;
 }
 
-/* Like lab_write_atomic, but streams the tensors from where they lie instead
+/* Through lab_atomic_open/commit: streams the tensors from where they lie instead
  * of first gathering gigabytes of weights into one buffer. */
 int st_writer_write(const st_writer *w, const char *path)
 {
@@ -753,40 +753,20 @@ int st_writer_write(const st_writer *w, const char *path)
     int rc = prepare(w, &header, &hlen, &ord, &dlen);
     if (rc)
         return rc;
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
-        rc = lab_err(LAB_EUSAGE, "use a shorter path", "path too long: %s", path);
+    struct lab_atomic_file f;
+    if ((rc = lab_atomic_open(&f, path)))
         goto out;
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = lab_err(LAB_EENV, "check that the directory exists and is writable", "cannot create a file next to %s: %s",
-                     path, strerror(errno));
-        goto out;
-    }
     unsigned char lenbuf[8];
     put_le64(lenbuf, hlen);
-    int err = 0;
-    if (lab_write_full(fd, lenbuf, 8) != 0 || lab_write_full(fd, header, hlen) != 0)
-        err = errno;
-    for (size_t i = 0; !err && i < w->count; i++)
-        if (lab_write_full(fd, ord[i]->data, ord[i]->nbytes) != 0)
-            err = errno;
-    if (!err && fsync(fd) != 0)
-        err = errno;
-    /* mkstemp creates 0600; weights are ordinary files. */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (!err && fchmod(fd, 0666 & ~mask) != 0)
-        err = errno;
-    if (close(fd) != 0 && !err)
-        err = errno;
-    if (!err && rename(tmp, path) != 0)
-        err = errno;
-    if (err) {
-        unlink(tmp);
-        rc = lab_err(LAB_EENV, "check free disk space and permissions", "cannot write %s: %s", path, strerror(err));
-    }
+    rc = lab_atomic_write(&f, lenbuf, 8);
+    if (!rc)
+        rc = lab_atomic_write(&f, header, hlen);
+    for (size_t i = 0; !rc && i < w->count; i++)
+        rc = lab_atomic_write(&f, ord[i]->data, ord[i]->nbytes);
+    if (rc)
+        lab_atomic_abort(&f);
+    else
+        rc = lab_atomic_commit(&f);
 out:
     free(header);
     free(ord);

@@ -14,8 +14,9 @@ extern "C" {
 
 /* ---- Conventions (docs/shim.md) ----
  * - Every call returns TS_OK (0) or a negative status; results go to
- *   out-parameters (first argument). The message for the last failure on
- *   this thread is ts_last_error() (owned by the shim, cleared on entry).
+ *   out-parameters (first argument). Every failure is recorded through
+ *   lab_err (base/error.h); ts_last_error() is that message while the last
+ *   call on this thread failed, "" after a success (docs/shim.md).
  * - Tensors returned through `ts_tensor **out` belong to the caller: free
  *   them with ts_tensor_free (NULL is a no-op) or let the enclosing scope
  *   free them. Input tensors are borrowed. Optional tensor inputs may be NULL.
@@ -224,6 +225,13 @@ int ts_dropout(ts_tensor **out, const ts_tensor *x, double p, int training);
  * NULL) is bool (true = keep) or additive float; scale <= 0: 1/sqrt(d). */
 int ts_attention(ts_tensor **out, const ts_tensor *q, const ts_tensor *k, const ts_tensor *v,
                  const ts_tensor *mask, double scale);
+/* The same with dropout_p on the attention weights (applied when training)
+ * and, when weights is not NULL, the weights themselves [.., Tq, Tk] (after
+ * dropout, as the course's module returns them). libtorch >= 2.0 runs the
+ * fused scaled_dot_product_attention when weights is NULL; otherwise, and on
+ * 1.13, the explicit math. */
+int ts_attention_ex(ts_tensor **out, ts_tensor **weights, const ts_tensor *q, const ts_tensor *k, const ts_tensor *v,
+                    const ts_tensor *mask, double scale, double dropout_p, int training);
 /* Losses. cross_entropy takes class indices (i64); ignore_index as PyTorch
  * (-100 by default). */
 int ts_cross_entropy(ts_tensor **out, const ts_tensor *logits, const ts_tensor *target, const ts_tensor *weight,

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct lab_store {
     sqlite3 *db;
@@ -59,7 +61,8 @@ static int db_error(lab_store *s, int rc, const char *doing)
                        "backup; lab never deletes it",
                        "the store %s is damaged or not a lab database (%s while %s)", s->path, why, doing);
     if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM)
-        return lab_err(LAB_EENV, "set LAB_HOME to a writable directory, or fix the permissions",
+        return lab_err(LAB_EENV, "set LAB_HOME to a writable directory, or fix the permissions; see lab explain "
+                       "TS-LAB-HOME",
                        "cannot write the store %s (%s while %s)", s->path, why, doing);
     return lab_err(LAB_EENV, "check free disk space and the file's permissions", "store %s: %s while %s", s->path, why,
                    doing);
@@ -112,9 +115,46 @@ static int migrate(lab_store *s)
     return LAB_OK;
 }
 
+/* sqlite follows links and, on a directory, says only "unable to open":
+ * name what is really there, and never turn a linked file elsewhere into a
+ * database (nor its -wal/-shm/-journal companions). */
+static int check_store_path(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char p[4200], target[4096];
+        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
+        struct stat st;
+        if (lstat(p, &st) != 0)
+            continue;
+        if (S_ISLNK(st.st_mode)) {
+            ssize_t n = readlink(p, target, sizeof target - 1);
+            target[n > 0 ? n : 0] = 0;
+            char fix[4600];
+            snprintf(fix, sizeof fix,
+                     "lab does not write through a link it was not given: if %s is your store, move it here "
+                     "(rm %s && mv %s %s), or set LAB_HOME to the directory that holds it; see lab explain "
+                     "TS-LAB-HOME",
+                     target, p, target, p);
+            return lab_err(LAB_EENV, fix, "the store %s is a symbolic link (to %s)", p, target);
+        }
+        if (!S_ISREG(st.st_mode)) {
+            char fix[4400];
+            snprintf(fix, sizeof fix, "move it aside (mv %s %s.moved) to start a new store, or set LAB_HOME to "
+                     "another directory; see lab explain TS-LAB-HOME", p, p);
+            return lab_err(LAB_EENV, fix, "the store %s is %s, not a database file", p,
+                           S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+        }
+    }
+    return LAB_OK;
+}
+
 int lab_store_open(const char *path, lab_store **out)
 {
     *out = NULL;
+    int bad = check_store_path(path);
+    if (bad)
+        return bad;
     lab_store *s = calloc(1, sizeof *s);
     if (!s)
         return lab_err(LAB_EINTERNAL, NULL, "out of memory");

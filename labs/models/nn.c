@@ -13,12 +13,14 @@ int nn_fail(int ts_status, const char *what)
     return lab_err(LAB_EINTERNAL, NULL, "libtorch failed in %s: %s", what, ts_last_error());
 }
 
-/* Registers a new tensor of `shape` in the store and returns its handle. */
-static int add_tensor(ts_params *p, const char *prefix, const char *leaf, int kind, int ndim, const int64_t *shape,
-                      int dtype, double fill, double bound, ts_tensor **handle)
+int nn_add_tensor(ts_params *p, const char *prefix, const char *leaf, int kind, int ndim, const int64_t *shape,
+                  int dtype, double fill, double bound, ts_tensor **handle)
 {
     char name[256];
-    snprintf(name, sizeof name, "%s.%s", prefix, leaf);
+    if (prefix && prefix[0])
+        snprintf(name, sizeof name, "%s.%s", prefix, leaf);
+    else
+        snprintf(name, sizeof name, "%s", leaf);
     ts_tensor *t = NULL;
     NN_TRY(ts_full(&t, ndim, shape, fill, dtype, TS_CPU));
     int rc = bound > 0 ? ts_uniform_(t, -bound, bound) : TS_OK;
@@ -31,14 +33,27 @@ static int add_tensor(ts_params *p, const char *prefix, const char *leaf, int ki
 int nn_conv_init(ts_params *p, const char *prefix, int64_t cin, int64_t cout, int k, int stride, int pad, int bias,
                  struct nn_conv *out)
 {
+    struct nn_conv_opts o = {.stride = stride, .pad = pad, .dil = 1, .groups = 1, .bias = bias};
+    return nn_conv_init_ex(p, prefix, cin, cout, k, &o, out);
+}
+
+int nn_conv_init_ex(ts_params *p, const char *prefix, int64_t cin, int64_t cout, int k,
+                    const struct nn_conv_opts *o, struct nn_conv *out)
+{
+    int64_t groups = o->groups > 0 ? o->groups : 1;
+    if (cin % groups || cout % groups)
+        return lab_err(LAB_EINTERNAL, NULL, "%s: %lld and %lld channels do not split into %lld groups", prefix,
+                       (long long)cin, (long long)cout, (long long)groups);
     /* kaiming_uniform_(a=sqrt(5)) and the bias rule of nn.Conv2d both give
-     * U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
-    double bound = 1.0 / sqrt((double)(cin * k * k));
-    int64_t shape[4] = {cout, cin, k, k};
-    *out = (struct nn_conv){.stride = {stride, stride}, .pad = {pad, pad}, .dil = {1, 1}, .groups = 1};
-    LAB_TRY(add_tensor(p, prefix, "weight", TS_PARAM, 4, shape, TS_F32, 0, bound, &out->w));
-    if (bias)
-        LAB_TRY(add_tensor(p, prefix, "bias", TS_PARAM, 1, &cout, TS_F32, 0, bound, &out->b));
+     * U(-1/sqrt(fan_in), 1/sqrt(fan_in)); a group sees cin/groups inputs. */
+    double bound = 1.0 / sqrt((double)(cin / groups * k * k));
+    int64_t shape[4] = {cout, cin / groups, k, k};
+    int dil = o->dil > 0 ? o->dil : 1;
+    *out = (struct nn_conv){.stride = {o->stride, o->stride}, .pad = {o->pad, o->pad}, .dil = {dil, dil},
+                            .groups = groups};
+    LAB_TRY(nn_add_tensor(p, prefix, "weight", TS_PARAM, 4, shape, TS_F32, 0, bound, &out->w));
+    if (o->bias)
+        LAB_TRY(nn_add_tensor(p, prefix, "bias", TS_PARAM, 1, &cout, TS_F32, 0, bound, &out->b));
     return LAB_OK;
 }
 
@@ -51,11 +66,11 @@ int nn_conv_fwd(const struct nn_conv *c, const ts_tensor *x, ts_tensor **y)
 int nn_bn_init(ts_params *p, const char *prefix, int64_t ch, struct nn_bn *out)
 {
     *out = (struct nn_bn){.momentum = 0.1, .eps = 1e-5};
-    LAB_TRY(add_tensor(p, prefix, "weight", TS_PARAM, 1, &ch, TS_F32, 1, 0, &out->w));
-    LAB_TRY(add_tensor(p, prefix, "bias", TS_PARAM, 1, &ch, TS_F32, 0, 0, &out->b));
-    LAB_TRY(add_tensor(p, prefix, "running_mean", TS_BUFFER, 1, &ch, TS_F32, 0, 0, &out->mean));
-    LAB_TRY(add_tensor(p, prefix, "running_var", TS_BUFFER, 1, &ch, TS_F32, 1, 0, &out->var));
-    LAB_TRY(add_tensor(p, prefix, "num_batches_tracked", TS_BUFFER, 0, NULL, TS_I64, 0, 0, &out->count));
+    LAB_TRY(nn_add_tensor(p, prefix, "weight", TS_PARAM, 1, &ch, TS_F32, 1, 0, &out->w));
+    LAB_TRY(nn_add_tensor(p, prefix, "bias", TS_PARAM, 1, &ch, TS_F32, 0, 0, &out->b));
+    LAB_TRY(nn_add_tensor(p, prefix, "running_mean", TS_BUFFER, 1, &ch, TS_F32, 0, 0, &out->mean));
+    LAB_TRY(nn_add_tensor(p, prefix, "running_var", TS_BUFFER, 1, &ch, TS_F32, 1, 0, &out->var));
+    LAB_TRY(nn_add_tensor(p, prefix, "num_batches_tracked", TS_BUFFER, 0, NULL, TS_I64, 0, 0, &out->count));
     return LAB_OK;
 }
 
@@ -70,9 +85,9 @@ int nn_linear_init(ts_params *p, const char *prefix, int64_t in, int64_t out, in
     double bound = 1.0 / sqrt((double)in);
     int64_t shape[2] = {out, in};
     *l = (struct nn_linear){0};
-    LAB_TRY(add_tensor(p, prefix, "weight", TS_PARAM, 2, shape, TS_F32, 0, bound, &l->w));
+    LAB_TRY(nn_add_tensor(p, prefix, "weight", TS_PARAM, 2, shape, TS_F32, 0, bound, &l->w));
     if (bias)
-        LAB_TRY(add_tensor(p, prefix, "bias", TS_PARAM, 1, &out, TS_F32, 0, bound, &l->b));
+        LAB_TRY(nn_add_tensor(p, prefix, "bias", TS_PARAM, 1, &out, TS_F32, 0, bound, &l->b));
     return LAB_OK;
 }
 

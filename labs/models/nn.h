@@ -24,12 +24,24 @@ int nn_fail(int ts_status, const char *what);
             return lab_rc_;                                                                                    \
     } while (0)
 
+/* Registers a new tensor "<prefix>.<leaf>" of `shape` filled with `fill`, or
+ * U(-bound, bound) when bound > 0, and returns the store's handle. */
+int nn_add_tensor(ts_params *p, const char *prefix, const char *leaf, int kind, int ndim, const int64_t *shape,
+                  int dtype, double fill, double bound, ts_tensor **handle);
+
 struct nn_conv {
     ts_tensor *w, *b; /* b NULL without bias; borrowed from the store */
     int64_t stride[2], pad[2], dil[2], groups;
 };
 int nn_conv_init(ts_params *p, const char *prefix, int64_t cin, int64_t cout, int k, int stride, int pad, int bias,
                  struct nn_conv *out);
+/* nn.Conv2d(cin, cout, k, stride, pad, dilation, groups, bias): groups = cin
+ * = cout is a depthwise convolution; weight [cout, cin/groups, k, k]. */
+struct nn_conv_opts {
+    int stride, pad, dil, groups, bias; /* dil and groups 0 mean 1 */
+};
+int nn_conv_init_ex(ts_params *p, const char *prefix, int64_t cin, int64_t cout, int k,
+                    const struct nn_conv_opts *o, struct nn_conv *out);
 int nn_conv_fwd(const struct nn_conv *c, const ts_tensor *x, ts_tensor **y);
 
 struct nn_bn {

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "labs/models/nn.h"
+#include "shim/pth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,12 +122,40 @@ void weights_append_names(char *buf, size_t cap, const char *label, char *const 
 {
     if (!total)
         return;
+    /* `shown` is the room of the report's list (TS_REPORT_MAX), not how many
+     * names it holds: never read past `total`, whose slots are NULL. */
+    size_t listed = shown < total ? shown : total;
+    if (listed > 5)
+        listed = 5;
     size_t len = strlen(buf);
     len += (size_t)snprintf(buf + len, cap - len, "%s%zu %s (", len ? "; " : "", total, label);
-    for (size_t i = 0; i < shown && i < 5 && len < cap; i++)
+    for (size_t i = 0; i < listed && names[i] && len < cap; i++)
         len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
     if (len < cap)
-        snprintf(buf + len, cap - len, "%s)", total > 5 ? ", ..." : "");
+        snprintf(buf + len, cap - len, "%s)", total > listed ? ", ..." : "");
+}
+
+/* Loads host tensors into the store; on a misfit the message names the
+ * keys and points to the troubleshooting entry. */
+static int load_items(ts_params *p, const char *path, const struct ts_host_tensor *items, size_t n, int strict,
+                      struct ts_load_report *report)
+{
+    struct ts_load_report local = {0};
+    int rc = LAB_OK, trc = ts_params_load_host(p, items, n, strict, &local);
+    if (trc != TS_OK) {
+        char detail[1536] = "";
+        weights_append_names(detail, sizeof detail, "missing", local.missing, TS_REPORT_MAX, local.n_missing);
+        weights_append_names(detail, sizeof detail, "unexpected", local.unexpected, TS_REPORT_MAX, local.n_unexpected);
+        weights_append_names(detail, sizeof detail, "mis-shaped", local.mismatched, TS_REPORT_MAX, local.n_mismatched);
+        rc = lab_err(trc == TS_EARG ? LAB_EUSAGE : LAB_EINTERNAL,
+                     "the file must hold this architecture's state dict (lab explain TS-STATE-DICT-MISMATCH)",
+                     "%s does not fit the model: %s", path, detail[0] ? detail : ts_last_error());
+    }
+    if (report)
+        *report = local;
+    else
+        ts_load_report_free(&local);
+    return rc;
 }
 
 int weights_load(ts_params *p, const char *path, int strict, const char *skip_prefix, struct ts_load_report *report)
@@ -141,22 +170,64 @@ int weights_load(ts_params *p, const char *path, int strict, const char *skip_pr
         st_close(f);
         return rc;
     }
-    struct ts_load_report local = {0};
-    int trc = ts_params_load_host(p, items, n, strict, &local);
-    if (trc != TS_OK) {
-        char detail[1536] = "";
-        weights_append_names(detail, sizeof detail, "missing", local.missing, TS_REPORT_MAX, local.n_missing);
-        weights_append_names(detail, sizeof detail, "unexpected", local.unexpected, TS_REPORT_MAX, local.n_unexpected);
-        weights_append_names(detail, sizeof detail, "mis-shaped", local.mismatched, TS_REPORT_MAX, local.n_mismatched);
-        rc = lab_err(trc == TS_EARG ? LAB_EUSAGE : LAB_EINTERNAL,
-                     "the file must hold this architecture's state dict (lab explain TS-STATE-DICT-MISMATCH)",
-                     "%s does not fit the model: %s", path, detail[0] ? detail : ts_last_error());
-    }
-    if (report)
-        *report = local;
-    else
-        ts_load_report_free(&local);
+    rc = load_items(p, path, items, n, strict, report);
     free(items);
     st_close(f);
     return rc;
+}
+
+/* A torch.save zip starts with a local file header. */
+static int is_zip(const char *path)
+{
+    unsigned char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t got = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    return got == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
+}
+
+static int load_pth(ts_params *p, const char *path, int strict, const char *skip_prefix,
+                    struct ts_load_report *report)
+{
+    pth_file *f;
+    int rc = pth_load(path, &f);
+    if (rc)
+        return rc;
+    size_t count = pth_count(f), k = 0;
+    struct ts_host_tensor *items = calloc(count + 1, sizeof *items);
+    if (!items) {
+        pth_free(f);
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory reading %s", path);
+    }
+    for (size_t i = 0; i < count && !rc; i++) {
+        const struct pth_tensor *t = pth_at(f, i);
+        if (skip_prefix && strncmp(t->name, skip_prefix, strlen(skip_prefix)) == 0)
+            continue;
+        int dt = weights_ts_dtype(t->dtype);
+        if (dt < 0) {
+            rc = lab_err(LAB_EUSAGE, "save weights as float32, float16, bfloat16 or integer tensors",
+                         "tensor %s of %s has dtype %s, which lab cannot load", t->name, path,
+                         st_dtype_name(t->dtype));
+            break;
+        }
+        items[k] = (struct ts_host_tensor){.name = t->name, .dtype = dt, .ndim = t->ndim, .data = t->data,
+                                           .nbytes = t->nbytes};
+        memcpy(items[k].shape, t->shape, sizeof items[k].shape);
+        k++;
+    }
+    if (!rc)
+        rc = load_items(p, path, items, k, strict, report);
+    free(items);
+    pth_free(f);
+    return rc;
+}
+
+int weights_load_any(ts_params *p, const char *path, int strict, const char *skip_prefix,
+                     struct ts_load_report *report)
+{
+    if (is_zip(path))
+        return load_pth(p, path, strict, skip_prefix, report);
+    return weights_load(p, path, strict, skip_prefix, report);
 }

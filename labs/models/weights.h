@@ -20,6 +20,13 @@ int weights_save(const ts_params *p, const char *path, const json_t *metadata, c
  * with LAB_EUSAGE listing them and nothing changes. report may be NULL. */
 int weights_load(ts_params *p, const char *path, int strict, const char *skip_prefix, struct ts_load_report *report);
 
+/* weights_load for a safetensors file or a PyTorch checkpoint (torch.save
+ * of a state dict, read by shim/pth.h without Python), told apart by the
+ * file's first bytes, so a notebook's `torch.save(model.state_dict(), ...)`
+ * loads as it is. */
+int weights_load_any(ts_params *p, const char *path, int strict, const char *skip_prefix,
+                     struct ts_load_report *report);
+
 /* Appends "; <total> <label> (a, b, ...)" to buf, naming at most five of the
  * `shown` names (a load report keeps the first TS_REPORT_MAX). */
 void weights_append_names(char *buf, size_t cap, const char *label, char *const *names, size_t shown, size_t total);

@@ -123,7 +123,8 @@ expect_match "$LAST_ERR" 'for lab 2.2.1, not lab 2.2.2'
 (cd "$TEST_TMP/base" && tar czf "$TEST_TMP/evil.tar.gz" --transform 's|^|../|' config.json)
 expect_exit 3 "$LAB_BIN" grade "$TEST_TMP/evil.tar.gz"
 expect_match "$LAST_ERR" 'cannot be unpacked safely'
-expect_exit 3 "$LAB_BIN" grade "$TEST_TMP/nothing-here.tar.gz"
+expect_exit 2 "$LAB_BIN" grade "$TEST_TMP/nothing-here.tar.gz"
+expect_match "$LAST_ERR" "nothing-here.tar.gz does not exist"
 
 # Usage errors.
 expect_exit 2 "$LAB_BIN" grade alice-2.2.1.tar.gz --format pdf

@@ -16,6 +16,8 @@
 #include "grader/submission.h"
 #include "grader/tensors.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,33 @@ static void write_seed(const char *dir, const char *name, const uint8_t *data, s
         fwrite(data, 1, len, f);
         fclose(f);
     }
+}
+
+/* A tar.gz of the files (names from `files`), after the 0xFF archive marker. */
+static size_t tar_gz(uint8_t *out, size_t cap, const int *index, const void *const *data, const size_t *len, int n)
+{
+    struct archive *a = archive_write_new();
+    size_t used = 0;
+    archive_write_set_format_pax_restricted(a);
+    archive_write_add_filter_gzip(a);
+    if (archive_write_open_memory(a, out + 1, cap - 1, &used) != ARCHIVE_OK) {
+        archive_write_free(a);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, files[index[i]]);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t)len[i]);
+        archive_write_header(a, e);
+        archive_write_data(a, data[i], len[i]);
+        archive_entry_free(e);
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+    out[0] = 0xFF;
+    return used + 1;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -91,6 +120,32 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         n = put_chunk(seed, n, 6, inputs, inputs_len);
     write_seed(dir, "valid", seed, n);
     write_seed(dir, "no-manifest", seed, put_chunk(seed, 0, 0, info, strlen(info)));
+    /* Valid, with a tensor one element over the cap: its refusal once read
+     * the tensor's name from the closed file (a use after free). */
+    size_t big = GT_MAX_ELEMS + 1, cap = 1 << 20;
+    uint8_t *zeros = calloc(big, 1), *packed = malloc(cap);
+    uint32_t lcg = 1; /* a byte of noise every 300: under the unpacker's 200x ratio limit */
+    for (size_t i = 0; zeros && i < big; i += 300)
+        zeros[i] = (uint8_t)((lcg = lcg * 1103515245u + 12345u) >> 24);
+    int64_t bs[1] = {(int64_t)big};
+    void *huge = NULL;
+    size_t huge_len = 0;
+    if (zeros && st_writer_new(&w) == 0) {
+        st_writer_add(w, "oversized", ST_U8, 1, bs, zeros, big);
+        st_writer_to_memory(w, &huge, &huge_len);
+        st_writer_free(w);
+    }
+    if (huge && packed) {
+        int idx[5] = {0, 1, 2, 3, 4};
+        const void *parts[5] = {info, manifest, config, metrics, huge};
+        size_t lens[5] = {strlen(info), strlen(manifest), strlen(config), strlen(metrics), huge_len};
+        size_t len = tar_gz(packed, cap, idx, parts, lens, 5);
+        if (len)
+            write_seed(dir, "huge-tensor.tar.gz", packed, len);
+    }
+    free(packed);
+    free(huge);
+    free(zeros);
     free(pred);
     free(inputs);
     return 0;

@@ -6,6 +6,7 @@
  * nothing written outside the staging area. */
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "datasets/hash.h"
 #include "grader/batch.h"
 #include "grader/batch_input.h"
 #include "grader/gradebook.h"
@@ -534,6 +535,12 @@ START_TEST(test_batch_hostile_archives)
     expect_status(db, "duplicate.zip", "not_gradable", "duplicate path");
     expect_status(db, "not-an-archive.zip", "not_gradable", "[integrity.archive]");
     expect_status(db, "linkdir", "not_gradable", "symbolic link");
+    /* Each is 0 out of the rubric's whole max_score, never 0/0. */
+    gradebook *g;
+    ck_assert_int_eq(gradebook_open(db, false, &g), LAB_OK);
+    ck_assert_double_gt(grade_max_score("2.2.1"), 20);
+    ck_assert_int_eq(count(g, "SELECT count(*) FROM submissions WHERE status = 'not_gradable' AND max_score > 20"), 8);
+    gradebook_close(g);
     /* Nothing escaped. */
     snprintf(p, sizeof p, "%s/escaped.txt", tmp);
     ck_assert(!lab_path_exists(p));
@@ -695,6 +702,229 @@ START_TEST(test_grades_outputs)
 }
 END_TEST
 
+/* An upload whose file name is not UTF-8 (Latin-1 from an LMS) is in every
+ * export and its pages are well-formed: escaped, never dropped. */
+START_TEST(test_names_not_utf8_are_kept)
+{
+    char *tmp = tu_tempdir(), in[4200], db[4200], p[4400], cmd[9000];
+    snprintf(in, sizeof in, "%s/in", tmp);
+    snprintf(db, sizeof db, "%s/gb.sqlite", tmp);
+    ck_assert_int_eq(lab_mkdir_p(in), LAB_OK);
+    make_submission(in, "dora-caf\xe9.tar.gz", "dora", "7", 1);
+    make_submission(in, "erin.tar.gz", "erin", "6", 1);
+    struct batch_opts o = batch_defaults(in, db);
+    struct batch_summary s;
+    ck_assert_int_eq(batch_run(&o, &s), LAB_OK);
+    batch_summary_free(&s);
+    gradebook *g;
+    ck_assert_int_eq(gradebook_open(db, false, &g), LAB_OK);
+    snprintf(p, sizeof p, "%s/export.json", tmp);
+    FILE *f = fopen(p, "w");
+    ck_assert_int_eq(grades_export(g, NULL, GRADES_JSON, f, NULL), LAB_OK);
+    fclose(f);
+    json_t *j = json_load_file(p, 0, NULL);
+    ck_assert_uint_eq(json_array_size(j), 2);
+    char *text = read_all(p);
+    ck_assert_msg(strstr(text, "dora-caf\\\\xe9.tar.gz"), "%s", text);
+    free(text);
+    json_decref(j);
+    snprintf(p, sizeof p, "%s/export.csv", tmp);
+    f = fopen(p, "w");
+    ck_assert_int_eq(grades_export(g, NULL, GRADES_CSV, f, NULL), LAB_OK);
+    fclose(f);
+    text = read_all(p);
+    ck_assert_msg(strstr(text, "dora-caf\\xe9.tar.gz"), "%s", text);
+    free(text);
+    char out[4300];
+    snprintf(out, sizeof out, "%s/feedback", tmp);
+    size_t pages = 0;
+    ck_assert_int_eq(grades_feedback(g, NULL, out, NULL, &pages), LAB_OK);
+    ck_assert_uint_eq(pages, 2);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && for f in *.html; do /usr/bin/python3 -c "
+             "\"import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])\" \"$f\" || exit 1; done",
+             out);
+    ck_assert_int_eq(tu_run(cmd, NULL), 0);
+    gradebook_close(g);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
+/* A rerun skips what is recorded, and still lists every open problem; the
+ * export keeps both rows of an id conflict, flagged. */
+START_TEST(test_rerun_lists_open_problems)
+{
+    char *tmp = tu_tempdir(), in[4200], db[4200], p[4400];
+    snprintf(in, sizeof in, "%s/in", tmp);
+    snprintf(db, sizeof db, "%s/gb.sqlite", tmp);
+    ck_assert_int_eq(lab_mkdir_p(in), LAB_OK);
+    make_submission(in, "alice.tar.gz", "alice", "8", 1);
+    make_submission(in, "alice-again.tar.gz", "alice", "9", 1);
+    make_submission(in, "bob.tar.gz", "bob", "7", 1);
+    snprintf(p, sizeof p, "%s/junk.zip", in);
+    tu_write_file(p, "PK but not really", 17);
+    struct batch_opts o = batch_defaults(in, db);
+    for (int run = 0; run < 2; run++) {
+        struct batch_summary s;
+        ck_assert_int_eq(batch_run(&o, &s), LAB_OK);
+        ck_assert_uint_eq(s.skipped, run ? 4 : 0);
+        size_t not_gradable = 0, ids = 0;
+        for (size_t i = 0; i < s.n_problems; i++) {
+            not_gradable += !strcmp(s.problems[i].status, "not_gradable") && !strcmp(s.problems[i].source, "junk.zip");
+            ids += !strcmp(s.problems[i].status, "id");
+        }
+        ck_assert_msg(not_gradable == 1, "run %d lists junk.zip %zu times", run, not_gradable);
+        ck_assert_msg(ids >= 1 && s.id_issues >= 1, "run %d lists %zu id problems", run, ids);
+        ck_assert_uint_eq(s.counts[GRADE_NOT_GRADABLE] + s.still_not_graded, 1);
+        batch_summary_free(&s);
+    }
+    gradebook *g;
+    ck_assert_int_eq(gradebook_open(db, false, &g), LAB_OK);
+    snprintf(p, sizeof p, "%s/export.csv", tmp);
+    FILE *f = fopen(p, "w"), *warn = tmpfile();
+    ck_assert_int_eq(grades_export(g, NULL, GRADES_CSV, f, warn), LAB_OK);
+    fclose(f);
+    char *csv = read_all(p);
+    ck_assert_msg(strstr(csv, "\r\nalice,") && strstr(csv, ",alice.tar.gz,") && strstr(csv, ",alice-again.tar.gz,"),
+                  "both of alice's rows are not in: %s", csv);
+    ck_assert_ptr_nonnull(strstr(csv, ",bob.tar.gz,\r\n")); /* no id issue: the column is empty */
+    free(csv);
+    char warned[4096] = "";
+    rewind(warn);
+    size_t got = fread(warned, 1, sizeof warned - 1, warn);
+    warned[got] = 0;
+    fclose(warn);
+    ck_assert_msg(strstr(warned, "alice.tar.gz") && strstr(warned, "alice-again.tar.gz"), "%s", warned);
+    gradebook_close(g);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
+/* Records a report; `model_sha` (or NULL) is its lenet5 model.safetensors. */
+static void record_report(gradebook *g, const char *source, const char *model_sha, struct grade_report *r)
+{
+    struct gb_outcome oc;
+    char sha[65];
+    ds_hash_buffer(source, strlen(source), "sha256", sha, sizeof sha);
+    struct gb_artifact a = {"model", "lenet5", model_sha, model_sha};
+    struct gb_submission s = {.lab = "2.2.1", .input = "/home/prof/course/in", .source = source, .sha256 = sha,
+                              .received = "2026-11-22T10:00:00Z", .graded = "2026-11-23T10:00:00Z",
+                              .grader_version = "test", .report = r, .artifacts = model_sha ? &a : NULL,
+                              .n_artifacts = model_sha ? 1 : 0};
+    ck_assert_int_eq(gradebook_record(g, &s, &oc), LAB_OK);
+    grade_report_free(r);
+}
+
+/* Students who kept the default seed get identical files from honest work;
+ * identical files under different seeds are what to look at. */
+START_TEST(test_duplicates_read_seeds)
+{
+    char *tmp = tu_tempdir(), db[4200], p[4400];
+    snprintf(db, sizeof db, "%s/gb.sqlite", tmp);
+    gradebook *g;
+    ck_assert_int_eq(gradebook_open(db, true, &g), LAB_OK);
+    const char *honest = "3333333333333333333333333333333333333333333333333333333333333333";
+    const char *copied = "4444444444444444444444444444444444444444444444444444444444444444";
+    const struct {
+        const char *student, *sha;
+        int seed;
+    } who[] = {{"alice", honest, 42}, {"bob", honest, 42}, {"carol", copied, 7}, {"dan", copied, 1234}};
+    for (size_t i = 0; i < 4; i++) {
+        struct grade_report *r = report(who[i].student, GRADE_GRADED, 8);
+        r->fingerprint = json_pack("{s:s, s:i}", "device", "cpu", "seed", who[i].seed);
+        char source[64];
+        snprintf(source, sizeof source, "%s.tar.gz", who[i].student);
+        record_report(g, source, who[i].sha, r);
+    }
+    snprintf(p, sizeof p, "%s/dups.json", tmp);
+    FILE *f = fopen(p, "w");
+    size_t groups = 0;
+    ck_assert_int_eq(grades_duplicates(g, NULL, true, f, &groups), LAB_OK);
+    fclose(f);
+    ck_assert_uint_eq(groups, 2);
+    json_t *j = json_load_file(p, 0, NULL);
+    json_t *gs = json_object_get(j, "groups");
+    ck_assert_uint_eq(json_array_size(gs), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *grp = json_array_get(gs, i);
+        const char *first = json_string_value(json_object_get(json_array_get(json_object_get(grp, "members"), 0),
+                                                              "student"));
+        int same = !strcmp(first, "alice");
+        ck_assert_str_eq(json_string_value(json_object_get(grp, "seeds")), same ? "same" : "different");
+        ck_assert(json_is_true(json_object_get(grp, "look")) == !same);
+    }
+    json_decref(j);
+    snprintf(p, sizeof p, "%s/dups.txt", tmp);
+    f = fopen(p, "w");
+    ck_assert_int_eq(grades_duplicates(g, NULL, false, f, &groups), LAB_OK);
+    fclose(f);
+    char *text = read_all(p);
+    ck_assert_msg(strstr(text, "1 under one seed (expected of deterministic training), 1 under different seeds"),
+                  "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "different seeds, identical results"));
+    free(text);
+    gradebook_close(g);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
+/* Feedback pages: a skipped check is no green tick, instructor paths stay
+ * off students' pages, the class mean says it counts the not graded, and a
+ * check is counted where it ran. */
+START_TEST(test_feedback_says_what_ran)
+{
+    char *tmp = tu_tempdir(), db[4200], out[4300], p[4400];
+    snprintf(db, sizeof db, "%s/gb.sqlite", tmp);
+    gradebook *g;
+    ck_assert_int_eq(gradebook_open(db, true, &g), LAB_OK);
+    struct grade_report *r = report("alice", GRADE_GRADED, 5);
+    r->checks = realloc(r->checks, 4 * sizeof *r->checks);
+    r->n_checks = 4;
+    free(r->checks[1].message);
+    r->checks[1].message = strdup("constants differ; see /home/prof/course/in/alice.tar.gz");
+    r->checks[2] = (struct check_result){strdup("reeval.logits"), strdup("reeval"), CHECK_SKIPPED, 0, 0,
+                                         strdup("not asked for (lab grade --reeval)"), NULL};
+    r->checks[3] = (struct check_result){strdup("honesty.accuracy"), strdup("honesty"), CHECK_SKIPPED, 0, 3,
+                                         strdup("skipped: the logits are not [N, 10]"), NULL};
+    record_report(g, "alice.tar.gz", NULL, r);
+    r = report("bob", GRADE_NOT_GRADABLE, 0);
+    r->status_detail = strdup("cannot read /home/prof/course/in/bob.tar.gz: damaged");
+    record_report(g, "bob.tar.gz", NULL, r);
+    snprintf(out, sizeof out, "%s/feedback", tmp);
+    size_t pages = 0;
+    ck_assert_int_eq(grades_feedback(g, NULL, out, NULL, &pages), LAB_OK);
+    ck_assert_uint_eq(pages, 2);
+    snprintf(p, sizeof p, "%s/alice.html", out);
+    char *page = read_all(p);
+    size_t ticks = 0;
+    for (const char *q = page; (q = strstr(q, "&#10003;")); q++)
+        ticks++;
+    ck_assert_msg(ticks == 1, "%zu green ticks, one check passed", ticks);
+    ck_assert_ptr_nonnull(strstr(page, "not counted"));
+    ck_assert_ptr_nonnull(strstr(page, "0 / 3"));
+    ck_assert_ptr_null(strstr(page, "/home/prof"));
+    ck_assert_ptr_nonnull(strstr(page, "alice.tar.gz"));
+    free(page);
+    snprintf(p, sizeof p, "%s/bob.html", out);
+    page = read_all(p);
+    ck_assert_ptr_null(strstr(page, "/home/prof"));
+    ck_assert_ptr_nonnull(strstr(page, "bob.tar.gz: damaged"));
+    free(page);
+    snprintf(p, sizeof p, "%s/index.html", out);
+    page = read_all(p);
+    ck_assert_msg(strstr(page, "counting the 1 not graded at their 0"), "%s", page);
+    ck_assert_ptr_nonnull(strstr(page, "<code>reeval.logits</code></td><td>0</td><td>0</td>"));
+    ck_assert_ptr_nonnull(strstr(page, "<code>norm.config</code></td><td>2</td><td>2</td>"));
+    free(page);
+    gradebook_close(g);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 START_TEST(test_troubleshooting_ids_exist)
 {
     ck_assert_int_eq(kb_load(), LAB_OK);
@@ -733,6 +963,10 @@ Suite *suite_batch(void)
     tcase_add_test(tb, test_batch_hostile_archives);
     tcase_add_test(tb, test_bulk_zip_input);
     tcase_add_test(tb, test_grades_outputs);
+    tcase_add_test(tb, test_names_not_utf8_are_kept);
+    tcase_add_test(tb, test_rerun_lists_open_problems);
+    tcase_add_test(tb, test_feedback_says_what_ran);
+    tcase_add_test(tb, test_duplicates_read_seeds);
     suite_add_tcase(s, tb);
     return s;
 }

@@ -9,7 +9,7 @@
 
 static const char *manifest_text =
     "{\"config\": {\"model\": \"all\", \"per_model\": {},"
-    "  \"data\": {\"train_subset\": 0},"
+    "  \"data\": {\"train_subset\": 0, \"num_classes\": 10},"
     "  \"train\": {\"epochs\": 10, \"batch_size\": 128, \"lr\": 0.01}},"
     " \"quick\": {\"data\": {\"train_subset\": 5000}, \"train\": {\"epochs\": 1},"
     "  \"per_model\": {\"small\": {\"data\": {\"train_subset\": 0}, \"train\": {\"batch_size\": 32, \"lr\": 0.05}},"
@@ -79,12 +79,56 @@ START_TEST(test_set_of_one_models_value)
     ck_assert_double_eq(lab_cfg_num(small, "train.lr", -1), 0.2);
     ck_assert_double_eq(lab_cfg_num(big, "train.lr", -1), 0.01);
     json_decref(small), json_decref(big);
-    /* A bad per-model value is caught when the whole config is validated,
-     * naming the model, before anything trains. */
-    ck_assert_int_eq(lab_config_set(cfg, "per_model.big.train.batch_size=0"), 0);
+    /* A bad per-model value is refused by --set, and one that comes another
+     * way is caught when the whole config is validated, naming the model,
+     * before anything trains. */
+    ck_assert_int_eq(lab_config_set(cfg, "per_model.big.train.batch_size=0"), LAB_EUSAGE);
+    json_object_set_new(json_object_get(json_object_get(json_object_get(cfg, "per_model"), "big"), "train"),
+                        "batch_size", json_integer(0));
     ck_assert_int_eq(lab_config_validate(cfg), LAB_EUSAGE);
     ck_assert_ptr_nonnull(strstr(lab_err_message(), "per_model.big"));
     ck_assert_ptr_nonnull(strstr(lab_err_message(), "train.batch_size"));
+    json_decref(cfg);
+}
+END_TEST
+
+/* Values past their real range (an int would wrap, a batch would exhaust
+ * memory, zero classes mean nothing) are refused, naming the key, the value
+ * typed and the range. */
+START_TEST(test_set_rejects_values_out_of_range)
+{
+    static const struct {
+        const char *set, *key;
+    } bad[] = {
+        {"train.batch_size=99999999999", "train.batch_size"},
+        {"train.batch_size=4294967297", "train.batch_size"},
+        {"train.batch_size=99999999999999999999999", "train.batch_size"},
+        {"train.batch_size=0", "train.batch_size"},
+        {"train.epochs=-1", "train.epochs"},
+        {"train.lr=0", "train.lr"},
+        {"train.lr=1e300", "train.lr"},
+        {"data.num_classes=0", "data.num_classes"},
+        {"data.train_subset=-5", "data.train_subset"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *cfg = resolve(1);
+        ck_assert_msg(lab_config_set(cfg, bad[i].set) == LAB_EUSAGE, "%s was accepted", bad[i].set);
+        const char *value = strchr(bad[i].set, '=') + 1;
+        ck_assert_msg(strstr(lab_err_message(), bad[i].key) && strstr(lab_err_message(), value) &&
+                          strstr(lab_err_message(), "out of range"),
+                      "%s: %s", bad[i].set, lab_err_message());
+        ck_assert_msg(strstr(lab_err_fix(), " from ") || strstr(lab_err_fix(), "above"), "%s: fix '%s'", bad[i].set,
+                      lab_err_fix());
+        /* nothing changed */
+        json_t *ref = resolve(1);
+        ck_assert(json_equal(cfg, ref));
+        json_decref(ref), json_decref(cfg);
+    }
+    json_t *cfg = resolve(1);
+    ck_assert_int_eq(lab_config_set(cfg, "train.batch_size=65536"), 0);
+    ck_assert_int_eq(lab_config_set(cfg, "train.lr=10"), 0);
+    ck_assert_int_eq(lab_config_set(cfg, "data.num_classes=2"), 0);
+    ck_assert_int_eq(lab_config_validate(cfg), 0);
     json_decref(cfg);
 }
 END_TEST
@@ -97,6 +141,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, test_full_mode_has_no_per_model_values);
     tcase_add_test(tc, test_set_speaks_for_every_model);
     tcase_add_test(tc, test_set_of_one_models_value);
+    tcase_add_test(tc, test_set_rejects_values_out_of_range);
     suite_add_tcase(s, tc);
     return s;
 }

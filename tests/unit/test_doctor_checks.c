@@ -3,7 +3,10 @@
  * from tests/fixtures/doctor/fake_nvml.c. Checks run in-process here; the
  * fork guard has its own tests in test_doctor.c. */
 #include "base/env.h"
+#include "base/error.h"
 #include "base/fsutil.h"
+#include "datasets/fetch.h"
+#include "datasets/manifest.h"
 #include "doctor/doctor.h"
 #include "doctor/gpu.h"
 #include "tests/unit/testutil.h"
@@ -212,6 +215,43 @@ START_TEST(test_system_noexec_tmp)
     fx("mountinfo-tmp-exec", "/proc/self/mountinfo");
     setenv("TMPDIR", "/tmp", 1);
     EXPECT("system.noexec_tmp", DOCTOR_PASS, "(ext4, rw,relatime)");
+}
+END_TEST
+
+/* LAB_HOME: every way it can be unusable (as root, so no permission
+ * bits: a file, a path below a file, lab.db as a directory or a link). */
+START_TEST(test_system_lab_home)
+{
+    char p[4400], f[4400], db[4500];
+    snprintf(p, sizeof p, "%s/labhome", root);
+    setenv("LAB_HOME", p, 1);
+    EXPECT("system.lab_home", DOCTOR_PASS, "does not exist yet");
+    ck_assert_int_eq(lab_mkdir_p(p), 0);
+    EXPECT("system.lab_home", DOCTOR_PASS, "is writable");
+    snprintf(db, sizeof db, "%s/lab.db", p);
+    ck_assert_int_eq(mkdir(db, 0755), 0);
+    EXPECT("system.lab_home", DOCTOR_FAIL, "lab.db is a directory");
+    ck_assert_int_eq(rmdir(db), 0);
+    snprintf(f, sizeof f, "%s/elsewhere", root);
+    tu_write_file(f, "x", 1);
+    ck_assert_int_eq(symlink(f, db), 0);
+    EXPECT("system.lab_home", DOCTOR_FAIL, "lab.db is a symbolic link");
+    setenv("LAB_HOME", f, 1);
+    EXPECT("system.lab_home", DOCTOR_FAIL, "is not a directory");
+    snprintf(p, sizeof p, "%s/below/it", f);
+    setenv("LAB_HOME", p, 1);
+    EXPECT("system.lab_home", DOCTOR_FAIL, "cannot be created");
+    /* the probe leaves nothing behind */
+    snprintf(p, sizeof p, "%s/labhome", root);
+    setenv("LAB_HOME", p, 1);
+    unlink(db);
+    EXPECT("system.lab_home", DOCTOR_PASS, "is writable");
+    char *out = NULL;
+    char cmd[4600];
+    snprintf(cmd, sizeof cmd, "ls -A '%s'", p);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_str_eq(out ? out : "", "");
+    free(out);
 }
 END_TEST
 
@@ -543,6 +583,44 @@ START_TEST(test_cache_offline)
 }
 END_TEST
 
+/* The doctor (its report and the context that skips network checks) and
+ * the dataset manifests' fetch read the offline switches through one
+ * reader: for every switch and every spelling they agree. */
+START_TEST(test_offline_doctor_and_manifests_agree)
+{
+    static const char *const on[] = {"1", "true", "TRUE", "yes", "On"};
+    static const char *const off[] = {"0", "false", "off", "no", "", "maybe"};
+    char cache[4400];
+    snprintf(cache, sizeof cache, "%s/labcache", root);
+    setenv("LAB_CACHE", cache, 1);
+    unsetenv("LAB_MIRROR");
+    ck_assert_int_eq(ds_registry_load(), LAB_OK);
+    const json_t *entry = ds_registry_find("cifar-10");
+    ck_assert_ptr_nonnull(entry);
+    struct ds_fetch_opts dry = {.dry_run = 1};
+    for (size_t v = 0; v < LAB_N_OFFLINE_VARS; v++) {
+        for (size_t k = 0; k < sizeof on / sizeof on[0] + sizeof off / sizeof off[0]; k++) {
+            int want = k < sizeof on / sizeof on[0];
+            const char *value = want ? on[k] : off[k - sizeof on / sizeof on[0]];
+            setenv(lab_offline_vars[v], value, 1);
+            struct doctor_result r = run("cache.offline");
+            int doctor_says = strstr(r.message, "effective: offline") != NULL;
+            struct doctor_ctx ctx;
+            doctor_ctx_init(&ctx, 0);
+            int rc = ds_fetch_entry(entry, &dry);
+            int manifest_says = rc == LAB_EENV && strstr(lab_err_message(), "offline") != NULL;
+            ck_assert_msg(doctor_says == want && ctx.offline == want && manifest_says == want,
+                          "%s='%s': expected %s; doctor report %d, doctor context %d, manifest fetch %d (%s)",
+                          lab_offline_vars[v], value, want ? "offline" : "online", doctor_says, ctx.offline,
+                          manifest_says, lab_err_message());
+            lab_err_clear();
+        }
+        unsetenv(lab_offline_vars[v]);
+    }
+    unsetenv("LAB_CACHE");
+}
+END_TEST
+
 START_TEST(test_cache_hf_token)
 {
     static const char secret[] = "hf_SECRETabcdefghijklmnopqrstuvwxyz12";
@@ -754,6 +832,7 @@ Suite *suite_doctor_checks(void)
     tcase_add_test(tc, test_system_memory);
     tcase_add_test(tc, test_system_disk);
     tcase_add_test(tc, test_system_noexec_tmp);
+    tcase_add_test(tc, test_system_lab_home);
     tcase_add_test(tc, test_gpu_driver);
     tcase_add_test(tc, test_gpu_devices_and_bf16);
     tcase_add_test(tc, test_gpu_dev_nodes);
@@ -771,6 +850,7 @@ Suite *suite_doctor_checks(void)
     tcase_add_test(tc, test_cache_hf_resolution);
     tcase_add_test(tc, test_cache_hf_cache);
     tcase_add_test(tc, test_cache_offline);
+    tcase_add_test(tc, test_offline_doctor_and_manifests_agree);
     tcase_add_test(tc, test_cache_hf_token);
     tcase_add_test(tc, test_cache_hf_models);
     tcase_add_test(tc, test_cache_lab);

@@ -4,6 +4,7 @@
  * not-gradable inputs, the JSON round trip and the per-check time budget. */
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "base/utf8.h"
 #include "datasets/hash.h"
 #include "grader/checks.h"
 #include "grader/grade.h"
@@ -13,6 +14,7 @@
 #include "grader/report_format.h"
 #include "grader/rubric.h"
 #include "grader/submission.h"
+#include "grader/tensors.h"
 #include "shim/safetensors.h"
 #include "tests/unit/testutil.h"
 
@@ -213,7 +215,7 @@ END_TEST
 
 /* ---- synthetic submissions ---- */
 
-#define EVAL_N 200
+#define EVAL_N 2000
 
 struct synth {
     double claimed;     /* metrics.json test_accuracy */
@@ -222,6 +224,13 @@ struct synth {
     float input_shift;
     int transposed, nan_logits, no_manifest, broken_json, lab_222, truncate_pred, absurd_shape, extra_file;
     int tamper_after_manifest;
+    const char *model;  /* the model's name (lenet5) */
+    int wrong;          /* rows in 10 predicted wrong (1) */
+    int repeat_right;   /* the wrong rows replaced by copies of right ones, indices included */
+    int quick_false;    /* config.json claims "quick": false */
+    int huge_tensor;    /* a valid predictions file with a tensor over GT_MAX_ELEMS */
+    int latin1_name;    /* a file named in Latin-1 (not UTF-8) added after the manifest */
+    int params;         /* parameters in model.safetensors (LeNet-5's 62006) */
 };
 
 static void write_json(const char *dir, const char *rel, json_t *j)
@@ -260,7 +269,9 @@ static void write_manifest(const char *dir)
 static void make_submission(const char *dir, const struct synth *o)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/models/lenet5", dir);
+    const char *model = o->model ? o->model : "lenet5";
+    int wrong = o->wrong ? o->wrong : 1;
+    snprintf(path, sizeof path, "%s/models/%s", dir, model);
     ck_assert_int_eq(lab_mkdir_p(path), LAB_OK);
     const char *lab = o->lab_222 ? "2.2.2" : "2.2.1";
     write_json(dir, "submission.json",
@@ -270,12 +281,12 @@ static void make_submission(const char *dir, const struct synth *o)
     double m = o->mean ? o->mean : 0.286;
     write_json(dir, "config.json",
                json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:[i,i,i], s:i, s:i, s:{s:[f,f,f], s:[f,f,f]}}}", "lab", lab,
-                         "model", "lenet5", "quick", 1, "precision", "fp32", "data", "dataset", "fashion-mnist",
+                         "model", model, "quick", !o->quick_false, "precision", "fp32", "data", "dataset", "fashion-mnist",
                          "input_size", 3, 32, 32, "num_classes", 10, "eval_subset", EVAL_N, "normalize", "mean", m, m,
                          m, "std", 0.353, 0.353, 0.353));
     write_json(dir, "metrics.json",
-               json_pack("{s:s, s:{s:{s:f, s:s}}}", "lab", lab, "models", "lenet5", "test_accuracy",
-                         o->claimed ? o->claimed : 0.9, "status", "done"));
+               json_pack("{s:s, s:{s:{s:f, s:s}}}", "lab", lab, "models", model, "test_accuracy",
+                         o->claimed ? o->claimed : 1 - wrong / 10.0, "status", "done"));
     if (o->broken_json) {
         snprintf(path, sizeof path, "%s/metrics.json", dir);
         tu_write_file(path, "{\"lab\": \"2.2.1\", \"models\": {", 27);
@@ -285,10 +296,16 @@ static void make_submission(const char *dir, const struct synth *o)
     static int64_t labels[EVAL_N], indices[EVAL_N];
     for (int i = 0; i < EVAL_N; i++) {
         labels[i] = i % 10, indices[i] = i;
-        int pred = i % 10 == 0 ? 1 : (int)labels[i]; /* 10% wrong */
+        int pred = i % 10 < wrong ? (int)(labels[i] + 1) % 10 : (int)labels[i];
         for (int k = 0; k < 10; k++)
             logits[o->transposed ? k * EVAL_N + i : i * 10 + k] = k == pred ? 3.0f : (float)(k * 0.1 + i * 0.001);
     }
+    for (int i = 0; o->repeat_right && i < EVAL_N; i++)
+        if (i % 10 < wrong) { /* row i becomes a copy of the right row i + wrong */
+            int from = i - i % 10 + wrong;
+            memcpy(&logits[i * 10], &logits[from * 10], 10 * sizeof *logits);
+            labels[i] = labels[from], indices[i] = indices[from];
+        }
     if (o->nan_logits)
         logits[55] = NAN;
     st_writer *w;
@@ -297,17 +314,30 @@ static void make_submission(const char *dir, const struct synth *o)
     st_writer_add(w, "logits", ST_F32, 2, o->transposed ? ts : ls, logits, sizeof logits);
     st_writer_add(w, "labels", ST_I64, 1, n1, labels, sizeof labels);
     st_writer_add(w, "indices", ST_I64, 1, n1, indices, sizeof indices);
-    snprintf(path, sizeof path, "%s/models/lenet5/predictions.safetensors", dir);
-    ck_assert_int_eq(st_writer_write(w, path), LAB_OK);
+    if (o->huge_tensor) { /* valid, and one byte over the cap */
+        size_t big = GT_MAX_ELEMS + 1;
+        unsigned char *zeros = calloc(big, 1);
+        int64_t bs[1] = {(int64_t)big};
+        st_writer_add(w, "oversized_mask", ST_U8, 1, bs, zeros, big);
+        snprintf(path, sizeof path, "%s/models/%s/predictions.safetensors", dir, model);
+        ck_assert_int_eq(st_writer_write(w, path), LAB_OK);
+        free(zeros);
+    }
+    snprintf(path, sizeof path, "%s/models/%s/predictions.safetensors", dir, model);
+    if (!o->huge_tensor)
+        ck_assert_int_eq(st_writer_write(w, path), LAB_OK);
     st_writer_free(w);
     if (o->truncate_pred)
         ck_assert_int_eq(truncate(path, 100), 0);
 
-    float weight[4] = {1, 2, 3, 4};
-    int64_t ws[1] = {4};
+    /* LeNet-5's parameter count (lab.json), and a batch-norm buffer that is not a parameter */
+    static float weight[62006];
+    float stats[4] = {0};
+    int64_t ws[1] = {o->params ? o->params : 62006}, bs[1] = {4};
     ck_assert_int_eq(st_writer_new(&w), LAB_OK);
-    st_writer_add(w, "fc.weight", ST_F32, 1, ws, weight, sizeof weight);
-    snprintf(path, sizeof path, "%s/models/lenet5/model.safetensors", dir);
+    st_writer_add(w, "fc.weight", ST_F32, 1, ws, weight, (size_t)ws[0] * sizeof(float));
+    st_writer_add(w, "bn.running_mean", ST_F32, 1, bs, stats, sizeof stats);
+    snprintf(path, sizeof path, "%s/models/%s/model.safetensors", dir, model);
     ck_assert_int_eq(st_writer_write(w, path), LAB_OK);
     st_writer_free(w);
 
@@ -341,6 +371,10 @@ static void make_submission(const char *dir, const struct synth *o)
     if (o->extra_file) { /* added after the manifest was made */
         snprintf(path, sizeof path, "%s/later.txt", dir);
         tu_write_file(path, "later", 5);
+    }
+    if (o->latin1_name) {
+        snprintf(path, sizeof path, "%s/caf\xe9.txt", dir);
+        tu_write_file(path, "x", 1);
     }
     if (o->tamper_after_manifest) {
         snprintf(path, sizeof path, "%s/models/lenet5/model.safetensors", dir);
@@ -438,6 +472,121 @@ START_TEST(test_variants_fail_one_check)
 }
 END_TEST
 
+static double share(const struct grade_report *r) { return r->score / r->max_score; }
+
+/* Rows repeated to fill the count: the LeNet-5 at 70% that keeps its right
+ * rows, repeats them with their indices and claims 100% earns nothing for
+ * its results. */
+START_TEST(test_repeated_rows_earn_nothing)
+{
+    struct grade_report *honest = grade_synth(&(struct synth){.wrong = 3}, NULL, 0);
+    struct grade_report *r = grade_synth(&(struct synth){.wrong = 3, .repeat_right = 1, .claimed = 1.0}, NULL, 0);
+    const struct check_result *c = find_check(r, "predictions.coverage");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->status, CHECK_FAIL);
+    ck_assert_str_eq(c->kb, "TS-PREDICTIONS-COVERAGE");
+    ck_assert_msg(strstr(c->message, "600 row(s) repeat an image"), "%s", c->message);
+    const char *scored[] = {"honesty.accuracy", "results.threshold", "results.chance"};
+    for (size_t i = 0; i < 3; i++) {
+        const struct check_result *x = find_check(r, scored[i]);
+        ck_assert_msg(x->status != CHECK_PASS && x->points == 0 && x->max_points > 0, "%s: %s %s", scored[i],
+                      check_status_name(x->status), x->message);
+    }
+    ck_assert_double_lt(r->score, honest->score);
+    ck_assert_int_eq(find_check(honest, "predictions.coverage")->status, CHECK_PASS);
+    grade_report_free(honest);
+    grade_report_free(r);
+}
+END_TEST
+
+/* "quick": false on a quick run does not bring the full mode's lower target. */
+START_TEST(test_mode_follows_the_data)
+{
+    struct grade_report *honest = grade_synth(&(struct synth){.wrong = 3}, NULL, 0);
+    struct grade_report *r = grade_synth(&(struct synth){.wrong = 3, .quick_false = 1}, NULL, 0);
+    ck_assert_int_eq(find_check(honest, "integrity.mode")->status, CHECK_PASS);
+    ck_assert_int_eq(find_check(honest, "results.threshold")->status, CHECK_FAIL);
+    const struct check_result *m = find_check(r, "integrity.mode");
+    ck_assert_int_eq(m->status, CHECK_FAIL);
+    ck_assert_msg(strstr(m->message, "\"quick\": false") && strstr(m->message, "quick mode"), "%s", m->message);
+    const struct check_result *t = find_check(r, "results.threshold");
+    ck_assert_int_eq(t->status, CHECK_FAIL);
+    ck_assert_msg(strstr(t->message, "quick-mode target 80%"), "%s", t->message);
+    ck_assert_double_lt(r->score, honest->score);
+    grade_report_free(honest);
+    grade_report_free(r);
+}
+END_TEST
+
+/* A renamed model earns nothing and never raises the share of points. */
+START_TEST(test_renamed_models_earn_nothing)
+{
+    struct grade_report *honest = grade_synth(&(struct synth){.wrong = 3}, NULL, 0);
+    struct grade_report *r = grade_synth(&(struct synth){.wrong = 3, .model = "mynet"}, NULL, 0);
+    const struct check_result *c = find_check(r, "integrity.model");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->status, CHECK_FAIL);
+    ck_assert_msg(strstr(c->message, "'mynet' is not a model of lab 2.2.1"), "%s", c->message);
+    ck_assert_ptr_null(find_check(r, "results.threshold"));
+    ck_assert_double_lt(share(r), share(honest));
+    grade_report_free(r);
+    /* an optional variant of the lab earns nothing either */
+    r = grade_synth(&(struct synth){.wrong = 3, .model = "lenet5-maxpool"}, NULL, 0);
+    for (size_t i = 0; i < r->n_checks; i++)
+        ck_assert_msg(strncmp(r->checks[i].name, "lenet5-maxpool:", 15) || r->checks[i].points == 0, "%s earned %g",
+                      r->checks[i].id, r->checks[i].points);
+    ck_assert_int_eq(find_check(r, "integrity.model")->status, CHECK_SKIPPED);
+    grade_report_free(r);
+    grade_report_free(honest);
+}
+END_TEST
+
+/* One model's work under another's name: LeNet-5's predictions and weights
+ * submitted as ResNet-18 (whose quick-mode target they reach) fail on the
+ * parameter count, without --reeval. */
+START_TEST(test_substituted_weights_fail)
+{
+    struct grade_report *r = grade_synth(&(struct synth){.model = "resnet18"}, NULL, 0);
+    const struct check_result *c = find_check(r, "weights.params");
+    ck_assert_int_eq(c->status, CHECK_FAIL);
+    ck_assert_str_eq(c->kb, "TS-STATE-DICT-MISMATCH");
+    ck_assert_msg(strstr(c->message, "holds 62006 parameters") && strstr(c->message, "has 11173962"), "%s",
+                  c->message);
+    grade_report_free(r);
+    r = grade_synth(&(struct synth){.params = 1000}, NULL, 0);
+    assert_only_failure(r, "weights.params", "TS-STATE-DICT-MISMATCH");
+    grade_report_free(r);
+}
+END_TEST
+
+/* A file name that is not UTF-8 reaches every output, escaped: the failing
+ * check is never dropped while its points are deducted. */
+START_TEST(test_text_not_utf8_is_escaped)
+{
+    ck_assert_int_eq(lab_utf8_seq("\xc3\xa9", 2), 2);
+    ck_assert_int_eq(lab_utf8_seq("\xe9t", 2), 0);
+    ck_assert_int_eq(lab_utf8_seq("\xed\xa0\x80", 3), 0); /* a surrogate */
+    ck_assert_int_eq(lab_utf8_seq("\xc0\xaf", 2), 0);     /* overlong '/' */
+    struct grade_report *r = grade_synth(&(struct synth){.latin1_name = 1}, NULL, 0);
+    const struct check_result *c = find_check(r, "integrity.manifest");
+    ck_assert_int_eq(c->status, CHECK_FAIL);
+    enum report_format formats[] = {REPORT_JSON, REPORT_GRADESCOPE, REPORT_PRAIRIELEARN};
+    for (size_t i = 0; i < 3; i++) {
+        char *text = NULL;
+        ck_assert_int_eq(report_render(r, formats[i], 0, &text), LAB_OK);
+        json_error_t e;
+        json_t *j = json_loads(text, 0, &e);
+        ck_assert_msg(j, "format %zu: %s", i, e.text);
+        ck_assert_uint_eq(json_array_size(json_object_get(j, formats[i] == REPORT_JSON ? "checks" : "tests")),
+                          r->n_checks);
+        ck_assert_msg(strstr(text, "caf\\\\xe9.txt"), "format %zu lacks the escaped name: %.300s", i, text);
+        json_decref(j);
+        free(text);
+    }
+    grade_report_free(r);
+}
+END_TEST
+
 static void assert_not_gradable(const struct synth *o, const char *lab, const char *needle)
 {
     struct grade_report *r = grade_synth(o, lab, 0);
@@ -456,6 +605,8 @@ START_TEST(test_not_gradable)
     assert_not_gradable(&(struct synth){.broken_json = 1}, NULL, "metrics.json: invalid JSON");
     assert_not_gradable(&(struct synth){.truncate_pred = 1}, NULL, "predictions.safetensors is not a valid");
     assert_not_gradable(&(struct synth){.absurd_shape = 1}, NULL, "predictions.safetensors");
+    /* the message names the tensor after the file was closed: once a use after free */
+    assert_not_gradable(&(struct synth){.huge_tensor = 1}, NULL, "tensor 'oversized_mask' has shape [16777217]");
     assert_not_gradable(&(struct synth){0}, "2.2.3", "for lab 2.2.1, not lab 2.2.3");
     assert_not_gradable(&(struct synth){.lab_222 = 1}, NULL, "no rubric for lab 2.2.2");
 
@@ -464,6 +615,19 @@ START_TEST(test_not_gradable)
     ck_assert_int_eq(grade_submission("/nonexistent/sub.tar.gz", &opts, &r), LAB_OK);
     ck_assert_int_eq(r->status, GRADE_NOT_GRADABLE);
     ck_assert_ptr_nonnull(strstr(r->status_detail, "/nonexistent/sub.tar.gz"));
+    json_t *gs = report_gradescope_json(r); /* the lab is unknown: said so, not left blank */
+    ck_assert_msg(!strncmp(json_string_value(json_object_get(gs, "output")), "lab (unknown), graded by", 24), "%s",
+                  json_string_value(json_object_get(gs, "output")));
+    json_decref(gs);
+    char *text = NULL;
+    ck_assert_int_eq(report_render(r, REPORT_TEXT, 1, &text), LAB_OK);
+    ck_assert_msg(strstr(text, "score 0 (the lab is unknown"), "%s", text);
+    free(text);
+    grade_report_free(r);
+    opts.lab = "2.2.1"; /* the lab known: 0 out of its whole rubric */
+    ck_assert_int_eq(grade_submission("/nonexistent/sub.tar.gz", &opts, &r), LAB_OK);
+    ck_assert_double_eq(r->max_score, grade_max_score("2.2.1"));
+    ck_assert_double_gt(r->max_score, 20);
     grade_report_free(r);
 }
 END_TEST
@@ -488,6 +652,24 @@ START_TEST(test_archives)
     ck_assert_int_eq(tu_run(cmd, NULL), 0);
     ck_assert_int_eq(grade_submission(archive, &opts, &r), LAB_OK);
     ck_assert_int_eq(grade_exit_status(r), LAB_OK);
+    grade_report_free(r);
+    /* damaged in transfer: a wrong CRC-32 in the gzip trailer, or cut short */
+    snprintf(archive, sizeof archive, "%s/badcrc.tar.gz", tmp);
+    snprintf(cmd, sizeof cmd, "cd '%s' && tar czf '%s' . && /usr/bin/python3 -c \"import sys; p=sys.argv[1]; "
+             "b=bytearray(open(p,'rb').read()); b[-8]^=0xff; open(p,'wb').write(b)\" '%s'", sub, archive, archive);
+    ck_assert_int_eq(tu_run(cmd, NULL), 0);
+    ck_assert_int_eq(grade_submission(archive, &opts, &r), LAB_OK);
+    ck_assert_int_eq(r->status, GRADE_NOT_GRADABLE);
+    ck_assert_msg(strstr(r->status_detail, "damaged archive"), "%s", r->status_detail);
+    grade_report_free(r);
+    snprintf(archive, sizeof archive, "%s/cut.tar.gz", tmp);
+    snprintf(cmd, sizeof cmd, "cd '%s' && tar czf '%s.full' . && head -c $(($(stat -c %%s '%s.full') / 2)) '%s.full' > '%s'", sub,
+             archive, archive, archive, archive);
+    ck_assert_int_eq(tu_run(cmd, NULL), 0);
+    ck_assert_int_eq(grade_submission(archive, &opts, &r), LAB_OK);
+    ck_assert_int_eq(r->status, GRADE_NOT_GRADABLE);
+    ck_assert_msg(strstr(r->status_detail, "damaged archive"), "%s", r->status_detail);
+    ck_assert_ptr_null(strstr(r->status_detail, "changed after"));
     grade_report_free(r);
     /* a hostile path */
     snprintf(archive, sizeof archive, "%s/evil.tar", tmp);
@@ -635,6 +817,11 @@ Suite *suite_grade(void)
     tcase_add_test(sub, test_full_marks);
     tcase_add_test(sub, test_variants_fail_one_check);
     tcase_add_test(sub, test_not_gradable);
+    tcase_add_test(sub, test_repeated_rows_earn_nothing);
+    tcase_add_test(sub, test_mode_follows_the_data);
+    tcase_add_test(sub, test_renamed_models_earn_nothing);
+    tcase_add_test(sub, test_text_not_utf8_is_escaped);
+    tcase_add_test(sub, test_substituted_weights_fail);
     tcase_add_test(sub, test_archives);
     tcase_add_test(sub, test_timeout_earns_nothing);
     tcase_add_test(sub, test_json_round_trip);

@@ -1,6 +1,7 @@
 /* The shim's plumbing: scopes and ownership, host transfer, the parameter
  * store (load report, dtype conversion, export), autograd controls, runtime
  * information. */
+#include "base/error.h"
 #include "shim/torchshim.h"
 #include "tests/unit/shim_testref.h"
 #include "tests/unit/testutil.h"
@@ -73,6 +74,12 @@ START_TEST(test_host_transfer_and_metadata)
     /* bad arguments */
     ck_assert_int_eq(ts_zeros(&r, 1, S4, 99, TS_CPU), TS_EARG);
     ck_assert_ptr_nonnull(strstr(ts_last_error(), "dtype"));
+    /* One error path: the shim's message is lab's message, and a success
+     * that follows clears ts_last_error() without erasing lab's. */
+    ck_assert_str_eq(ts_last_error(), lab_err_message());
+    ck_assert_int_eq(ts_to_host(f, TS_F32, fv, sizeof fv), TS_OK);
+    ck_assert_str_eq(ts_last_error(), "");
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "dtype"));
     int64_t neg[1] = {-2};
     ck_assert_int_eq(ts_zeros(&r, 1, neg, TS_F32, TS_CPU), TS_EARG);
     ck_assert_int_eq(ts_zeros(&r, 1, S4, TS_F32, -7), TS_EARG);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int query_int(sqlite3 *db, const char *sql)
 {
@@ -140,6 +142,51 @@ START_TEST(test_corrupt_store_is_env_error)
 }
 END_TEST
 
+/* A lab.db that is a directory: the message names that, not "set LAB_HOME
+ * to a writable directory" (which it already is). */
+START_TEST(test_store_that_is_a_directory_is_named)
+{
+    char *dir = tu_tempdir(), path[4200];
+    snprintf(path, sizeof path, "%s/lab.db", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    lab_store *s;
+    ck_assert_int_eq(lab_store_open(path, &s), LAB_EENV);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "is a directory"));
+    ck_assert_ptr_nonnull(strstr(lab_err_fix(), "TS-LAB-HOME"));
+    ck_assert_ptr_null(strstr(lab_err_fix(), "writable"));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A lab.db (or its -wal) that links to a file elsewhere is refused, and the
+ * file it points to is left as it was. */
+START_TEST(test_store_link_is_not_written_through)
+{
+    static const char *const names[] = {"lab.db", "lab.db-wal"};
+    for (int i = 0; i < 2; i++) {
+        char *dir = tu_tempdir(), path[4200], link[4200], victim[4200];
+        snprintf(path, sizeof path, "%s/lab.db", dir);
+        snprintf(link, sizeof link, "%s/%s", dir, names[i]);
+        snprintf(victim, sizeof victim, "%s/notes.txt", dir);
+        tu_write_file(victim, "my notes\n", 9);
+        ck_assert_int_eq(symlink(victim, link), 0);
+        lab_store *s;
+        ck_assert_int_eq(lab_store_open(path, &s), LAB_EENV);
+        ck_assert_ptr_nonnull(strstr(lab_err_message(), "symbolic link"));
+        ck_assert_ptr_nonnull(strstr(lab_err_message(), victim));
+        char buf[64] = "";
+        FILE *f = fopen(victim, "rb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fread(buf, 1, sizeof buf, f), 9);
+        fclose(f);
+        ck_assert_str_eq(buf, "my notes\n");
+        tu_rmtree(dir);
+        free(dir);
+    }
+}
+END_TEST
+
 START_TEST(test_locked_store_is_env_error)
 {
     char *dir = tu_tempdir(), path[4200];
@@ -177,6 +224,8 @@ Suite *suite_store(void)
     tcase_add_test(tc, test_newer_schema_refused_untouched);
     tcase_add_test(tc, test_corrupt_store_is_env_error);
     tcase_add_test(tc, test_locked_store_is_env_error);
+    tcase_add_test(tc, test_store_that_is_a_directory_is_named);
+    tcase_add_test(tc, test_store_link_is_not_written_through);
     suite_add_tcase(s, tc);
     return s;
 }

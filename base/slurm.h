@@ -1,0 +1,58 @@
+/* Slurm's client programs (sbatch, sacct, scontrol, scancel, sinfo), run
+ * as argv lists through base/proc.h, and the parsing of what they print.
+ * Shared by the batch grader on a cluster, `lab run --engine slurm` and
+ * `lab doctor`. Accounting (sacct) is asked first; where the cluster has
+ * none ("accounting storage is disabled") the controller's memory
+ * (scontrol show job) answers instead, for MinJobAge seconds after a job
+ * ends. */
+#ifndef LAB_SLURM_H
+#define LAB_SLURM_H
+
+#include "base/argv.h"
+
+#include <stddef.h>
+
+/* 1 when `sbatch` is in PATH (its path in out). */
+int lab_slurm_found(char *out, size_t cap);
+
+/* Runs `sbatch --parsable <args...> <script>`; the job id ("123") in
+ * jobid. LAB_EENV with sbatch's own words and TS-SLURM-SUBMIT otherwise. */
+int lab_slurm_submit(const struct lab_argv *args, const char *script, char *jobid, size_t cap);
+
+/* One array task (or a plain job: task -1) as Slurm last reported it. */
+struct lab_slurm_task {
+    long task;
+    char state[32];    /* PENDING RUNNING COMPLETED FAILED TIMEOUT OUT_OF_MEMORY NODE_FAIL CANCELLED ... */
+    int exit_code;     /* the job's exit status, or the signal number for a signal */
+    int signaled;
+};
+
+/* The most tasks a parse keeps (Slurm's MaxArraySize is at most 4,000,001;
+ * a batch uses at most 1,000). */
+#define LAB_SLURM_MAX_TASKS 100000
+
+/* The tasks of job `jobid`, pending ranges expanded. *source is "sacct" or
+ * "scontrol". A job Slurm no longer knows gives n = 0 and LAB_OK. */
+int lab_slurm_tasks(const char *jobid, struct lab_slurm_task **out, size_t *n, const char **source);
+
+/* Parsers, pure (unit-tested on fixtures):
+ *   sacct -X -n -P -o JobID,State,ExitCode -j ID   ("12_3|TIMEOUT|0:15")
+ *   scontrol -o show job ID                        (one "Key=Value ..." line per task or range) */
+int lab_slurm_parse_sacct(const char *text, const char *jobid, struct lab_slurm_task **out, size_t *n);
+int lab_slurm_parse_scontrol(const char *text, const char *jobid, struct lab_slurm_task **out, size_t *n);
+
+/* 1 for a state after which the task will not run again by itself. */
+int lab_slurm_state_final(const char *state);
+
+/* `path` with every '%' doubled, for sbatch's --output (where %j, %A,
+ * %a ... are replaced); LAB_EUSAGE when it does not fit. */
+int lab_slurm_escape_pattern(const char *path, char *out, size_t cap);
+
+/* scancel `jobid` (an array, or "ID_N" for one task). */
+int lab_slurm_cancel(const char *jobid);
+
+/* The value of `key` in a "Key=Value Key=Value" line (scontrol -o), or ""
+ * when absent. */
+void lab_slurm_field(const char *line, const char *key, char *out, size_t cap);
+
+#endif
