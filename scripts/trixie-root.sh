@@ -29,11 +29,13 @@ command -v debootstrap >/dev/null || cannot "debootstrap is not installed (apt-g
 # Containers and Slurm's daemons do not start inside a chroot (their tests
 # skip there), so their packages are left out, and so is debootstrap;
 # install-deps.sh's full list is still checked against the archive below.
+# git is added: tests/e2e/check_layers.sh lists the tree with git ls-files.
 NOT_IN_ROOT='^(podman|runc|crun|uidmap|fuse-overlayfs|slirp4netns|debootstrap|slurmctld|slurmd|slurm-client|munge)$'
+ROOT_EXTRA="git"
 BUILD_PKGS="build-essential pkg-config make libarchive-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev
 libssl-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libcairo2-dev check python3"
 case "$flavour" in
-    cpu) pkgs=$(LAB_DEBIAN_RELEASE=13 "$src/scripts/install-deps.sh" --list | grep -Ev "$NOT_IN_ROOT" | tr '\n' ' ') ;;
+    cpu) pkgs="$(LAB_DEBIAN_RELEASE=13 "$src/scripts/install-deps.sh" --list | grep -Ev "$NOT_IN_ROOT" | tr '\n' ' ')$ROOT_EXTRA" ;;
     cuda) pkgs="$(echo $BUILD_PKGS)" ;;
     *) say "error: unknown flavour '$flavour'"; say "  usage: scripts/trixie-root.sh cpu|cuda"; exit 2 ;;
 esac
