@@ -31,8 +31,12 @@ echo "test-trixie: Debian 13 root $root ready in $((t1 - t0)) s"
 mnt=$root/src
 exec 9>"$root.run.lock"
 flock 9
+# A git worktree keeps its repository outside the tree: mount that too, at
+# the same path, for the tests that ask git (tests/e2e/check_layers.sh).
+gitdir=$(git -C "$src" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+case "$gitdir" in "" | "$src"/*) gitdir="" ;; esac
 undo() {
-    for m in "$mnt" "$root/dev" "$root/proc"; do
+    for m in "$mnt" ${gitdir:+"$root$gitdir"} "$root/dev" "$root/proc"; do
         mountpoint -q "$m" 2>/dev/null && umount -R "$m"
     done
     return 0
@@ -43,6 +47,10 @@ trap 'exit 130' INT
 undo
 mkdir -p "$mnt"
 mount --bind "$src" "$mnt"
+if [ -n "$gitdir" ]; then
+    mkdir -p "$root$gitdir"
+    mount --bind -o ro "$gitdir" "$root$gitdir"
+fi
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
 mount --make-rslave "$root/dev"
