@@ -70,7 +70,7 @@ UNIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/unit/*.c)))
 SUITES    := $(patsubst tests/unit/test_%.c,%,$(UNIT_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps run test unit asan bench install clean fuzz fuzz-smoke check-layers test-trixie check-cuda-build
+.PHONY: all deps run test unit asan bench install clean fuzz fuzz-smoke check-layers test-trixie test-trixie-quick check-cuda-build
 all: $(BUILD)/lab $(SHIM_SO)
 
 deps:
@@ -81,13 +81,9 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/lab run 2.2.1 --quick --device cpu
 
-# Then the libtorch 2.6 line (docs/platforms.md): the shim's parity suites and
-# a graded quick 2.2.1 run in a Debian 13 root; skipped, saying why, where the
-# root cannot be made (not root, no debootstrap).
 test: deps check-layers
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-smoke
-	@scripts/test-trixie.sh --quick || { rc=$$?; [ $$rc -eq 77 ]; }
 
 # Every fuzz target a few seconds under ASan/UBSan, from its seeds.
 fuzz-smoke:
@@ -97,6 +93,12 @@ fuzz-smoke:
 # Containerfile builds it (TORCH_DIR): before closing work on the shim.
 test-trixie:
 	@scripts/test-trixie.sh
+
+# The libtorch 2.6 line in short: the shim's parity suites and a graded quick
+# 2.2.1 run in the Debian 13 root. Not in `make test`: on a fresh machine the
+# root and the build against 2.6 cost 16-21 minutes (docs/platforms.md).
+test-trixie-quick:
+	@scripts/test-trixie.sh --quick
 
 # The shim and lab compiled and linked against Debian 13's CUDA libtorch 2.6
 # with the CUDA headers on; no GPU needed (docs/platforms.md, docs/perf.md).
