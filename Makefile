@@ -31,6 +31,13 @@ endif
 ifneq ($(wildcard $(TORCH_LIBDIR)/libtorch_cuda.so),)
 TORCH_LIBS += -Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed
 TORCH_BUILD := cuda
+# libtorch's CUDA headers include the toolkit's (cuda_runtime_api.h, cuBLAS),
+# which pip, NGC and Debian keep outside the compiler's search path: without
+# them shim/runtime.cpp builds without its per-device fields.
+CUDA_HOME ?= /usr/local/cuda
+ifneq ($(wildcard $(CUDA_HOME)/include/cuda_runtime_api.h),)
+TORCH_INC += -isystem $(CUDA_HOME)/include
+endif
 else
 TORCH_BUILD := cpu
 endif
@@ -63,7 +70,7 @@ UNIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/unit/*.c)))
 SUITES    := $(patsubst tests/unit/test_%.c,%,$(UNIT_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps run test unit asan bench install clean fuzz fuzz-smoke check-layers check-quick
+.PHONY: all deps run test unit asan bench install clean fuzz fuzz-smoke check-layers check-quick test-trixie test-trixie-quick check-cuda-build
 all: $(BUILD)/lab $(SHIM_SO)
 
 deps:
@@ -81,6 +88,22 @@ test: deps check-layers
 # Every fuzz target a few seconds under ASan/UBSan, from its seeds.
 fuzz-smoke:
 	@scripts/fuzz-smoke.sh
+
+# Every unit suite on Debian 13 / libtorch 2.6, and lab built the way the
+# Containerfile builds it (TORCH_DIR): before closing work on the shim.
+test-trixie:
+	@scripts/test-trixie.sh
+
+# The libtorch 2.6 line in short: the shim's parity suites and a graded quick
+# 2.2.1 run in the Debian 13 root. Not in `make test`: on a fresh machine the
+# root and the build against 2.6 cost 16-21 minutes (docs/platforms.md).
+test-trixie-quick:
+	@scripts/test-trixie.sh --quick
+
+# The shim and lab compiled and linked against Debian 13's CUDA libtorch 2.6
+# with the CUDA headers on; no GPU needed (docs/platforms.md, docs/perf.md).
+check-cuda-build:
+	@scripts/check-cuda-build.sh
 
 # Every include points down (docs/architecture.md).
 check-layers:

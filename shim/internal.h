@@ -13,6 +13,9 @@
 #endif
 
 #include <ATen/ATen.h>
+/* at::NoGradGuard is an alias that libtorch 2.x's ATen.h no longer pulls in;
+ * c10's guard is the same type on 1.13 and 2.x. */
+#include <c10/core/GradMode.h>
 
 #include <stdexcept>
 #include <string>

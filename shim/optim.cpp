@@ -114,7 +114,7 @@ int ts_optim_step(ts_optim *o)
     TS_TRY
     if (!o)
         throw ts::arg_error("ts_optim_step: optimizer is NULL");
-    at::NoGradGuard ng;
+    c10::NoGradGuard ng;
     auto &entries = o->p->entries;
     if (o->st.size() < entries.size())
         o->st.resize(entries.size());

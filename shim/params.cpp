@@ -232,7 +232,7 @@ int ts_params_load_host(ts_params *p, const struct ts_host_tensor *items, size_t
         return st;
     }
     {
-        at::NoGradGuard ng;
+        c10::NoGradGuard ng;
         for (auto &td : todo)
             p->entries[td.first].h->t.copy_(td.second);
     }
@@ -305,7 +305,7 @@ int ts_clip_grad_norm(ts_params *p, double max_norm, double norm_type, double *t
     TS_TRY
     if (!p)
         throw ts::arg_error("ts_clip_grad_norm: store is NULL");
-    at::NoGradGuard ng;
+    c10::NoGradGuard ng;
     std::vector<at::Tensor> grads;
     for (auto &e : p->entries)
         if (e.kind == TS_PARAM && e.h->t.grad().defined())

@@ -35,7 +35,14 @@ extern "C" int ts_cuda_compiled(void)
 static void fill_device(int i, struct ts_device_info *d)
 {
     cudaDeviceProp *p = at::cuda::getDeviceProperties(i);
-    snprintf(d->name, sizeof d->name, "%s", p->name);
+    /* cudaDeviceProp.name holds 256 bytes, ours 128: names are far shorter,
+     * and a longer one is cut on purpose (snprintf would be flagged by
+     * -Wformat-truncation under -Werror). */
+    size_t n = strnlen(p->name, sizeof p->name);
+    if (n >= sizeof d->name)
+        n = sizeof d->name - 1;
+    memcpy(d->name, p->name, n);
+    d->name[n] = '\0';
     d->cc_major = p->major;
     d->cc_minor = p->minor;
     d->total_bytes = p->totalGlobalMem;

@@ -144,7 +144,7 @@ int ts_clone(ts_tensor **out, const ts_tensor *t) { TS_OP(out, T(t).clone()); }
 int ts_copy_(ts_tensor *dst, const ts_tensor *src)
 {
     TS_TRY
-    at::NoGradGuard ng;
+    c10::NoGradGuard ng;
     const_cast<at::Tensor &>(T(dst, "dst")).copy_(T(src, "src"));
     return TS_OK;
     TS_CATCH
@@ -198,7 +198,7 @@ int ts_randperm(ts_tensor **out, int64_t n, ts_device device) { TS_OP(out, at::r
 
 int ts_normal_(ts_tensor *t, double mean, double std)
 {
-    TS_TRY at::NoGradGuard ng;
+    TS_TRY c10::NoGradGuard ng;
     const_cast<at::Tensor &>(T(t)).normal_(mean, std);
     return TS_OK;
     TS_CATCH
@@ -206,7 +206,7 @@ int ts_normal_(ts_tensor *t, double mean, double std)
 
 int ts_uniform_(ts_tensor *t, double low, double high)
 {
-    TS_TRY at::NoGradGuard ng;
+    TS_TRY c10::NoGradGuard ng;
     const_cast<at::Tensor &>(T(t)).uniform_(low, high);
     return TS_OK;
     TS_CATCH
@@ -214,7 +214,7 @@ int ts_uniform_(ts_tensor *t, double low, double high)
 
 int ts_fill_(ts_tensor *t, double value)
 {
-    TS_TRY at::NoGradGuard ng;
+    TS_TRY c10::NoGradGuard ng;
     const_cast<at::Tensor &>(T(t)).fill_(value);
     return TS_OK;
     TS_CATCH
@@ -222,7 +222,7 @@ int ts_fill_(ts_tensor *t, double value)
 
 int ts_trunc_normal_(ts_tensor *t, double mean, double std, double a, double b)
 {
-    TS_TRY at::NoGradGuard ng;
+    TS_TRY c10::NoGradGuard ng;
     if (!(std > 0) || !(a < b))
         throw ts::arg_error("trunc_normal_: needs std > 0 and a < b");
     /* torch.nn.init._no_grad_trunc_normal_, step for step. */

@@ -119,6 +119,11 @@ mask[:, 0] = True
 case("attention_mask",
      lambda q, k, v, m: torch.softmax((q @ k.transpose(-2, -1) / math.sqrt(8)).masked_fill(~m, float("-inf")), -1) @ v,
      q, k, v, mask)
+# an additive float mask and an explicit scale: the other arguments a fused
+# kernel (libtorch >= 2.1) must honour exactly as the explicit math does
+fmask = rnd(5, 6)
+case("attention_scale_addmask", lambda q, k, v, m: torch.softmax(q @ k.transpose(-2, -1) * 0.5 + m, -1) @ v,
+     q, k, v, fmask)
 
 case("narrow", lambda t: t.narrow(1, 1, 2), rnd(3, 4))
 case("unsqueeze", lambda t: t.unsqueeze(1), rnd(3, 4))

@@ -136,6 +136,10 @@ static int op_where(ts_tensor **o, ts_tensor **in) { return ts_where(o, in[0], i
 static int op_masked_fill(ts_tensor **o, ts_tensor **in) { return ts_masked_fill(o, in[0], in[1], -1.5); }
 static int op_attention(ts_tensor **o, ts_tensor **in) { return ts_attention(o, in[0], in[1], in[2], NULL, 0); }
 static int op_attention_mask(ts_tensor **o, ts_tensor **in) { return ts_attention(o, in[0], in[1], in[2], in[3], 0); }
+static int op_attention_scale_addmask(ts_tensor **o, ts_tensor **in)
+{
+    return ts_attention(o, in[0], in[1], in[2], in[3], 0.5);
+}
 
 static int op_narrow(ts_tensor **o, ts_tensor **in) { return ts_narrow(o, in[0], 1, 1, 2); }
 static int op_unsqueeze(ts_tensor **o, ts_tensor **in) { return ts_unsqueeze(o, in[0], 1); }
@@ -218,6 +222,7 @@ static const struct op_case {
     {"masked_fill", op_masked_fill, RTOL},
     {"attention", op_attention, RTOL},
     {"attention_mask", op_attention_mask, RTOL},
+    {"attention_scale_addmask", op_attention_scale_addmask, RTOL},
     {"narrow", op_narrow, RTOL},
     {"unsqueeze", op_unsqueeze, RTOL},
     {"squeeze", op_squeeze, RTOL},
