@@ -3,9 +3,9 @@
 # scripts/trixie-root.sh (libtorch 2.6, Python torch 2.6) and tests it there.
 # Usage: scripts/test-trixie.sh [--quick]
 #   (full)   every unit suite, the e2e scripts among them (make test-trixie)
-#   --quick  the shim suites (parity with Python torch 2.6), the weight
+#   --quick  the shim, layer and ViT suites (parity with Python torch 2.6; the fused attention runs there), the weight
 #            formats, and tests/e2e/notebook_snippet.sh: a quick 2.2.1 run,
-#            graded, saved with Debian 13's real safetensors (make test's job)
+#            graded, saved with Debian 13's real safetensors (make test-trixie-quick)
 # The build goes to build-trixie/ in the tree (ignored by git, like build/).
 # Exit 77: the root cannot be made here (not root, no debootstrap), and why.
 set -eu
@@ -88,7 +88,7 @@ if [ "$MODE" = full ]; then
     echo "test-trixie: TORCH_DIR (pip layout) build and shim_core passed in $(( $(date +%s) - b )) s"
     exit 0
 fi
-for s in shim_core shim_ops shim_optim shim_ref pth safetensors; do
+for s in shim_core shim_ops shim_optim shim_ref pth safetensors layers vit; do
     CK_RUN_SUITE=$s make -s BUILD=build-trixie unit
 done
 python3 -c "import safetensors.torch" || { echo "test-trixie: error: Debian 13 python3-safetensors does not import" >&2; exit 1; }

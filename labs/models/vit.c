@@ -89,6 +89,12 @@ static int block_init(ts_params *p, const struct vit_config *c, int variant, int
         /* the course's state-dict order: norm1, attn, norm2, mlp */
         LAB_TRY(nn_layer_norm_init(p, n1, D, 1e-5, &b->norm1));
         LAB_TRY(nn_mha_init(p, a, D, c->num_heads, NN_MHA_QKV, drop, 0, &b->attn));
+        /* The course's module writes the attention out (q·kᵀ, softmax, dropout),
+         * so on every libtorch it is the explicit math here too: the fused
+         * kernel of libtorch >= 2.1 rounds otherwise under bf16 autocast and
+         * draws other dropout masks. nn.MultiheadAttention (the solution's
+         * and DeiT's) calls the fused kernel itself, so those keep it. */
+        b->attn.explicit_math = 1;
         LAB_TRY(nn_layer_norm_init(p, n2, D, 1e-5, &b->norm2));
         LAB_TRY(nn_mlp_init(p, f1, f2, D, hidden, D, NN_ACT_GELU, drop, &b->mlp));
         LAB_TRY(nn_linear_init_trunc(&b->attn.qkv, 0.02));

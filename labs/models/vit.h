@@ -57,9 +57,11 @@ int vit_new(const struct vit_config *c, int variant, struct model **out);
 int vit_variant_of(const struct model *m);
 const struct vit_config *vit_config_of(const struct model *m);
 
-/* on: every block's attention runs the explicit math, as the course's
- * module does, so dropout draws equal PyTorch's for the same seed (the
- * parity tests); off (the default): the fused kernel where libtorch has one. */
+/* on: every block's attention runs the explicit math; off: the fused kernel
+ * where libtorch has one (>= 2.1). The default is what the PyTorch model
+ * does, so that dropout draws and bf16 rounding equal PyTorch's for the same
+ * seed: on for `vit` (the course's module writes the math out), off for
+ * `vit-solution` and `deit` (nn.MultiheadAttention calls the fused kernel). */
 void vit_set_explicit_attention(struct model *m, int on);
 
 struct vit_outputs {
