@@ -5,6 +5,7 @@
 #include "base/proc.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,10 @@ static int push_range(struct lab_slurm_task **v, size_t *n, size_t *cap, const c
             continue;
         if (*end == '-')
             b = strtol(end + 1, &end, 10);
+        if (a > INT_MAX) /* array task ids are ints; a bound like LONG_MAX must not overflow t++ */
+            continue;
+        if (b > INT_MAX)
+            b = INT_MAX;
         for (long t = a; t <= b && pushed < 100000; t++, pushed++) {
             int rc = push_task(v, n, cap, t, state, code, sig);
             if (rc)

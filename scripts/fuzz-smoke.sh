@@ -5,6 +5,8 @@
 # crashers among them), so that every seed runs under the sanitizers on
 # every test run and a regression fails the build.
 #   FUZZ_SECONDS=N   seconds per target (default 5)
+#   FUZZ_SEED=N      libFuzzer's seed (default 1: CI explores the same inputs
+#                    each run; longer, random exploration is make fuzz's job)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-5}
@@ -22,7 +24,7 @@ for bin in build-fuzz/fuzz_*; do
   name=$(basename "$bin")
   mkdir -p "$tmp/$name/corpus" "$tmp/$name/tmp"
   if TMPDIR="$tmp/$name/tmp" FUZZ_SEEDS="$tmp/$name/corpus" \
-      "$bin" "$tmp/$name/corpus" -max_total_time="$secs" -artifact_prefix="$tmp/$name/" >"$tmp/$name.log" 2>&1; then
+      "$bin" "$tmp/$name/corpus" -seed="${FUZZ_SEED:-1}" -max_total_time="$secs" -artifact_prefix="$tmp/$name/" >"$tmp/$name.log" 2>&1; then
     echo "fuzz-smoke: $name: $(grep -E '^Done [0-9]+ runs' "$tmp/$name.log" | tail -1)"
   else
     echo "fuzz-smoke: $name FAILED:"

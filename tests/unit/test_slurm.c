@@ -63,6 +63,11 @@ START_TEST(test_parse_sacct)
     ck_assert_int_eq(lab_slurm_parse_sacct("", "77", &t, &n), LAB_OK);
     ck_assert_uint_eq(n, 0);
     free(t);
+    /* ids past an int (found by fuzz_slurm: t++ overflowed at LONG_MAX) are no tasks */
+    ck_assert_int_eq(lab_slurm_parse_sacct("77_[9223372036854775806-9223372036854775807]|PENDING|0:0\n", "77", &t, &n),
+                     LAB_OK);
+    ck_assert_uint_eq(n, 0);
+    free(t);
 }
 END_TEST
 
