@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -241,4 +242,17 @@ int lab_path_join(char *out, size_t cap, const char *a, const char *b)
     if (snprintf(out, cap, "%s%s%s", a, sep, b) >= (int)cap)
         return lab_err(LAB_EUSAGE, "use a shorter path", "path too long: %s/%s", a, b);
     return LAB_OK;
+}
+
+int lab_dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return 1;
+    struct dirent *e;
+    int empty = 1;
+    while (empty && (e = readdir(d)))
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    closedir(d);
+    return empty;
 }

@@ -42,6 +42,8 @@ int lab_read_file(const char *path, size_t max, char **out, size_t *len);
 
 int lab_path_exists(const char *path);
 int lab_is_dir(const char *path);
+/* 1 when path holds nothing but . and .. (or cannot be opened as a directory). */
+int lab_dir_is_empty(const char *path);
 
 /* Joins into `out` (size `cap`); LAB_EUSAGE if the result does not fit. */
 int lab_path_join(char *out, size_t cap, const char *a, const char *b);

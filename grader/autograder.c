@@ -194,22 +194,9 @@ static int write_zip(const char *out, const struct ag_file *files, size_t n)
     return rc;
 }
 
-static int dir_is_empty(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return 1;
-    struct dirent *e;
-    int empty = 1;
-    while (empty && (e = readdir(d)))
-        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-    closedir(d);
-    return empty;
-}
-
 static int write_tree(const char *out, const struct ag_file *files, size_t n)
 {
-    if (lab_path_exists(out) && !(lab_is_dir(out) && dir_is_empty(out)))
+    if (lab_path_exists(out) && !(lab_is_dir(out) && lab_dir_is_empty(out)))
         return lab_err(LAB_EUSAGE, "remove it, or choose another directory with -o",
                        "%s exists and is not an empty directory", out);
     for (size_t i = 0; i < n; i++) {

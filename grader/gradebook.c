@@ -184,25 +184,8 @@ const char *gradebook_path(const gradebook *g) { return g->path; }
 int gradebook_has(gradebook *g, const char *lab, const char *sha256, const char *grader_version, const char *source,
                   int *found)
 {
-    sqlite3_stmt *st;
-    *found = 0;
-    int rc = sqlite3_prepare_v2(g->db,
-                                "SELECT 1 FROM submissions WHERE lab = ? AND sha256 = ? AND grader_version = ?"
-                                " AND source = ?",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return gradebook_error(g, rc, "looking up a submission");
-    sqlite3_bind_text(st, 1, lab, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, grader_version, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_ROW) {
-        *found = 1;
-        return LAB_OK;
-    }
-    return rc == SQLITE_DONE ? LAB_OK : gradebook_error(g, rc, "looking up a submission");
+    struct gb_open_problems unused;
+    return gradebook_open_problems(g, lab, sha256, grader_version, source, &unused, found);
 }
 
 int gradebook_open_problems(gradebook *g, const char *lab, const char *sha256, const char *grader_version,

@@ -121,19 +121,6 @@ static int parse_args(int argc, char **argv, struct run_args *a, struct lab_opts
     return LAB_OK;
 }
 
-static int dir_is_empty(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return 1;
-    struct dirent *e;
-    int empty = 1;
-    while (empty && (e = readdir(d)))
-        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-    closedir(d);
-    return empty;
-}
-
 /* A directory where a run failed before it made anything (missing data, a
  * value only the lab could check): it holds the attempt's config.json,
  * metrics.json and log.txt at most, with empty models/ and plots/. A rerun
@@ -156,7 +143,7 @@ static int holds_failed_start(const char *path)
         for (size_t i = 0; dirs[i] && !known; i++) {
             char sub[4200];
             snprintf(sub, sizeof sub, "%s/%s", path, dirs[i]);
-            known = !strcmp(e->d_name, dirs[i]) && lab_is_dir(sub) && dir_is_empty(sub);
+            known = !strcmp(e->d_name, dirs[i]) && lab_is_dir(sub) && lab_dir_is_empty(sub);
         }
         has_config |= !strcmp(e->d_name, "config.json");
         ok = known;
@@ -180,7 +167,7 @@ static int make_run_dir(const struct run_args *a, struct lab_run *r)
         return LAB_OK;
     }
     if (a->out) {
-        if (!dir_is_empty(a->out) && !holds_failed_start(a->out))
+        if (!lab_dir_is_empty(a->out) && !holds_failed_start(a->out))
             return lab_err(LAB_EUSAGE, "choose an empty or new --out directory, or continue it with --resume",
                            "%s already holds files; lab never overwrites a run", a->out);
         snprintf(r->dir, sizeof r->dir, "%s", a->out);
@@ -195,7 +182,7 @@ static int make_run_dir(const struct run_args *a, struct lab_run *r)
             return rc;
         snprintf(r->dir, sizeof r->dir, "%s/%s/%s", base, a->lab_id, stamp);
         /* two runs started in the same second get -2, -3 ... */
-        for (int i = 2; !dir_is_empty(r->dir) && i < 100; i++)
+        for (int i = 2; !lab_dir_is_empty(r->dir) && i < 100; i++)
             snprintf(r->dir, sizeof r->dir, "%s/%s/%s-%d", base, a->lab_id, stamp, i);
     }
     return lab_mkdir_p(r->dir);
