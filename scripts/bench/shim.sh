@@ -2,7 +2,8 @@
 # Shim benchmark: per-op call overhead (direct libtorch vs the C API vs
 # Python) and a LeNet-5 training step in C vs Python, same thread count.
 # Usage: scripts/bench/shim.sh [BUILD_DIR]   (run by `make bench`)
-# Env: THREADS (default 1), OPS_N (calls per op, default 200000), STEPS (default 30).
+# Env: THREADS (default 1), OPS_N (calls per op, default 200000), STEPS (default 30),
+# PAIRS (interleaved C/Python pairs for the training step, default 5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
@@ -31,11 +32,10 @@ join <("$BUILD/bench/shim_overhead" "$OPS_N" "$THREADS" | sort) \
      <($PY tests/bench/shim_bench.py ops "$OPS_N" "$THREADS" | sort) |
     awk '{ printf "%-12s %10d %10d %10d %10d\n", $1, $2, $3, $3 - $2, $4 }'
 
-echo "== shim: LeNet-5 training step, batch 64, 3x32x32, SGD, $THREADS thread(s) =="
-read -r c_ms c_loss < <("$BUILD/bench/shim_lenet" "$STEPS" "$THREADS")
-read -r py_ms py_loss < <($PY tests/bench/shim_bench.py lenet "$STEPS" "$THREADS")
-awk -v c="$c_ms" -v p="$py_ms" 'BEGIN { printf "C %.3f ms/step, Python %.3f ms/step, C is %.2fx faster\n", c, p, p / c }'
+PAIRS=${PAIRS:-5}
+echo "== shim: LeNet-5 training step, batch 64, 3x32x32, SGD, $THREADS thread(s), ms/step, C (A) vs Python (B) interleaved =="
+$PY scripts/bench/pairs.py --pairs "$PAIRS" --label "batch 64 (A/B below 1: C faster)" --unit ms/step \
+  --a "$BUILD/bench/shim_lenet $STEPS $THREADS" --b "$PY tests/bench/shim_bench.py lenet $STEPS $THREADS" 2>/dev/null
 # Where the C API's lower per-call cost shows: the same step on a small batch.
-read -r c_ms c_loss < <("$BUILD/bench/shim_lenet" "$STEPS" "$THREADS" 4)
-read -r py_ms py_loss < <($PY tests/bench/shim_bench.py lenet "$STEPS" "$THREADS" 4)
-awk -v c="$c_ms" -v p="$py_ms" 'BEGIN { printf "batch 4: C %.3f ms/step, Python %.3f ms/step, C is %.2fx faster\n", c, p, p / c }'
+$PY scripts/bench/pairs.py --pairs "$PAIRS" --label "batch 4 (A/B below 1: C faster)" --unit ms/step \
+  --a "$BUILD/bench/shim_lenet $STEPS $THREADS 4" --b "$PY tests/bench/shim_bench.py lenet $STEPS $THREADS 4" 2>/dev/null
