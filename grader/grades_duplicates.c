@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "base/jsonio.h"
+#include "grader/pack.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -66,7 +67,15 @@ static size_t people(const struct art *a, size_t from, size_t to)
  * who kept one seed (the course default) get identical files from honest
  * work, while identical results under different seeds do not happen by
  * independent training. */
-enum seeds { SEEDS_SAME, SEEDS_DIFFERENT, SEEDS_UNKNOWN };
+enum seeds { SEEDS_SAME, SEEDS_DIFFERENT, SEEDS_UNKNOWN, SEEDS_BORROWED };
+
+/* 1 when `seed` is the personal seed `lab run --student who` derives. */
+static int own_seed(const struct art *x)
+{
+    char want[24];
+    snprintf(want, sizeof want, "%lld", pack_student_seed(x->who));
+    return x->seed[0] && !strcmp(x->seed, want);
+}
 
 static enum seeds group_seeds(const struct art *a, size_t from, size_t to)
 {
@@ -76,6 +85,10 @@ static enum seeds group_seeds(const struct art *a, size_t from, size_t to)
     for (size_t i = from + 1; i < to; i++)
         if (strcmp(a[i].seed, a[from].seed))
             return SEEDS_DIFFERENT;
+    /* One seed that is one member's own: the others did not derive it. */
+    for (size_t i = from; i < to; i++)
+        if (own_seed(&a[i]))
+            return SEEDS_BORROWED;
     return SEEDS_SAME;
 }
 
@@ -88,8 +101,10 @@ static void emit(const struct art *a, size_t from, size_t to, const char *what, 
                        "of honest work with the default seed",
         [SEEDS_DIFFERENT] = "different seeds, identical results: not what independent training gives; look at these",
         [SEEDS_UNKNOWN] = "a seed is unknown (no environment.seed in submission.json)",
+        [SEEDS_BORROWED] = "one seed, and it is one member's own (lab run --student): the others trained under "
+                           "another student's seed; look at these",
     };
-    static const char *const names[] = {"same", "different", "unknown"};
+    static const char *const names[] = {"same", "different", "unknown", "borrowed"};
     counts[sd]++;
     json_t *members = json_array();
     if (out)
@@ -101,10 +116,12 @@ static void emit(const struct art *a, size_t from, size_t to, const char *what, 
         if (seen)
             continue;
         if (out)
-            fprintf(out, "  %-24s %-32s seed %s\n", a[i].who, a[i].source, a[i].seed[0] ? a[i].seed : "?");
-        json_array_append_new(members, json_pack("{s:o, s:o, s:o}", "student", lab_json_text(a[i].who), "source",
+            fprintf(out, "  %-24s %-32s seed %s%s\n", a[i].who, a[i].source, a[i].seed[0] ? a[i].seed : "?",
+                    own_seed(&a[i]) ? " (their own)" : "");
+        json_array_append_new(members, json_pack("{s:o, s:o, s:o, s:b}", "student", lab_json_text(a[i].who), "source",
                                                  lab_json_text(a[i].source), "seed",
-                                                 a[i].seed[0] ? json_string(a[i].seed) : json_null()));
+                                                 a[i].seed[0] ? json_string(a[i].seed) : json_null(), "own_seed",
+                                                 own_seed(&a[i])));
     }
     json_array_append_new(groups, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "lab", a[from].lab, "kind", what,
                                             "model", a[from].model, "sha256", hash, "seeds", names[sd], "look",
@@ -138,7 +155,7 @@ int grades_duplicates(gradebook *g, const char *lab, bool as_json, FILE *out, si
     }
     sqlite3_finalize(st);
     json_t *groups = json_array();
-    size_t counts[3] = {0};
+    size_t counts[4] = {0};
     FILE *text = as_json ? NULL : out;
     if (rc != SQLITE_DONE) {
         rc = rc == SQLITE_ROW ? lab_err(LAB_EINTERNAL, NULL, "out of memory") : gradebook_error(g, rc, "reading artifacts");
@@ -192,8 +209,9 @@ int grades_duplicates(gradebook *g, const char *lab, bool as_json, FILE *out, si
                 *ngroups ? "; a match is a reason to look at the work, not proof of copying" : "");
         if (*ngroups)
             fprintf(out, "%zu under one seed (expected of deterministic training), %zu under different seeds "
-                         "(look at these), %zu with a seed unknown (docs/grading.md: reading duplicates)\n",
-                    counts[SEEDS_SAME], counts[SEEDS_DIFFERENT], counts[SEEDS_UNKNOWN]);
+                         "(look at these), %zu under one student's own seed (look at these), %zu with a seed unknown "
+                         "(docs/grading.md: reading duplicates)\n",
+                    counts[SEEDS_SAME], counts[SEEDS_DIFFERENT], counts[SEEDS_BORROWED], counts[SEEDS_UNKNOWN]);
     }
 done:
     json_decref(groups);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -29,6 +30,17 @@ int pack_student_ok(const char *id)
             return 0;
     }
     return 1;
+}
+
+long long pack_student_seed(const char *id)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)"lab-seed:"; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    long long seed = (long long)(h % 0x7fffffffull);
+    return seed + 1;
 }
 
 int pack_wants_zip(const char *out_path)

@@ -12,6 +12,11 @@
 /* 1 when `id` can name a student in a file name: 1-64 of [A-Za-z0-9._@+-],
  * not starting with '.' or '-'. */
 int pack_student_ok(const char *id);
+/* A student's own default seed (`lab run --student ID` without --seed), so
+ * that two students' honest runs differ while each one's stays repeatable:
+ * 1..2^31-1 from a hash of the id (FNV-1a); `lab grades duplicates` tells
+ * a group under one student's own seed from one under the course's. */
+long long pack_student_seed(const char *id);
 
 struct archive;
 /* Adds one file of `len` bytes at `data`, named `name`, to an archive being

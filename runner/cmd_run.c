@@ -5,6 +5,7 @@
 #include "containers/engine.h"
 #include "containers/slurm_run.h"
 #include "grader/grade.h"
+#include "grader/pack.h"
 #include "grader/report_format.h"
 #include "labs/config.h"
 #include "labs/lab.h"
@@ -25,7 +26,7 @@
 struct run_args {
     const char *lab_id;
     int quick, json, verbose;
-    const char *device, *precision, *out, *resume;
+    const char *device, *precision, *out, *resume, *student;
     const char *sets[MAX_SETS + 8]; /* --set, then the flags as assignments */
     size_t n_sets;
     char flag_sets[8][96];
@@ -48,7 +49,7 @@ static int add_flag_set(struct run_args *a, const char *key, const char *value)
 }
 
 enum { O_QUICK = 1, O_MODEL, O_DEVICE, O_PREC, O_EPOCHS, O_BATCH, O_LR, O_SET, O_SEED, O_OUT, O_RESUME, O_JSON,
-       O_ENGINE, O_IMAGE, O_DRY, O_VERBOSE, O_PARTITION, O_GRES, O_TIME, O_ACCOUNT };
+       O_ENGINE, O_IMAGE, O_DRY, O_VERBOSE, O_PARTITION, O_GRES, O_TIME, O_ACCOUNT, O_STUDENT };
 static const char *const precisions[] = {"auto", "bf16", "fp32", NULL};
 
 /* --engine, --image, --dry-run and sbatch's options are taken out by lab_engine_take_args
@@ -64,6 +65,7 @@ const struct lab_opt lab_run_options[] = {
     {O_LR, "lr", 0, LAB_OPT_NUM, "X", "same as --set train.lr=X (0 to 10)", 0, 10, NULL},
     {O_SEED, "seed", 0, LAB_OPT_INT, "N", "same as --set seed=N (same seed, device, precision: same results)", 0,
      9007199254740992.0, NULL},
+    {O_STUDENT, "student", 0, LAB_OPT_STR, "ID", "your course login; without --seed the run's seed is derived from it,\nso each student's run is their own and repeatable (docs/grading.md)", 0, 0, NULL},
     {O_SET, "set", 0, LAB_OPT_STR, "KEY=VALUE", "change any configuration key (dotted path, e.g. train.momentum=0.8);\n`lab info <id>` lists them; repeatable", 0, 0, NULL},
     {O_OUT, "out", 0, LAB_OPT_STR, "DIR", "run directory (default $LAB_HOME/runs/<id>/<time>); must be empty", 0, 0, NULL},
     {O_RESUME, "resume", 0, LAB_OPT_STR, "RUN", "continue an interrupted run from its last checkpoint: its directory,\nits id in `lab runs`, or last", 0, 0, NULL},
@@ -101,6 +103,7 @@ static int parse_args(int argc, char **argv, struct run_args *a, struct lab_opts
         case O_BATCH: rc = add_flag_set(a, "train.batch_size", v); break;
         case O_LR: rc = add_flag_set(a, "train.lr", v); break;
         case O_SEED: rc = add_flag_set(a, "seed", v); break;
+        case O_STUDENT: a->student = v; break;
         case O_SET:
             if (a->n_sets >= MAX_SETS)
                 return lab_cli_usage("run", "more than %d --set assignments", MAX_SETS);
@@ -116,6 +119,18 @@ static int parse_args(int argc, char **argv, struct run_args *a, struct lab_opts
     if (p->npos != 1)
         return lab_cli_usage("run", "run takes exactly one lab id, e.g. `lab run 2.2.1 --quick`");
     a->lab_id = p->pos[0];
+    if (a->student) {
+        if (!pack_student_ok(a->student))
+            return lab_cli_usage("run", "--student '%.80s' is not a course login: use 1-64 letters, digits or . _ @ + -",
+                                 a->student);
+        int seeded = 0;
+        for (size_t i = 0; i < a->n_sets; i++)
+            seeded |= !strncmp(a->sets[i], "seed=", 5);
+        char seed[24];
+        snprintf(seed, sizeof seed, "%lld", pack_student_seed(a->student));
+        if (!seeded && (rc = add_flag_set(a, "seed", seed)))
+            return rc;
+    }
     if (a->resume && (a->n_sets || a->quick || a->out))
         return lab_cli_usage("run", "--resume continues a run with its own configuration; drop the other flags");
     return LAB_OK;

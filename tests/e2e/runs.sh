@@ -78,6 +78,21 @@ expect_match "$LAST_ERR" 'has no code'
 expect_match "$LAST_ERR" 'fix: '
 expect_exit 2 "$LAB_BIN" run 2.2.2 --dry-run
 
+# --student without --seed: a seed of the student's own, the same each time;
+# --seed still wins.
+seed_of() { /usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["seed"])' "$1/config.json"; }
+for who in alice:sa1 alice:sa2 bob:sb; do
+  rc=0; "$LAB_BIN" run 2.2.1 "${SMALL[@]}" --epochs 0 --student "${who%%:*}" --out "$TEST_TMP/${who#*:}" >/dev/null 2>&1 || rc=$?
+  [ "$rc" -le 1 ] || fail "run --student ${who%%:*} exited $rc"
+done
+[ "$(seed_of "$TEST_TMP/sa1")" = "$(seed_of "$TEST_TMP/sa2")" ] || fail "alice's seed changed between runs"
+[ "$(seed_of "$TEST_TMP/sa1")" != "$(seed_of "$TEST_TMP/sb")" ] || fail "alice and bob got one seed"
+[ "$(seed_of "$TEST_TMP/sa1")" != 42 ] || fail "--student kept the course default seed"
+rc=0; "$LAB_BIN" run 2.2.1 "${SMALL[@]}" --epochs 0 --student alice --seed 7 --out "$TEST_TMP/s7" >/dev/null 2>&1 || rc=$?
+[ "$(seed_of "$TEST_TMP/s7")" = 7 ] || fail "--seed did not win over --student"
+expect_exit 2 "$LAB_BIN" run 2.2.1 --quick --student ../etc
+expect_match "$LAST_ERR" 'not a course login'
+
 # Nothing outside LAB_HOME, LAB_CACHE and the run directories.
 LAB_OFFLINE=1 expect_exit 3 "$LAB_BIN" fetch efficientnet-b0
 expect_match "$LAST_ERR" "$LAB_CACHE/huggingface/hub"

@@ -13,6 +13,7 @@
 #include "grader/grades.h"
 #include "grader/kb.h"
 #include "grader/lms_names.h"
+#include "grader/pack.h"
 #include "shim/safetensors.h"
 #include "tests/unit/testutil.h"
 
@@ -817,6 +818,48 @@ static void record_report(gradebook *g, const char *source, const char *model_sh
     grade_report_free(r);
 }
 
+/* `lab run --student` gives each student a seed of their own: identical
+ * files under one student's own seed mean the others did not train theirs. */
+START_TEST(test_duplicates_borrowed_seed)
+{
+    char *tmp = tu_tempdir(), db[4200], p[4400];
+    snprintf(db, sizeof db, "%s/gb.sqlite", tmp);
+    gradebook *g;
+    ck_assert_int_eq(gradebook_open(db, true, &g), LAB_OK);
+    const char *sha = "5555555555555555555555555555555555555555555555555555555555555555";
+    ck_assert(pack_student_seed("erin") != pack_student_seed("frank"));
+    ck_assert(pack_student_seed("erin") == pack_student_seed("erin") && pack_student_seed("erin") > 0);
+    const char *who[] = {"erin", "frank"};
+    for (size_t i = 0; i < 2; i++) {
+        struct grade_report *r = report(who[i], GRADE_GRADED, 8);
+        r->fingerprint = json_pack("{s:s, s:I}", "device", "cpu", "seed", (json_int_t)pack_student_seed("erin"));
+        char source[64];
+        snprintf(source, sizeof source, "%s.tar.gz", who[i]);
+        record_report(g, source, sha, r);
+    }
+    snprintf(p, sizeof p, "%s/dups.json", tmp);
+    FILE *f = fopen(p, "w");
+    size_t groups = 0;
+    ck_assert_int_eq(grades_duplicates(g, NULL, true, f, &groups), LAB_OK);
+    fclose(f);
+    ck_assert_uint_eq(groups, 1);
+    json_t *j = json_load_file(p, 0, NULL);
+    json_t *grp = json_array_get(json_object_get(j, "groups"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(grp, "seeds")), "borrowed");
+    ck_assert(json_is_true(json_object_get(grp, "look")));
+    json_t *members = json_object_get(grp, "members");
+    for (size_t i = 0; i < 2; i++) {
+        json_t *m = json_array_get(members, i);
+        int erin = !strcmp(json_string_value(json_object_get(m, "student")), "erin");
+        ck_assert(json_is_true(json_object_get(m, "own_seed")) == erin);
+    }
+    json_decref(j);
+    gradebook_close(g);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 /* Students who kept the default seed get identical files from honest work;
  * identical files under different seeds are what to look at. */
 START_TEST(test_duplicates_read_seeds)
@@ -967,6 +1010,7 @@ Suite *suite_batch(void)
     tcase_add_test(tb, test_rerun_lists_open_problems);
     tcase_add_test(tb, test_feedback_says_what_ran);
     tcase_add_test(tb, test_duplicates_read_seeds);
+    tcase_add_test(tb, test_duplicates_borrowed_seed);
     suite_add_tcase(s, tb);
     return s;
 }
