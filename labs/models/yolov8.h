@@ -31,4 +31,12 @@ int yolov8_forward(struct model *m, const ts_tensor *x, int training, ts_tensor 
  * cx, cy, w, h times stride; class logits through a sigmoid. */
 int yolov8_decode(const struct model *m, ts_tensor *const raw[3], ts_tensor **y);
 
+/* Builds the YOLOv8 a weights file holds (scale from model.0's width,
+ * classes from the head) and loads it strictly (labs/models/yolov8_load.c):
+ * a safetensors file with Ultralytics' keys, a plain state dict saved with
+ * torch.save, or an Ultralytics checkpoint (.pt: zip + pickle of a
+ * DetectionModel, read without Python through shim/pth.h's PTH_MODULES;
+ * `ema` preferred over `model`). fp16 weights become fp32. */
+int yolov8_load(const char *path, struct model **out);
+
 #endif

@@ -7,6 +7,8 @@
 #include "base/error.h"
 #include "labs/models/weights.h"
 #include "labs/models/yolov8.h"
+#include "shim/pth.h"
+#include "shim/safetensors.h"
 #include "tests/unit/shim_testref.h"
 #include "tests/unit/testutil.h"
 
@@ -172,6 +174,117 @@ START_TEST(test_shapes_and_names_are_checked)
 }
 END_TEST
 
+/* ../shared/reference/NAME, or NULL (with a note) when the checkout lacks it. */
+static char *shared(const char *name)
+{
+    char *path = malloc(4200);
+    snprintf(path, 4200, "%s/../shared/reference/%s", tu_src_dir(), name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "yolo: %s absent, skipped\n", path);
+        free(path);
+        return NULL;
+    }
+    fclose(f);
+    return path;
+}
+
+static ts_tensor *st_tensor(const st_file *f, const char *name)
+{
+    const struct st_tensor *t = st_find(f, name);
+    ck_assert_msg(t != NULL, "%s missing", name);
+    ck_assert_int_eq(t->dtype, ST_F32);
+    ts_tensor *out;
+    ck_assert_int_eq(ts_from_host(&out, t->data, TS_F32, t->ndim, t->shape, TS_CPU), TS_OK);
+    return out;
+}
+
+/* max|got - ref| <= rtol * max|ref| */
+static void expect_close(const char *what, const ts_tensor *got, const ts_tensor *ref, double rtol)
+{
+    ck_assert_int_eq(ts_dim(got), ts_dim(ref));
+    for (int d = 0; d < ts_dim(ref); d++)
+        ck_assert_msg(ts_size(got, d) == ts_size(ref, d), "%s: dim %d is %lld, expected %lld", what, d,
+                      (long long)ts_size(got, d), (long long)ts_size(ref, d));
+    ts_tensor *diff, *mx, *absref, *mref;
+    double err, scale;
+    ck_assert_int_eq(ts_sub(&diff, got, ref), TS_OK);
+    ck_assert_int_eq(ts_abs(&diff, diff), TS_OK);
+    ck_assert_int_eq(ts_max(&mx, diff, TS_ALL, 0), TS_OK);
+    ck_assert_int_eq(ts_item_f64(mx, &err), TS_OK);
+    ck_assert_int_eq(ts_abs(&absref, ref), TS_OK);
+    ck_assert_int_eq(ts_max(&mref, absref, TS_ALL, 0), TS_OK);
+    ck_assert_int_eq(ts_item_f64(mref, &scale), TS_OK);
+    ck_assert_msg(err <= rtol * (scale > 1e-12 ? scale : 1e-12), "%s: max error %g, largest value %g", what, err,
+                  scale);
+}
+
+/* The released-checkpoint fixtures (Ultralytics 8.3.253 and 8.0.20 layouts)
+ * load through the restricted unpickler; the 8.3.253 one gives, layer by
+ * layer, what Ultralytics computed from it. */
+START_TEST(test_ultralytics_checkpoints_load_and_match)
+{
+    char *pt = shared("2.2.3-yolov8n-random.pt"), *old = shared("2.2.3-yolov8n-random-8.0.20.pt"),
+         *exp = shared("2.2.3-yolov8n-random.expected.safetensors");
+    if (!pt || !old || !exp) {
+        free(pt), free(old), free(exp);
+        return;
+    }
+    struct model *m = NULL, *m_old = NULL;
+    ck_assert_msg(yolov8_load(pt, &m) == 0, "%s", lab_err_message());
+    ck_assert_msg(yolov8_load(old, &m_old) == 0, "%s", lab_err_message());
+    ck_assert_str_eq(m->name, "yolov8n");
+    ck_assert_int_eq(yolov8_num_classes(m_old), 80);
+    /* the default reader still refuses the pickled module tree */
+    pth_file *f = (pth_file *)1;
+    ck_assert_int_eq(pth_load(pt, &f), LAB_EUSAGE);
+    ck_assert_ptr_null(f);
+    ck_assert_msg(strstr(lab_err_message(), "Python objects") != NULL, "%s", lab_err_message());
+    /* with PTH_MODULES: the DetectionModel's state dict under "model." */
+    ck_assert_int_eq(pth_load_ex(pt, PTH_MODULES, &f), 0);
+    ck_assert_uint_eq(pth_count(f), ts_params_count(m->params));
+    ck_assert_str_eq(pth_at(f, 0)->name, "model.model.0.conv.weight");
+    ck_assert_int_eq(pth_at(f, 0)->dtype, ST_F16);
+    pth_free(f);
+
+    st_file *e;
+    ck_assert_int_eq(st_open(exp, &e), 0);
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    int prev = ts_no_grad_push();
+    ts_tensor *x = st_tensor(e, "input"), *y, *raw[3], *layers[YOLOV8_LAYERS - 1];
+    ck_assert_msg(yolov8_forward(m, x, 0, &y, raw, layers) == 0, "%s", lab_err_message());
+    for (int i = 0; i < YOLOV8_LAYERS - 1; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "layer.%d", i);
+        expect_close(name, layers[i], st_tensor(e, name), RTOL);
+    }
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "layer.22.raw%d", i);
+        expect_close(name, raw[i], st_tensor(e, name), RTOL);
+    }
+    expect_close("layer.22.y", y, st_tensor(e, "layer.22.y"), RTOL);
+    /* the 8.0.20 file is another random draw: its first layer must differ
+     * (the final output barely depends on the weights with this init) */
+    ts_tensor *y_old, *l_old[YOLOV8_LAYERS - 1];
+    ck_assert_int_eq(yolov8_forward(m_old, x, 0, &y_old, NULL, l_old), 0);
+    ck_assert_int_eq(ts_size(y_old, 1), 84);
+    ts_tensor *d, *mx;
+    double worst;
+    ck_assert_int_eq(ts_sub(&d, l_old[0], layers[0]), TS_OK);
+    ck_assert_int_eq(ts_abs(&d, d), TS_OK);
+    ck_assert_int_eq(ts_max(&mx, d, TS_ALL, 0), TS_OK);
+    ck_assert_int_eq(ts_item_f64(mx, &worst), TS_OK);
+    ck_assert_msg(worst > 1e-3 && worst == worst, "8.0.20 weights give %g from the 8.3.253 layer 0", worst);
+    ts_grad_mode_pop(prev);
+    ts_scope_end();
+    st_close(e);
+    model_free(m);
+    model_free(m_old);
+    free(pt), free(old), free(exp);
+}
+END_TEST
+
 Suite *suite_yolo(void)
 {
     Suite *s = suite_create("yolo");
@@ -181,6 +294,7 @@ Suite *suite_yolo(void)
     tcase_add_test(tc, test_state_dicts_are_ultralytics);
     tcase_add_test(tc, test_pytorch_weights_give_pytorch_layers);
     tcase_add_test(tc, test_shapes_and_names_are_checked);
+    tcase_add_test(tc, test_ultralytics_checkpoints_load_and_match);
     suite_add_tcase(s, tc);
     return s;
 }
