@@ -9,6 +9,7 @@
 #include "labs/models/yolov8.h"
 #include "shim/pth.h"
 #include "shim/safetensors.h"
+#include "tests/fuzz/pth_module_cases.h"
 #include "tests/unit/shim_testref.h"
 #include "tests/unit/testutil.h"
 
@@ -285,6 +286,38 @@ START_TEST(test_ultralytics_checkpoints_load_and_match)
 }
 END_TEST
 
+/* Module-tree pickles: what a YOLOv8 checkpoint is made of is read;
+ * every other GLOBAL, any call, an oversized storage or a cycle is refused
+ * with its reason (the same cases seed the fuzz target). */
+START_TEST(test_hostile_module_pickles_refused)
+{
+    for (size_t i = 0; i < PTH_MODULE_NCASES; i++) {
+        const struct pth_module_case *c = &pth_module_cases[i];
+        pth_file *f = (pth_file *)1;
+        lab_err_clear();
+        int rc = pth_load_pickle_ex(c->pickle, c->len, PTH_MODULE_CASE_STORAGE_BYTES, PTH_MODULES, &f);
+        if (c->ok) {
+            ck_assert_msg(rc == LAB_OK, "case %s: %s", c->name, lab_err_message());
+            ck_assert_uint_eq(pth_count(f), c->expect ? 1 : 0);
+            if (c->expect)
+                ck_assert_str_eq(pth_at(f, 0)->name, c->expect);
+        } else {
+            ck_assert_msg(rc == LAB_EUSAGE, "case %s: rc %d (%s)", c->name, rc, lab_err_message());
+            ck_assert_ptr_null(f);
+            ck_assert_msg(strstr(lab_err_message(), c->expect) != NULL, "case %s: message '%s' lacks '%s'", c->name,
+                          lab_err_message(), c->expect);
+            ck_assert_msg(lab_err_fix()[0] != '\0', "case %s: no fix", c->name);
+        }
+        pth_free(f);
+        /* without PTH_MODULES nothing of a module tree is read */
+        if (c->ok && c->expect) {
+            ck_assert_int_eq(pth_load_pickle(c->pickle, c->len, PTH_MODULE_CASE_STORAGE_BYTES, &f), LAB_EUSAGE);
+            ck_assert_ptr_null(f);
+        }
+    }
+}
+END_TEST
+
 Suite *suite_yolo(void)
 {
     Suite *s = suite_create("yolo");
@@ -295,6 +328,7 @@ Suite *suite_yolo(void)
     tcase_add_test(tc, test_pytorch_weights_give_pytorch_layers);
     tcase_add_test(tc, test_shapes_and_names_are_checked);
     tcase_add_test(tc, test_ultralytics_checkpoints_load_and_match);
+    tcase_add_test(tc, test_hostile_module_pickles_refused);
     suite_add_tcase(s, tc);
     return s;
 }
