@@ -51,7 +51,7 @@ struct BadFile : std::runtime_error {
         : std::runtime_error(m), status(s), fix(f) {}
 };
 
-enum class Kind { None, Bool, Int, Float, Str, Bytes, Tuple, List, Dict, Tensor, Storage, Global };
+enum class Kind { None, Bool, Int, Float, Str, Bytes, Tuple, List, Dict, Tensor, Storage, Global, Object };
 
 struct Val;
 using ValP = std::shared_ptr<Val>;
@@ -60,8 +60,8 @@ struct Val {
     Kind kind = Kind::None;
     int64_t i = 0;
     double f = 0;
-    std::string s;                             // Str, Bytes; Global: "module.name"
-    std::vector<ValP> items;                   // Tuple, List
+    std::string s;                             // Str, Bytes; Global: "module.name"; Object: its class's name
+    std::vector<ValP> items;                   // Tuple, List; Object: its BUILD state (a dict), once built
     std::vector<std::pair<ValP, ValP>> dict;   // Dict, in insertion order
     at::Tensor tensor;                         // Tensor; Storage: 1-D, its whole storage
     int depth = 0;                             // nesting, bounded so freeing cannot overflow the stack
@@ -114,13 +114,44 @@ const char *const kAllowedGlobals[] = {
     "torch._utils._rebuild_parameter_with_state",
 };
 
+// PTH_MODULES: the classes of an Ultralytics YOLOv8 checkpoint's module
+// tree, resolved by name whichever module path they come from (8.0.x kept
+// them in one flat ultralytics.nn.modules, later releases split it). They
+// are never constructed: an instance is an empty record whose BUILD state
+// (its __dict__) is kept, and only its _parameters / _buffers / _modules are
+// ever read.
+const char *const kTorchModules[] = {"Sequential", "ModuleList", "Conv2d",   "BatchNorm2d",
+                                     "SiLU",       "MaxPool2d",  "Upsample", "Identity"};
+const char *const kUltralyticsClasses[] = {"DetectionModel", "Conv", "C2f",    "Bottleneck", "SPPF",
+                                           "Concat",         "Detect", "DFL", "IterableSimpleNamespace"};
+
+bool module_class(const std::string &mod, const std::string &name)
+{
+    if (mod == "torch.nn.modules" || mod.rfind("torch.nn.modules.", 0) == 0) {
+        for (const char *c : kTorchModules)
+            if (name == c)
+                return true;
+        return false;
+    }
+    if (mod == "ultralytics" || mod.rfind("ultralytics.", 0) == 0)
+        for (const char *c : kUltralyticsClasses)
+            if (name == c)
+                return true;
+    return false;
+}
+
+const char MODULES_FIX[] =
+    "lab reads only the module tree of a YOLOv8 checkpoint; for another model, export its weights in Python: "
+    "safetensors.torch.save_file(YOLO(path).model.state_dict(), \"model.safetensors\") "
+    "(from ultralytics import YOLO), then pass that file";
+
 class Unpickler {
   public:
     // Returns a storage record's bytes (data/<key> in the zip), or throws.
     using RecordFn = std::function<std::tuple<at::DataPtr, size_t>(const std::string &key)>;
 
-    Unpickler(const std::string &what, const std::vector<char> &data, RecordFn record)
-        : what_(what), data_(data), record_(std::move(record)) {}
+    Unpickler(const std::string &what, const std::vector<char> &data, RecordFn record, unsigned flags)
+        : what_(what), data_(data), record_(std::move(record)), modules_((flags & PTH_MODULES) != 0) {}
 
     // A hostile pickle can make containers hold each other (through the
     // memo); emptying every container first frees them without leaks and
@@ -236,16 +267,42 @@ class Unpickler {
                 // BUILD sets an object's state: for a state dict's
                 // OrderedDict that is its `_metadata` (layer versions),
                 // for a tensor its Python attributes; neither is a weight.
-                pop();
+                auto state = pop();
                 need(1);
                 Kind k = stack_.back()->kind;
+                if (k == Kind::Object) {
+                    // A module's state is its __dict__; anything else
+                    // (slots, a custom __setstate__ payload) is refused.
+                    if (state->kind != Kind::Dict)
+                        bad("BUILD of a %.100s with a state that is not a dict", stack_.back()->s.c_str());
+                    if (state->depth + 1 > kMaxDepth)
+                        bad("containers nested more than %d deep", kMaxDepth);
+                    auto &obj = stack_.back();
+                    obj->items.assign(1, state);
+                    obj->depth = std::max(obj->depth, state->depth + 1);
+                    break;
+                }
                 if (k != Kind::Dict && k != Kind::Tensor)
                     bad("BUILD on a value that is not a dict or tensor");
                 break;
             }
             case 'Q': push(persistent(pop())); break;
-            case 0x81: case 0x92:
-                bad("an object is constructed with NEWOBJ: the file holds Python objects");
+            case 0x81: {
+                auto args = pop(), cls = pop();
+                if (!modules_)
+                    bad("an object is constructed with NEWOBJ: the file holds Python objects");
+                if (cls->kind != Kind::Global || cls->i != 1)
+                    bad("NEWOBJ of something other than an allowed module class");
+                if (args->kind != Kind::Tuple || !args->items.empty())
+                    bad("NEWOBJ of %.100s with arguments", cls->s.c_str());
+                auto v = make(Kind::Object);
+                v->s = cls->s.substr(cls->s.rfind('.') + 1);
+                containers_.push_back(v);
+                push(v);
+                break;
+            }
+            case 0x92:
+                bad("an object is constructed with NEWOBJ_EX: the file holds Python objects");
                 break;
             default:
                 bad("unsupported pickle opcode 0x%02x at byte %zu", op, at);
@@ -263,6 +320,7 @@ class Unpickler {
     std::vector<ValP> memo_;
     std::map<std::string, at::Tensor> storages_;
     std::vector<ValP> containers_;
+    bool modules_;
 
     [[noreturn]] __attribute__((format(printf, 2, 3))) void bad(const char *fmt, ...)
     {
@@ -402,6 +460,20 @@ class Unpickler {
         bool ok = storage_type(full, &t);
         for (const char *g : kAllowedGlobals)
             ok = ok || full == g;
+        bool cls = false;
+        if (!ok && modules_) {
+            cls = module_class(mod, name);
+            ok = cls || full == "torch.Size" || full == "__builtin__.set" || full == "builtins.set";
+            if (!ok && !(mod == "torch" && name.size() > 7 && name.compare(name.size() - 7, 7, "Storage") == 0)) {
+                char msg[768];
+                snprintf(msg, sizeof msg,
+                         "%s: refused to load %.200s: a checkpoint may reference only the classes of a YOLOv8 "
+                         "module tree (Ultralytics' Conv, C2f, SPPF, Detect, ... and torch.nn's), nothing else, "
+                         "and nothing in it is executed",
+                         what_.c_str(), full.c_str());
+                throw BadFile(msg, MODULES_FIX);
+            }
+        }
         if (!ok && mod == "torch" && name.size() > 7 && name.compare(name.size() - 7, 7, "Storage") == 0)
             bad("tensors of type %.100s are not supported (lab reads F32 F64 F16 BF16 I64 I32 I16 I8 U8 BOOL)",
                 full.c_str());
@@ -414,6 +486,7 @@ class Unpickler {
         }
         auto v = make(Kind::Global);
         v->s = full;
+        v->i = cls ? 1 : 0;
         return v;
     }
 
@@ -433,6 +506,10 @@ class Unpickler {
             size_t el = at::elementSize(type), n = std::get<1>(r);
             if (n % el)
                 bad("storage %.100s has %zu bytes, not a whole number of %zu-byte elements", key.c_str(), n, el);
+            // An oversized storage: its header claims more than the file holds.
+            if (pid->items[4]->kind == Kind::Int && (pid->items[4]->i < 0 || (uint64_t)pid->items[4]->i > n / el))
+                bad("storage %.100s claims %lld elements but the file holds %zu", key.c_str(),
+                    (long long)pid->items[4]->i, n / el);
             // The record's buffer becomes the storage, without a copy.
             auto holder = std::make_shared<at::DataPtr>(std::move(std::get<0>(r)));
             at::TensorOptions opts = at::TensorOptions().dtype(type);
@@ -467,6 +544,35 @@ class Unpickler {
         if (fn->kind != Kind::Global || args->kind != Kind::Tuple)
             bad("a call to something other than an allowed function");
         const auto &a = args->items;
+        if (fn->i == 1) {
+            // SimpleNamespace pickles as cls() then BUILD: the same empty
+            // record NEWOBJ makes. A class called with arguments would run
+            // its constructor, which is never done here.
+            if (!a.empty())
+                bad("a call to the class %.100s with arguments (classes are only rebuilt from their state)",
+                    fn->s.c_str());
+            auto v = make(Kind::Object);
+            v->s = fn->s.substr(fn->s.rfind('.') + 1);
+            containers_.push_back(v);
+            return v;
+        }
+        if (fn->s == "torch.Size") {
+            // torch.Size((h, w)): a shape, kept as a tuple.
+            if (a.size() != 1 || a[0]->kind != Kind::Tuple)
+                bad("torch.Size without one tuple");
+            return a[0];
+        }
+        if (fn->s == "__builtin__.set" || fn->s == "builtins.set") {
+            // set(list): kept as a list (a module's non-persistent buffer names).
+            auto v = make(Kind::List);
+            if (a.size() > 1 || (a.size() == 1 && a[0]->kind != Kind::List))
+                bad("set() of something other than a list");
+            if (a.size() == 1)
+                for (auto &x : a[0]->items)
+                    add(v, x);
+            containers_.push_back(v);
+            return v;
+        }
         if (fn->s == "collections.OrderedDict") {
             if (!a.empty())
                 bad("OrderedDict called with arguments");
@@ -545,6 +651,70 @@ struct Flat {
     }
 };
 
+void flatten(Flat &fl, const std::string &prefix, const ValP &v, int depth);
+
+ValP attr(const ValP &obj, const char *name)
+{
+    if (obj->items.empty())
+        return nullptr;
+    for (auto &kv : obj->items[0]->dict)
+        if (kv.first->kind == Kind::Str && kv.first->s == name)
+            return kv.second;
+    return nullptr;
+}
+
+// A module object flattens to its state_dict(): its own _parameters, then
+// its persistent _buffers, then each child in _modules (None entries, such
+// as a Conv2d's absent bias, are not entries). Other attributes are not
+// weights; a namespace (model.args) holds none.
+void flatten_module(Flat &fl, const std::string &prefix, const ValP &obj, int depth)
+{
+    if (obj->s == "IterableSimpleNamespace") {
+        fl.f->skipped.push_back(prefix);
+        return;
+    }
+    if (obj->items.empty())
+        throw BadFile(fl.what + ": a " + obj->s + " module without its state", EXPORT_FIX);
+    auto key_of = [&](const ValP &k) {
+        if (k->kind != Kind::Str)
+            throw BadFile(fl.what + ": a module entry whose name is not a string", EXPORT_FIX);
+        return prefix.empty() ? k->s : prefix + "." + k->s;
+    };
+    ValP skip = attr(obj, "_non_persistent_buffers_set");
+    for (const char *part : {"_parameters", "_buffers"}) {
+        ValP d = attr(obj, part);
+        if (!d)
+            continue;
+        if (d->kind != Kind::Dict)
+            throw BadFile(fl.what + ": a module's " + part + " is not a dict", EXPORT_FIX);
+        for (auto &kv : d->dict) {
+            if (kv.second->kind == Kind::None)
+                continue;
+            bool transient = false;
+            for (size_t k = 0; skip && k < skip->items.size(); k++)
+                transient |= kv.first->kind == Kind::Str && skip->items[k]->kind == Kind::Str &&
+                             skip->items[k]->s == kv.first->s;
+            if (transient)
+                continue;
+            if (kv.second->kind != Kind::Tensor)
+                throw BadFile(fl.what + ": a module's " + part + " entry is not a tensor", EXPORT_FIX);
+            fl.add(key_of(kv.first), kv.second->tensor);
+        }
+    }
+    ValP mods = attr(obj, "_modules");
+    if (!mods)
+        return;
+    if (mods->kind != Kind::Dict)
+        throw BadFile(fl.what + ": a module's _modules is not a dict", EXPORT_FIX);
+    for (auto &kv : mods->dict) {
+        if (kv.second->kind == Kind::None)
+            continue;
+        if (kv.second->kind != Kind::Object)
+            throw BadFile(fl.what + ": a child module that is not a module", EXPORT_FIX);
+        flatten(fl, key_of(kv.first), kv.second, depth + 1);
+    }
+}
+
 // depth guards against a container that the pickle's memo made hold itself.
 void flatten(Flat &fl, const std::string &prefix, const ValP &v, int depth)
 {
@@ -573,6 +743,9 @@ void flatten(Flat &fl, const std::string &prefix, const ValP &v, int depth)
         for (size_t k = 0; k < v->items.size(); k++)
             flatten(fl, prefix.empty() ? std::to_string(k) : prefix + "." + std::to_string(k), v->items[k],
                     depth + 1);
+        return;
+    case Kind::Object:
+        flatten_module(fl, prefix, v, depth);
         return;
     case Kind::Storage:
     case Kind::Global:
@@ -605,7 +778,7 @@ int finish(const std::string &what, const ValP &root, pth_file **out)
     return LAB_OK;
 }
 
-int load(const char *path, pth_file **out)
+int load(const char *path, unsigned flags, pth_file **out)
 {
     std::string what = path;
     FILE *fp = fopen(path, "rb");
@@ -636,11 +809,11 @@ int load(const char *path, pth_file **out)
             throw BadFile(what + ": damaged checkpoint: storage record " + name.substr(0, 100) + " is missing");
         return zip.getRecord(name);
     };
-    Unpickler u(what, pickle, record);
+    Unpickler u(what, pickle, record, flags);
     return finish(what, u.run(), out);
 }
 
-int load_pickle(const void *pickle, size_t len, size_t storage_bytes, pth_file **out)
+int load_pickle(const void *pickle, size_t len, size_t storage_bytes, unsigned flags, pth_file **out)
 {
     std::string what = "<pickle>";
     std::vector<char> data((const char *)pickle, (const char *)pickle + len);
@@ -650,17 +823,19 @@ int load_pickle(const void *pickle, size_t len, size_t storage_bytes, pth_file *
             throw std::bad_alloc();
         return std::make_tuple(at::DataPtr(mem, mem, free, at::kCPU), storage_bytes);
     };
-    Unpickler u(what, data, record);
+    Unpickler u(what, data, record, flags);
     return finish(what, u.run(), out);
 }
 
 } // namespace
 
-extern "C" int pth_load(const char *path, pth_file **out)
+extern "C" int pth_load(const char *path, pth_file **out) { return pth_load_ex(path, 0, out); }
+
+extern "C" int pth_load_ex(const char *path, unsigned flags, pth_file **out)
 {
     *out = nullptr;
     try {
-        return load(path, out);
+        return load(path, flags, out);
     } catch (const BadFile &e) {
         return lab_err(e.status, e.fix, "%s", e.what());
     } catch (const c10::Error &e) {
@@ -678,9 +853,15 @@ extern "C" int pth_load(const char *path, pth_file **out)
 
 extern "C" int pth_load_pickle(const void *pickle, size_t len, size_t storage_bytes, pth_file **out)
 {
+    return pth_load_pickle_ex(pickle, len, storage_bytes, 0, out);
+}
+
+extern "C" int pth_load_pickle_ex(const void *pickle, size_t len, size_t storage_bytes, unsigned flags,
+                                  pth_file **out)
+{
     *out = nullptr;
     try {
-        return load_pickle(pickle, len, storage_bytes, out);
+        return load_pickle(pickle, len, storage_bytes, flags, out);
     } catch (const BadFile &e) {
         return lab_err(e.status, e.fix, "%s", e.what());
     } catch (const c10::Error &e) {

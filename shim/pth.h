@@ -46,6 +46,19 @@ void pth_free(pth_file *f); /* NULL is a no-op */
  * `storage_bytes` zero bytes. */
 int pth_load_pickle(const void *pickle, size_t len, size_t storage_bytes, pth_file **out);
 
+/* Flags of the _ex loaders. PTH_MODULES also reads a pickled module tree
+ * made only of the classes of an Ultralytics YOLOv8 checkpoint (torch.nn's
+ * Sequential, ModuleList, Conv2d, BatchNorm2d, SiLU, MaxPool2d, Upsample,
+ * Identity; Ultralytics' DetectionModel, Conv, C2f, Bottleneck, SPPF, Concat,
+ * Detect, DFL, IterableSimpleNamespace, from whichever ultralytics.* module
+ * path), plus torch.Size and set: no class is constructed and nothing runs;
+ * a module flattens to its state_dict() keys under its own key
+ * ({"model": DetectionModel} gives "model.model.0.conv.weight"). Any other
+ * GLOBAL is refused with a message naming it. */
+enum { PTH_MODULES = 1u };
+int pth_load_ex(const char *path, unsigned flags, pth_file **out);
+int pth_load_pickle_ex(const void *pickle, size_t len, size_t storage_bytes, unsigned flags, pth_file **out);
+
 /* Tensors in the pickle's order (a state dict's order). */
 size_t pth_count(const pth_file *f);
 const struct pth_tensor *pth_at(const pth_file *f, size_t i);   /* NULL past the end */

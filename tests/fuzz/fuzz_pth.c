@@ -1,12 +1,14 @@
 /* libFuzzer target for the .pth unpickler (pth_load_pickle: the data.pkl
- * interpreter pth_load uses, with every storage 64 zero bytes). Beyond "no
- * crash": an accepted file's tensors must be readable to their last byte and
- * findable by name; a refusal must leave no handle and say why.
+ * interpreter pth_load uses, with every storage 64 zero bytes), in both
+ * modes: plain and PTH_MODULES. Beyond "no crash": an accepted file's
+ * tensors must be readable to their last byte and findable by name; a
+ * refusal must leave no handle and say why.
  *
  *   make fuzz && FUZZ_SEEDS=corpus-pth build-fuzz/fuzz_pth corpus-pth -max_total_time=60 */
 #include "base/error.h"
 #include "shim/pth.h"
 #include "tests/fuzz/pth_cases.h"
+#include "tests/fuzz/pth_module_cases.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,35 +16,15 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    const char *dir = getenv("FUZZ_SEEDS");
-    if (!dir || !*dir)
-        return 0;
-    mkdir(dir, 0755);
-    for (size_t i = 0; i < PTH_NCASES; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/seed-%s", dir, pth_cases[i].name);
-        FILE *f = fopen(path, "wb");
-        if (f) {
-            fwrite(pth_cases[i].pickle, 1, pth_cases[i].len, f);
-            fclose(f);
-        }
-    }
-    return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Both modes: plain state dicts, and the module trees of YOLOv8
+ * checkpoints (PTH_MODULES). */
+static void one(const uint8_t *data, size_t size, unsigned flags)
 {
     pth_file *f;
-    if (pth_load_pickle(data, size, 64, &f) != LAB_OK) {
+    if (pth_load_pickle_ex(data, size, 64, flags, &f) != LAB_OK) {
         if (f || !lab_err_message()[0])
             abort();
-        return 0;
+        return;
     }
     volatile unsigned sum = 0;
     for (size_t i = 0; i < pth_count(f); i++) {
@@ -57,5 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!pth_skipped_at(f, i))
             abort();
     pth_free(f);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    one(data, size, 0);
+    one(data, size, PTH_MODULES);
     return 0;
 }

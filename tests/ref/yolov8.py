@@ -1,0 +1,234 @@
+"""Reference PyTorch YOLOv8 (n/s/m/l/x), written from the description in
+shared/reference/README.md ("2.2.3 YOLOv8 as Ultralytics builds and saves it"),
+without ultralytics, and the parity data tests/unit/test_yolo.c checks
+labs/models/yolov8.c against:
+
+  yolov8.py OUTDIR   writes
+      yolov8X.keys.txt     "key<TAB>shape" rows of the state dict, X in n s m l x
+      yolov8X.params.txt   the parameter count
+      yolov8n.safetensors  seed-0 weights, perturbed (random BN statistics, non-constant
+                           parameters) so that no tensor can be dropped unnoticed
+      x                    input [2, 3, 64, 96] (non-square on purpose)
+      layer.I              eval output of model.I, I = 0..21
+      raw0..raw2           the Detect maps; y the eval output [2, 84, 126]
+      train.raw0..2        the same weights in train mode (BN batch statistics)
+"""
+import math
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from shim_ref import out_dir, save, save_text  # noqa: E402
+from weights_safetensors import serialize  # noqa: E402
+
+torch.set_num_threads(1)
+
+SCALES = {"n": (0.33, 0.25, 1024), "s": (0.33, 0.50, 1024), "m": (0.67, 0.75, 768),
+          "l": (1.00, 1.00, 512), "x": (1.00, 1.25, 512)}
+STRIDES = (8, 16, 32)
+REG_MAX = 16
+
+
+class Conv(nn.Module):
+    def __init__(self, c1, c2, k=1, s=1):
+        super().__init__()
+        self.conv = nn.Conv2d(c1, c2, k, s, k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(c2, eps=1e-3, momentum=0.03)
+        self.act = nn.SiLU()
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, c, shortcut):
+        super().__init__()
+        self.cv1, self.cv2, self.add = Conv(c, c, 3), Conv(c, c, 3), shortcut
+
+    def forward(self, x):
+        y = self.cv2(self.cv1(x))
+        return x + y if self.add else y
+
+
+class C2f(nn.Module):
+    def __init__(self, c1, c2, n, shortcut):
+        super().__init__()
+        self.c = c2 // 2
+        self.cv1 = Conv(c1, 2 * self.c)
+        self.cv2 = Conv((2 + n) * self.c, c2)
+        self.m = nn.ModuleList(Bottleneck(self.c, shortcut) for _ in range(n))
+
+    def forward(self, x):
+        ys = list(self.cv1(x).split(self.c, 1))
+        for m in self.m:
+            ys.append(m(ys[-1]))
+        return self.cv2(torch.cat(ys, 1))
+
+
+class SPPF(nn.Module):
+    def __init__(self, c1, c2):
+        super().__init__()
+        self.cv1, self.cv2 = Conv(c1, c1 // 2), Conv(c1 // 2 * 4, c2)
+        self.m = nn.MaxPool2d(5, 1, 2)
+
+    def forward(self, x):
+        ys = [self.cv1(x)]
+        for _ in range(3):
+            ys.append(self.m(ys[-1]))
+        return self.cv2(torch.cat(ys, 1))
+
+
+class DFL(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(REG_MAX, 1, 1, bias=False).requires_grad_(False)
+        self.conv.weight.data[:] = torch.arange(REG_MAX, dtype=torch.float).view(1, REG_MAX, 1, 1)
+
+    def forward(self, x):
+        b, _, a = x.shape
+        p = x.view(b, 4, REG_MAX, a).transpose(2, 1).softmax(1)
+        return self.conv(p).view(b, 4, a)
+
+
+class Detect(nn.Module):
+    def __init__(self, nc, ch):
+        super().__init__()
+        self.nc, self.no = nc, nc + 4 * REG_MAX
+        c2, c3 = max(16, ch[0] // 4, 4 * REG_MAX), max(ch[0], min(nc, 100))
+        self.cv2 = nn.ModuleList(nn.Sequential(Conv(c, c2, 3), Conv(c2, c2, 3), nn.Conv2d(c2, 4 * REG_MAX, 1))
+                                 for c in ch)
+        self.cv3 = nn.ModuleList(nn.Sequential(Conv(c, c3, 3), Conv(c3, c3, 3), nn.Conv2d(c3, nc, 1)) for c in ch)
+        self.dfl = DFL()
+        for a, b, s in zip(self.cv2, self.cv3, STRIDES):
+            a[-1].bias.data[:] = 1.0
+            b[-1].bias.data[:nc] = math.log(5 / nc / (640 / s) ** 2)
+
+    def forward(self, xs):
+        raw = [torch.cat((self.cv2[i](x), self.cv3[i](x)), 1) for i, x in enumerate(xs)]
+        if self.training:
+            return raw
+        b = raw[0].shape[0]
+        cat = torch.cat([r.view(b, self.no, -1) for r in raw], 2)
+        box, cls = cat.split((4 * REG_MAX, self.nc), 1)
+        pts, strides = [], []
+        for r, s in zip(raw, STRIDES):
+            h, w = r.shape[2:]
+            sy, sx = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
+            pts.append(torch.stack((sx, sy), -1).view(-1, 2))
+            strides.append(torch.full((h * w, 1), float(s)))
+        anchors = torch.cat(pts).T.unsqueeze(0)
+        stride = torch.cat(strides).T
+        lt, rb = self.dfl(box).chunk(2, 1)
+        x1y1, x2y2 = anchors - lt, anchors + rb
+        xywh = torch.cat(((x1y1 + x2y2) / 2, x2y2 - x1y1), 1)
+        return torch.cat((xywh * stride, cls.sigmoid()), 1), raw
+
+
+class Concat(nn.Module):
+    def forward(self, xs):
+        return torch.cat(xs, 1)
+
+
+# yolov8.yaml: (from, repeats, module, args)
+YAML = [(-1, 1, "Conv", 64), (-1, 1, "Conv", 128), (-1, 3, "C2f", 128, True), (-1, 1, "Conv", 256),
+        (-1, 6, "C2f", 256, True), (-1, 1, "Conv", 512), (-1, 6, "C2f", 512, True), (-1, 1, "Conv", 1024),
+        (-1, 3, "C2f", 1024, True), (-1, 1, "SPPF", 1024), (-1, 1, "Up"), ([-1, 6], 1, "Concat"),
+        (-1, 3, "C2f", 512, False), (-1, 1, "Up"), ([-1, 4], 1, "Concat"), (-1, 3, "C2f", 256, False),
+        (-1, 1, "Conv", 256), ([-1, 12], 1, "Concat"), (-1, 3, "C2f", 512, False), (-1, 1, "Conv", 512),
+        ([-1, 9], 1, "Concat"), (-1, 3, "C2f", 1024, False), ([15, 18, 21], 1, "Detect")]
+
+
+class YOLOv8(nn.Module):
+    def __init__(self, scale, nc=80):
+        super().__init__()
+        depth, width, max_ch = SCALES[scale]
+        ch, layers, self.froms = [3], [], []
+        for i, (f, n, kind, *args) in enumerate(YAML):
+            n = max(round(n * depth), 1) if n > 1 else n
+            out = lambda c: int(math.ceil(min(c, max_ch) * width / 8) * 8)  # noqa: E731
+            c_in = ch[f] if isinstance(f, int) else None
+            if kind == "Conv":
+                m, c = Conv(c_in, out(args[0]), 3, 2), out(args[0])
+            elif kind == "C2f":
+                m, c = C2f(c_in, out(args[0]), n, args[1]), out(args[0])
+            elif kind == "SPPF":
+                m, c = SPPF(c_in, out(args[0])), out(args[0])
+            elif kind == "Up":
+                m, c = nn.Upsample(None, 2, "nearest"), c_in
+            elif kind == "Concat":
+                m, c = Concat(), sum(ch[j if j < 0 else j + 1] for j in f)
+            else:
+                m, c = Detect(nc, [ch[j + 1] for j in f]), 0
+            layers.append(m)
+            self.froms.append(f)
+            ch.append(c)
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x, hook=None):
+        outs = []
+        for m, f in zip(self.model, self.froms):
+            if isinstance(f, int):
+                inp = x if f == -1 else outs[f]
+            else:
+                inp = [x if j == -1 else outs[j] for j in f]
+            x = m(inp)
+            outs.append(x)
+            if hook:
+                hook(len(outs) - 1, x)
+        return x
+
+
+def keys_text(model):
+    return "".join("%s\t%s\n" % (k, "x".join(str(s) for s in v.shape)) for k, v in model.state_dict().items())
+
+
+def perturb(model):
+    torch.manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data = 1 + 0.1 * torch.randn_like(m.weight)
+            m.bias.data = 0.1 * torch.randn_like(m.bias)
+    for k, p in model.named_parameters():
+        if p.numel() > 1 and bool((p == p.flatten()[0]).all()) and "dfl" not in k:
+            p.data += 0.1 * torch.randn_like(p)
+
+
+def main():
+    d = out_dir()
+    for s in SCALES:
+        torch.manual_seed(0)
+        m = YOLOv8(s)
+        save_text(d, "yolov8%s.keys" % s, keys_text(m))
+        save_text(d, "yolov8%s.params" % s, "%d\n" % sum(p.numel() for p in m.parameters()))
+    torch.manual_seed(0)
+    m = YOLOv8("n")
+    perturb(m)
+    m.eval()
+    sd = m.state_dict()
+    with open(os.path.join(d, "yolov8n.safetensors"), "wb") as f:
+        f.write(serialize({k: ("I64" if v.dtype == torch.int64 else "F32", tuple(v.shape),
+                               v.contiguous().numpy().tobytes()) for k, v in sd.items()},
+                          {"what": "tests/ref/yolov8.py"}))
+    torch.manual_seed(2)
+    x = torch.rand(2, 3, 64, 96)
+    save(d, "x", x)
+    with torch.no_grad():
+        y, raw = m(x, hook=lambda i, o: save(d, "layer.%d" % i, o) if i < 22 else None)
+    save(d, "y", y)
+    for i, r in enumerate(raw):
+        save(d, "raw%d" % i, r)
+    m.train()
+    with torch.no_grad():
+        raw = m(x)
+    for i, r in enumerate(raw):
+        save(d, "train.raw%d" % i, r)
+
+
+if __name__ == "__main__":
+    main()
