@@ -1,6 +1,7 @@
 #include "labs/tasks/task.h"
 
 #include "labs/tasks/classify.h"
+#include "labs/tasks/detect.h"
 
 #include <string.h>
 
@@ -10,13 +11,14 @@ static const struct task_format formats[] = {
       {"labels", "I64", "[N]", "the true class of each image"},
       {"indices", "I64", "[N]", "the position of each image in the eval split"}},
      3},
-    {"detect", "lab-detections-v1",
+    {"detect", DETECT_PREDICTIONS_FORMAT,
      {{"boxes", "F32", "[M, 4]", "x1, y1, x2, y2 in pixels of the input image (x2, y2 exclusive)"},
       {"scores", "F32", "[M]", "confidence of each detection"},
       {"classes", "I64", "[M]", "class id of each detection"},
       {"image_index", "I64", "[M]", "which image (row of indices) each detection belongs to"},
-      {"indices", "I64", "[N]", "the position of each image in the eval split"}},
-     5},
+      {"indices", "I64", "[N]", "the position of each image in the eval split"},
+      {"image_sizes", "I64", "[N, 2]", "height, width in pixels of each image (the boxes' frame)"}},
+     6},
     {"segment", "lab-masks-v1",
      {{"masks", "U8", "[N, H, W]", "predicted class of each pixel (argmax over classes)"},
       {"indices", "I64", "[N]", "the position of each image in the eval split"}},
