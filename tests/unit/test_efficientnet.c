@@ -5,7 +5,10 @@
  * BatchNorm running statistics after one train forward). */
 #include "base/error.h"
 #include "labs/models/efficientnet.h"
+#include "labs/models/resnet.h"
 #include "labs/models/weights.h"
+#include "labs/pretrained.h"
+#include "labs/train.h"
 #include "shim/safetensors.h"
 #include "tests/unit/testutil.h"
 
@@ -253,6 +256,99 @@ START_TEST(test_bn_eval_keeps_running_stats)
 }
 END_TEST
 
+/* A checkpoint in timm's Hub layout (ImageNet head, random weights) loads
+ * through the HF cache: the backbone is the checkpoint's, the head is new,
+ * the pretrained config drives preprocessing; offline without the files and
+ * a different architecture fail with their fixes. */
+START_TEST(test_pretrained_from_the_hf_cache)
+{
+    char *tmp = tu_tempdir(), hub[4200];
+    snprintf(hub, sizeof hub, "%s/hub", tmp);
+    setenv("HF_HUB_CACHE", hub, 1);
+    setenv("HF_HUB_OFFLINE", "1", 1);
+    char weights[4400], config[4400], commit[64];
+    ck_assert_int_eq(pretrained_resolve("timm/efficientnet_b0.ra_in1k", "main", weights, config, sizeof weights),
+                     LAB_EENV);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "offline"));
+    struct model *src = build(EFFNET_HEAD_IMAGENET, 1000);
+    struct pretrained_cfg cfg = {.architecture = "efficientnet_b0", .num_classes = 1000,
+                                 .input_size = {3, 224, 224}, .interpolation = "bicubic", .crop_pct = 0.875,
+                                 .mean = {0.485, 0.456, 0.406}, .std = {0.229, 0.224, 0.225}, .channels = 3};
+    ck_assert_msg(pretrained_save_hf(src, &cfg, "timm/efficientnet_b0.ra_in1k", "main", commit, sizeof commit) == 0,
+                  "%s", lab_err_message());
+    ck_assert_msg(pretrained_resolve("timm/efficientnet_b0.ra_in1k", "main", weights, config, sizeof weights) == 0,
+                  "%s", lab_err_message());
+    char want[4400];
+    snprintf(want, sizeof want, "%s/models--timm--efficientnet_b0.ra_in1k/snapshots/%s/model.safetensors", hub,
+             commit);
+    ck_assert_str_eq(weights, want);
+    struct pretrained_cfg got;
+    ck_assert_msg(pretrained_cfg_read(config, &got) == 0, "%s", lab_err_message());
+    ck_assert_str_eq(got.interpolation, "bicubic");
+    ck_assert_int_eq(pretrained_resize_of(&got), 256);
+    ck_assert_int_eq(got.input_size[2], 224);
+    ck_assert(fabs(got.std[2] - 0.225) < 1e-9 && got.channels == 3 && got.num_classes == 1000);
+    struct model *dst = build(EFFNET_HEAD_COURSE, 100);
+    size_t loaded = 0;
+    ck_assert_msg(pretrained_load_backbone(dst, weights, "classifier", &loaded) == 0, "%s", lab_err_message());
+    ck_assert_int_eq(loaded, 358);
+    char a[65], b[65], c[65];
+    ck_assert_int_eq(pretrained_fingerprint_params(src->params, "classifier", a, sizeof a), 0);
+    ck_assert_int_eq(pretrained_fingerprint_params(dst->params, "classifier", b, sizeof b), 0);
+    ck_assert_int_eq(pretrained_fingerprint_file(weights, "classifier", c, sizeof c), 0);
+    ck_assert_str_eq(a, b);
+    ck_assert_str_eq(a, c);
+    ck_assert_int_eq(ts_size(ts_params_get(dst->params, "classifier.1.weight"), 0), 100);
+    /* a changed backbone tensor changes the fingerprint */
+    ck_assert_int_eq(ts_fill_(ts_params_get(dst->params, "blocks.6.0.bn3.bias"), 0.5), TS_OK);
+    ck_assert_int_eq(pretrained_fingerprint_params(dst->params, "classifier", b, sizeof b), 0);
+    ck_assert_str_ne(a, b);
+    /* another architecture's weights: refused, naming keys */
+    struct model *rn = NULL;
+    ck_assert_int_eq(resnet18_create(10, 0, &rn), 0);
+    char rpath[4400];
+    snprintf(rpath, sizeof rpath, "%s/resnet.safetensors", tmp);
+    ck_assert_int_eq(weights_save(rn->params, rpath, NULL, NULL, 0), 0);
+    ck_assert_int_eq(pretrained_load_backbone(dst, rpath, "classifier", NULL), LAB_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "conv_stem.weight"));
+    ck_assert_ptr_nonnull(strstr(lab_err_fix(), "TS-STATE-DICT"));
+    /* a broken config.json names its field */
+    const char bad[] = "{\"architecture\": \"efficientnet_b0\", \"pretrained_cfg\": {\"input_size\": [3, 224, 224], "
+                       "\"mean\": [0.5, 0.5], \"std\": [0.2, 0.2, 0.2]}}";
+    ck_assert_int_eq(pretrained_cfg_parse(bad, strlen(bad), "config.json", &got), LAB_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "mean"));
+    /* freezing all but the head leaves the course's 128,100 trainable */
+    json_t *tcfg = json_pack("{s:{s:[s], s:s}}", "train", "freeze", "", "optimizer", "adamw");
+    json_array_clear(json_object_get(json_object_get(tcfg, "train"), "freeze"));
+    const char *prefixes[] = {"conv_stem", "bn1", "blocks", "conv_head", "bn2"};
+    for (int i = 0; i < 5; i++)
+        json_array_append_new(json_object_get(json_object_get(tcfg, "train"), "freeze"), json_string(prefixes[i]));
+    struct train_config tc;
+    ck_assert_msg(train_config_read(tcfg, &(struct lab_device_choice){.device = TS_CPU}, &tc) == 0, "%s", lab_err_message());
+    ts_optim *opt = NULL;
+    ck_assert_int_eq(train_optimizer(dst, &tc, &opt), 0);
+    int64_t trainable = 0;
+    for (size_t i = 0; i < ts_params_count(dst->params); i++) {
+        const char *pname;
+        ts_tensor *h;
+        int kind, group;
+        ts_params_at(dst->params, i, &pname, &h, &kind, &group);
+        if (kind == TS_PARAM && ts_requires_grad(h))
+            trainable += ts_numel(h);
+    }
+    ck_assert_int_eq(trainable, 128100);
+    ts_optim_free(opt);
+    json_decref(tcfg);
+    unsetenv("HF_HUB_OFFLINE");
+    unsetenv("HF_HUB_CACHE");
+    model_free(rn);
+    model_free(src);
+    model_free(dst);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 Suite *suite_efficientnet(void)
 {
     Suite *s = suite_create("efficientnet");
@@ -262,6 +358,7 @@ Suite *suite_efficientnet(void)
     tcase_add_test(tc, test_eval_matches_timm);
     tcase_add_test(tc, test_train_step_matches_timm);
     tcase_add_test(tc, test_bn_eval_keeps_running_stats);
+    tcase_add_test(tc, test_pretrained_from_the_hf_cache);
     suite_add_tcase(s, tc);
     return s;
 }
