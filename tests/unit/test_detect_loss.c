@@ -6,6 +6,7 @@
  * checkout only the CIoU identities run. */
 #include "base/error.h"
 #include "labs/tasks/detect_assign.h"
+#include "labs/tasks/detect_loss.h"
 #include "shim/safetensors.h"
 #include "tests/unit/testutil.h"
 
@@ -123,6 +124,59 @@ START_TEST(test_assigner_and_loss_match_ultralytics)
     for (int i = 0; i < 3; i++)
         ck_assert_msg(fabs(items[i] - want[i]) <= 1e-4 * fabs(want[i]), "loss %s: %.6f, Ultralytics %.6f", names[i],
                       items[i], (double)want[i]);
+    /* the same through the shim, with gradients */
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    ts_tensor *rt, *it, *tot, *g;
+    int64_t shape[3] = {B, A, C};
+    ck_assert_int_eq(ts_from_host(&rt, raw, TS_F32, 3, shape, TS_CPU), TS_OK);
+    ck_assert_int_eq(ts_set_requires_grad(rt, 1), TS_OK);
+    ck_assert_int_eq(yolo_loss(rt, B, A, K, REG, anchors, strides, &out, &it, &tot), LAB_OK);
+    float got[3];
+    ck_assert_int_eq(ts_to_host(it, TS_F32, got, sizeof got), TS_OK);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(fabs(got[i] - want[i]) <= 1e-4 * fabs(want[i]), "autograd loss %s: %.6f, Ultralytics %.6f",
+                      names[i], (double)got[i], (double)want[i]);
+    const float *want_total = get(f, "loss.total", ST_F32, 1);
+    double total;
+    ck_assert_int_eq(ts_item_f64(tot, &total), TS_OK);
+    ck_assert_double_eq_tol(total, want_total[0], 1e-4 * want_total[0]);
+    ck_assert_int_eq(ts_backward(tot, NULL), TS_OK);
+    ck_assert_int_eq(ts_grad(&g, rt), TS_OK);
+    static float grad[B * A * C];
+    ck_assert_int_eq(ts_to_host(g, TS_F32, grad, sizeof grad), TS_OK);
+    /* class logits: d total / dz = (sigmoid(z) - target) * 0.5 * B / max(sum targets, 1) */
+    double tss = 0;
+    for (size_t i = 0; i < (size_t)B * A * K; i++)
+        tss += out.target_scores[i];
+    tss = tss < 1 ? 1 : tss;
+    for (int64_t o = 0; o < B * A; o += 37)
+        for (int j = 0; j < K; j += 13) {
+            double z = raw[o * C + 4 * REG + j], y = out.target_scores[o * K + j];
+            double an = (1 / (1 + exp(-z)) - y) * 0.5 * B / tss;
+            ck_assert_msg(fabs(grad[o * C + 4 * REG + j] - an) < 1e-6, "cls grad %g, analytic %g",
+                          (double)grad[o * C + 4 * REG + j], an);
+        }
+    /* box and DFL logits of positive anchors: central differences of the host loss */
+    int checked = 0;
+    for (int64_t o = 0; o < B * A && checked < 6; o++) {
+        if (!out.fg_mask[o])
+            continue;
+        for (int c = 0; c < 4 * REG && checked < 6; c += 21, checked++) {
+            const float h = 1e-2f, keep = raw[o * C + c];
+            double lp[3], lm[3];
+            raw[o * C + c] = keep + h;
+            yolo_loss_host(raw, B, A, K, REG, anchors, strides, &out, lp);
+            raw[o * C + c] = keep - h;
+            yolo_loss_host(raw, B, A, K, REG, anchors, strides, &out, lm);
+            raw[o * C + c] = keep;
+            double fd = ((lp[0] + lp[1] + lp[2]) - (lm[0] + lm[1] + lm[2])) * B / (2.0 * h);
+            ck_assert_msg(fabs(grad[o * C + c] - fd) <= 2e-3 + 0.02 * fabs(fd),
+                          "anchor %lld logit %d: autograd %g, finite differences %g", (long long)o, c,
+                          (double)grad[o * C + c], fd);
+        }
+    }
+    ck_assert_int_eq(checked, 6);
+    ts_scope_end();
     tal_output_free(&out);
     st_close(f);
 }
