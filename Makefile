@@ -175,6 +175,11 @@ $(FUZZ_BUILD)/fuzz_detections: tests/fuzz/fuzz_detections.c $(DETECT_FUZZ_SRCS) 
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(DETECT_FUZZ_SRCS) $(shell pkg-config --libs jansson) -lm
 
+# The YOLO-format label and data.yaml parsers (a student's own dataset).
+$(FUZZ_BUILD)/fuzz_yolo_format: tests/fuzz/fuzz_yolo_format.c datasets/yolo_format.c base/error.c $(wildcard datasets/*.h base/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< datasets/yolo_format.c base/error.c $(shell pkg-config --libs jansson) -lm
+
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h shim/*.h base/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DEPS) $(shell pkg-config --libs jansson)
