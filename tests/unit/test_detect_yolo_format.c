@@ -2,9 +2,16 @@
  * reads back as pixel boxes, the usual mistakes are refused with the line
  * and the fix, and boxes written out read back the same. */
 #include "base/error.h"
+#include "base/fsutil.h"
+#include "datasets/loaders.h"
+#include "datasets/mosaic.h"
 #include "datasets/yolo_format.h"
+#include "datasets/yolo_write.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,12 +95,80 @@ START_TEST(test_data_yaml)
 }
 END_TEST
 
+/* Mosaics written as a YOLO dataset read back as the same images and boxes. */
+START_TEST(test_mosaics_as_yolo_dataset)
+{
+    enum { ITEMS = 20, S = 28 };
+    uint8_t *px = calloc(ITEMS * S * S, 1);
+    int64_t *labels = malloc(ITEMS * sizeof *labels);
+    for (int i = 0; i < ITEMS; i++) {
+        labels[i] = i % 10;
+        for (int y = 4 + i % 5; y < 24; y++)
+            for (int x = 6; x < 22 - i % 4; x++)
+                px[(i * S + y) * S + x] = (uint8_t)(60 + 9 * i);
+    }
+    struct ds_dataset *items, *m;
+    ck_assert_int_eq(ds_memory_dataset("items", ITEMS, S, S, 1, px, labels, 10, &items), LAB_OK);
+    struct ds_mosaic_config cfg = {.size = 64, .n = 6, .seed = 5};
+    ck_assert_int_eq(ds_mosaic_open(items, &cfg, &m), LAB_OK);
+    char *dir = tu_tempdir(), path[4300];
+    const char *names[10] = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                             "Ankle boot"};
+    ck_assert_int_eq(ds_yolo_write_split(m, dir, "val"), LAB_OK);
+    ck_assert_int_eq(ds_yolo_write_yaml(dir, names, 10), LAB_OK);
+    char *text;
+    size_t len;
+    snprintf(path, sizeof path, "%s/data.yaml", dir);
+    ck_assert_int_eq(lab_read_file(path, 1 << 20, &text, &len), LAB_OK);
+    struct yolo_data d;
+    ck_assert_int_eq(yolo_data_parse(text, len, path, &d), LAB_OK);
+    ck_assert_int_eq(d.nc, 10);
+    ck_assert_str_eq(d.names[9], "Ankle boot");
+    ck_assert_str_eq(d.val, "images/val");
+    yolo_data_free(&d);
+    free(text);
+    int boxes = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        struct ds_sample s;
+        memset(&s, 0, sizeof s);
+        ck_assert_int_eq(ds_dataset_get(m, i, &s), LAB_OK);
+        struct ds_image im;
+        snprintf(path, sizeof path, "%s/images/val/%06zu.png", dir, i);
+        ck_assert_int_eq(ds_image_load(path, 0, &im), LAB_OK);
+        ck_assert_int_eq(im.w, 64);
+        ck_assert_int_eq(im.h, 64);
+        ck_assert_int_eq(im.c, s.image.c);
+        ck_assert(memcmp(im.px, s.image.px, 64 * 64 * (size_t)im.c) == 0);
+        ds_image_free(&im);
+        snprintf(path, sizeof path, "%s/labels/val/%06zu.txt", dir, i);
+        ck_assert_int_eq(lab_read_file(path, 1 << 20, &text, &len), LAB_OK);
+        struct yolo_box *b;
+        size_t n;
+        ck_assert_int_eq(yolo_labels_parse(text, len, 10, 64, 64, path, &b, &n), LAB_OK);
+        ck_assert_int_eq((int)n, s.nobj);
+        for (int k = 0; k < s.nobj; k++, boxes++) {
+            ck_assert_int_eq(b[k].cls, s.box_labels[k]);
+            ck_assert(fabsf(b[k].x1 - s.boxes[k][0]) < 1e-3f && fabsf(b[k].y2 - s.boxes[k][3]) < 1e-3f);
+        }
+        free(b);
+        free(text);
+        ds_sample_free(&s);
+    }
+    ck_assert_int_gt(boxes, 0);
+    ds_dataset_free(m);
+    ds_dataset_free(items);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *suite_detect_yolo_format(void)
 {
     Suite *s = suite_create("detect_yolo_format");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_labels);
     tcase_add_test(tc, test_data_yaml);
+    tcase_add_test(tc, test_mosaics_as_yolo_dataset);
     suite_add_tcase(s, tc);
     return s;
 }
