@@ -6,6 +6,7 @@
 #include "datasets/loaders.h"
 #include "datasets/mosaic.h"
 #include "datasets/yolo_format.h"
+#include "datasets/yolo_read.h"
 #include "datasets/yolo_write.h"
 #include "tests/unit/testutil.h"
 
@@ -155,6 +156,38 @@ START_TEST(test_mosaics_as_yolo_dataset)
         ds_sample_free(&s);
     }
     ck_assert_int_gt(boxes, 0);
+    /* and as a dataset, the way data.dataset=PATH opens it */
+    struct ds_dataset *y;
+    struct yolo_data yd;
+    ck_assert_int_eq(ds_yolo_open(dir, "val", &y, &yd), LAB_OK);
+    ck_assert_uint_eq(y->n, m->n);
+    ck_assert_int_eq(y->num_classes, 10);
+    for (size_t i = 0; i < m->n; i++) {
+        struct ds_sample a, b;
+        memset(&a, 0, sizeof a);
+        ck_assert_int_eq(ds_dataset_get(m, i, &a), LAB_OK);
+        ck_assert_int_eq(ds_dataset_get(y, i, &b), LAB_OK);
+        ck_assert_int_eq(b.nobj, a.nobj);
+        ck_assert(memcmp(a.image.px, b.image.px, 64 * 64 * (size_t)a.image.c) == 0);
+        for (int k = 0; k < a.nobj; k++) {
+            ck_assert_int_eq(b.box_labels[k], a.box_labels[k]);
+            for (int c = 0; c < 4; c++)
+                ck_assert(fabsf(b.boxes[k][c] - a.boxes[k][c]) < 1e-3f);
+        }
+        ds_sample_free(&a);
+        ds_sample_free(&b);
+    }
+    ds_dataset_free(y);
+    yolo_data_free(&yd);
+    /* a label file a student wrote in pixels is refused, naming the file and line */
+    snprintf(path, sizeof path, "%s/labels/val/000002.txt", dir);
+    ck_assert_int_eq(lab_write_atomic(path, "1 32 32 10 10\n", 14), LAB_OK);
+    ck_assert_int_eq(ds_yolo_open(dir, "val", &y, &yd), LAB_OK);
+    struct ds_sample bad;
+    ck_assert_int_eq(ds_dataset_get(y, 2, &bad), LAB_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "000002.txt:1"));
+    ds_dataset_free(y);
+    yolo_data_free(&yd);
     ds_dataset_free(m);
     ds_dataset_free(items);
     tu_rmtree(dir);
