@@ -128,6 +128,20 @@ START_TEST(test_map_recomputed)
     struct det_boxes truth2 = {4, more, NULL, mc, mi};
     ck_assert_int_eq(det_check_map(&p, &truth2, 3, mm, &o), CHECK_FAIL);
     ck_assert_ptr_nonnull(strstr(o.message, "recomputed mAP"));
+    /* thousands of boxes on one image are refused before evaluating */
+    enum { MANY = 3001 };
+    float *mb = malloc(MANY * 4 * sizeof *mb), *ms = malloc(MANY * sizeof *ms);
+    int64_t *mcl = calloc(MANY, sizeof *mcl), *mim = calloc(MANY, sizeof *mim);
+    for (int i = 0; i < MANY; i++)
+        mb[i * 4] = 1, mb[i * 4 + 1] = 1, mb[i * 4 + 2] = 9, mb[i * 4 + 3] = 9, ms[i] = 0.5f;
+    struct detect_predictions big = {.m = MANY, .n = 2, .boxes = mb, .scores = ms, .classes = mcl, .image_index = mim,
+                                     .indices = indices, .image_sizes = sizes};
+    ck_assert_int_eq(det_check_map(&big, &truth, 3, mm, &o), CHECK_FAIL);
+    ck_assert_ptr_nonnull(strstr(o.message, "3001 detections"));
+    free(mb);
+    free(ms);
+    free(mcl);
+    free(mim);
     json_decref(mm);
     coco_result_free(&c);
     ultra_result_free(&u);
