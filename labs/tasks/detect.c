@@ -85,3 +85,22 @@ void detect_metrics_to_json(const struct coco_result *c, const struct ultra_resu
         json_object_set_new(mm, "confusion", cm);
     }
 }
+
+int detect_evaluate(const struct detect_predictions *p, const struct det_boxes *truth, int64_t k,
+                    const char *const *names, json_t *model_metrics)
+{
+    struct det_boxes pred = detect_predictions_boxes(p);
+    struct coco_result c;
+    struct ultra_result u;
+    int rc = coco_evaluate(truth, &pred, p->n, k, &c);
+    if (rc)
+        return rc;
+    if ((rc = ultra_evaluate(truth, &pred, p->n, k, &u))) {
+        coco_result_free(&c);
+        return rc;
+    }
+    detect_metrics_to_json(&c, &u, names, model_metrics);
+    coco_result_free(&c);
+    ultra_result_free(&u);
+    return LAB_OK;
+}
