@@ -169,6 +169,17 @@ $(FUZZ_BUILD)/fuzz_slurm: tests/fuzz/fuzz_slurm.c $(SLURM_FUZZ_SRCS) $(wildcard 
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(SLURM_FUZZ_SRCS) $(shell pkg-config --libs jansson)
 
+# The detect task's predictions reader and the evaluators the grader runs on it.
+DETECT_FUZZ_SRCS := labs/tasks/detect_read.c labs/tasks/coco_eval.c labs/tasks/ultra_eval.c shim/safetensors.c base/error.c base/fsutil.c
+$(FUZZ_BUILD)/fuzz_detections: tests/fuzz/fuzz_detections.c $(DETECT_FUZZ_SRCS) $(wildcard labs/tasks/*.h shim/*.h base/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(DETECT_FUZZ_SRCS) $(shell pkg-config --libs jansson) -lm
+
+# The YOLO-format label and data.yaml parsers (a student's own dataset).
+$(FUZZ_BUILD)/fuzz_yolo_format: tests/fuzz/fuzz_yolo_format.c datasets/yolo_format.c base/error.c $(wildcard datasets/*.h base/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< datasets/yolo_format.c base/error.c $(shell pkg-config --libs jansson) -lm
+
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h shim/*.h base/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DEPS) $(shell pkg-config --libs jansson)

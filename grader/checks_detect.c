@@ -10,6 +10,7 @@
 
 #define PX_TOL 1.0
 #define MAP_TOL 0.001
+#define MAP_MAX_PER_IMAGE 3000
 #define DUP_MAX_BUCKET 4096 /* boxes per image and class compared pairwise */
 
 static void size_of(const struct detect_predictions *p, int64_t i, double *w, double *h)
@@ -197,6 +198,19 @@ enum check_status det_check_map(const struct detect_predictions *p, const struct
         return check_set(o, CHECK_FAIL, KB_DET_METRICS,
                          "metrics.json has no numeric coco.AP and ultralytics.mAP50-95 for this model: write both "
                          "(lab writes them; docs/submission-format.md, \"detect\")");
+    /* Ultralytics keeps at most max_det 300 per image; far more would make
+     * the per-image IoU matrices of an untrusted file large */
+    int64_t *per = calloc((size_t)(p->n ? p->n : 1), sizeof *per), worst = 0, at = 0;
+    if (!per)
+        return check_set(o, CHECK_ERROR, NULL, "out of memory");
+    for (int64_t i = 0; i < p->m; i++)
+        if (++per[p->image_index[i]] > worst)
+            worst = per[p->image_index[i]], at = p->image_index[i];
+    free(per);
+    if (worst > MAP_MAX_PER_IMAGE)
+        return check_set(o, CHECK_FAIL, KB_DET_DUPLICATES,
+                         "image %lld has %lld detections (at most %d are evaluated): run NMS and keep max_det 300",
+                         (long long)at, (long long)worst, MAP_MAX_PER_IMAGE);
     struct det_boxes pred = detect_predictions_boxes(p);
     struct coco_result c;
     struct ultra_result u;

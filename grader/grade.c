@@ -249,6 +249,8 @@ static void model_reset(struct grade_ctx *g)
 {
     if (g->m.reeval && g->m.reeval_free)
         g->m.reeval_free(g->m.reeval);
+    if (g->m.task && g->m.task_free)
+        g->m.task_free(g->m.task);
     free(g->m.logits);
     free(g->m.labels);
     free(g->m.indices);

@@ -27,7 +27,8 @@ struct task {
     int (*model_begin)(struct grade_ctx *g, const struct sub_model *sm);
 };
 
-static const struct task tasks[] = {{"classify", checks_classify, classify_model_begin}};
+static const struct task tasks[] = {{"classify", checks_classify, classify_model_begin},
+                                    {"detect", checks_detect, detect_model_begin}};
 
 static const struct rubric_check *find_impl(const struct task *t, const char *id)
 {

@@ -59,6 +59,8 @@ struct grade_model {
     double accuracy;
     void *reeval; /* the lab's re-evaluation state (rubric-owned) */
     void (*reeval_free)(void *);
+    void *task; /* the task's decoded predictions (detect: checks_detect_rubric.c) */
+    void (*task_free)(void *);
 };
 
 struct grade_ctx {
@@ -115,6 +117,8 @@ void rubric_describe(FILE *f, const char *lab);
 
 /* The check functions, by task: NULL-id terminated tables. */
 extern const struct rubric_check checks_common[], checks_classify[];
+extern const struct rubric_check checks_detect[];
+int detect_model_begin(struct grade_ctx *g, const struct sub_model *sm);
 /* Checks of one architecture family, usable by any lab's table (vit.*). */
 extern const struct rubric_check checks_vit[];
 int classify_model_begin(struct grade_ctx *g, const struct sub_model *sm);

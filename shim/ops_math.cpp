@@ -42,6 +42,7 @@ int ts_pow_scalar(ts_tensor **out, const ts_tensor *a, double e) { TS_OP(out, at
 int ts_neg(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::neg(T(a))); }
 int ts_exp(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::exp(T(a))); }
 int ts_log(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::log(T(a))); }
+int ts_atan(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::atan(T(a))); }
 int ts_sqrt(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::sqrt(T(a))); }
 int ts_abs(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::abs(T(a))); }
 

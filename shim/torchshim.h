@@ -151,6 +151,7 @@ int ts_exp(ts_tensor **out, const ts_tensor *a);
 int ts_log(ts_tensor **out, const ts_tensor *a);
 int ts_sqrt(ts_tensor **out, const ts_tensor *a);
 int ts_abs(ts_tensor **out, const ts_tensor *a);
+int ts_atan(ts_tensor **out, const ts_tensor *a); /* CIoU's aspect term (YOLOv8 loss) */
 int ts_clamp(ts_tensor **out, const ts_tensor *a, double lo, double hi); /* NAN: unbounded side */
 int ts_eq(ts_tensor **out, const ts_tensor *a, const ts_tensor *b);     /* bool */
 int ts_gt_scalar(ts_tensor **out, const ts_tensor *a, double s);        /* bool */

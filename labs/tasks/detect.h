@@ -51,4 +51,10 @@ struct det_boxes detect_predictions_boxes(const struct detect_predictions *p);
 void detect_metrics_to_json(const struct coco_result *c, const struct ultra_result *u, const char *const *names,
                             json_t *model_metrics);
 
+/* Evaluates p against truth (k classes) with both evaluators and adds the
+ * figures to model_metrics as detect_metrics_to_json does: what the lab and
+ * `lab val` write. */
+int detect_evaluate(const struct detect_predictions *p, const struct det_boxes *truth, int64_t k,
+                    const char *const *names, json_t *model_metrics);
+
 #endif

@@ -214,6 +214,7 @@ int ultra_evaluate(const struct det_boxes *gt, const struct det_boxes *pred, int
     struct conf_idx *sorted = NULL;
     double *curves = NULL, *scratch = NULL;
     int64_t *nt = NULL;
+    size_t *cls_start = NULL, *by_cls = NULL;
     size_t np1 = pred->n ? pred->n : 1;
     out->k = k;
     out->tp = calloc(np1 * DET_IOU_THRESHOLDS, 1);
@@ -259,6 +260,25 @@ int ultra_evaluate(const struct det_boxes *gt, const struct det_boxes *pred, int
     for (size_t i = 0; i < pred->n; i++)
         sorted[i] = (struct conf_idx){pred->scores[i], i};
     qsort(sorted, pred->n, sizeof *sorted, by_conf_desc);
+    /* the sorted predictions grouped by class, order kept: one pass per class
+     * instead of k passes over all */
+    cls_start = calloc((size_t)k + 1, sizeof *cls_start);
+    by_cls = malloc(np1 * sizeof *by_cls);
+    if (!cls_start || !by_cls)
+        goto oom;
+    for (size_t i = 0; i < pred->n; i++)
+        cls_start[pred->classes[i] + 1]++;
+    for (int64_t c = 0; c < k; c++)
+        cls_start[c + 1] += cls_start[c];
+    {
+        size_t *fill = malloc(((size_t)k + 1) * sizeof *fill);
+        if (!fill)
+            goto oom;
+        memcpy(fill, cls_start, ((size_t)k + 1) * sizeof *fill);
+        for (size_t s = 0; s < pred->n; s++)
+            by_cls[fill[pred->classes[sorted[s].i]]++] = sorted[s].i;
+        free(fill);
+    }
     double *negconf = scratch, *rec = negconf + np1, *prec = rec + np1 * DET_IOU_THRESHOLDS;
     double *tailbuf = malloc((2 * np1 + 4) * sizeof *tailbuf); /* compute_ap's [0, r, 1] and [1, p, 0] */
     if (!tailbuf)
@@ -277,10 +297,8 @@ int ultra_evaluate(const struct det_boxes *gt, const struct det_boxes *pred, int
         ncls++;
         size_t n = 0;
         double tpc[DET_IOU_THRESHOLDS] = {0}, fpc[DET_IOU_THRESHOLDS] = {0};
-        for (size_t s = 0; s < pred->n; s++) {
-            size_t i = sorted[s].i;
-            if (pred->classes[i] != c)
-                continue;
+        for (size_t s = cls_start[c]; s < cls_start[c + 1]; s++) {
+            size_t i = by_cls[s];
             negconf[n] = -(double)pred->scores[i];
             for (int t = 0; t < DET_IOU_THRESHOLDS; t++) {
                 uint8_t hit = out->tp[i * DET_IOU_THRESHOLDS + (size_t)t];
@@ -381,6 +399,8 @@ done:
     free(curves);
     free(scratch);
     free(nt);
+    free(cls_start);
+    free(by_cls);
     if (rc != LAB_OK)
         ultra_result_free(out);
     return rc;

@@ -137,6 +137,11 @@ START_TEST(test_metrics_json)
     ck_assert_uint_eq(json_array_size(cm), 4);
     ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(cm, 0), 3)), 1);
     ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(cm, 2), 2)), 1);
+    /* detect_evaluate writes the same figures */
+    json_t *mm2 = json_object();
+    ck_assert_int_eq(detect_evaluate(&p, &gt, 3, names, mm2), LAB_OK);
+    ck_assert(json_equal(mm, mm2));
+    json_decref(mm2);
     json_decref(mm);
     coco_result_free(&c);
     ultra_result_free(&u);

@@ -5,9 +5,12 @@
 #include "base/error.h"
 #include "grader/checks_detect.h"
 #include "grader/kb.h"
+#include "grader/rubric.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Two 48 x 64 images; three boxes in corners format. */
@@ -125,6 +128,20 @@ START_TEST(test_map_recomputed)
     struct det_boxes truth2 = {4, more, NULL, mc, mi};
     ck_assert_int_eq(det_check_map(&p, &truth2, 3, mm, &o), CHECK_FAIL);
     ck_assert_ptr_nonnull(strstr(o.message, "recomputed mAP"));
+    /* thousands of boxes on one image are refused before evaluating */
+    enum { MANY = 3001 };
+    float *mb = malloc(MANY * 4 * sizeof *mb), *ms = malloc(MANY * sizeof *ms);
+    int64_t *mcl = calloc(MANY, sizeof *mcl), *mim = calloc(MANY, sizeof *mim);
+    for (int i = 0; i < MANY; i++)
+        mb[i * 4] = 1, mb[i * 4 + 1] = 1, mb[i * 4 + 2] = 9, mb[i * 4 + 3] = 9, ms[i] = 0.5f;
+    struct detect_predictions big = {.m = MANY, .n = 2, .boxes = mb, .scores = ms, .classes = mcl, .image_index = mim,
+                                     .indices = indices, .image_sizes = sizes};
+    ck_assert_int_eq(det_check_map(&big, &truth, 3, mm, &o), CHECK_FAIL);
+    ck_assert_ptr_nonnull(strstr(o.message, "3001 detections"));
+    free(mb);
+    free(ms);
+    free(mcl);
+    free(mim);
     json_decref(mm);
     coco_result_free(&c);
     ultra_result_free(&u);
@@ -156,6 +173,82 @@ START_TEST(test_kb_entries)
 }
 END_TEST
 
+
+/* The rubric table on a decoded file: a good submission passes each check
+ * (the threshold from config.json), a file in another format fails
+ * shape.detections and the box checks skip, naming it. */
+static enum check_status run_check(struct grade_ctx *g, const char *id, struct check_out *o)
+{
+    for (const struct rubric_check *c = checks_detect; c->id; c++)
+        if (strcmp(c->id, id) == 0) {
+            memset(o, 0, sizeof *o);
+            return c->fn(g, o);
+        }
+    ck_abort_msg("no check %s", id);
+    return CHECK_ERROR;
+}
+
+START_TEST(test_rubric_table)
+{
+    ck_assert_int_eq(kb_load(), LAB_OK);
+    for (const struct rubric_check *c = checks_detect; c->id; c++)
+        for (int i = 0; i < 4 && c->kb[i]; i++) {
+            const struct kb_entry *e = kb_find(c->kb[i]);
+            ck_assert_msg(e, "%s names %s, which has no page", c->id, c->kb[i]);
+            /* the page's checks: list is the reverse index `lab explain` prints */
+            int listed = 0;
+            for (size_t k = 0; k < e->n_checks; k++)
+                listed |= strcmp(e->checks[k], c->id) == 0;
+            ck_assert_msg(listed, "%s does not list check %s", c->kb[i], c->id);
+        }
+    char *dir = tu_tempdir(), path[4200];
+    snprintf(path, sizeof path, "%s/p.safetensors", dir);
+    struct detect_predictions p = with(good, scores);
+    ck_assert_int_eq(detect_save_predictions(path, &p), LAB_OK);
+    st_file *f;
+    ck_assert_int_eq(st_open(path, &f), LAB_OK);
+    struct submission sub;
+    memset(&sub, 0, sizeof sub);
+    sub.config = json_pack("{s:{s:f, s:f}}", "detect", "conf", 0.5, "nms_iou", 0.7);
+    struct sub_model sm = {.name = "yolov8n", .predictions = f};
+    struct grade_ctx g;
+    memset(&g, 0, sizeof g);
+    g.sub = &sub;
+    ck_assert_int_eq(detect_model_begin(&g, &sm), LAB_OK);
+    struct check_out o;
+    const char *pass[] = {"shape.detections", "boxes.format", "boxes.pixels", "boxes.inside", "scores.range",
+                          "boxes.duplicates"};
+    for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++)
+        ck_assert_msg(run_check(&g, pass[i], &o) == CHECK_PASS, "%s: %s", pass[i], o.message);
+    /* conf 0.5 in config.json, a detection at 0.3 */
+    ck_assert_int_eq(run_check(&g, "scores.threshold", &o), CHECK_FAIL);
+    ck_assert_str_eq(o.kb, KB_DET_CONF);
+    g.m.task_free(g.m.task);
+    st_close(f);
+    /* a classify file where detections are expected */
+    st_writer *w;
+    ck_assert_int_eq(st_writer_new(&w), LAB_OK);
+    st_writer_set_metadata(w, "format", "lab-predictions-v1");
+    int64_t shape[2] = {3, 4};
+    ck_assert_int_eq(st_writer_add(w, "logits", ST_F32, 2, shape, good, sizeof good), LAB_OK);
+    ck_assert_int_eq(st_writer_write(w, path), LAB_OK);
+    st_writer_free(w);
+    ck_assert_int_eq(st_open(path, &f), LAB_OK);
+    sm.predictions = f;
+    memset(&g.m, 0, sizeof g.m);
+    ck_assert_int_eq(detect_model_begin(&g, &sm), LAB_OK);
+    ck_assert_int_eq(run_check(&g, "shape.detections", &o), CHECK_FAIL);
+    ck_assert_str_eq(o.kb, "TS-DETECT-PREDICTIONS-FORMAT");
+    ck_assert_ptr_nonnull(strstr(o.message, "lab-predictions-v1"));
+    ck_assert_int_eq(run_check(&g, "boxes.format", &o), CHECK_SKIPPED);
+    g.m.task_free(g.m.task);
+    st_close(f);
+    json_decref(sub.config);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *suite_detect_checks(void)
 {
     Suite *s = suite_create("detect_checks");
@@ -165,6 +258,7 @@ Suite *suite_detect_checks(void)
     tcase_add_test(tc, test_duplicates_and_threshold);
     tcase_add_test(tc, test_map_recomputed);
     tcase_add_test(tc, test_kb_entries);
+    tcase_add_test(tc, test_rubric_table);
     suite_add_tcase(s, tc);
     return s;
 }
