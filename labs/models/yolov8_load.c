@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The names and host views of one file's tensors, whatever its format. */
 struct source {
@@ -81,6 +82,10 @@ static const struct ts_host_tensor *find(const struct source *s, const char *nam
 int yolov8_load(const char *path, struct model **out)
 {
     *out = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return lab_err(LAB_EUSAGE, "give a weights file: an Ultralytics yolov8*.pt or a .safetensors",
+                       "%s is a directory, not YOLOv8 weights", path);
     struct source s = {0};
     int rc = is_zip(path) ? open_pth(path, &s) : st_open(path, &s.st);
     if (!rc && s.st)
