@@ -12,6 +12,9 @@ labs/models/yolov8.c against:
       layer.I              eval output of model.I, I = 0..21
       raw0..raw2           the Detect maps; y the eval output [2, 84, 126]
       train.raw0..2        the same weights in train mode (BN batch statistics)
+  yolov8.py check WEIGHTS X OUT   loads lab's WEIGHTS (safetensors) strictly into a yolov8n
+                                  (load_state_dict, as into ultralytics' DetectionModel) and
+                                  writes its eval output on X (.t) to OUT (.t)
 """
 import math
 import os
@@ -23,7 +26,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from shim_ref import out_dir, save, save_text  # noqa: E402
-from weights_safetensors import serialize  # noqa: E402
+from weights_safetensors import TORCH, deserialize, serialize  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -230,5 +233,28 @@ def main():
         save(d, "train.raw%d" % i, r)
 
 
+def load_t(path):
+    with open(path, "rb") as f:
+        storage, dtype, ndim, *shape = f.readline().split()
+        data = f.read()
+    t = torch.frombuffer(bytearray(data), dtype={b"f32": torch.float32, b"i64": torch.int64}[storage])
+    return t.reshape([int(s) for s in shape])
+
+
+def check(weights, x_path, out):
+    tensors, _ = deserialize(open(weights, "rb").read())
+    sd = {k: torch.frombuffer(bytearray(raw), dtype=TORCH[dt]).reshape(shape) for k, (dt, shape, raw) in
+          tensors.items()}
+    m = YOLOv8("n")
+    m.load_state_dict(sd, strict=True)
+    m.eval()
+    with torch.no_grad():
+        y, _ = m(load_t(x_path))
+    save(os.path.dirname(out), os.path.basename(out)[:-2], y)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 5 and sys.argv[1] == "check":
+        check(*sys.argv[2:])
+    else:
+        main()

@@ -318,6 +318,39 @@ START_TEST(test_hostile_module_pickles_refused)
 }
 END_TEST
 
+/* Weights written here are a state dict with Ultralytics' keys: they load
+ * strictly into a PyTorch YOLOv8n (as into ultralytics' DetectionModel,
+ * docs/labs/2.2.3.md) and give our output there, and load back here. */
+START_TEST(test_our_weights_load_in_pytorch)
+{
+    /* the perturbed reference weights: every layer shows in the output */
+    struct model *m = loaded_n(), *back = NULL;
+    char path[4200], out[4200], cmd[16384];
+    snprintf(path, sizeof path, "%s/ours.safetensors", dir);
+    ck_assert_msg(weights_save(m->params, path, NULL, NULL, 0) == 0, "%s", lab_err_message());
+    ck_assert_msg(yolov8_load(path, &back) == 0, "%s", lab_err_message());
+    ck_assert_str_eq(back->name, "yolov8n");
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    int prev = ts_no_grad_push();
+    ts_tensor *x = shim_ref_load(dir, "x", NULL), *y, *y2;
+    ck_assert_int_eq(yolov8_forward(m, x, 0, &y, NULL, NULL), 0);
+    ck_assert_int_eq(yolov8_forward(back, x, 0, &y2, NULL, NULL), 0);
+    snprintf(out, sizeof out, "%s/ours_y.t", dir);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/ref/yolov8.py check '%s' '%s/x.t' '%s' 2>&1", tu_src_dir(),
+             path, dir, out);
+    char *log = NULL;
+    int rc = tu_run(cmd, &log);
+    ck_assert_msg(rc == 0, "%s: %s", cmd, log);
+    free(log);
+    shim_ref_expect(dir, "ours_y", y, RTOL);
+    shim_ref_expect(dir, "ours_y", y2, RTOL);
+    ts_grad_mode_pop(prev);
+    ts_scope_end();
+    model_free(m);
+    model_free(back);
+}
+END_TEST
+
 Suite *suite_yolo(void)
 {
     Suite *s = suite_create("yolo");
@@ -329,6 +362,7 @@ Suite *suite_yolo(void)
     tcase_add_test(tc, test_shapes_and_names_are_checked);
     tcase_add_test(tc, test_ultralytics_checkpoints_load_and_match);
     tcase_add_test(tc, test_hostile_module_pickles_refused);
+    tcase_add_test(tc, test_our_weights_load_in_pytorch);
     suite_add_tcase(s, tc);
     return s;
 }
