@@ -12,6 +12,10 @@ labs/models/yolov8.c against:
       layer.I              eval output of model.I, I = 0..21
       raw0..raw2           the Detect maps; y the eval output [2, 84, 126]
       train.raw0..2        the same weights in train mode (BN batch statistics)
+      yolov8n.pt           the same model pickled whole as an Ultralytics checkpoint ({"model": ...},
+                           its classes re-homed under ultralytics.nn.tasks / .modules.conv|block|head)
+      yolov8n-identity.pt  the same with Identity after model.9.cv1 (as Ultralytics 8.4 builds
+                           SPPF); id.layer.9 and id.y its layer-9 and eval outputs
   yolov8.py check WEIGHTS X OUT   loads lab's WEIGHTS (safetensors) strictly into a yolov8n
                                   (load_state_dict, as into ultralytics' DetectionModel) and
                                   writes its eval output on X (.t) to OUT (.t)
@@ -19,6 +23,7 @@ labs/models/yolov8.c against:
 import math
 import os
 import sys
+import types
 
 import torch
 import torch.nn as nn
@@ -185,6 +190,28 @@ class YOLOv8(nn.Module):
         return x
 
 
+def save_ultralytics(model, path):
+    """torch.save of {"model": model} as Ultralytics writes it: pickle names each class by
+    module and name, so the reference classes are registered under Ultralytics' paths."""
+    homes = {Conv: "conv", Concat: "conv", C2f: "block", Bottleneck: "block", SPPF: "block", DFL: "block",
+             Detect: "head"}
+    names = ["ultralytics", "ultralytics.nn", "ultralytics.nn.modules", "ultralytics.nn.tasks"] + \
+        ["ultralytics.nn.modules." + h for h in set(homes.values())]
+    for n in names:
+        sys.modules.setdefault(n, types.ModuleType(n))
+    old = {c: (c.__module__, c.__qualname__) for c in list(homes) + [YOLOv8]}
+    for c, h in homes.items():
+        c.__module__ = "ultralytics.nn.modules." + h
+        setattr(sys.modules[c.__module__], c.__name__, c)
+    YOLOv8.__module__, YOLOv8.__qualname__ = "ultralytics.nn.tasks", "DetectionModel"
+    sys.modules["ultralytics.nn.tasks"].DetectionModel = YOLOv8
+    try:
+        torch.save({"epoch": -1, "best_fitness": None, "model": model, "ema": None}, path)
+    finally:
+        for c, (mod, qual) in old.items():
+            c.__module__, c.__qualname__ = mod, qual
+
+
 def keys_text(model):
     return "".join("%s\t%s\n" % (k, "x".join(str(s) for s in v.shape)) for k, v in model.state_dict().items())
 
@@ -226,6 +253,13 @@ def main():
     save(d, "y", y)
     for i, r in enumerate(raw):
         save(d, "raw%d" % i, r)
+    save_ultralytics(m, os.path.join(d, "yolov8n.pt"))
+    m.model[9].cv1.act = nn.Identity()
+    save_ultralytics(m, os.path.join(d, "yolov8n-identity.pt"))
+    with torch.no_grad():
+        y, _ = m(x, hook=lambda i, o: save(d, "id.layer.9", o) if i == 9 else None)
+    save(d, "id.y", y)
+    m.model[9].cv1.act = nn.SiLU()
     m.train()
     with torch.no_grad():
         raw = m(x)

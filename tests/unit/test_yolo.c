@@ -351,6 +351,43 @@ START_TEST(test_our_weights_load_in_pytorch)
 }
 END_TEST
 
+/* Whole-model pickles of the reference with Ultralytics' class paths: the
+ * SiLU one gives the reference output; the one with Identity after SPPF's
+ * cv1 (Ultralytics 8.4's build) is run that way, as its tree says. */
+START_TEST(test_pickled_tree_decides_the_sppf_activation)
+{
+    char path[4200];
+    struct model *m = NULL, *id = NULL;
+    snprintf(path, sizeof path, "%s/yolov8n.pt", dir);
+    ck_assert_msg(yolov8_load(path, &m) == 0, "%s", lab_err_message());
+    pth_file *f;
+    ck_assert_int_eq(pth_load_ex(path, PTH_MODULES, &f), 0);
+    ck_assert_str_eq(pth_module_class(f, "model.model.9.cv1.act"), "SiLU");
+    ck_assert_str_eq(pth_module_class(f, "model.model.9"), "SPPF");
+    ck_assert_str_eq(pth_module_class(f, "model"), "DetectionModel");
+    ck_assert_ptr_null(pth_module_class(f, "model.model.99"));
+    pth_free(f);
+    snprintf(path, sizeof path, "%s/yolov8n-identity.pt", dir);
+    ck_assert_msg(yolov8_load(path, &id) == 0, "%s", lab_err_message());
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    int prev = ts_no_grad_push();
+    ts_tensor *x = shim_ref_load(dir, "x", NULL), *y, *layers[YOLOV8_LAYERS - 1];
+    ck_assert_int_eq(yolov8_forward(m, x, 0, &y, NULL, layers), 0);
+    shim_ref_expect(dir, "y", y, RTOL);
+    shim_ref_expect(dir, "layer.9", layers[9], RTOL);
+    ck_assert_int_eq(yolov8_forward(id, x, 0, &y, NULL, layers), 0);
+    shim_ref_expect(dir, "id.layer.9", layers[9], RTOL);
+    shim_ref_expect(dir, "id.y", y, RTOL);
+    char why[256];
+    ck_assert_msg(shim_ref_compare(dir, "layer.9", layers[9], RTOL, why, sizeof why) != 0,
+                  "the Identity SPPF gives the SiLU one's layer 9");
+    ts_grad_mode_pop(prev);
+    ts_scope_end();
+    model_free(m);
+    model_free(id);
+}
+END_TEST
+
 Suite *suite_yolo(void)
 {
     Suite *s = suite_create("yolo");
@@ -363,6 +400,7 @@ Suite *suite_yolo(void)
     tcase_add_test(tc, test_ultralytics_checkpoints_load_and_match);
     tcase_add_test(tc, test_hostile_module_pickles_refused);
     tcase_add_test(tc, test_our_weights_load_in_pytorch);
+    tcase_add_test(tc, test_pickled_tree_decides_the_sppf_activation);
     suite_add_tcase(s, tc);
     return s;
 }
