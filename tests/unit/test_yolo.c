@@ -388,6 +388,34 @@ START_TEST(test_pickled_tree_decides_the_sppf_activation)
 }
 END_TEST
 
+/* Under CPU bf16 autocast (what --precision bf16 runs) the same weights
+ * stay close to PyTorch's fp32 output: boxes within 2% of the largest
+ * coordinate, scores within 5% of the largest score. */
+START_TEST(test_bf16_autocast_stays_close)
+{
+    struct model *m = loaded_n();
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    int prev = ts_no_grad_push(), token;
+    ts_tensor *x = shim_ref_load(dir, "x", NULL), *y, *y32, *ref = shim_ref_load(dir, "y", NULL);
+    ck_assert_int_eq(ts_autocast_push(TS_CPU, TS_BF16, &token), TS_OK);
+    int rc = yolov8_forward(m, x, 0, &y, NULL, NULL);
+    ck_assert_int_eq(ts_autocast_pop(token), TS_OK);
+    ck_assert_msg(rc == 0, "%s", lab_err_message());
+    ck_assert_int_eq(ts_dtype(y), TS_BF16);
+    ck_assert_int_eq(ts_to(&y32, y, TS_CPU, TS_F32), TS_OK);
+    ts_tensor *box, *rbox, *cls, *rcls;
+    ck_assert_int_eq(ts_narrow(&box, y32, 1, 0, 4), TS_OK);
+    ck_assert_int_eq(ts_narrow(&rbox, ref, 1, 0, 4), TS_OK);
+    ck_assert_int_eq(ts_narrow(&cls, y32, 1, 4, 80), TS_OK);
+    ck_assert_int_eq(ts_narrow(&rcls, ref, 1, 4, 80), TS_OK);
+    expect_close("bf16 boxes", box, rbox, 0.02);
+    expect_close("bf16 scores", cls, rcls, 0.05);
+    ts_grad_mode_pop(prev);
+    ts_scope_end();
+    model_free(m);
+}
+END_TEST
+
 Suite *suite_yolo(void)
 {
     Suite *s = suite_create("yolo");
@@ -401,6 +429,7 @@ Suite *suite_yolo(void)
     tcase_add_test(tc, test_hostile_module_pickles_refused);
     tcase_add_test(tc, test_our_weights_load_in_pytorch);
     tcase_add_test(tc, test_pickled_tree_decides_the_sppf_activation);
+    tcase_add_test(tc, test_bf16_autocast_stays_close);
     suite_add_tcase(s, tc);
     return s;
 }
