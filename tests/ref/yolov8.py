@@ -16,6 +16,10 @@ labs/models/yolov8.c against:
                            its classes re-homed under ultralytics.nn.tasks / .modules.conv|block|head)
       yolov8n-identity.pt  the same with Identity after model.9.cv1 (as Ultralytics 8.4 builds
                            SPPF); id.layer.9 and id.y its layer-9 and eval outputs
+  yolov8.py fixture PT EXPECTED    checks this reference itself: unpickles Ultralytics' checkpoint
+                                  PT with its classes mapped by name onto the ones here, runs the
+                                  input stored in EXPECTED (2.2.3-yolov8n-random.expected.safetensors)
+                                  and exits non-zero unless every layer is within 1e-4 of it
   yolov8.py check WEIGHTS X OUT   loads lab's WEIGHTS (safetensors) strictly into a yolov8n
                                   (load_state_dict, as into ultralytics' DetectionModel) and
                                   writes its eval output on X (.t) to OUT (.t)
@@ -287,8 +291,62 @@ def check(weights, x_path, out):
     save(os.path.dirname(out), os.path.basename(out)[:-2], y)
 
 
+class _ByName(types.ModuleType):
+    """Stands in for every ultralytics.* module while a checkpoint is unpickled: a class is
+    found by its name among the reference classes here, whose forwards fit the pickled
+    __dict__s (8.0.x's flat ultralytics.nn.modules and later paths alike)."""
+    CLASSES = {"DetectionModel": nn.Module, "Conv": Conv, "C2f": C2f, "Bottleneck": Bottleneck, "SPPF": SPPF,
+               "Concat": Concat, "Detect": Detect, "DFL": DFL, "IterableSimpleNamespace": types.SimpleNamespace}
+
+    def __getattr__(self, name):
+        if name in _ByName.CLASSES:
+            return _ByName.CLASSES[name]
+        raise AttributeError(name)
+
+
+def _stand_in(pt):
+    import zipfile
+    names = set()
+    for n in zipfile.ZipFile(pt).namelist():
+        if n.endswith("data.pkl"):
+            import pickletools
+            for op, arg, _ in pickletools.genops(zipfile.ZipFile(pt).read(n)):
+                if op.name == "GLOBAL" and arg.startswith("ultralytics"):
+                    names.add(arg.split(" ")[0])
+    for mod in names:
+        parts = mod.split(".")
+        for k in range(1, len(parts) + 1):
+            sys.modules.setdefault(".".join(parts[:k]), _ByName(".".join(parts[:k])))
+
+
+def fixture(pt, expected):
+    _stand_in(pt)
+    ckpt = torch.load(pt, map_location="cpu")
+    model = (ckpt.get("ema") or ckpt["model"]).float().eval()
+    tensors, _ = deserialize(open(expected, "rb").read())
+    ref = {k: torch.frombuffer(bytearray(raw), dtype=TORCH[dt]).reshape(shape) for k, (dt, shape, raw) in
+           tensors.items()}
+    x, outs, worst = ref["input"], [], 0.0
+    with torch.no_grad():
+        for i, m in enumerate(model.model):
+            inp = (x if m.f == -1 else outs[m.f]) if isinstance(m.f, int) else \
+                [x if j == -1 else outs[j] for j in m.f]
+            x = m(inp)
+            outs.append(x)
+            got = {"layer.%d" % i: x} if i < 22 else dict(
+                [("layer.22.y", x[0])] + [("layer.22.raw%d" % k, r) for k, r in enumerate(x[1])])
+            for k, v in got.items():
+                err = float((v - ref[k]).abs().max() / ref[k].abs().max().clamp_min(1e-12))
+                worst = max(worst, err)
+                if err > 1e-4:
+                    sys.exit("%s: relative error %g" % (k, err))
+    print("reference matches %s: worst relative error %.3g" % (os.path.basename(expected), worst))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "check":
         check(*sys.argv[2:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "fixture":
+        fixture(*sys.argv[2:])
     else:
         main()

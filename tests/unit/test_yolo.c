@@ -416,6 +416,24 @@ START_TEST(test_bf16_autocast_stays_close)
 }
 END_TEST
 
+/* The reference itself: Ultralytics' checkpoint through tests/ref/yolov8.py's
+ * classes reproduces Ultralytics' own per-layer outputs. */
+START_TEST(test_reference_is_ultralytics)
+{
+    char *pt = shared("2.2.3-yolov8n-random.pt"), *exp = shared("2.2.3-yolov8n-random.expected.safetensors");
+    if (pt && exp) {
+        char cmd[16384], *log = NULL;
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/ref/yolov8.py fixture '%s' '%s' 2>&1", tu_src_dir(), pt,
+                 exp);
+        int rc = tu_run(cmd, &log);
+        ck_assert_msg(rc == 0 && strstr(log, "reference matches"), "%s: %s", cmd, log);
+        free(log);
+    }
+    free(pt);
+    free(exp);
+}
+END_TEST
+
 Suite *suite_yolo(void)
 {
     Suite *s = suite_create("yolo");
@@ -430,6 +448,7 @@ Suite *suite_yolo(void)
     tcase_add_test(tc, test_our_weights_load_in_pytorch);
     tcase_add_test(tc, test_pickled_tree_decides_the_sppf_activation);
     tcase_add_test(tc, test_bf16_autocast_stays_close);
+    tcase_add_test(tc, test_reference_is_ultralytics);
     suite_add_tcase(s, tc);
     return s;
 }
