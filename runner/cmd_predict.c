@@ -23,7 +23,7 @@ const struct lab_opt lab_predict_options[] = {
 
 int cmd_predict(int argc, char **argv)
 {
-    struct predict_opts o = {.device = "auto"};
+    struct predict_opts o = {.device = "auto", .conf = -1, .iou = -1};
     int c;
     struct lab_opts p;
     lab_opts_init(&p, "predict", lab_predict_options, argc, argv);

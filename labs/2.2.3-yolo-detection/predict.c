@@ -198,7 +198,7 @@ int yolo_predict(const struct predict_opts *o, FILE *say)
     int *classes = NULL, ncls = 0;
     struct lab_device_choice dev;
     json_t *all = json_array();
-    struct yolo_nms_opts nms = {.conf = o->conf > 0 ? o->conf : 0.25, .iou = o->iou > 0 ? o->iou : 0.7,
+    struct yolo_nms_opts nms = {.conf = o->conf >= 0 ? o->conf : 0.25, .iou = o->iou >= 0 ? o->iou : 0.7,
                                 .max_det = o->max_det > 0 ? o->max_det : 300};
     int imgsz = o->imgsz > 0 ? o->imgsz : 640;
     struct yolo_det *dets = malloc(sizeof *dets * (size_t)nms.max_det);
