@@ -135,6 +135,8 @@ int lab_predict(const struct predict_opts *o, FILE *say)
     const struct lab_impl *impl = lab_impl_find(o->lab);
     if (!manifest || !impl || !impl->create_model)
         return lab_err(LAB_EUSAGE, "`lab list` shows the labs", "lab %s has no models in this version", o->lab);
+    if (impl->predict)
+        return impl->predict(o, say);
     const char *task = json_string_value(json_object_get(manifest, "task"));
     if (!task || strcmp(task, "classify"))
         return lab_err(LAB_EUSAGE, NULL, "lab predict handles the classify task in this version, not lab %s's %s",
@@ -240,5 +242,7 @@ int lab_predict(const struct predict_opts *o, FILE *say)
     model_free(m);
     free_list(sources, n);
     json_decref(config);
+    if (!rc && say)
+        fprintf(say, "wrote %s/predictions.json and %s/outputs.safetensors\n", o->out, o->out);
     return rc;
 }

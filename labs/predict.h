@@ -17,6 +17,11 @@ struct predict_opts {
     const char *model;   /* NULL: the run's (or the lab's default) model */
     const char *out;     /* output directory */
     const char *device;  /* "auto", "cpu", "cuda:N" */
+    /* Detection (lab 2.2.3); negative conf / iou, 0 imgsz / max_det, NULL
+     * classes: Ultralytics' predict defaults. */
+    double conf, iou;    /* 0.25, 0.7 */
+    int imgsz, max_det;  /* 640, 300 */
+    const char *classes; /* "person,car,bus" (names or ids), NULL: all */
 };
 
 /* Writes out/predictions.json (per image: source, top-5 class ids, names

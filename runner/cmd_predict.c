@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE };
+enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE, O_CONF, O_IOU, O_IMGSZ, O_CLASSES, O_MAX_DET };
 
 const struct lab_opt lab_predict_options[] = {
     {O_WEIGHTS, "weights", 0, LAB_OPT_STR, "RUN-DIR|FILE", "a run directory (its config.json gives the architecture)\nor a weights file (the lab's default configuration)", 0, 0, NULL},
@@ -13,12 +13,17 @@ const struct lab_opt lab_predict_options[] = {
     {O_OUT, "out", 0, LAB_OPT_STR, "DIR", "where predictions.json and outputs.safetensors go", 0, 0, NULL},
     {O_MODEL, "model", 0, LAB_OPT_STR, "NAME", "one of the run's models (or the lab's, with a weights file)", 0, 0, NULL},
     {O_DEVICE, "device", 0, LAB_OPT_STR, "D", "auto (default), cpu, cuda or cuda:N", 0, 0, NULL},
+    {O_CONF, "conf", 0, LAB_OPT_NUM, "P", "detection: keep boxes scoring above P (default 0.25)", 0, 1, NULL},
+    {O_IOU, "iou", 0, LAB_OPT_NUM, "T", "detection: NMS IoU threshold (default 0.7; the course's custom NMS uses 0.45)", 0, 1, NULL},
+    {O_IMGSZ, "imgsz", 0, LAB_OPT_INT, "N", "detection: input size, a multiple of 32 (default 640)", 32, 8192, NULL},
+    {O_CLASSES, "classes", 0, LAB_OPT_STR, "A,B", "detection: only these classes, by name or id (person,car,bus)", 0, 0, NULL},
+    {O_MAX_DET, "max-det", 0, LAB_OPT_INT, "N", "detection: at most N boxes per image (default 300)", 1, 30000, NULL},
     {0},
 };
 
 int cmd_predict(int argc, char **argv)
 {
-    struct predict_opts o = {.device = "auto"};
+    struct predict_opts o = {.device = "auto", .conf = -1, .iou = -1};
     int c;
     struct lab_opts p;
     lab_opts_init(&p, "predict", lab_predict_options, argc, argv);
@@ -29,6 +34,11 @@ int cmd_predict(int argc, char **argv)
         case O_MODEL: o.model = p.value; break;
         case O_OUT: o.out = p.value; break;
         case O_DEVICE: o.device = p.value; break;
+        case O_CONF: o.conf = p.num; break;
+        case O_IOU: o.iou = p.num; break;
+        case O_IMGSZ: o.imgsz = (int)p.ival; break;
+        case O_CLASSES: o.classes = p.value; break;
+        case O_MAX_DET: o.max_det = (int)p.ival; break;
         }
     }
     if (c < 0)
@@ -38,8 +48,5 @@ int cmd_predict(int argc, char **argv)
     if (!o.weights || !o.source || !o.out)
         return lab_cli_usage("predict", "--weights, --source and --out are required");
     o.lab = p.pos[0];
-    int rc = lab_predict(&o, stdout);
-    if (!rc)
-        printf("wrote %s/predictions.json and %s/outputs.safetensors\n", o.out, o.out);
-    return rc;
+    return lab_predict(&o, stdout);
 }

@@ -633,6 +633,7 @@ struct pth_file {
     std::vector<std::string> names;
     std::vector<pth_tensor> views;
     std::vector<std::string> skipped;
+    std::vector<std::pair<std::string, std::string>> modules; // PTH_MODULES: key -> class name
 };
 
 namespace {
@@ -675,6 +676,7 @@ void flatten_module(Flat &fl, const std::string &prefix, const ValP &obj, int de
     }
     if (obj->items.empty())
         throw BadFile(fl.what + ": a " + obj->s + " module without its state", EXPORT_FIX);
+    fl.f->modules.emplace_back(prefix, obj->s);
     auto key_of = [&](const ValP &k) {
         if (k->kind != Kind::Str)
             throw BadFile(fl.what + ": a module entry whose name is not a string", EXPORT_FIX);
@@ -891,6 +893,16 @@ extern "C" const pth_tensor *pth_find(const pth_file *f, const char *name)
     for (const auto &v : f->views)
         if (strcmp(v.name, name) == 0)
             return &v;
+    return nullptr;
+}
+
+extern "C" const char *pth_module_class(const pth_file *f, const char *key)
+{
+    if (!f || !key)
+        return nullptr;
+    for (const auto &m : f->modules)
+        if (m.first == key)
+            return m.second.c_str();
     return nullptr;
 }
 

@@ -58,6 +58,10 @@ int pth_load_pickle(const void *pickle, size_t len, size_t storage_bytes, pth_fi
 enum { PTH_MODULES = 1u };
 int pth_load_ex(const char *path, unsigned flags, pth_file **out);
 int pth_load_pickle_ex(const void *pickle, size_t len, size_t storage_bytes, unsigned flags, pth_file **out);
+/* PTH_MODULES: the class name ("SiLU", "Identity") of the module at a
+ * flattened key ("model.model.9.cv1.act"), or NULL when there is none;
+ * what a checkpoint's own tree says about parameter-free parts. */
+const char *pth_module_class(const pth_file *f, const char *key);
 
 /* Tensors in the pickle's order (a state dict's order). */
 size_t pth_count(const pth_file *f);

@@ -23,6 +23,7 @@ struct c2f {
 
 struct sppf {
     struct yconv cv1, cv2;
+    int cv1_identity; /* Ultralytics 8.4+: no SiLU after cv1 */
 };
 
 struct detect {
@@ -133,7 +134,13 @@ static int sppf_fwd(const struct sppf *s, const ts_tensor *x, int training, ts_t
 {
     static const int64_t k[2] = {5, 5}, st[2] = {1, 1}, pad[2] = {2, 2};
     ts_tensor *parts[4];
-    LAB_TRY(yconv_fwd(&s->cv1, x, training, &parts[0]));
+    if (s->cv1_identity) {
+        ts_tensor *h;
+        LAB_TRY(nn_conv_fwd(&s->cv1.conv, x, &h));
+        LAB_TRY(nn_bn_fwd(&s->cv1.bn, h, training, &parts[0]));
+    } else {
+        LAB_TRY(yconv_fwd(&s->cv1, x, training, &parts[0]));
+    }
     for (int i = 1; i < 4; i++)
         NN_TRY(ts_max_pool2d(&parts[i], parts[i - 1], k, st, pad, 0));
     ts_tensor *cat;
@@ -354,6 +361,12 @@ char yolov8_scale_of(const char *name)
 }
 
 int yolov8_num_classes(const struct model *m) { return ((const struct yolov8 *)m->net)->nc; }
+
+int yolov8_set_sppf_act(struct model *m, int silu)
+{
+    ((struct yolov8 *)m->net)->sppf.cv1_identity = !silu;
+    return LAB_OK;
+}
 
 static int build(struct yolov8 *n, ts_params *p, double dep, double wid, int max_ch)
 {

@@ -38,5 +38,9 @@ int yolov8_decode(const struct model *m, ts_tensor *const raw[3], ts_tensor **y)
  * DetectionModel, read without Python through shim/pth.h's PTH_MODULES;
  * `ema` preferred over `model`). fp16 weights become fp32. */
 int yolov8_load(const char *path, struct model **out);
+/* Whether SPPF's cv1 is followed by SiLU (1, the released YOLOv8 weights
+ * and Ultralytics < 8.4) or by nothing (0: a checkpoint trained with 8.4+,
+ * whose pickled tree has an Identity there; yolov8_load reads it). */
+int yolov8_set_sppf_act(struct model *m, int silu);
 
 #endif

@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The names and host views of one file's tensors, whatever its format. */
 struct source {
     st_file *st;
     pth_file *pth;
+    const char *prefix; /* of the model in a checkpoint: "ema.", "model." or "" */
     struct ts_host_tensor *items;
     size_t n;
 };
@@ -49,6 +51,7 @@ static int open_pth(const char *path, struct source *s)
     /* A checkpoint's EMA weights are what Ultralytics evaluates; a stripped
      * one has only `model`; a torch.save(state_dict) has bare keys. */
     const char *prefix = has_prefix(s->pth, "ema.model.") ? "ema." : has_prefix(s->pth, "model.model.") ? "model." : "";
+    s->prefix = prefix;
     size_t len = strlen(prefix), count = pth_count(s->pth);
     s->items = calloc(count + 1, sizeof *s->items);
     if (!s->items)
@@ -81,6 +84,10 @@ static const struct ts_host_tensor *find(const struct source *s, const char *nam
 int yolov8_load(const char *path, struct model **out)
 {
     *out = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return lab_err(LAB_EUSAGE, "give a weights file: an Ultralytics yolov8*.pt or a .safetensors",
+                       "%s is a directory, not YOLOv8 weights", path);
     struct source s = {0};
     int rc = is_zip(path) ? open_pth(path, &s) : st_open(path, &s.st);
     if (!rc && s.st)
@@ -125,6 +132,17 @@ int yolov8_load(const char *path, struct model **out)
                          "%s does not fit %s: %s", path, m->name, detail[0] ? detail : ts_last_error());
         }
         ts_load_report_free(&rep);
+    }
+    if (!rc && s.pth) {
+        /* the checkpoint's own SPPF: SiLU, or Identity from Ultralytics 8.4 on */
+        char key[64];
+        snprintf(key, sizeof key, "%smodel.9.cv1.act", s.prefix);
+        const char *act = pth_module_class(s.pth, key);
+        if (act && strcmp(act, "Identity") == 0)
+            yolov8_set_sppf_act(m, 0);
+        else if (act && strcmp(act, "SiLU") != 0)
+            rc = lab_err(LAB_EUSAGE, "give a YOLOv8 checkpoint as Ultralytics saves it",
+                         "%s: model.9.cv1.act is a %s, not SiLU or Identity", path, act);
     }
     source_close(&s);
     if (rc) {

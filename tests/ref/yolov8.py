@@ -12,10 +12,22 @@ labs/models/yolov8.c against:
       layer.I              eval output of model.I, I = 0..21
       raw0..raw2           the Detect maps; y the eval output [2, 84, 126]
       train.raw0..2        the same weights in train mode (BN batch statistics)
+      yolov8n.pt           the same model pickled whole as an Ultralytics checkpoint ({"model": ...},
+                           its classes re-homed under ultralytics.nn.tasks / .modules.conv|block|head)
+      yolov8n-identity.pt  the same with Identity after model.9.cv1 (as Ultralytics 8.4 builds
+                           SPPF); id.layer.9 and id.y its layer-9 and eval outputs
+  yolov8.py fixture PT EXPECTED    checks this reference itself: unpickles Ultralytics' checkpoint
+                                  PT with its classes mapped by name onto the ones here, runs the
+                                  input stored in EXPECTED (2.2.3-yolov8n-random.expected.safetensors)
+                                  and exits non-zero unless every layer is within 1e-4 of it
+  yolov8.py check WEIGHTS X OUT   loads lab's WEIGHTS (safetensors) strictly into a yolov8n
+                                  (load_state_dict, as into ultralytics' DetectionModel) and
+                                  writes its eval output on X (.t) to OUT (.t)
 """
 import math
 import os
 import sys
+import types
 
 import torch
 import torch.nn as nn
@@ -23,7 +35,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from shim_ref import out_dir, save, save_text  # noqa: E402
-from weights_safetensors import serialize  # noqa: E402
+from weights_safetensors import TORCH, deserialize, serialize  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -182,6 +194,28 @@ class YOLOv8(nn.Module):
         return x
 
 
+def save_ultralytics(model, path):
+    """torch.save of {"model": model} as Ultralytics writes it: pickle names each class by
+    module and name, so the reference classes are registered under Ultralytics' paths."""
+    homes = {Conv: "conv", Concat: "conv", C2f: "block", Bottleneck: "block", SPPF: "block", DFL: "block",
+             Detect: "head"}
+    names = ["ultralytics", "ultralytics.nn", "ultralytics.nn.modules", "ultralytics.nn.tasks"] + \
+        ["ultralytics.nn.modules." + h for h in set(homes.values())]
+    for n in names:
+        sys.modules.setdefault(n, types.ModuleType(n))
+    old = {c: (c.__module__, c.__qualname__) for c in list(homes) + [YOLOv8]}
+    for c, h in homes.items():
+        c.__module__ = "ultralytics.nn.modules." + h
+        setattr(sys.modules[c.__module__], c.__name__, c)
+    YOLOv8.__module__, YOLOv8.__qualname__ = "ultralytics.nn.tasks", "DetectionModel"
+    sys.modules["ultralytics.nn.tasks"].DetectionModel = YOLOv8
+    try:
+        torch.save({"epoch": -1, "best_fitness": None, "model": model, "ema": None}, path)
+    finally:
+        for c, (mod, qual) in old.items():
+            c.__module__, c.__qualname__ = mod, qual
+
+
 def keys_text(model):
     return "".join("%s\t%s\n" % (k, "x".join(str(s) for s in v.shape)) for k, v in model.state_dict().items())
 
@@ -223,6 +257,13 @@ def main():
     save(d, "y", y)
     for i, r in enumerate(raw):
         save(d, "raw%d" % i, r)
+    save_ultralytics(m, os.path.join(d, "yolov8n.pt"))
+    m.model[9].cv1.act = nn.Identity()
+    save_ultralytics(m, os.path.join(d, "yolov8n-identity.pt"))
+    with torch.no_grad():
+        y, _ = m(x, hook=lambda i, o: save(d, "id.layer.9", o) if i == 9 else None)
+    save(d, "id.y", y)
+    m.model[9].cv1.act = nn.SiLU()
     m.train()
     with torch.no_grad():
         raw = m(x)
@@ -230,5 +271,82 @@ def main():
         save(d, "train.raw%d" % i, r)
 
 
+def load_t(path):
+    with open(path, "rb") as f:
+        storage, dtype, ndim, *shape = f.readline().split()
+        data = f.read()
+    t = torch.frombuffer(bytearray(data), dtype={b"f32": torch.float32, b"i64": torch.int64}[storage])
+    return t.reshape([int(s) for s in shape])
+
+
+def check(weights, x_path, out):
+    tensors, _ = deserialize(open(weights, "rb").read())
+    sd = {k: torch.frombuffer(bytearray(raw), dtype=TORCH[dt]).reshape(shape) for k, (dt, shape, raw) in
+          tensors.items()}
+    m = YOLOv8("n")
+    m.load_state_dict(sd, strict=True)
+    m.eval()
+    with torch.no_grad():
+        y, _ = m(load_t(x_path))
+    save(os.path.dirname(out), os.path.basename(out)[:-2], y)
+
+
+class _ByName(types.ModuleType):
+    """Stands in for every ultralytics.* module while a checkpoint is unpickled: a class is
+    found by its name among the reference classes here, whose forwards fit the pickled
+    __dict__s (8.0.x's flat ultralytics.nn.modules and later paths alike)."""
+    CLASSES = {"DetectionModel": nn.Module, "Conv": Conv, "C2f": C2f, "Bottleneck": Bottleneck, "SPPF": SPPF,
+               "Concat": Concat, "Detect": Detect, "DFL": DFL, "IterableSimpleNamespace": types.SimpleNamespace}
+
+    def __getattr__(self, name):
+        if name in _ByName.CLASSES:
+            return _ByName.CLASSES[name]
+        raise AttributeError(name)
+
+
+def _stand_in(pt):
+    import zipfile
+    names = set()
+    for n in zipfile.ZipFile(pt).namelist():
+        if n.endswith("data.pkl"):
+            import pickletools
+            for op, arg, _ in pickletools.genops(zipfile.ZipFile(pt).read(n)):
+                if op.name == "GLOBAL" and arg.startswith("ultralytics"):
+                    names.add(arg.split(" ")[0])
+    for mod in names:
+        parts = mod.split(".")
+        for k in range(1, len(parts) + 1):
+            sys.modules.setdefault(".".join(parts[:k]), _ByName(".".join(parts[:k])))
+
+
+def fixture(pt, expected):
+    _stand_in(pt)
+    ckpt = torch.load(pt, map_location="cpu")
+    model = (ckpt.get("ema") or ckpt["model"]).float().eval()
+    tensors, _ = deserialize(open(expected, "rb").read())
+    ref = {k: torch.frombuffer(bytearray(raw), dtype=TORCH[dt]).reshape(shape) for k, (dt, shape, raw) in
+           tensors.items()}
+    x, outs, worst = ref["input"], [], 0.0
+    with torch.no_grad():
+        for i, m in enumerate(model.model):
+            inp = (x if m.f == -1 else outs[m.f]) if isinstance(m.f, int) else \
+                [x if j == -1 else outs[j] for j in m.f]
+            x = m(inp)
+            outs.append(x)
+            got = {"layer.%d" % i: x} if i < 22 else dict(
+                [("layer.22.y", x[0])] + [("layer.22.raw%d" % k, r) for k, r in enumerate(x[1])])
+            for k, v in got.items():
+                err = float((v - ref[k]).abs().max() / ref[k].abs().max().clamp_min(1e-12))
+                worst = max(worst, err)
+                if err > 1e-4:
+                    sys.exit("%s: relative error %g" % (k, err))
+    print("reference matches %s: worst relative error %.3g" % (os.path.basename(expected), worst))
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 5 and sys.argv[1] == "check":
+        check(*sys.argv[2:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "fixture":
+        fixture(*sys.argv[2:])
+    else:
+        main()

@@ -21,14 +21,17 @@ START_TEST(test_listed_models_build_with_their_counts)
             continue;
         ck_assert_ptr_nonnull(impl->create_model);
         const json_t *config = json_object_get(m, "config");
+        /* the manifest's counts are for its own classes (COCO's 80 for 2.2.3) */
+        const json_t *nc = json_object_get(json_object_get(config, "data"), "num_classes");
+        int classes = json_is_integer(nc) ? (int)json_integer_value(nc) : 10;
         size_t k;
         const json_t *entry;
         json_array_foreach(json_object_get(m, "models"), k, entry)
         {
             const char *name = json_string_value(json_object_get(entry, "name"));
             struct model *model = NULL;
-            int rc = impl->create_model_cfg ? impl->create_model_cfg(config, name, 10, &model)
-                                            : impl->create_model(name, 10, &model);
+            int rc = impl->create_model_cfg ? impl->create_model_cfg(config, name, classes, &model)
+                                            : impl->create_model(name, classes, &model);
             ck_assert_msg(rc == LAB_OK, "lab %s: %s: %s", lab_manifest_id(m), name, lab_err_message());
             ck_assert_int_eq(model_num_params(model), json_integer_value(json_object_get(entry, "params")));
             model_free(model);

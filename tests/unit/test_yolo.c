@@ -318,6 +318,122 @@ START_TEST(test_hostile_module_pickles_refused)
 }
 END_TEST
 
+/* Weights written here are a state dict with Ultralytics' keys: they load
+ * strictly into a PyTorch YOLOv8n (as into ultralytics' DetectionModel,
+ * docs/labs/2.2.3.md) and give our output there, and load back here. */
+START_TEST(test_our_weights_load_in_pytorch)
+{
+    /* the perturbed reference weights: every layer shows in the output */
+    struct model *m = loaded_n(), *back = NULL;
+    char path[4200], out[4200], cmd[16384];
+    snprintf(path, sizeof path, "%s/ours.safetensors", dir);
+    ck_assert_msg(weights_save(m->params, path, NULL, NULL, 0) == 0, "%s", lab_err_message());
+    ck_assert_msg(yolov8_load(path, &back) == 0, "%s", lab_err_message());
+    ck_assert_str_eq(back->name, "yolov8n");
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    int prev = ts_no_grad_push();
+    ts_tensor *x = shim_ref_load(dir, "x", NULL), *y, *y2;
+    ck_assert_int_eq(yolov8_forward(m, x, 0, &y, NULL, NULL), 0);
+    ck_assert_int_eq(yolov8_forward(back, x, 0, &y2, NULL, NULL), 0);
+    snprintf(out, sizeof out, "%s/ours_y.t", dir);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/ref/yolov8.py check '%s' '%s/x.t' '%s' 2>&1", tu_src_dir(),
+             path, dir, out);
+    char *log = NULL;
+    int rc = tu_run(cmd, &log);
+    ck_assert_msg(rc == 0, "%s: %s", cmd, log);
+    free(log);
+    shim_ref_expect(dir, "ours_y", y, RTOL);
+    shim_ref_expect(dir, "ours_y", y2, RTOL);
+    ts_grad_mode_pop(prev);
+    ts_scope_end();
+    model_free(m);
+    model_free(back);
+}
+END_TEST
+
+/* Whole-model pickles of the reference with Ultralytics' class paths: the
+ * SiLU one gives the reference output; the one with Identity after SPPF's
+ * cv1 (Ultralytics 8.4's build) is run that way, as its tree says. */
+START_TEST(test_pickled_tree_decides_the_sppf_activation)
+{
+    char path[4200];
+    struct model *m = NULL, *id = NULL;
+    snprintf(path, sizeof path, "%s/yolov8n.pt", dir);
+    ck_assert_msg(yolov8_load(path, &m) == 0, "%s", lab_err_message());
+    pth_file *f;
+    ck_assert_int_eq(pth_load_ex(path, PTH_MODULES, &f), 0);
+    ck_assert_str_eq(pth_module_class(f, "model.model.9.cv1.act"), "SiLU");
+    ck_assert_str_eq(pth_module_class(f, "model.model.9"), "SPPF");
+    ck_assert_str_eq(pth_module_class(f, "model"), "DetectionModel");
+    ck_assert_ptr_null(pth_module_class(f, "model.model.99"));
+    pth_free(f);
+    snprintf(path, sizeof path, "%s/yolov8n-identity.pt", dir);
+    ck_assert_msg(yolov8_load(path, &id) == 0, "%s", lab_err_message());
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    int prev = ts_no_grad_push();
+    ts_tensor *x = shim_ref_load(dir, "x", NULL), *y, *layers[YOLOV8_LAYERS - 1];
+    ck_assert_int_eq(yolov8_forward(m, x, 0, &y, NULL, layers), 0);
+    shim_ref_expect(dir, "y", y, RTOL);
+    shim_ref_expect(dir, "layer.9", layers[9], RTOL);
+    ck_assert_int_eq(yolov8_forward(id, x, 0, &y, NULL, layers), 0);
+    shim_ref_expect(dir, "id.layer.9", layers[9], RTOL);
+    shim_ref_expect(dir, "id.y", y, RTOL);
+    char why[256];
+    ck_assert_msg(shim_ref_compare(dir, "layer.9", layers[9], RTOL, why, sizeof why) != 0,
+                  "the Identity SPPF gives the SiLU one's layer 9");
+    ts_grad_mode_pop(prev);
+    ts_scope_end();
+    model_free(m);
+    model_free(id);
+}
+END_TEST
+
+/* Under CPU bf16 autocast (what --precision bf16 runs) the same weights
+ * stay close to PyTorch's fp32 output: boxes within 2% of the largest
+ * coordinate, scores within 5% of the largest score. */
+START_TEST(test_bf16_autocast_stays_close)
+{
+    struct model *m = loaded_n();
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    int prev = ts_no_grad_push(), token;
+    ts_tensor *x = shim_ref_load(dir, "x", NULL), *y, *y32, *ref = shim_ref_load(dir, "y", NULL);
+    ck_assert_int_eq(ts_autocast_push(TS_CPU, TS_BF16, &token), TS_OK);
+    int rc = yolov8_forward(m, x, 0, &y, NULL, NULL);
+    ck_assert_int_eq(ts_autocast_pop(token), TS_OK);
+    ck_assert_msg(rc == 0, "%s", lab_err_message());
+    ck_assert_int_eq(ts_dtype(y), TS_BF16);
+    ck_assert_int_eq(ts_to(&y32, y, TS_CPU, TS_F32), TS_OK);
+    ts_tensor *box, *rbox, *cls, *rcls;
+    ck_assert_int_eq(ts_narrow(&box, y32, 1, 0, 4), TS_OK);
+    ck_assert_int_eq(ts_narrow(&rbox, ref, 1, 0, 4), TS_OK);
+    ck_assert_int_eq(ts_narrow(&cls, y32, 1, 4, 80), TS_OK);
+    ck_assert_int_eq(ts_narrow(&rcls, ref, 1, 4, 80), TS_OK);
+    expect_close("bf16 boxes", box, rbox, 0.02);
+    expect_close("bf16 scores", cls, rcls, 0.05);
+    ts_grad_mode_pop(prev);
+    ts_scope_end();
+    model_free(m);
+}
+END_TEST
+
+/* The reference itself: Ultralytics' checkpoint through tests/ref/yolov8.py's
+ * classes reproduces Ultralytics' own per-layer outputs. */
+START_TEST(test_reference_is_ultralytics)
+{
+    char *pt = shared("2.2.3-yolov8n-random.pt"), *exp = shared("2.2.3-yolov8n-random.expected.safetensors");
+    if (pt && exp) {
+        char cmd[16384], *log = NULL;
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/ref/yolov8.py fixture '%s' '%s' 2>&1", tu_src_dir(), pt,
+                 exp);
+        int rc = tu_run(cmd, &log);
+        ck_assert_msg(rc == 0 && strstr(log, "reference matches"), "%s: %s", cmd, log);
+        free(log);
+    }
+    free(pt);
+    free(exp);
+}
+END_TEST
+
 Suite *suite_yolo(void)
 {
     Suite *s = suite_create("yolo");
@@ -329,6 +445,10 @@ Suite *suite_yolo(void)
     tcase_add_test(tc, test_shapes_and_names_are_checked);
     tcase_add_test(tc, test_ultralytics_checkpoints_load_and_match);
     tcase_add_test(tc, test_hostile_module_pickles_refused);
+    tcase_add_test(tc, test_our_weights_load_in_pytorch);
+    tcase_add_test(tc, test_pickled_tree_decides_the_sppf_activation);
+    tcase_add_test(tc, test_bf16_autocast_stays_close);
+    tcase_add_test(tc, test_reference_is_ultralytics);
     suite_add_tcase(s, tc);
     return s;
 }

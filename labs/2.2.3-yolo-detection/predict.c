@@ -1,0 +1,278 @@
+#include "labs/2.2.3-yolo-detection/predict.h"
+
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/jsonio.h"
+#include "datasets/image.h"
+#include "datasets/loaders.h"
+#include "labs/2.2.3-yolo-detection/infer.h"
+#include "labs/device.h"
+#include "labs/draw.h"
+#include "labs/models/nn.h"
+#include "labs/models/yolov8.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define MAX_IMAGES 4096
+
+int yolo_parse_classes(const char *spec, const char *const *names, int nc, int **ids, int *n)
+{
+    *ids = NULL;
+    *n = 0;
+    if (!spec || !*spec)
+        return LAB_OK;
+    int *out = calloc(strlen(spec) + 1, sizeof *out);
+    if (!out)
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    const char *p = spec;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        char word[128];
+        snprintf(word, sizeof word, "%.*s", (int)(len < sizeof word - 1 ? len : sizeof word - 1), p);
+        int id = -1;
+        for (int k = 0; k < nc && id < 0; k++)
+            if (names && names[k] && !strcasecmp(names[k], word))
+                id = k;
+        char *end;
+        long v = strtol(word, &end, 10);
+        if (id < 0 && *word && !*end && v >= 0 && v < nc)
+            id = (int)v;
+        if (id < 0) {
+            free(out);
+            return lab_err(LAB_EUSAGE, "give class names as the model lists them (person, car, bus, ...) or ids",
+                           "--classes: '%s' is not one of the model's %d classes", word, nc);
+        }
+        out[(*n)++] = id;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    *ids = out;
+    return LAB_OK;
+}
+
+static int is_image(const char *n)
+{
+    const char *dot = strrchr(n, '.');
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int list_images(const char *source, char ***out, size_t *n)
+{
+    struct stat st;
+    *out = NULL;
+    *n = 0;
+    if (stat(source, &st) != 0)
+        return lab_err(LAB_EUSAGE, "give an image file or a directory of PNG/JPEG images",
+                       "--source %s does not exist", source);
+    char **list = calloc(MAX_IMAGES, sizeof *list);
+    if (!list)
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    *out = list;
+    if (!S_ISDIR(st.st_mode)) {
+        list[(*n)++] = strdup(source);
+        return LAB_OK;
+    }
+    DIR *d = opendir(source);
+    struct dirent *e;
+    while (d && (e = readdir(d)) && *n < MAX_IMAGES)
+        if (e->d_name[0] != '.' && is_image(e->d_name)) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/%s", source, e->d_name);
+            list[(*n)++] = strdup(path);
+        }
+    if (d)
+        closedir(d);
+    qsort(list, *n, sizeof *list, by_name);
+    if (!*n)
+        return lab_err(LAB_EUSAGE, "put .png or .jpg files there", "%s holds no PNG or JPEG image", source);
+    return LAB_OK;
+}
+
+/* The file name without directory and extension. */
+static void stem_of(const char *path, char *stem, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    snprintf(stem, cap, "%s", b ? b + 1 : path);
+    char *dot = strrchr(stem, '.');
+    if (dot)
+        *dot = '\0';
+}
+
+/* The image with its boxes and "name 0.87" labels, as Ultralytics' plot. */
+static int draw_boxes(const struct ds_image *im, const struct yolo_det *d, int n, const char *const *names,
+                      const char *path)
+{
+    cairo_surface_t *s;
+    cairo_t *cr = draw_canvas(im->w, im->h, &s);
+    if (!cr)
+        return lab_err(LAB_EINTERNAL, NULL, "cairo could not make a %dx%d canvas", im->w, im->h);
+    cairo_surface_flush(s);
+    unsigned char *data = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s);
+    for (int y = 0; data && y < im->h; y++)
+        for (int x = 0; x < im->w; x++) {
+            const uint8_t *p = im->px + ((size_t)y * im->w + x) * im->c;
+            uint8_t r = p[0], g = im->c == 3 ? p[1] : p[0], b = im->c == 3 ? p[2] : p[0];
+            ((uint32_t *)(data + (size_t)y * stride))[x] = 0xff000000u | (uint32_t)r << 16 | (uint32_t)g << 8 | b;
+        }
+    cairo_surface_mark_dirty(s);
+    double lw = fmax(2.0, (im->w + im->h) / 2.0 * 0.003);
+    for (int i = 0; i < n; i++) {
+        /* a colour per class, spread around the hue circle */
+        double hue = fmod(d[i].cls * 0.618034, 1.0) * 6, f = hue - floor(hue);
+        double rgb[6][3] = {{1, f, 0}, {1 - f, 1, 0}, {0, 1, f}, {0, 1 - f, 1}, {f, 0, 1}, {1, 0, 1 - f}};
+        const double *c = rgb[(int)hue % 6];
+        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        cairo_set_line_width(cr, lw);
+        cairo_rectangle(cr, d[i].x1, d[i].y1, d[i].x2 - d[i].x1, d[i].y2 - d[i].y1);
+        cairo_stroke(cr);
+        char label[160];
+        snprintf(label, sizeof label, "%s %.2f", names ? names[d[i].cls] : "?", d[i].conf);
+        double size = fmax(10.0, lw * 5);
+        cairo_set_font_size(cr, size);
+        cairo_text_extents_t e;
+        cairo_text_extents(cr, label, &e);
+        double ty = d[i].y1 > size + 4 ? d[i].y1 - size - 4 : d[i].y1;
+        cairo_rectangle(cr, d[i].x1, ty, e.x_advance + 6, size + 4);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        draw_text(cr, d[i].x1 + 3, ty + size, size, label, 0);
+    }
+    unsigned char *png;
+    size_t len;
+    LAB_TRY(draw_finish_png(cr, s, &png, &len));
+    int rc = lab_write_atomic(path, png, len);
+    free(png);
+    return rc;
+}
+
+/* One image: load (EXIF applied), letterbox, forward, NMS, scale back. */
+static int detect_one(struct model *m, ts_device dev, const char *path, int imgsz, const struct yolo_nms_opts *nms,
+                      struct ds_image *im, struct yolo_det *dets, int *n)
+{
+    LAB_TRY(ds_image_load(path, 0, im));
+    struct yolo_letterbox lb;
+    LAB_TRY(yolo_letterbox_plan(im->w, im->h, imgsz, 1, &lb));
+    size_t plane = (size_t)lb.out_w * lb.out_h;
+    float *x = malloc(sizeof *x * 3 * plane);
+    if (!x)
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory for %s", path);
+    int rc = yolo_letterbox_apply(im->px, im->c, &lb, x);
+    int nc = yolov8_num_classes(m);
+    ts_scope_begin();
+    ts_tensor *in = NULL, *y = NULL;
+    int64_t shape[4] = {1, 3, lb.out_h, lb.out_w};
+    if (!rc && ts_from_host(&in, x, TS_F32, 4, shape, dev) != TS_OK)
+        rc = nn_fail(TS_ETORCH, "uploading an image");
+    if (!rc)
+        rc = yolov8_forward(m, in, 0, &y, NULL, NULL);
+    int64_t anchors = rc ? 0 : ts_size(y, 2);
+    float *pred = rc ? NULL : malloc(sizeof *pred * (size_t)(4 + nc) * (size_t)anchors);
+    if (!rc && !pred)
+        rc = lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    if (!rc && ts_to_host(y, TS_F32, pred, sizeof *pred * (size_t)(4 + nc) * (size_t)anchors) != TS_OK)
+        rc = nn_fail(TS_ETORCH, "reading the detections");
+    ts_scope_end();
+    if (!rc)
+        rc = yolo_nms(pred, nc, anchors, nms, dets, n);
+    if (!rc)
+        yolo_scale_boxes(&lb, dets, *n);
+    free(pred);
+    free(x);
+    return rc;
+}
+
+int yolo_predict(const struct predict_opts *o, FILE *say)
+{
+    struct model *m = NULL;
+    char **images = NULL;
+    size_t count = 0;
+    int *classes = NULL, ncls = 0;
+    struct lab_device_choice dev;
+    json_t *all = json_array();
+    struct yolo_nms_opts nms = {.conf = o->conf >= 0 ? o->conf : 0.25, .iou = o->iou >= 0 ? o->iou : 0.7,
+                                .max_det = o->max_det > 0 ? o->max_det : 300};
+    int imgsz = o->imgsz > 0 ? o->imgsz : 640;
+    struct yolo_det *dets = malloc(sizeof *dets * (size_t)nms.max_det);
+    int rc = dets ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    if (!rc && (imgsz % 32))
+        rc = lab_err(LAB_EUSAGE, "use --imgsz 320, 640 or 1280 (a multiple of 32)", "--imgsz %d", imgsz);
+    if (!rc)
+        rc = yolov8_load(o->weights, &m);
+    const char *const *names = NULL;
+    if (!rc && yolov8_num_classes(m) == 80)
+        names = yolo_coco_names;
+    if (!rc)
+        rc = yolo_parse_classes(o->classes, names, yolov8_num_classes(m), &classes, &ncls);
+    nms.classes = classes;
+    nms.nclasses = ncls;
+    if (!rc)
+        rc = list_images(o->source, &images, &count);
+    if (!rc)
+        rc = lab_choose_device(o->device ? o->device : "auto", "fp32", &dev);
+    if (!rc && ts_params_to(m->params, dev.device, -1) != TS_OK)
+        rc = nn_fail(TS_ETORCH, "moving the weights");
+    if (!rc)
+        rc = lab_mkdir_p(o->out);
+    int grad = ts_no_grad_push();
+    for (size_t i = 0; !rc && i < count; i++) {
+        struct ds_image im = {0};
+        int n = 0;
+        rc = detect_one(m, dev.device, images[i], imgsz, &nms, &im, dets, &n);
+        json_t *boxes = json_array();
+        for (int k = 0; !rc && k < n; k++) {
+            char cname[16];
+            snprintf(cname, sizeof cname, "class%d", dets[k].cls);
+            json_array_append_new(boxes, json_pack("{s:[f,f,f,f], s:f, s:i, s:s}", "xyxy", (double)dets[k].x1,
+                                                   (double)dets[k].y1, (double)dets[k].x2, (double)dets[k].y2,
+                                                   "confidence", (double)dets[k].conf, "class", dets[k].cls,
+                                                   "name", names ? names[dets[k].cls] : cname));
+        }
+        char stem[256], path[4600];
+        stem_of(images[i], stem, sizeof stem);
+        if (!rc) {
+            json_t *doc = json_pack("{s:s, s:i, s:i, s:O}", "source", images[i], "width", im.w, "height", im.h,
+                                    "detections", boxes);
+            snprintf(path, sizeof path, "%s/%s.json", o->out, stem);
+            rc = lab_json_save(path, doc);
+            json_array_append(all, doc);
+            json_decref(doc);
+        }
+        if (!rc) {
+            snprintf(path, sizeof path, "%s/%s.png", o->out, stem);
+            rc = draw_boxes(&im, dets, n, names, path);
+        }
+        if (!rc && say)
+            fprintf(say, "%s: %d detection%s (%dx%d)\n", images[i], n, n == 1 ? "" : "s", im.w, im.h);
+        json_decref(boxes);
+        free(im.px);
+    }
+    ts_grad_mode_pop(grad);
+    if (!rc) {
+        char path[4300];
+        json_t *doc = json_pack("{s:s, s:s, s:s, s:f, s:f, s:i, s:i, s:O}", "lab", "2.2.3", "model", m->name,
+                                "weights", o->weights, "conf", nms.conf, "iou", nms.iou, "imgsz", imgsz, "max_det",
+                                nms.max_det, "images", all);
+        snprintf(path, sizeof path, "%s/predictions.json", o->out);
+        rc = lab_json_save(path, doc);
+        json_decref(doc);
+        if (!rc && say)
+            fprintf(say, "wrote %s/predictions.json and one .json and .png per image\n", o->out);
+    }
+    json_decref(all);
+    for (size_t i = 0; images && i < count; i++)
+        free(images[i]);
+    free(images);
+    free(classes);
+    free(dets);
+    model_free(m);
+    return rc;
+}
