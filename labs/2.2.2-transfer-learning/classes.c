@@ -1,0 +1,87 @@
+#include "labs/2.2.2-transfer-learning/classes.h"
+
+#include "base/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct view {
+    const struct ds_dataset *base;
+    size_t *index;
+    int lo;
+};
+
+static int view_get(const struct ds_dataset *d, size_t i, struct ds_sample *out)
+{
+    const struct view *v = d->ctx;
+    if (i >= d->n)
+        return lab_err(LAB_EINTERNAL, NULL, "%s: sample %zu of %zu", d->name, i, d->n);
+    int rc = ds_dataset_get(v->base, v->index[i], out);
+    if (!rc)
+        out->label -= v->lo;
+    return rc;
+}
+
+static void view_destroy(struct ds_dataset *d)
+{
+    struct view *v = d->ctx;
+    if (v)
+        free(v->index);
+    free(v);
+}
+
+int transfer_class_view(const struct ds_dataset *base, int lo, int hi, size_t per_class, size_t max_total,
+                        struct ds_dataset **out)
+{
+    *out = NULL;
+    if (lo < 0 || hi <= lo || hi > base->num_classes)
+        return lab_err(LAB_EUSAGE, "give data.classes as [first, end) inside the dataset's classes",
+                       "classes [%d, %d) of %s, which has %d", lo, hi, base->name, base->num_classes);
+    struct view *v = calloc(1, sizeof *v);
+    size_t *taken = calloc((size_t)(hi - lo), sizeof *taken);
+    struct ds_dataset *d = calloc(1, sizeof *d);
+    if (v)
+        v->index = malloc(base->n * sizeof *v->index);
+    if (!v || !v->index || !taken || !d) {
+        free(taken);
+        free(d);
+        if (v)
+            free(v->index);
+        free(v);
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory for a class view of %s", base->name);
+    }
+    size_t n = 0;
+    int rc = LAB_OK;
+    for (size_t i = 0; i < base->n && (!max_total || n < max_total); i++) {
+        struct ds_sample s;
+        memset(&s, 0, sizeof s);
+        if ((rc = ds_dataset_get(base, i, &s)))
+            break;
+        int64_t label = s.label;
+        ds_sample_free(&s);
+        if (label < lo || label >= hi || (per_class && taken[label - lo] >= per_class))
+            continue;
+        taken[label - lo]++;
+        v->index[n++] = i;
+    }
+    free(taken);
+    if (!rc && n == 0)
+        rc = lab_err(LAB_EUSAGE, "check data.classes", "%s has no sample of classes [%d, %d)", base->name, lo, hi);
+    if (rc) {
+        free(v->index);
+        free(v);
+        free(d);
+        return rc;
+    }
+    v->base = base;
+    v->lo = lo;
+    snprintf(d->name, sizeof d->name, "%.40s[%d-%d]", base->name, lo, hi - 1);
+    d->n = n;
+    d->num_classes = hi - lo;
+    d->get = view_get;
+    d->destroy = view_destroy;
+    d->ctx = v;
+    *out = d;
+    return LAB_OK;
+}
