@@ -5,7 +5,6 @@
 extern const struct lab_impl lab_cnn_architectures, lab_vision_transformer;
 extern const struct lab_impl lab_transfer_learning, lab_yolo_detection;
 
-/* In lab id order: lab_impl_at walks them for `lab list`. */
 static const struct lab_impl *const impls[] = {&lab_cnn_architectures, &lab_transfer_learning, &lab_yolo_detection,
                                                &lab_vision_transformer};
 
