@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "labs/models/nn.h"
+#include "labs/models/weights.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -235,4 +236,22 @@ void segment_metrics_to_json(const struct segment_metrics *m, json_t *obj)
     for (int64_t i = 0; i < m->k; i++)
         json_array_append_new(iou, isnan(m->iou[i]) ? json_null() : json_real(m->iou[i]));
     json_object_set_new(obj, "per_class_iou", iou);
+}
+
+int segment_save_predictions(const char *path, const uint8_t *masks, const int64_t *indices, int64_t n, int64_t h,
+                             int64_t w)
+{
+    if (n < 1 || h < 1 || w < 1)
+        return lab_err(LAB_EINTERNAL, "evaluate at least one image", "no masks to save (%lld x %lld x %lld)",
+                       (long long)n, (long long)h, (long long)w);
+    struct ts_host_tensor t[2] = {
+        {.name = "masks", .dtype = TS_U8, .ndim = 3, .shape = {n, h, w}, .data = masks,
+         .nbytes = (size_t)(n * h * w)},
+        {.name = "indices", .dtype = TS_I64, .ndim = 1, .shape = {n}, .data = indices,
+         .nbytes = (size_t)n * sizeof(int64_t)},
+    };
+    json_t *meta = json_pack("{s:s}", "format", SEGMENT_PREDICTIONS_FORMAT);
+    int rc = weights_save_host(t, 2, path, meta);
+    json_decref(meta);
+    return rc;
 }

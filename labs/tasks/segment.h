@@ -62,4 +62,12 @@ void segment_metrics_free(struct segment_metrics *m);
 /* miou, mean_dice, pixel_accuracy, per_class_iou (null for NaN) into obj. */
 void segment_metrics_to_json(const struct segment_metrics *m, json_t *obj);
 
+/* The predictions format name (labs/tasks/task.c, "segment"). */
+#define SEGMENT_PREDICTIONS_FORMAT "lab-masks-v1"
+/* models/<m>/predictions.safetensors: masks u8 [n, h, w] (the predicted
+ * class of each pixel at the evaluation resolution) and indices i64 [n]
+ * (each image's position in the eval split). */
+int segment_save_predictions(const char *path, const uint8_t *masks, const int64_t *indices, int64_t n, int64_t h,
+                             int64_t w);
+
 #endif
