@@ -255,3 +255,41 @@ int segment_save_predictions(const char *path, const uint8_t *masks, const int64
     json_decref(meta);
     return rc;
 }
+
+int segment_mark_borders(uint8_t *mask, int h, int w, uint8_t ignore)
+{
+    /* decided on the original ids, written after: a marked pixel must not
+     * make its own neighbours borders */
+    uint8_t *marks = calloc((size_t)h * (size_t)w, 1);
+    if (!marks)
+        return lab_err(LAB_EENV, "free some memory", "out of memory marking the borders of a %dx%d mask", h, w);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t c = mask[(size_t)y * w + x];
+            if (c == ignore)
+                continue;
+            for (int dy = -1; dy <= 1 && !marks[(size_t)y * w + x]; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int yy = y + dy, xx = x + dx;
+                    if (yy < 0 || yy >= h || xx < 0 || xx >= w)
+                        continue;
+                    uint8_t d = mask[(size_t)yy * w + xx];
+                    if (d != ignore && d > c) {
+                        marks[(size_t)y * w + x] = 1;
+                        break;
+                    }
+                }
+        }
+    for (size_t i = 0; i < (size_t)h * (size_t)w; i++)
+        if (marks[i])
+            mask[i] = ignore;
+    free(marks);
+    return LAB_OK;
+}
+
+void segment_borders_to_background(uint8_t *mask, size_t n, uint8_t ignore)
+{
+    for (size_t i = 0; i < n; i++)
+        if (mask[i] == ignore)
+            mask[i] = 0;
+}

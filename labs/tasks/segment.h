@@ -62,6 +62,14 @@ void segment_metrics_free(struct segment_metrics *m);
 /* miou, mean_dice, pixel_accuracy, per_class_iou (null for NaN) into obj. */
 void segment_metrics_to_json(const struct segment_metrics *m, json_t *obj);
 
+/* Marks object borders as `ignore`, one pixel wide, as VOC's annotations
+ * do: a pixel becomes `ignore` when one of its 8 neighbours has a larger
+ * class id than its own, so the ring lies on the background side of an
+ * object and on the lower-id side where two objects touch. mask [h, w]. */
+int segment_mark_borders(uint8_t *mask, int h, int w, uint8_t ignore);
+/* The course's behaviour (data.border=background): `ignore` becomes 0. */
+void segment_borders_to_background(uint8_t *mask, size_t n, uint8_t ignore);
+
 /* The predictions format name (labs/tasks/task.c, "segment"). */
 #define SEGMENT_PREDICTIONS_FORMAT "lab-masks-v1"
 /* models/<m>/predictions.safetensors: masks u8 [n, h, w] (the predicted

@@ -183,6 +183,48 @@ START_TEST(test_predictions_follow_the_segment_format)
 }
 END_TEST
 
+/* One-pixel rings: around a lone object on the background side; between two
+ * touching objects on the lower id's side; nothing inside objects. */
+START_TEST(test_borders_are_one_pixel_and_outside_objects)
+{
+    enum { H = 7, W = 9 };
+    uint8_t m[H * W] = {0};
+    for (int y = 2; y <= 4; y++)
+        for (int x = 2; x <= 3; x++)
+            m[y * W + x] = 3; /* a 3x2 object of class 3 */
+    for (int y = 2; y <= 4; y++)
+        m[y * W + 4] = 5; /* touching it on the right: class 5 */
+    uint8_t orig[H * W];
+    memcpy(orig, m, sizeof m);
+    ck_assert_int_eq(segment_mark_borders(m, H, W, 255), 0);
+    int ring = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            uint8_t o = orig[y * W + x], v = m[y * W + x];
+            int near = 0; /* some 8-neighbour with a larger id */
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int yy = y + dy, xx = x + dx;
+                    if (yy >= 0 && yy < H && xx >= 0 && xx < W && orig[yy * W + xx] > o)
+                        near = 1;
+                }
+            ck_assert_msg(v == (near ? 255 : o), "(%d, %d): %d from %d", y, x, v, o);
+            ring += v == 255;
+        }
+    /* the background ring around the 3x3 block (5x5 - 9 = 16) and class 3's
+     * column touching class 5 (3 pixels); class 5 keeps every pixel */
+    ck_assert_int_eq(ring, 16 + 3);
+    ck_assert_int_eq(m[3 * W + 4], 5);
+    ck_assert_int_eq(m[3 * W + 3], 255);
+    ck_assert_int_eq(m[3 * W + 2], 3);
+    segment_borders_to_background(m, H * W, 255);
+    for (int i = 0; i < H * W; i++)
+        ck_assert_int_ne(m[i], 255);
+    ck_assert_int_eq(m[1 * W + 1], 0);
+    ck_assert_int_eq(m[3 * W + 4], 5);
+}
+END_TEST
+
 Suite *suite_segment(void)
 {
     Suite *s = suite_create("segment");
@@ -194,6 +236,7 @@ Suite *suite_segment(void)
     tcase_add_test(tc, test_metrics_pooled_over_the_split_match_the_courses);
     tcase_add_test(tc, test_all_one_class_scores_low);
     tcase_add_test(tc, test_predictions_follow_the_segment_format);
+    tcase_add_test(tc, test_borders_are_one_pixel_and_outside_objects);
     suite_add_tcase(s, tc);
     return s;
 }
