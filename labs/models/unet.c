@@ -13,6 +13,8 @@ struct double_conv {
 struct unet {
     struct double_conv inc, down[4], up[4];
     struct nn_conv outc;
+    struct nn_conv_t upconv[4];
+    int transposed;
 };
 
 static int double_conv_init(ts_params *p, const char *prefix, int64_t cin, int64_t cout, struct double_conv *d)
@@ -54,11 +56,35 @@ static int unet_forward(struct model *m, const ts_tensor *x, int training, ts_te
     h = skips[4];
     for (int i = 0; i < 4; i++) {
         ts_tensor *up, *cat;
-        LAB_TRY(nn_upsample(h, 2, TS_BILINEAR, 1, &up));
+        if (u->transposed)
+            LAB_TRY(nn_conv_transpose_fwd(&u->upconv[i], h, &up));
+        else
+            LAB_TRY(nn_upsample(h, 2, TS_BILINEAR, 1, &up));
         LAB_TRY(nn_concat_skip(skips[3 - i], up, &cat));
         LAB_TRY(double_conv_fwd(&u->up[i], cat, training, &h));
     }
     return nn_conv_fwd(&u->outc, h, out);
+}
+
+static int unet_build_transposed(struct model *m, int in_channels, int num_classes, int64_t w)
+{
+    struct unet *u = m->net;
+    u->transposed = 1;
+    const int64_t enc[5] = {w, 2 * w, 4 * w, 8 * w, 16 * w};
+    LAB_TRY(double_conv_init(m->params, "inc", in_channels, enc[0], &u->inc));
+    char prefix[64];
+    for (int i = 0; i < 4; i++) {
+        snprintf(prefix, sizeof prefix, "down%d.maxpool_conv.1", i + 1);
+        LAB_TRY(double_conv_init(m->params, prefix, enc[i], enc[i + 1], &u->down[i]));
+    }
+    for (int i = 0; i < 4; i++) {
+        int64_t cin = enc[4 - i];
+        snprintf(prefix, sizeof prefix, "up%d.up", i + 1);
+        LAB_TRY(nn_conv_transpose_init(m->params, prefix, cin, cin / 2, 2, 2, 0, 0, 1, 1, &u->upconv[i]));
+        snprintf(prefix, sizeof prefix, "up%d.conv", i + 1);
+        LAB_TRY(double_conv_init(m->params, prefix, cin, enc[3 - i], &u->up[i]));
+    }
+    return nn_conv_init(m->params, "outc", w, num_classes, 1, 1, 0, 1, &u->outc);
 }
 
 static int unet_build(struct model *m, int in_channels, int num_classes, int64_t w)
@@ -83,7 +109,7 @@ static int unet_build(struct model *m, int in_channels, int num_classes, int64_t
     return nn_conv_init(m->params, "outc", w, num_classes, 1, 1, 0, 1, &u->outc);
 }
 
-int unet_create(int in_channels, int num_classes, int width, struct model **out)
+static int create(int in_channels, int num_classes, int width, int transposed, struct model **out)
 {
     if (in_channels < 1 || num_classes < 1 || width < 1 || width > 4096)
         return lab_err(LAB_EUSAGE, "fix the model settings (the course's width is 64)",
@@ -91,11 +117,22 @@ int unet_create(int in_channels, int num_classes, int width, struct model **out)
     struct model *m;
     LAB_TRY(model_new("unet", sizeof(struct unet), &m));
     m->forward = unet_forward;
-    int rc = unet_build(m, in_channels, num_classes, width);
+    int rc = transposed ? unet_build_transposed(m, in_channels, num_classes, width)
+                        : unet_build(m, in_channels, num_classes, width);
     if (rc) {
         model_free(m);
         return rc;
     }
     *out = m;
     return LAB_OK;
+}
+
+int unet_create(int in_channels, int num_classes, int width, struct model **out)
+{
+    return create(in_channels, num_classes, width, 0, out);
+}
+
+int unet_transposed_create(int in_channels, int num_classes, int width, struct model **out)
+{
+    return create(in_channels, num_classes, width, 1, out);
 }

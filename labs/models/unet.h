@@ -13,5 +13,10 @@
 /* width 64 is the course's (13,392,661 parameters for 3 -> 21); a smaller
  * base width scales every level (quick modes). */
 int unet_create(int in_channels, int num_classes, int width, struct model **out);
+/* UNet(bilinear=False), the solution's LargerUNet at width 128
+ * (124,124,053 parameters for 3 -> 21): each up is ConvTranspose2d(in ->
+ * in/2, k2, s2) ("upN.up") before the pad and concatenation, the deepest
+ * level has 16 * width channels and each DoubleConv(in -> out) halves. */
+int unet_transposed_create(int in_channels, int num_classes, int width, struct model **out);
 
 #endif

@@ -4,7 +4,7 @@ DoubleConv, Down, Up with padding to the skip, OutConv), and the parity data
 tests/unit/test_unet.c checks labs/models/unet.c against:
 
   unet.py OUTDIR            per case (course 3->21 at 64x64 and at the odd 37x53;
-                            narrow: width 8, 3->11 at 33x47):
+                            narrow: width 8, 3->11 at 33x47; transposed: bilinear=False, width 8):
       CASE.keys.txt         "key<TAB>shape" rows of the state dict, in order
       CASE.safetensors      random weights, BN statistics included
       CASE.x                the input batch; CASE.eval (eval logits); CASE.train (training-mode
@@ -48,9 +48,12 @@ class Down(nn.Module):
 
 
 class Up(nn.Module):
-    def __init__(self, cin, cout):
+    def __init__(self, cin, cout, bilinear=True):
         super().__init__()
-        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+        if bilinear:
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+        else:
+            self.up = nn.ConvTranspose2d(cin, cin // 2, kernel_size=2, stride=2)
         self.conv = DoubleConv(cin, cout)
 
     def forward(self, x1, x2):
@@ -61,14 +64,14 @@ class Up(nn.Module):
 
 
 class UNet(nn.Module):
-    def __init__(self, n_channels, n_classes, width=64):
+    def __init__(self, n_channels, n_classes, width=64, bilinear=True):
         super().__init__()
-        w = width
+        w, f = width, 2 if bilinear else 1
         self.inc = DoubleConv(n_channels, w)
         self.down1, self.down2 = Down(w, 2 * w), Down(2 * w, 4 * w)
-        self.down3, self.down4 = Down(4 * w, 8 * w), Down(8 * w, 16 * w // 2)
-        self.up1, self.up2 = Up(16 * w, 8 * w // 2), Up(8 * w, 4 * w // 2)
-        self.up3, self.up4 = Up(4 * w, 2 * w // 2), Up(2 * w, w)
+        self.down3, self.down4 = Down(4 * w, 8 * w), Down(8 * w, 16 * w // f)
+        self.up1, self.up2 = Up(16 * w, 8 * w // f, bilinear), Up(8 * w, 4 * w // f, bilinear)
+        self.up3, self.up4 = Up(4 * w, 2 * w // f, bilinear), Up(2 * w, w, bilinear)
         self.outc = nn.Conv2d(w, n_classes, 1)
 
     def forward(self, x):
@@ -83,8 +86,11 @@ class UNet(nn.Module):
         return self.outc(self.up4(x, x1))
 
 
-# name: (in, classes, width, input shape, course TSV, parameter count)
+# name: (in, classes, width, input shape, course TSV, parameter count); "transposed" is
+# UNet(bilinear=False), the solution's LargerUNet at width 8 instead of 128 (its 124M
+# parameters are checked against 2.2.4-larger-unet.tsv by test_unet.c directly)
 CASES = {
+    "transposed": (3, 21, 8, (2, 3, 35, 42), None, None),
     "course": (3, 21, 64, (2, 3, 64, 64), "2.2.4-unet.tsv", 13392661),
     "odd": (3, 21, 64, (1, 3, 37, 53), None, 13392661),
     "narrow": (3, 11, 8, (2, 3, 33, 47), None, None),
@@ -93,7 +99,7 @@ CASES = {
 
 def build(name):
     cin, classes, width, _, _, _ = CASES[name]
-    return UNet(cin, classes, width)
+    return UNet(cin, classes, width, bilinear=name != "transposed")
 
 
 def check_contract(name, model):

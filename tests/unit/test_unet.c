@@ -28,15 +28,18 @@ static void cleanup(void)
 
 struct unet_case {
     const char *name;
-    int classes, width;
+    int classes, width, transposed;
 };
-static const struct unet_case cases[] = {{"course", 21, 64}, {"odd", 21, 64}, {"narrow", 11, 8}};
+static const struct unet_case cases[] = {
+    {"course", 21, 64, 0}, {"odd", 21, 64, 0}, {"narrow", 11, 8, 0}, {"transposed", 21, 8, 1}};
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
 static struct model *build(const struct unet_case *c)
 {
     struct model *m = NULL;
-    ck_assert_msg(unet_create(3, c->classes, c->width, &m) == 0, "%s: %s", c->name, lab_err_message());
+    int rc = c->transposed ? unet_transposed_create(3, c->classes, c->width, &m)
+                           : unet_create(3, c->classes, c->width, &m);
+    ck_assert_msg(rc == 0, "%s: %s", c->name, lab_err_message());
     return m;
 }
 
@@ -93,7 +96,7 @@ START_TEST(test_state_dict_is_the_courses)
         char path[4200];
         snprintf(path, sizeof path, "%s/%s.keys.txt", dir, cases[i].name);
         expect_keys(m, path);
-        if (cases[i].width == 64)
+        if (cases[i].width == 64 && !cases[i].transposed)
             ck_assert_int_eq(model_num_params(m), 13392661);
         model_free(m);
     }
@@ -106,6 +109,23 @@ START_TEST(test_state_dict_is_the_courses)
         expect_keys(m, path);
         model_free(m);
     }
+}
+END_TEST
+
+/* The solution's LargerUNet: UNet(bilinear=False) at width 128. */
+START_TEST(test_larger_unet_is_the_solutions)
+{
+    struct model *m = NULL;
+    ck_assert_msg(unet_transposed_create(3, 21, 128, &m) == 0, "%s", lab_err_message());
+    ck_assert_int_eq(model_num_params(m), 124124053);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/../shared/reference/2.2.4-larger-unet.tsv", tu_src_dir());
+    FILE *f = fopen(path, "r");
+    if (f) {
+        fclose(f);
+        expect_keys(m, path);
+    }
+    model_free(m);
 }
 END_TEST
 
@@ -210,6 +230,7 @@ Suite *suite_unet(void)
     tcase_add_unchecked_fixture(tc, generate, cleanup);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_state_dict_is_the_courses);
+    tcase_add_test(tc, test_larger_unet_is_the_solutions);
     tcase_add_test(tc, test_pytorch_weights_give_pytorch_outputs);
     tcase_add_test(tc, test_bf16_autocast_matches_pytorch);
     tcase_add_test(tc, test_our_weights_give_our_outputs_in_pytorch);
