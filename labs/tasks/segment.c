@@ -293,3 +293,19 @@ void segment_borders_to_background(uint8_t *mask, size_t n, uint8_t ignore)
         if (mask[i] == ignore)
             mask[i] = 0;
 }
+
+int segment_argmax_masks(const ts_tensor *logits, uint8_t *dst, size_t cap)
+{
+    if (ts_dim(logits) != 4 || ts_size(logits, 1) < 1 || ts_size(logits, 1) > 255)
+        return lab_err(LAB_EUSAGE, "return logits [B, classes, H, W] with 1-255 classes",
+                       "segmentation logits must be 4-d with 1-255 classes");
+    size_t n = (size_t)(ts_size(logits, 0) * ts_size(logits, 2) * ts_size(logits, 3));
+    if (n > cap)
+        return lab_err(LAB_EINTERNAL, NULL, "%zu mask pixels do not fit a %zu-byte buffer", n, cap);
+    ts_tensor *idx;
+    NN_TRY(ts_argmax(&idx, logits, 1, 0));
+    int rc = ts_to_host(idx, TS_U8, dst, n);
+    ts_tensor_free(idx);
+    NN_TRY(rc);
+    return LAB_OK;
+}

@@ -62,6 +62,11 @@ void segment_metrics_free(struct segment_metrics *m);
 /* miou, mean_dice, pixel_accuracy, per_class_iou (null for NaN) into obj. */
 void segment_metrics_to_json(const struct segment_metrics *m, json_t *obj);
 
+/* The predicted class of each pixel: argmax over dim 1 of logits
+ * [B, K, H, W] (any float dtype, any device), written to dst as u8
+ * [B, H, W]; cap is dst's size in bytes. K must be <= 255. */
+int segment_argmax_masks(const ts_tensor *logits, uint8_t *dst, size_t cap);
+
 /* Marks object borders as `ignore`, one pixel wide, as VOC's annotations
  * do: a pixel becomes `ignore` when one of its 8 neighbours has a larger
  * class id than its own, so the ring lies on the background side of an

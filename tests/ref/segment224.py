@@ -7,6 +7,7 @@ checks labs/tasks/segment.c against what this writes:
 
   segment224.py OUTDIR
       loss.logits [2, 5, 7, 9], loss.target (i64, 255 on about a fifth of the pixels, class 4 absent)
+      loss.argmax (u8 [2, 7, 9], the predicted class of each pixel)
       loss.<kind> and loss.<kind>.grad (d loss / d logits) for kind in ce_dice, ce, dice, focal
       iou.pred, iou.truth (u8 [3, 6, 8], 6 classes: 4 in neither, 5 predicted only; 255 in truth)
       iou.per_class (NaN where absent), iou.miou, iou.pixel_accuracy, iou.dice
@@ -84,6 +85,7 @@ def main(d):
     target[torch.rand(2, 7, 9, generator=g) < 0.2] = IGNORE
     save(d, "loss.logits", logits)
     save(d, "loss.target", target)
+    save(d, "loss.argmax", logits.argmax(dim=1).to(torch.uint8))
     for kind, fn in LOSSES.items():
         x = logits.clone().requires_grad_(True)
         loss = fn(x, target)

@@ -52,6 +52,21 @@ START_TEST(test_losses_and_gradients_match_the_reference)
 }
 END_TEST
 
+START_TEST(test_argmax_masks_are_pytorchs)
+{
+    enum { N = 2 * 7 * 9 };
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    ts_tensor *logits = shim_ref_load(dir, "loss.logits", NULL);
+    uint8_t got[N], want[N];
+    ck_assert_msg(segment_argmax_masks(logits, got, N) == 0, "%s", lab_err_message());
+    ts_tensor *ref = shim_ref_load(dir, "loss.argmax", NULL);
+    ck_assert_int_eq(ts_to_host(ref, TS_U8, want, N), TS_OK);
+    ck_assert_mem_eq(got, want, N);
+    ck_assert_int_ne(segment_argmax_masks(logits, got, N - 1), 0);
+    ts_scope_end();
+}
+END_TEST
+
 START_TEST(test_mismatched_shapes_name_the_kb_entry)
 {
     ck_assert_int_eq(ts_scope_begin(), TS_OK);
@@ -232,6 +247,7 @@ Suite *suite_segment(void)
     tcase_add_unchecked_fixture(tc, generate, cleanup);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_losses_and_gradients_match_the_reference);
+    tcase_add_test(tc, test_argmax_masks_are_pytorchs);
     tcase_add_test(tc, test_mismatched_shapes_name_the_kb_entry);
     tcase_add_test(tc, test_metrics_pooled_over_the_split_match_the_courses);
     tcase_add_test(tc, test_all_one_class_scores_low);
