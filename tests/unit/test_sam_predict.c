@@ -3,10 +3,14 @@
  * (tests/ref/sam_resize.py). */
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "labs/2.2.6-segment-anything/predictor.h"
 #include "labs/2.2.6-segment-anything/resize.h"
+#include "labs/models/sam.h"
+#include "shim/safetensors.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,12 +56,135 @@ START_TEST(test_resize_longest_side_is_pillows)
 }
 END_TEST
 
+static const struct st_tensor *need(const st_file *f, const char *name)
+{
+    const struct st_tensor *t = st_find(f, name);
+    ck_assert_msg(t != NULL, "no %s in the parity file", name);
+    return t;
+}
+
+static double max_rel_diff(const ts_tensor *got, const struct st_tensor *ref)
+{
+    size_t n = (size_t)ts_numel(got);
+    ck_assert_int_eq(n * 4, ref->nbytes);
+    float *g = malloc(n * 4);
+    ck_assert_int_eq(ts_to_host(got, TS_F32, g, n * 4), TS_OK);
+    const float *r = ref->data;
+    double err = 0, scale = 1e-6;
+    for (size_t i = 0; i < n; i++) {
+        err = fmax(err, fabs((double)g[i] - r[i]));
+        scale = fmax(scale, fabs((double)r[i]));
+    }
+    free(g);
+    return err / scale;
+}
+
+/* The predictor on the parity image at its resized size (768x1024, so the
+ * resize is the identity) gives segment_anything's embedding and case a;
+ * a second predictor on the same image reads the disk cache instead. */
+START_TEST(test_predictor_matches_and_caches)
+{
+    char ref[4200], ref2[4200];
+    snprintf(ref, sizeof ref, "%s/../shared/reference/2.2.6-sam_tiny.parity.safetensors", tu_src_dir());
+    snprintf(ref2, sizeof ref2, "%s/../shared/reference/2.2.6-sam_tiny.parity.decoder.safetensors", tu_src_dir());
+    if (!lab_path_exists(ref))
+        return;
+    st_file *f = NULL, *fd = NULL;
+    ck_assert_int_eq(st_open(ref, &f), 0);
+    ck_assert_int_eq(st_open(ref2, &fd), 0);
+    static const int g[2] = {1, 3};
+    struct sam_config c;
+    sam_config_custom(&c, 32, 4, 4, 2, g);
+    struct model *m = NULL;
+    ck_assert_int_eq(sam_new(&c, &m), 0);
+    struct ts_host_tensor items[256];
+    size_t n = 0;
+    const st_file *files[2] = {f, fd};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < st_count(files[k]); i++) {
+            const struct st_tensor *t = st_at(files[k], i);
+            if (strncmp(t->name, "sd.", 3))
+                continue;
+            ck_assert_int_lt(n, 256);
+            items[n] = (struct ts_host_tensor){.name = t->name + 3, .dtype = TS_F32, .ndim = t->ndim, .data = t->data,
+                                               .nbytes = t->nbytes};
+            memcpy(items[n].shape, t->shape, sizeof t->shape);
+            n++;
+        }
+    ck_assert_msg(ts_params_load_host(m->params, items, n, 1, NULL) == TS_OK, "%s", ts_last_error());
+    /* image.u8_192x256 (CHW) nearest x4 as an HWC image */
+    const struct st_tensor *u8 = need(f, "image.u8_192x256");
+    struct ds_image im = {0};
+    ck_assert_int_eq(ds_image_alloc(&im, 1024, 768, 3), 0);
+    const uint8_t *src = u8->data;
+    for (int y = 0; y < 768; y++)
+        for (int x = 0; x < 1024; x++)
+            for (int ch = 0; ch < 3; ch++)
+                im.px[((size_t)y * 1024 + x) * 3 + ch] = src[((size_t)ch * 192 + y / 4) * 256 + x / 4];
+    char *cache = tu_tempdir();
+    struct sam_predictor p;
+    ck_assert_int_eq(sam_predictor_init(&p, m, ref, cache), 0);
+    ck_assert_msg(sam_predictor_set_image(&p, &im) == 0, "%s", lab_err_message());
+    ck_assert_int_eq(p.from_cache, 0);
+    ck_assert_int_eq(p.in_h, 768);
+    ck_assert_int_eq(p.in_w, 1024);
+    double e = max_rel_diff(p.embeddings, need(f, "out.image_embeddings"));
+    ck_assert_msg(e <= 1e-4, "embedding differs by %g of its largest value", e);
+    const float *pt = need(f, "case_a.point_coords")->data;
+    double point[2] = {pt[0], pt[1]};
+    int label = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        ck_assert_int_eq(ts_scope_begin(), TS_OK);
+        struct sam_query q = {.n_points = 1, .points = point, .labels = &label, .multimask = 1};
+        ts_tensor *masks, *iou, *low;
+        ck_assert_msg(sam_predictor_predict(&p, &q, &masks, &iou, &low) == 0, "%s", lab_err_message());
+        ck_assert_int_eq(ts_dtype(masks), TS_BOOL);
+        ck_assert_int_eq(ts_size(masks, 1), 3);
+        ck_assert_int_eq(ts_size(masks, 2), 768);
+        ck_assert_int_eq(ts_size(masks, 3), 1024);
+        double ie = max_rel_diff(iou, need(f, "case_a.multi.iou_predictions"));
+        ck_assert_msg(ie <= 1e-4, "pass %d: IoU predictions differ by %g", pass, ie);
+        ts_tensor *rows;
+        ck_assert_int_eq(ts_narrow(&rows, low, 2, 96, 64), TS_OK);
+        ie = max_rel_diff(rows, need(f, "case_a.multi.low_res_masks[:,:,96:160,:]"));
+        ck_assert_msg(ie <= 1e-4, "pass %d: low-res logits differ by %g", pass, ie);
+        ts_scope_end();
+        if (pass == 0) {
+            /* a fresh predictor on the same image and weights: read from disk */
+            sam_predictor_free(&p);
+            ck_assert_int_eq(sam_predictor_init(&p, m, ref, cache), 0);
+            ck_assert_msg(sam_predictor_set_image(&p, &im) == 0, "%s", lab_err_message());
+            ck_assert_int_eq(p.from_cache, 1);
+        }
+    }
+    /* prompting needs an image; labels must be 0 or 1 */
+    struct sam_predictor empty;
+    ck_assert_int_eq(sam_predictor_init(&empty, m, NULL, NULL), 0);
+    struct sam_query q = {.n_points = 1, .points = point, .labels = &label};
+    ts_tensor *a, *b, *d;
+    ck_assert_int_eq(sam_predictor_predict(&empty, &q, &a, &b, &d), LAB_EUSAGE);
+    int bad = 7;
+    q.labels = &bad;
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    ck_assert_int_eq(sam_predictor_predict(&p, &q, &a, &b, &d), LAB_EUSAGE);
+    ts_scope_end();
+    sam_predictor_free(&p);
+    ds_image_free(&im);
+    model_free(m);
+    st_close(f);
+    st_close(fd);
+    tu_rmtree(cache);
+    free(cache);
+}
+END_TEST
+
 Suite *suite_sam_predict(void)
 {
     Suite *s = suite_create("sam_predict");
     TCase *tc = tcase_create("preprocess");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_resize_longest_side_is_pillows);
+    tcase_add_test(tc, test_predictor_matches_and_caches);
     suite_add_tcase(s, tc);
     return s;
 }
