@@ -2,9 +2,9 @@
 
 #include <string.h>
 
-extern const struct lab_impl lab_cnn_architectures, lab_vision_transformer;
+extern const struct lab_impl lab_cnn_architectures, lab_vision_transformer, lab_segment_anything;
 
-static const struct lab_impl *const impls[] = {&lab_cnn_architectures, &lab_vision_transformer};
+static const struct lab_impl *const impls[] = {&lab_cnn_architectures, &lab_vision_transformer, &lab_segment_anything};
 
 const struct lab_impl *lab_impl_find(const char *id)
 {

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Parses the embedded manifests once (idempotent). LAB_EINTERNAL when one is
  * malformed or lacks id/title: that is a build defect, not a user error. */
@@ -23,6 +24,7 @@ void lab_registry_free(void);
 /* A lab's code. Labs register in labs/impls.c. */
 struct lab_run;
 struct model;
+struct predict_opts;
 struct lab_impl {
     const char *id;
     /* Lab-specific checks of a resolved configuration (model names ...);
@@ -38,6 +40,9 @@ struct lab_impl {
      * architecture is configurable (2.2.5's patch size, depth ...); NULL
      * when the name alone fixes it. */
     int (*create_model_cfg)(const json_t *config, const char *name, int num_classes, struct model **out);
+    /* `lab predict` for a lab whose task is not classify (2.2.6's prompts);
+     * NULL: labs/predict.c's classifier path. say (may be NULL) gets progress. */
+    int (*predict)(const struct predict_opts *o, FILE *say);
 };
 /* NULL when the lab has a manifest but no code in this version. */
 const struct lab_impl *lab_impl_find(const char *id);

@@ -17,6 +17,12 @@ struct predict_opts {
     const char *model;   /* NULL: the run's (or the lab's default) model */
     const char *out;     /* output directory */
     const char *device;  /* "auto", "cpu", "cuda:N" */
+    /* 2.2.6 (promptable segmentation): "x,y[,label]" points, an "x1,y1,x2,y2"
+     * box, three masks or one, and the background-removed RGBA image */
+    const char *const *points;
+    size_t n_points;
+    const char *box;
+    int multimask, cutout;
 };
 
 /* Writes out/predictions.json (per image: source, top-5 class ids, names

@@ -5,7 +5,8 @@
 
 #include <stdio.h>
 
-enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE };
+enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE, O_POINT, O_BOX, O_MULTIMASK, O_CUTOUT };
+#define MAX_POINTS 64
 
 const struct lab_opt lab_predict_options[] = {
     {O_WEIGHTS, "weights", 0, LAB_OPT_STR, "RUN-DIR|FILE", "a run directory (its config.json gives the architecture)\nor a weights file (the lab's default configuration)", 0, 0, NULL},
@@ -13,12 +14,17 @@ const struct lab_opt lab_predict_options[] = {
     {O_OUT, "out", 0, LAB_OPT_STR, "DIR", "where predictions.json and outputs.safetensors go", 0, 0, NULL},
     {O_MODEL, "model", 0, LAB_OPT_STR, "NAME", "one of the run's models (or the lab's, with a weights file)", 0, 0, NULL},
     {O_DEVICE, "device", 0, LAB_OPT_STR, "D", "auto (default), cpu, cuda or cuda:N", 0, 0, NULL},
+    {O_POINT, "point", 0, LAB_OPT_STR, "X,Y[,L]", "2.2.6: a prompt point in image pixels, label 1 (foreground,\nthe default) or 0 (background); repeat for more", 0, 0, NULL},
+    {O_BOX, "box", 0, LAB_OPT_STR, "X1,Y1,X2,Y2", "2.2.6: a box prompt in image pixels", 0, 0, NULL},
+    {O_MULTIMASK, "multimask", 0, LAB_OPT_FLAG, NULL, "2.2.6: three masks with their predicted IoU (default: one)", 0, 0, NULL},
+    {O_CUTOUT, "cutout", 0, LAB_OPT_FLAG, NULL, "2.2.6: also write cutout.png, the image with the background\nremoved (RGBA, the best mask as alpha)", 0, 0, NULL},
     {0},
 };
 
 int cmd_predict(int argc, char **argv)
 {
     struct predict_opts o = {.device = "auto"};
+    const char *points[MAX_POINTS];
     int c;
     struct lab_opts p;
     lab_opts_init(&p, "predict", lab_predict_options, argc, argv);
@@ -29,6 +35,14 @@ int cmd_predict(int argc, char **argv)
         case O_MODEL: o.model = p.value; break;
         case O_OUT: o.out = p.value; break;
         case O_DEVICE: o.device = p.value; break;
+        case O_POINT:
+            if (o.n_points == MAX_POINTS)
+                return lab_cli_usage("predict", "at most %d --point prompts", MAX_POINTS);
+            points[o.n_points++] = p.value;
+            break;
+        case O_BOX: o.box = p.value; break;
+        case O_MULTIMASK: o.multimask = 1; break;
+        case O_CUTOUT: o.cutout = 1; break;
         }
     }
     if (c < 0)
@@ -38,6 +52,7 @@ int cmd_predict(int argc, char **argv)
     if (!o.weights || !o.source || !o.out)
         return lab_cli_usage("predict", "--weights, --source and --out are required");
     o.lab = p.pos[0];
+    o.points = points;
     int rc = lab_predict(&o, stdout);
     if (!rc)
         printf("wrote %s/predictions.json and %s/outputs.safetensors\n", o.out, o.out);
