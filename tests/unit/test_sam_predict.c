@@ -3,6 +3,8 @@
  * (tests/ref/sam_resize.py). */
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "labs/2.2.6-segment-anything/amg.h"
+#include "labs/2.2.6-segment-anything/generator.h"
 #include "labs/2.2.6-segment-anything/predictor.h"
 #include "labs/2.2.6-segment-anything/resize.h"
 #include "labs/models/sam.h"
@@ -178,6 +180,63 @@ START_TEST(test_predictor_matches_and_caches)
 }
 END_TEST
 
+/* The generator end to end on a small random SAM: every mask it returns
+ * decodes to its area inside its box, passed the filters, and no two kept
+ * boxes overlap beyond the NMS threshold. */
+START_TEST(test_automatic_masks_are_consistent)
+{
+    ts_manual_seed(3);
+    static const int g[1] = {1};
+    struct sam_config c;
+    sam_config_custom(&c, 16, 2, 2, 1, g);
+    struct model *m = NULL;
+    ck_assert_int_eq(sam_new(&c, &m), 0);
+    struct ds_image im = {0};
+    ck_assert_int_eq(ds_image_alloc(&im, 128, 96, 3), 0);
+    for (size_t i = 0; i < (size_t)128 * 96 * 3; i++)
+        im.px[i] = (uint8_t)((i * 2654435761u) >> 24);
+    struct sam_predictor p;
+    ck_assert_int_eq(sam_predictor_init(&p, m, NULL, NULL), 0);
+    struct sam_amg_opts o;
+    sam_amg_defaults(&o);
+    o.points_per_side = 4;
+    o.pred_iou_thresh = -10; /* random weights predict IoUs around 0 */
+    o.stability_score_thresh = 0;
+    o.min_mask_region_area = 10;
+    struct sam_amg_result r;
+    ck_assert_msg(sam_amg_generate(&p, &im, &o, &r) == 0, "%s", lab_err_message());
+    ck_assert_int_gt(r.n, 0);
+    ck_assert_int_le(r.n, 16 * 3);
+    uint8_t *mask = malloc((size_t)96 * 128);
+    for (size_t i = 0; i < r.n; i++) {
+        const struct sam_amg_mask *a = &r.masks[i];
+        ck_assert_int_eq(sam_amg_rle_decode(a->rle, a->n_rle, 96, 128, mask), 0);
+        long area = 0;
+        int64_t box[4];
+        for (size_t k = 0; k < (size_t)96 * 128; k++)
+            area += mask[k];
+        ck_assert_int_eq(area, a->area);
+        sam_amg_mask_box(mask, 96, 128, box);
+        ck_assert(box[0] == a->bbox_xywh[0] && box[1] == a->bbox_xywh[1]);
+        ck_assert(box[2] == a->bbox_xywh[0] + a->bbox_xywh[2] && box[3] == a->bbox_xywh[1] + a->bbox_xywh[3]);
+        ck_assert(a->stability >= 0 && a->predicted_iou > -10);
+        ck_assert_int_eq(a->crop_xywh[2], 128);
+        for (size_t j = 0; j < i; j++) {
+            const double *u = a->bbox_xywh, *v = r.masks[j].bbox_xywh;
+            double ix = fmax(0, fmin(u[0] + u[2], v[0] + v[2]) - fmax(u[0], v[0]));
+            double iy = fmax(0, fmin(u[1] + u[3], v[1] + v[3]) - fmax(u[1], v[1]));
+            double inter = ix * iy, uni = u[2] * u[3] + v[2] * v[3] - inter;
+            ck_assert_msg(uni <= 0 || inter / uni <= 0.7 + 1e-6, "masks %zu and %zu overlap %g", i, j, inter / uni);
+        }
+    }
+    free(mask);
+    sam_amg_result_free(&r);
+    sam_predictor_free(&p);
+    ds_image_free(&im);
+    model_free(m);
+}
+END_TEST
+
 Suite *suite_sam_predict(void)
 {
     Suite *s = suite_create("sam_predict");
@@ -185,6 +244,7 @@ Suite *suite_sam_predict(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_resize_longest_side_is_pillows);
     tcase_add_test(tc, test_predictor_matches_and_caches);
+    tcase_add_test(tc, test_automatic_masks_are_consistent);
     suite_add_tcase(s, tc);
     return s;
 }
