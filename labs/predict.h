@@ -23,6 +23,9 @@ struct predict_opts {
     size_t n_points;
     const char *box;
     int multimask, cutout;
+    /* 2.2.6: every mask automatically (the course's generator settings);
+     * points_per_side 0 keeps the course's 32 */
+    int auto_masks, points_per_side;
 };
 
 /* Writes out/predictions.json (per image: source, top-5 class ids, names

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE, O_POINT, O_BOX, O_MULTIMASK, O_CUTOUT };
+enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE, O_POINT, O_BOX, O_MULTIMASK, O_CUTOUT, O_AUTO, O_PPS };
 #define MAX_POINTS 64
 
 const struct lab_opt lab_predict_options[] = {
@@ -18,6 +18,8 @@ const struct lab_opt lab_predict_options[] = {
     {O_BOX, "box", 0, LAB_OPT_STR, "X1,Y1,X2,Y2", "2.2.6: a box prompt in image pixels", 0, 0, NULL},
     {O_MULTIMASK, "multimask", 0, LAB_OPT_FLAG, NULL, "2.2.6: three masks with their predicted IoU (default: one)", 0, 0, NULL},
     {O_CUTOUT, "cutout", 0, LAB_OPT_FLAG, NULL, "2.2.6: also write cutout.png, the image with the background\nremoved (RGBA, the best mask as alpha)", 0, 0, NULL},
+    {O_AUTO, "auto", 0, LAB_OPT_FLAG, NULL, "2.2.6: generate every mask (points_per_side 32, crop_n_layers 1,\npred_iou_thresh 0.88, stability 0.95, min region 100) into auto.json", 0, 0, NULL},
+    {O_PPS, "points-per-side", 0, LAB_OPT_INT, "N", "2.2.6 --auto: the point grid's side (default 32)", 1, 256, NULL},
     {0},
 };
 
@@ -43,6 +45,8 @@ int cmd_predict(int argc, char **argv)
         case O_BOX: o.box = p.value; break;
         case O_MULTIMASK: o.multimask = 1; break;
         case O_CUTOUT: o.cutout = 1; break;
+        case O_AUTO: o.auto_masks = 1; break;
+        case O_PPS: o.points_per_side = (int)p.ival; break;
         }
     }
     if (c < 0)
@@ -54,7 +58,9 @@ int cmd_predict(int argc, char **argv)
     o.lab = p.pos[0];
     o.points = points;
     int rc = lab_predict(&o, stdout);
-    if (!rc)
+    if (!rc && o.auto_masks && !o.n_points && !o.box)
+        printf("wrote %s/auto.json and %s/auto.png\n", o.out, o.out);
+    else if (!rc)
         printf("wrote %s/predictions.json and %s/outputs.safetensors\n", o.out, o.out);
     return rc;
 }

@@ -7,7 +7,9 @@
 #include "base/paths.h"
 #include "datasets/image.h"
 #include "datasets/loaders.h"
+#include "labs/2.2.6-segment-anything/amg.h"
 #include "labs/2.2.6-segment-anything/checkpoint.h"
+#include "labs/2.2.6-segment-anything/generator.h"
 #include "labs/2.2.6-segment-anything/png_out.h"
 #include "labs/2.2.6-segment-anything/predictor.h"
 #include "labs/device.h"
@@ -81,8 +83,8 @@ static int parse_prompts(const struct predict_opts *o, double *pts, int *labels,
         *has_box = 1;
     }
     if (!*np && !*has_box)
-        return lab_err(LAB_EUSAGE, "prompt SAM with --point X,Y[,LABEL] (repeatable) and/or --box X1,Y1,X2,Y2",
-                       "lab predict 2.2.6 needs a prompt (automatic masks are not in this version)");
+        return lab_err(LAB_EUSAGE, "prompt SAM with --point X,Y[,LABEL] (repeatable) and/or --box X1,Y1,X2,Y2, or use --auto",
+                       "lab predict 2.2.6 needs a prompt (or --auto)");
     return LAB_OK;
 }
 
@@ -172,11 +174,60 @@ static int write_outputs(const struct predict_opts *o, const struct ds_image *im
     return rc;
 }
 
+/* auto.json: SamAutomaticMaskGenerator's records (bbox and crop_box XYWH,
+ * segmentation as column-major RLE) and auto.png, the masks coloured */
+static int write_auto(const struct predict_opts *o, const struct ds_image *im, const struct sam_amg_result *r)
+{
+    json_t *arr = json_array();
+    size_t hw = (size_t)im->w * im->h;
+    uint8_t *over = malloc(hw * 3), *mask = malloc(hw);
+    int rc = over && mask ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory for the automatic masks");
+    if (!rc)
+        memcpy(over, im->px, hw * 3);
+    for (size_t i = 0; !rc && i < r->n; i++) {
+        const struct sam_amg_mask *m = &r->masks[i];
+        json_t *counts = json_array();
+        for (size_t k = 0; k < m->n_rle; k++)
+            json_array_append_new(counts, json_integer(m->rle[k]));
+        json_array_append_new(
+            arr, json_pack("{s:{s:[i,i], s:o}, s:I, s:[f,f,f,f], s:f, s:[[f,f]], s:f, s:[i,i,i,i]}", "segmentation",
+                           "size", r->h, r->w, "counts", counts, "area", (json_int_t)m->area, "bbox", m->bbox_xywh[0],
+                           m->bbox_xywh[1], m->bbox_xywh[2], m->bbox_xywh[3], "predicted_iou", (double)m->predicted_iou,
+                           "point_coords", m->point[0], m->point[1], "stability_score", (double)m->stability,
+                           "crop_box", m->crop_xywh[0], m->crop_xywh[1], m->crop_xywh[2], m->crop_xywh[3]));
+        rc = sam_amg_rle_decode(m->rle, m->n_rle, im->h, im->w, mask);
+        uint8_t col[3] = {(uint8_t)(60 + (i * 97) % 196), (uint8_t)(60 + (i * 57) % 196), (uint8_t)(60 + (i * 151) % 196)};
+        for (size_t k = 0; !rc && k < hw; k++)
+            if (mask[k])
+                for (int ch = 0; ch < 3; ch++)
+                    over[k * 3 + ch] = (uint8_t)((im->px[k * 3 + ch] + col[ch]) / 2);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/auto.png", o->out);
+    if (!rc)
+        rc = sam_png_write(path, over, im->w, im->h, 3);
+    if (!rc) {
+        json_t *root = json_pack("{s:s, s:s, s:i, s:i, s:I, s:o}", "lab", "2.2.6", "source", o->source, "width", im->w,
+                                 "height", im->h, "n_masks", (json_int_t)r->n, "masks", arr);
+        arr = NULL;
+        char *text = json_dumps(root, JSON_INDENT(1));
+        snprintf(path, sizeof path, "%s/auto.json", o->out);
+        rc = text ? lab_write_atomic(path, text, strlen(text)) : lab_err(LAB_EINTERNAL, NULL, "cannot encode JSON");
+        free(text);
+        json_decref(root);
+    }
+    json_decref(arr);
+    free(over);
+    free(mask);
+    return rc;
+}
+
 static int predict(const struct predict_opts *o, FILE *say)
 {
     double pts[MAX_PTS * 2], box[4];
-    int labels[MAX_PTS], np, has_box;
-    LAB_TRY(parse_prompts(o, pts, labels, &np, box, &has_box));
+    int labels[MAX_PTS], np = 0, has_box = 0;
+    if (!o->auto_masks || o->n_points || o->box)
+        LAB_TRY(parse_prompts(o, pts, labels, &np, box, &has_box));
     if (lab_is_dir(o->source))
         return lab_err(LAB_EUSAGE, "pass one image to --source", "%s is a folder; SAM is prompted per image", o->source);
     struct lab_device_choice dev;
@@ -199,6 +250,32 @@ static int predict(const struct predict_opts *o, FILE *say)
         rc = sam_predictor_set_image(&p, &im);
     if (!rc && say)
         fprintf(say, "image %dx%d, embedding %s\n", im.w, im.h, p.from_cache ? "from the cache" : "computed");
+    if (!rc && o->auto_masks) {
+        struct sam_amg_opts ao;
+        sam_amg_defaults(&ao);
+        /* the course's settings */
+        ao.crop_n_layers = 1;
+        ao.crop_n_points_downscale_factor = 2;
+        ao.min_mask_region_area = 100;
+        if (o->points_per_side > 0)
+            ao.points_per_side = o->points_per_side;
+        struct sam_amg_result res;
+        rc = sam_amg_generate(&p, &im, &ao, &res);
+        if (!rc) {
+            rc = write_auto(o, &im, &res);
+            if (!rc && say)
+                fprintf(say, "%zu automatic masks\n", res.n);
+            sam_amg_result_free(&res);
+        }
+        if (!rc && !np && !has_box) {
+            sam_predictor_free(&p);
+            model_free(m);
+            ds_image_free(&im);
+            return LAB_OK;
+        }
+        if (!rc)
+            rc = sam_predictor_set_image(&p, &im); /* the generator left the last crop */
+    }
     uint8_t *masks = NULL;
     float *iou = NULL, *low = NULL;
     if (!rc) {
