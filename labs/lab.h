@@ -40,8 +40,9 @@ struct lab_impl {
      * architecture is configurable (2.2.5's patch size, depth ...); NULL
      * when the name alone fixes it. */
     int (*create_model_cfg)(const json_t *config, const char *name, int num_classes, struct model **out);
-    /* `lab predict` for labs whose task the generic path does not handle
-     * (2.2.3's detections); NULL: labs/predict.c's classify path. */
+    /* `lab predict` for a lab whose task is not classify (2.2.3's
+     * detections, 2.2.6's prompts); NULL: labs/predict.c's classifier path.
+     * say (may be NULL) gets progress. */
     int (*predict)(const struct predict_opts *o, FILE *say);
 };
 /* NULL when the lab has a manifest but no code in this version. */

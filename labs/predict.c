@@ -133,6 +133,8 @@ int lab_predict(const struct predict_opts *o, FILE *say)
     LAB_TRY(lab_registry_load());
     const json_t *manifest = lab_registry_find(o->lab);
     const struct lab_impl *impl = lab_impl_find(o->lab);
+    if (manifest && impl && impl->predict)
+        return impl->predict(o, say);
     if (!manifest || !impl || !impl->create_model)
         return lab_err(LAB_EUSAGE, "`lab list` shows the labs", "lab %s has no models in this version", o->lab);
     if (impl->predict)

@@ -22,6 +22,15 @@ struct predict_opts {
     double conf, iou;    /* 0.25, 0.7 */
     int imgsz, max_det;  /* 640, 300 */
     const char *classes; /* "person,car,bus" (names or ids), NULL: all */
+    /* 2.2.6 (promptable segmentation): "x,y[,label]" points, an "x1,y1,x2,y2"
+     * box, three masks or one, and the background-removed RGBA image */
+    const char *const *points;
+    size_t n_points;
+    const char *box;
+    int multimask, cutout;
+    /* 2.2.6: every mask automatically (the course's generator settings);
+     * points_per_side 0 keeps the course's 32 */
+    int auto_masks, points_per_side;
 };
 
 /* Writes out/predictions.json (per image: source, top-5 class ids, names

@@ -5,7 +5,9 @@
 
 #include <stdio.h>
 
-enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE, O_CONF, O_IOU, O_IMGSZ, O_CLASSES, O_MAX_DET };
+enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE, O_CONF, O_IOU, O_IMGSZ, O_CLASSES, O_MAX_DET,
+       O_POINT, O_BOX, O_MULTIMASK, O_CUTOUT, O_AUTO, O_PPS };
+#define MAX_POINTS 64
 
 const struct lab_opt lab_predict_options[] = {
     {O_WEIGHTS, "weights", 0, LAB_OPT_STR, "RUN-DIR|FILE", "a run directory (its config.json gives the architecture)\nor a weights file (the lab's default configuration)", 0, 0, NULL},
@@ -18,12 +20,19 @@ const struct lab_opt lab_predict_options[] = {
     {O_IMGSZ, "imgsz", 0, LAB_OPT_INT, "N", "detection: input size, a multiple of 32 (default 640)", 32, 8192, NULL},
     {O_CLASSES, "classes", 0, LAB_OPT_STR, "A,B", "detection: only these classes, by name or id (person,car,bus)", 0, 0, NULL},
     {O_MAX_DET, "max-det", 0, LAB_OPT_INT, "N", "detection: at most N boxes per image (default 300)", 1, 30000, NULL},
+    {O_POINT, "point", 0, LAB_OPT_STR, "X,Y[,L]", "2.2.6: a prompt point in image pixels, label 1 (foreground,\nthe default) or 0 (background); repeat for more", 0, 0, NULL},
+    {O_BOX, "box", 0, LAB_OPT_STR, "X1,Y1,X2,Y2", "2.2.6: a box prompt in image pixels", 0, 0, NULL},
+    {O_MULTIMASK, "multimask", 0, LAB_OPT_FLAG, NULL, "2.2.6: three masks with their predicted IoU (default: one)", 0, 0, NULL},
+    {O_CUTOUT, "cutout", 0, LAB_OPT_FLAG, NULL, "2.2.6: also write cutout.png, the image with the background\nremoved (RGBA, the best mask as alpha)", 0, 0, NULL},
+    {O_AUTO, "auto", 0, LAB_OPT_FLAG, NULL, "2.2.6: generate every mask (points_per_side 32, crop_n_layers 1,\npred_iou_thresh 0.88, stability 0.95, min region 100) into auto.json", 0, 0, NULL},
+    {O_PPS, "points-per-side", 0, LAB_OPT_INT, "N", "2.2.6 --auto: the point grid's side (default 32)", 1, 256, NULL},
     {0},
 };
 
 int cmd_predict(int argc, char **argv)
 {
     struct predict_opts o = {.device = "auto", .conf = -1, .iou = -1};
+    const char *points[MAX_POINTS];
     int c;
     struct lab_opts p;
     lab_opts_init(&p, "predict", lab_predict_options, argc, argv);
@@ -39,6 +48,16 @@ int cmd_predict(int argc, char **argv)
         case O_IMGSZ: o.imgsz = (int)p.ival; break;
         case O_CLASSES: o.classes = p.value; break;
         case O_MAX_DET: o.max_det = (int)p.ival; break;
+        case O_POINT:
+            if (o.n_points == MAX_POINTS)
+                return lab_cli_usage("predict", "at most %d --point prompts", MAX_POINTS);
+            points[o.n_points++] = p.value;
+            break;
+        case O_BOX: o.box = p.value; break;
+        case O_MULTIMASK: o.multimask = 1; break;
+        case O_CUTOUT: o.cutout = 1; break;
+        case O_AUTO: o.auto_masks = 1; break;
+        case O_PPS: o.points_per_side = (int)p.ival; break;
         }
     }
     if (c < 0)
@@ -48,5 +67,6 @@ int cmd_predict(int argc, char **argv)
     if (!o.weights || !o.source || !o.out)
         return lab_cli_usage("predict", "--weights, --source and --out are required");
     o.lab = p.pos[0];
+    o.points = points;
     return lab_predict(&o, stdout);
 }

@@ -44,6 +44,8 @@ int ts_exp(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::exp(T(a))); }
 int ts_log(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::log(T(a))); }
 int ts_atan(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::atan(T(a))); }
 int ts_sqrt(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::sqrt(T(a))); }
+int ts_sin(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::sin(T(a))); }
+int ts_cos(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::cos(T(a))); }
 int ts_abs(ts_tensor **out, const ts_tensor *a) { TS_OP(out, at::abs(T(a))); }
 
 int ts_clamp(ts_tensor **out, const ts_tensor *a, double lo, double hi)

@@ -150,6 +150,9 @@ int ts_neg(ts_tensor **out, const ts_tensor *a);
 int ts_exp(ts_tensor **out, const ts_tensor *a);
 int ts_log(ts_tensor **out, const ts_tensor *a);
 int ts_sqrt(ts_tensor **out, const ts_tensor *a);
+/* SAM's random Fourier positional encoding */
+int ts_sin(ts_tensor **out, const ts_tensor *a);
+int ts_cos(ts_tensor **out, const ts_tensor *a);
 int ts_abs(ts_tensor **out, const ts_tensor *a);
 int ts_atan(ts_tensor **out, const ts_tensor *a); /* CIoU's aspect term (YOLOv8 loss) */
 int ts_clamp(ts_tensor **out, const ts_tensor *a, double lo, double hi); /* NAN: unbounded side */

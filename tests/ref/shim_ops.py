@@ -102,6 +102,7 @@ case("max0", lambda t: t.max(0).values, rnd(3, 4))
 case("cumsum", lambda t: t.cumsum(1), rnd(3, 4))
 case("clamp", lambda t: t.clamp(-0.5, 0.7), rnd(3, 4))
 case("exp_log", lambda t: torch.log(torch.exp(t) + 1).sqrt(), rnd(3, 4))
+case("sin_cos", lambda t: torch.sin(t * 7) - torch.cos(t * 5), rnd(3, 4))
 
 # shapes and indexing
 case("cat", lambda u, v: torch.cat([u, v], 1), rnd(2, 3), rnd(2, 2))

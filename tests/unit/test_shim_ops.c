@@ -120,6 +120,15 @@ static int op_exp_log(ts_tensor **o, ts_tensor **in)
     ck_assert_int_eq(ts_log(&l, e1), TS_OK);
     return ts_sqrt(o, l);
 }
+static int op_sin_cos(ts_tensor **o, ts_tensor **in)
+{
+    ts_tensor *a, *b, *s, *c;
+    ck_assert_int_eq(ts_mul_scalar(&a, in[0], 7), TS_OK);
+    ck_assert_int_eq(ts_mul_scalar(&b, in[0], 5), TS_OK);
+    ck_assert_int_eq(ts_sin(&s, a), TS_OK);
+    ck_assert_int_eq(ts_cos(&c, b), TS_OK);
+    return ts_sub(o, s, c);
+}
 static int op_cat(ts_tensor **o, ts_tensor **in) { return ts_cat(o, (const ts_tensor *const *)in, 2, 1); }
 static int op_stack(ts_tensor **o, ts_tensor **in) { return ts_stack(o, (const ts_tensor *const *)in, 2, 0); }
 static int op_permute(ts_tensor **o, ts_tensor **in)
@@ -212,6 +221,7 @@ static const struct op_case {
     {"cumsum", op_cumsum, RTOL},
     {"clamp", op_clamp, RTOL},
     {"exp_log", op_exp_log, RTOL},
+    {"sin_cos", op_sin_cos, RTOL},
     {"cat", op_cat, RTOL},
     {"stack", op_stack, RTOL},
     {"permute", op_permute, RTOL},

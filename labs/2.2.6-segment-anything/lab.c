@@ -1,0 +1,327 @@
+/* Lab 2.2.6: Segment Anything. This version has the model (labs/models/
+ * sam.h), the official checkpoints and `lab predict 2.2.6` with point and
+ * box prompts; `lab run 2.2.6` (quick training, the notebook's full mode)
+ * is not in it yet and says so. */
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "base/paths.h"
+#include "datasets/image.h"
+#include "datasets/loaders.h"
+#include "labs/2.2.6-segment-anything/amg.h"
+#include "labs/2.2.6-segment-anything/checkpoint.h"
+#include "labs/2.2.6-segment-anything/generator.h"
+#include "labs/2.2.6-segment-anything/png_out.h"
+#include "labs/2.2.6-segment-anything/predictor.h"
+#include "labs/device.h"
+#include "labs/lab.h"
+#include "labs/models/nn.h"
+#include "labs/models/sam.h"
+#include "labs/models/weights.h"
+#include "labs/predict.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PTS 64
+
+static int create_model(const char *name, int num_classes, struct model **out)
+{
+    (void)num_classes;
+    struct sam_config c;
+    LAB_TRY(sam_config_named(name, &c));
+    return sam_new(&c, out);
+}
+
+static int run(struct lab_run *r)
+{
+    (void)r;
+    return lab_err(LAB_EUSAGE, "use `lab predict 2.2.6 --weights sam_vit_b_01ec64.pth --source IMG --point X,Y --out DIR`",
+                   "`lab run 2.2.6` (quick training and the notebook's full mode) is not in this version");
+}
+
+/* "a,b,c[,d]" -> up to `cap` numbers; the count */
+static int parse_nums(const char *s, double *v, int cap)
+{
+    int n = 0;
+    const char *p = s;
+    while (*p && n < cap) {
+        char *end;
+        v[n] = strtod(p, &end);
+        if (end == p)
+            return -1;
+        n++;
+        p = end;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return -1;
+    }
+    return *p ? -1 : n;
+}
+
+static int parse_prompts(const struct predict_opts *o, double *pts, int *labels, int *np, double *box, int *has_box)
+{
+    *np = 0;
+    *has_box = 0;
+    for (size_t i = 0; i < o->n_points && i < MAX_PTS; i++) {
+        double v[3];
+        int n = parse_nums(o->points[i], v, 3);
+        if (n < 2 || (n == 3 && v[2] != 0 && v[2] != 1))
+            return lab_err(LAB_EUSAGE, "write a point as X,Y or X,Y,LABEL with LABEL 1 (foreground) or 0 (background)",
+                           "--point '%s' is not X,Y[,LABEL]", o->points[i]);
+        pts[*np * 2] = v[0];
+        pts[*np * 2 + 1] = v[1];
+        labels[*np] = n == 3 ? (int)v[2] : 1;
+        (*np)++;
+    }
+    if (o->box) {
+        if (parse_nums(o->box, box, 4) != 4 || box[2] <= box[0] || box[3] <= box[1])
+            return lab_err(LAB_EUSAGE, "write the box as X1,Y1,X2,Y2 (top-left, then bottom-right, in pixels)",
+                           "--box '%s' is not an x1,y1,x2,y2 box", o->box);
+        *has_box = 1;
+    }
+    if (!*np && !*has_box)
+        return lab_err(LAB_EUSAGE, "prompt SAM with --point X,Y[,LABEL] (repeatable) and/or --box X1,Y1,X2,Y2, or use --auto",
+                       "lab predict 2.2.6 needs a prompt (or --auto)");
+    return LAB_OK;
+}
+
+static int write_outputs(const struct predict_opts *o, const struct ds_image *im, const uint8_t *masks, const float *iou,
+                         int K, const float *low, const struct sam_predictor *p, const double *pts, const int *labels,
+                         int np, const double *box)
+{
+    size_t hw = (size_t)im->w * im->h;
+    static const uint8_t colors[3][3] = {{30, 144, 255}, {255, 64, 64}, {64, 200, 64}};
+    json_t *root = json_object(), *arr = json_array(), *jp = json_array();
+    uint8_t *gray = malloc(hw), *over = malloc(hw * 3);
+    int rc = gray && over ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory for the mask images");
+    int best = 0;
+    for (int k = 1; k < K; k++)
+        if (iou[k] > iou[best])
+            best = k;
+    for (int k = 0; k < K && !rc; k++) {
+        const uint8_t *m = masks + (size_t)k * hw;
+        long long area = 0;
+        for (size_t i = 0; i < hw; i++) {
+            gray[i] = m[i] ? 255 : 0;
+            area += m[i] != 0;
+            for (int ch = 0; ch < 3; ch++) {
+                uint8_t v = im->px[i * 3 + ch];
+                over[i * 3 + ch] = m[i] ? (uint8_t)((v + colors[k % 3][ch]) / 2) : v;
+            }
+        }
+        char name[64], oname[64], path[4200];
+        snprintf(name, sizeof name, "mask_%d.png", k);
+        snprintf(oname, sizeof oname, "overlay_%d.png", k);
+        snprintf(path, sizeof path, "%s/%s", o->out, name);
+        rc = sam_png_write(path, gray, im->w, im->h, 1);
+        snprintf(path, sizeof path, "%s/%s", o->out, oname);
+        if (!rc)
+            rc = sam_png_write(path, over, im->w, im->h, 3);
+        json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:f, s:I}", "index", k, "mask", name, "overlay", oname,
+                                             "score", (double)iou[k], "area", (json_int_t)area));
+    }
+    if (!rc && o->cutout) {
+        uint8_t *rgba = malloc(hw * 4);
+        if (!rgba)
+            rc = lab_err(LAB_EINTERNAL, NULL, "out of memory for the cutout");
+        for (size_t i = 0; rgba && i < hw; i++) {
+            memcpy(rgba + i * 4, im->px + i * 3, 3);
+            rgba[i * 4 + 3] = masks[(size_t)best * hw + i] ? 255 : 0;
+        }
+        char path[4200];
+        snprintf(path, sizeof path, "%s/cutout.png", o->out);
+        if (!rc)
+            rc = sam_png_write(path, rgba, im->w, im->h, 4);
+        free(rgba);
+    }
+    for (int i = 0; i < np; i++)
+        json_array_append_new(jp, json_pack("[f, f, i]", pts[i * 2], pts[i * 2 + 1], labels[i]));
+    json_object_set_new(root, "lab", json_string("2.2.6"));
+    json_object_set_new(root, "source", json_string(o->source));
+    json_object_set_new(root, "width", json_integer(im->w));
+    json_object_set_new(root, "height", json_integer(im->h));
+    json_object_set_new(root, "points", jp);
+    json_object_set_new(root, "box", box ? json_pack("[f, f, f, f]", box[0], box[1], box[2], box[3]) : json_null());
+    json_object_set_new(root, "multimask", json_boolean(o->multimask));
+    json_object_set_new(root, "best", json_integer(best));
+    json_object_set_new(root, "masks", arr);
+    json_object_set_new(root, "embedding_from_cache", json_boolean(p->from_cache));
+    json_object_set_new(root, "encode_ms", json_real(p->encode_ms));
+    if (!rc) {
+        char *text = json_dumps(root, JSON_INDENT(2)), path[4200];
+        snprintf(path, sizeof path, "%s/predictions.json", o->out);
+        rc = text ? lab_write_atomic(path, text, strlen(text)) : lab_err(LAB_EINTERNAL, NULL, "cannot encode JSON");
+        free(text);
+    }
+    if (!rc) {
+        struct ts_host_tensor t[3] = {
+            {.name = "masks", .dtype = TS_U8, .ndim = 4, .shape = {1, K, im->h, im->w}, .data = masks,
+             .nbytes = (size_t)K * hw},
+            {.name = "iou_predictions", .dtype = TS_F32, .ndim = 2, .shape = {1, K}, .data = iou,
+             .nbytes = (size_t)K * sizeof(float)},
+            {.name = "low_res_masks", .dtype = TS_F32, .ndim = 4, .shape = {1, K, SAM_LOWRES, SAM_LOWRES},
+             .data = low, .nbytes = (size_t)K * SAM_LOWRES * SAM_LOWRES * sizeof(float)}};
+        char path[4200];
+        snprintf(path, sizeof path, "%s/outputs.safetensors", o->out);
+        rc = weights_save_host(t, 3, path, NULL);
+    }
+    json_decref(root);
+    free(gray);
+    free(over);
+    return rc;
+}
+
+/* auto.json: SamAutomaticMaskGenerator's records (bbox and crop_box XYWH,
+ * segmentation as column-major RLE) and auto.png, the masks coloured */
+static int write_auto(const struct predict_opts *o, const struct ds_image *im, const struct sam_amg_result *r)
+{
+    json_t *arr = json_array();
+    size_t hw = (size_t)im->w * im->h;
+    uint8_t *over = malloc(hw * 3), *mask = malloc(hw);
+    int rc = over && mask ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory for the automatic masks");
+    if (!rc)
+        memcpy(over, im->px, hw * 3);
+    for (size_t i = 0; !rc && i < r->n; i++) {
+        const struct sam_amg_mask *m = &r->masks[i];
+        json_t *counts = json_array();
+        for (size_t k = 0; k < m->n_rle; k++)
+            json_array_append_new(counts, json_integer(m->rle[k]));
+        json_array_append_new(
+            arr, json_pack("{s:{s:[i,i], s:o}, s:I, s:[f,f,f,f], s:f, s:[[f,f]], s:f, s:[i,i,i,i]}", "segmentation",
+                           "size", r->h, r->w, "counts", counts, "area", (json_int_t)m->area, "bbox", m->bbox_xywh[0],
+                           m->bbox_xywh[1], m->bbox_xywh[2], m->bbox_xywh[3], "predicted_iou", (double)m->predicted_iou,
+                           "point_coords", m->point[0], m->point[1], "stability_score", (double)m->stability,
+                           "crop_box", m->crop_xywh[0], m->crop_xywh[1], m->crop_xywh[2], m->crop_xywh[3]));
+        rc = sam_amg_rle_decode(m->rle, m->n_rle, im->h, im->w, mask);
+        uint8_t col[3] = {(uint8_t)(60 + (i * 97) % 196), (uint8_t)(60 + (i * 57) % 196), (uint8_t)(60 + (i * 151) % 196)};
+        for (size_t k = 0; !rc && k < hw; k++)
+            if (mask[k])
+                for (int ch = 0; ch < 3; ch++)
+                    over[k * 3 + ch] = (uint8_t)((im->px[k * 3 + ch] + col[ch]) / 2);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/auto.png", o->out);
+    if (!rc)
+        rc = sam_png_write(path, over, im->w, im->h, 3);
+    if (!rc) {
+        json_t *root = json_pack("{s:s, s:s, s:i, s:i, s:I, s:o}", "lab", "2.2.6", "source", o->source, "width", im->w,
+                                 "height", im->h, "n_masks", (json_int_t)r->n, "masks", arr);
+        arr = NULL;
+        char *text = json_dumps(root, JSON_INDENT(1));
+        snprintf(path, sizeof path, "%s/auto.json", o->out);
+        rc = text ? lab_write_atomic(path, text, strlen(text)) : lab_err(LAB_EINTERNAL, NULL, "cannot encode JSON");
+        free(text);
+        json_decref(root);
+    }
+    json_decref(arr);
+    free(over);
+    free(mask);
+    return rc;
+}
+
+static int predict_prompts(const struct predict_opts *o, FILE *say)
+{
+    double pts[MAX_PTS * 2], box[4];
+    int labels[MAX_PTS], np = 0, has_box = 0;
+    if (!o->auto_masks || o->n_points || o->box)
+        LAB_TRY(parse_prompts(o, pts, labels, &np, box, &has_box));
+    if (lab_is_dir(o->source))
+        return lab_err(LAB_EUSAGE, "pass one image to --source", "%s is a folder; SAM is prompted per image", o->source);
+    struct lab_device_choice dev;
+    LAB_TRY(lab_choose_device(o->device ? o->device : "auto", "fp32", &dev));
+    char cache[4200];
+    LAB_TRY(lab_dir_ensure(LAB_DIR_CACHE, "sam-embeddings", cache, sizeof cache));
+    LAB_TRY(lab_mkdir_p(o->out));
+    struct ds_image im = {0};
+    LAB_TRY(ds_image_load(o->source, 0, &im));
+    int rc = ds_image_to_rgb(&im);
+    struct model *m = NULL;
+    if (!rc)
+        rc = sam_checkpoint_load(o->weights, &m);
+    if (!rc && ts_params_to(m->params, dev.device, -1) != TS_OK)
+        rc = nn_fail(TS_ETORCH, "moving the weights");
+    struct sam_predictor p = {0};
+    if (!rc)
+        rc = sam_predictor_init(&p, m, o->weights, cache);
+    if (!rc)
+        rc = sam_predictor_set_image(&p, &im);
+    if (!rc && say)
+        fprintf(say, "image %dx%d, embedding %s\n", im.w, im.h, p.from_cache ? "from the cache" : "computed");
+    if (!rc && o->auto_masks) {
+        struct sam_amg_opts ao;
+        sam_amg_defaults(&ao);
+        /* the course's settings */
+        ao.crop_n_layers = 1;
+        ao.crop_n_points_downscale_factor = 2;
+        ao.min_mask_region_area = 100;
+        if (o->points_per_side > 0)
+            ao.points_per_side = o->points_per_side;
+        struct sam_amg_result res;
+        rc = sam_amg_generate(&p, &im, &ao, &res);
+        if (!rc) {
+            rc = write_auto(o, &im, &res);
+            if (!rc && say)
+                fprintf(say, "%zu automatic masks\n", res.n);
+            sam_amg_result_free(&res);
+        }
+        if (!rc && !np && !has_box) {
+            sam_predictor_free(&p);
+            model_free(m);
+            ds_image_free(&im);
+            return LAB_OK;
+        }
+        if (!rc)
+            rc = sam_predictor_set_image(&p, &im); /* the generator left the last crop */
+    }
+    uint8_t *masks = NULL;
+    float *iou = NULL, *low = NULL;
+    if (!rc) {
+        ts_scope_begin();
+        struct sam_query q = {.n_points = np, .points = pts, .labels = labels, .box = has_box ? box : NULL,
+                              .multimask = o->multimask};
+        ts_tensor *mt, *it, *lt;
+        rc = sam_predictor_predict(&p, &q, &mt, &it, &lt);
+        int K = rc ? 0 : (int)ts_size(it, 1);
+        size_t hw = (size_t)im.w * im.h;
+        if (!rc) {
+            masks = malloc((size_t)K * hw);
+            iou = malloc(sizeof *iou * (size_t)K);
+            low = malloc(sizeof *low * (size_t)K * SAM_LOWRES * SAM_LOWRES);
+            if (!masks || !iou || !low)
+                rc = lab_err(LAB_EINTERNAL, NULL, "out of memory for the masks");
+        }
+        if (!rc && (ts_to_host(mt, TS_U8, masks, (size_t)K * hw) || ts_to_host(it, TS_F32, iou, sizeof *iou * (size_t)K) ||
+                    ts_to_host(lt, TS_F32, low, sizeof *low * (size_t)K * SAM_LOWRES * SAM_LOWRES)))
+            rc = nn_fail(TS_ETORCH, "reading the masks");
+        ts_scope_end();
+        if (!rc)
+            rc = write_outputs(o, &im, masks, iou, K, low, &p, pts, labels, np, has_box ? box : NULL);
+    }
+    free(masks);
+    free(iou);
+    free(low);
+    sam_predictor_free(&p);
+    model_free(m);
+    ds_image_free(&im);
+    return rc;
+}
+
+static int predict(const struct predict_opts *o, FILE *say)
+{
+    int rc = predict_prompts(o, say);
+    if (!rc && say && o->auto_masks && !o->n_points && !o->box)
+        fprintf(say, "wrote %s/auto.json and %s/auto.png\n", o->out, o->out);
+    else if (!rc && say)
+        fprintf(say, "wrote %s/predictions.json and %s/outputs.safetensors\n", o->out, o->out);
+    return rc;
+}
+
+const struct lab_impl lab_segment_anything = {
+    .id = "2.2.6",
+    .run = run,
+    .create_model = create_model,
+    .predict = predict,
+};
