@@ -20,7 +20,7 @@
 
 static int bad_cfg(const char *what, const char *field)
 {
-    return lab_err(LAB_EUSAGE, "use timm's config.json from the same Hub repo as the weights (lab explain TS-STATE-DICT)",
+    return lab_err(LAB_EUSAGE, "use timm's config.json from the same Hub repo as the weights (lab explain TS-STATE-DICT-MISMATCH)",
                    "%s: pretrained_cfg.%s is missing or out of range", what, field);
 }
 
@@ -137,7 +137,7 @@ int pretrained_load_backbone(struct model *m, const char *path, const char *head
         /* the load above was partial: a half-pretrained model must not train on */
         return lab_err(LAB_EUSAGE,
                        "load weights of the same architecture (timm efficientnet_b0, pretrained); "
-                       "lab explain TS-STATE-DICT",
+                       "lab explain TS-STATE-DICT-MISMATCH",
                        "%s does not fit %s%s", path, m->name, buf);
     }
     if (n_loaded)

@@ -60,7 +60,9 @@ static int create_model_cfg(const json_t *config, const char *name, int num_clas
                        "unknown model '%s'", name);
     struct effnet_config c;
     effnet_config_course(&c);
-    c.num_classes = num_classes > 0 ? num_classes : (int)lab_cfg_int(config, "data.num_classes", 100);
+    /* A run's configuration knows its class count (5 in quick mode, 100 for
+     * CIFAR-100); the caller's count is the fallback. */
+    c.num_classes = (int)lab_cfg_int(config, "data.num_classes", num_classes > 0 ? num_classes : 100);
     c.head_dropout = lab_cfg_num(config, "model.head_dropout", c.head_dropout);
     c.drop_rate = lab_cfg_num(config, "model.drop_rate", 0);
     c.drop_path_rate = lab_cfg_num(config, "model.drop_path_rate", 0);
@@ -111,6 +113,10 @@ static int open_data(const json_t *config, struct tl_data *d)
         rc = transfer_class_view(d->eval_full, lo, hi, 0, (size_t)lab_cfg_int(config, "data.eval_subset", 0), &d->eval);
     if (rc)
         return rc;
+    if (lab_cfg_int(config, "data.num_classes", 0) != d->train->num_classes)
+        return lab_err(LAB_EUSAGE, "set data.num_classes to the number of classes in data.classes",
+                       "data.num_classes is %lld, but %s has %d classes", (long long)lab_cfg_int(config, "data.num_classes", 0),
+                       d->train->name, d->train->num_classes);
     d->class_names = info->class_names ? info->class_names + lo : NULL;
     const json_t *data = lab_cfg_get(config, "data");
     if ((rc = ds_augment_from_json(data, &d->cd.train_aug)) || (rc = ds_eval_augment(data, &d->cd.eval_aug)))
