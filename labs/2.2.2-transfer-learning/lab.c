@@ -524,15 +524,6 @@ static int run(struct lab_run *r)
     struct tl_data d = {0};
     struct source src;
     memset(&src, 0, sizeof src);
-    /* Measured here: a full EfficientNet-B0 training step under CPU bf16
-     * autocast ran ~50x slower than in fp32 (its depthwise convolutions), so
-     * the CPU trains this lab in fp32. */
-    if (r->dev.device == TS_CPU && r->dev.bf16) {
-        r->dev.bf16 = 0;
-        snprintf(r->dev.precision, sizeof r->dev.precision, "fp32");
-        json_object_set_new(r->config, "precision", json_string("fp32"));
-        lab_say(r, "precision fp32: EfficientNet's depthwise convolutions are far slower in CPU bf16");
-    }
     int rc = open_data(r->config, &d);
     if (!rc)
         lab_say(r, "data %s: %zu training images, %zu test images, %d classes", d.train->name, d.train->n, d.eval->n,
