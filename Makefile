@@ -180,6 +180,11 @@ $(FUZZ_BUILD)/fuzz_yolo_format: tests/fuzz/fuzz_yolo_format.c datasets/yolo_form
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< datasets/yolo_format.c base/error.c $(shell pkg-config --libs jansson) -lm
 
+# timm's config.json (lab 2.2.2's pretrained_cfg), from the Hub or a shared cache.
+$(FUZZ_BUILD)/fuzz_pretrained_cfg: tests/fuzz/fuzz_pretrained_cfg.c labs/pretrained_cfg.c base/error.c base/fsutil.c $(wildcard labs/*.h base/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< labs/pretrained_cfg.c base/error.c base/fsutil.c $(shell pkg-config --libs jansson) -lm
+
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(wildcard tests/fuzz/*.h shim/*.h base/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DEPS) $(shell pkg-config --libs jansson)

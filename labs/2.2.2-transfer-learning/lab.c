@@ -60,7 +60,9 @@ static int create_model_cfg(const json_t *config, const char *name, int num_clas
                        "unknown model '%s'", name);
     struct effnet_config c;
     effnet_config_course(&c);
-    c.num_classes = num_classes > 0 ? num_classes : (int)lab_cfg_int(config, "data.num_classes", 100);
+    /* A run's configuration knows its class count (5 in quick mode, 100 for
+     * CIFAR-100); the caller's count is the fallback. */
+    c.num_classes = (int)lab_cfg_int(config, "data.num_classes", num_classes > 0 ? num_classes : 100);
     c.head_dropout = lab_cfg_num(config, "model.head_dropout", c.head_dropout);
     c.drop_rate = lab_cfg_num(config, "model.drop_rate", 0);
     c.drop_path_rate = lab_cfg_num(config, "model.drop_path_rate", 0);
@@ -111,6 +113,10 @@ static int open_data(const json_t *config, struct tl_data *d)
         rc = transfer_class_view(d->eval_full, lo, hi, 0, (size_t)lab_cfg_int(config, "data.eval_subset", 0), &d->eval);
     if (rc)
         return rc;
+    if (lab_cfg_int(config, "data.num_classes", 0) != d->train->num_classes)
+        return lab_err(LAB_EUSAGE, "set data.num_classes to the number of classes in data.classes",
+                       "data.num_classes is %lld, but %s has %d classes", (long long)lab_cfg_int(config, "data.num_classes", 0),
+                       d->train->name, d->train->num_classes);
     d->class_names = info->class_names ? info->class_names + lo : NULL;
     const json_t *data = lab_cfg_get(config, "data");
     if ((rc = ds_augment_from_json(data, &d->cd.train_aug)) || (rc = ds_eval_augment(data, &d->cd.eval_aug)))
@@ -518,15 +524,6 @@ static int run(struct lab_run *r)
     struct tl_data d = {0};
     struct source src;
     memset(&src, 0, sizeof src);
-    /* Measured here: a full EfficientNet-B0 training step under CPU bf16
-     * autocast ran ~50x slower than in fp32 (its depthwise convolutions), so
-     * the CPU trains this lab in fp32. */
-    if (r->dev.device == TS_CPU && r->dev.bf16) {
-        r->dev.bf16 = 0;
-        snprintf(r->dev.precision, sizeof r->dev.precision, "fp32");
-        json_object_set_new(r->config, "precision", json_string("fp32"));
-        lab_say(r, "precision fp32: EfficientNet's depthwise convolutions are far slower in CPU bf16");
-    }
     int rc = open_data(r->config, &d);
     if (!rc)
         lab_say(r, "data %s: %zu training images, %zu test images, %d classes", d.train->name, d.train->n, d.eval->n,

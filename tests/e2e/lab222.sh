@@ -69,7 +69,7 @@ expect_match "$out" "source: cached lab-quick/efficientnet_b0.fashion_mnist_0-4@
 [ -s "$TEST_TMP/run2/models/frozen/model.safetensors" ] || fail "the offline run (exit $rc) trained no frozen model: $out"
 
 # Full mode offline, without timm's weights in the cache: a clear error naming the snapshot.
-expect_exit 3 env HF_HUB_OFFLINE=1 "$LAB_BIN" run 2.2.2 --device cpu --set data.dataset=fashion-mnist \
+expect_exit 3 env HF_HUB_OFFLINE=1 "$LAB_BIN" run 2.2.2 --device cpu --set data.dataset=fashion-mnist --set data.num_classes=10 \
   --set strategy=frozen --out "$TEST_TMP/full"
 expect_match "$LAST_ERR$LAST_OUT" 'offline.*timm/efficientnet_b0.ra_in1k'
 echo ok
