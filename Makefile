@@ -115,9 +115,11 @@ unit: $(BUILD)/lab $(SHIM_SO) $(BUILD)/tests/unit
 # intercept_tls_get_addr=0: libtorch is dlopen'ed (shim/lazy.c), so its
 # thread-locals are dynamic TLS, and LeakSanitizer's tracking of those crashes
 # its own tracer at exit ("Tracer caught signal 11") once OpenMP threads ran.
+# CK_TIMEOUT_MULTIPLIER: sanitized, the quick-lab e2e scripts run several
+# times slower than the 300 s a test gets.
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit \
-	  TEST_ENV="ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:intercept_tls_get_addr=0 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0"
+	  TEST_ENV="CK_TIMEOUT_MULTIPLIER=4 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:intercept_tls_get_addr=0 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0"
 
 # Every lab's full quick mode against its 5-minute budget and its targets (minutes).
 check-quick: $(BUILD)/lab $(SHIM_SO)

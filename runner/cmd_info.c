@@ -52,7 +52,9 @@ static void print_dotted(const char *prefix, const json_t *cfg, const json_t *qu
         char path[256], text[256];
         snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", key);
         if (json_is_object(v)) {
-            print_dotted(path, json_object(), v);
+            json_t *none = json_object();
+            print_dotted(path, none, v);
+            json_decref(none);
             continue;
         }
         leaf_text(v, text, sizeof text);
