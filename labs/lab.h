@@ -31,7 +31,8 @@ struct lab_impl {
      * LAB_EUSAGE naming the key and the accepted values. */
     int (*validate)(const json_t *config);
     /* Runs the lab into run->dir; LAB_EINTERRUPTED when lab_interrupted was
-     * seen (after a checkpoint was saved). */
+     * seen (after a checkpoint was saved). NULL: the lab has models (and
+     * predict) but no run in this version; `lab run` refuses it. */
     int (*run)(struct lab_run *run);
     /* Builds one of the lab's models by its course name, so the grader can
      * rebuild a submitted model without including the lab's code. */

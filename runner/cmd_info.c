@@ -103,8 +103,12 @@ int cmd_info(int argc, char **argv)
         return LAB_OK;
     }
     printf("%s  %s\n", lab_manifest_id(m), lab_manifest_title(m));
-    if (!lab_impl_find(lab_manifest_id(m)))
+    const struct lab_impl *impl = lab_impl_find(lab_manifest_id(m));
+    if (!impl)
         printf("(no code yet in lab %s: this lab cannot run; its manifest is shown)\n", LAB_VERSION);
+    else if (!impl->run)
+        printf("(lab %s has this lab's models and `lab predict %s`, but no full or quick run yet)\n", LAB_VERSION,
+               lab_manifest_id(m));
     printf("%s\n", json_string_value(json_object_get(m, "summary")));
     size_t i;
     json_t *v;

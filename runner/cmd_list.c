@@ -45,12 +45,17 @@ static void can_run(const json_t *m, int *full, int *quick, int *grading, char *
     const json_t *ds = json_object_get(m, "datasets");
     const char *full_data = json_string_value(json_object_get(ds, "full"));
     const char *quick_data = json_string_value(json_object_get(ds, "quick"));
-    int code = lab_impl_find(id) != NULL;
-    *full = code && data_ready(full_data);
-    *quick = code && data_ready(quick_data);
+    const struct lab_impl *impl = lab_impl_find(id);
+    int code = impl != NULL;
+    *full = code && impl->run && data_ready(full_data);
+    *quick = code && impl->run && data_ready(quick_data);
     *grading = rubric_find(id) != NULL;
     if (!code) {
         snprintf(text, cap, "no code yet%s", *grading ? " (grading only)" : "");
+        return;
+    }
+    if (!impl->run) { /* models and `lab predict`, no run yet */
+        snprintf(text, cap, "predict only%s", *grading ? ", grading" : "");
         return;
     }
     snprintf(text, cap, "%s%s%s%s%s%s", *full ? "full" : "", *full && *quick ? ", " : "", *quick ? "quick" : "",

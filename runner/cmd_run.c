@@ -327,6 +327,14 @@ static int no_code(const char *lab_id)
                    LAB_VERSION, lab_id);
 }
 
+static int no_run(const char *lab_id)
+{
+    char fix[256];
+    snprintf(fix, sizeof fix, "run its models on your images instead: lab predict %s --weights FILE --source IMAGE "
+             "--out DIR", lab_id);
+    return lab_err(LAB_EUSAGE, fix, "lab %s has models but no full or quick run in lab %s yet", lab_id, LAB_VERSION);
+}
+
 /* The words a lab inside a container or a Slurm job gets: every one but
  * the lab id, in order; --resume with the directory a run id or `last`
  * stands for. NULL when out of memory. */
@@ -413,6 +421,8 @@ int cmd_run(int argc, char **argv)
     const struct lab_impl *impl = lab_impl_find(a.lab_id);
     if (!impl)
         return no_code(a.lab_id);
+    if (!impl->run)
+        return no_run(a.lab_id);
 
     lab_store *store = NULL;
     int64_t run_id = 0;

@@ -160,8 +160,7 @@ START_TEST(test_assigner_and_loss_match_ultralytics)
      * loss. The host loss differentiates through CIoU's alpha, which
      * Ultralytics (and yolo_loss) detach; v * d(alpha) is small next to the
      * DFL and IoU terms, hence the 2 % tolerance. The fixture's own
-     * gradients (grad.model.*) need the network and are the model branch's
-     * test. */
+     * gradients (grad.model.*) go through the network: test_yolo_grad.c. */
     int checked = 0;
     for (int64_t o = 0; o < B * A && checked < 6; o++) {
         if (!out.fg_mask[o])
