@@ -34,13 +34,6 @@ static int create_model(const char *name, int num_classes, struct model **out)
     return sam_new(&c, out);
 }
 
-static int run(struct lab_run *r)
-{
-    (void)r;
-    return lab_err(LAB_EUSAGE, "use `lab predict 2.2.6 --weights sam_vit_b_01ec64.pth --source IMG --point X,Y --out DIR`",
-                   "`lab run 2.2.6` (quick training and the notebook's full mode) is not in this version");
-}
-
 /* "a,b,c[,d]" -> up to `cap` numbers; the count */
 static int parse_nums(const char *s, double *v, int cap)
 {
@@ -321,7 +314,6 @@ static int predict(const struct predict_opts *o, FILE *say)
 
 const struct lab_impl lab_segment_anything = {
     .id = "2.2.6",
-    .run = run,
     .create_model = create_model,
     .predict = predict,
 };
