@@ -503,7 +503,8 @@ int ds_fetch_urls(const char *const *urls, size_t nurls, const char *dest, const
                                opts ? opts->progress_mode : LAB_PROGRESS_AUTO, what, 0, "B");
             long long before = stat(part, &st) == 0 ? (long long)st.st_size : 0;
             enum outcome o = one_attempt(urls[u], part, opts, res, &prog, &lim, why, sizeof why);
-            dns_failed = o == NEXT_URL && strstr(why, "resolve") != NULL;
+            /* curl's words for it; Hugging Face URLs hold "/resolve/" themselves */
+            dns_failed = o == NEXT_URL && (strstr(why, "resolve host") || strstr(why, "resolve proxy"));
             too_big = 0;
             if (o == DONE) {
                 if (stat(part, &st) == 0)

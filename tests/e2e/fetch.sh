@@ -15,6 +15,8 @@ SHA=$(sha256sum "$WWW/data.bin" | cut -d' ' -f1)
 mkdir -p "$WWW/hf/timm/efficientnet_b0.ra_in1k/resolve/main"
 head -c 200000 /dev/urandom >"$WWW/hf/timm/efficientnet_b0.ra_in1k/resolve/main/model.safetensors"
 HF_SHA=$(sha256sum "$WWW/hf/timm/efficientnet_b0.ra_in1k/resolve/main/model.safetensors" | cut -d' ' -f1)
+printf '{"architecture": "efficientnet_b0", "num_classes": 1000, "pretrained_cfg": {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}}\n' \
+  >"$WWW/hf/timm/efficientnet_b0.ra_in1k/resolve/main/config.json"
 start_nginx "$HF_SHA"
 OUT=$TEST_TMP/out
 
@@ -118,18 +120,30 @@ REPO=$HF_HUB_CACHE/models--timm--efficientnet_b0.ra_in1k
 [ "$(cat "$REPO/refs/main")" = "$HF_COMMIT" ] || fail "refs/main is wrong"
 [ "$(readlink "$REPO/snapshots/$HF_COMMIT/model.safetensors")" = "../../blobs/$HF_SHA" ] || fail "snapshot link is wrong"
 [ "$(sha256sum <"$REPO/blobs/$HF_SHA" | cut -d' ' -f1)" = "$HF_SHA" ] || fail "blob content is wrong"
+cmp -s "$REPO/snapshots/$HF_COMMIT/config.json" "$WWW/hf/timm/efficientnet_b0.ra_in1k/resolve/main/config.json" ||
+  fail "config.json did not land in the snapshot"
 expect_exit 0 "$LAB_BIN" datasets
-expect_match "$LAST_OUT" "^efficientnet-b0 .*present .*$REPO/snapshots/$HF_COMMIT/model.safetensors"
+expect_match "$LAST_OUT" "^efficientnet-b0 .*present .*$REPO/snapshots/$HF_COMMIT"
 # an existing cache entry is used without a request (e.g. one Python made)
 n0=$(log_lines)
 expect_exit 0 "$LAB_BIN" fetch efficientnet-b0
 [ "$(log_lines)" -eq "$n0" ] || fail "cached Hub file downloaded again"
-expect_exit 0 "$LAB_BIN" datasets --verify
-expect_match "$LAST_OUT" '^efficientnet-b0 .*verified'
+# model.safetensors is checked against the Hub's etag; config.json has no
+# checksum anywhere (it lives in git on the Hub), so the entry stays "present"
+expect_exit 0 "$LAB_BIN" datasets --verify --json
+/usr/bin/python3 -c '
+import json, sys
+e = [d for d in json.loads(sys.argv[1]) if d["name"] == "efficientnet-b0"][0]
+st = {f["name"]: f["status"] for f in e["files"]}
+assert st == {"model.safetensors": "verified", "config.json": "present"}, st' "$LAST_OUT"
 if /usr/bin/python3 -c 'import huggingface_hub' 2>/dev/null; then
   found=$(/usr/bin/python3 -c "from huggingface_hub import try_to_load_from_cache as t; print(t('timm/efficientnet_b0.ra_in1k', 'model.safetensors', cache_dir='$HF_HUB_CACHE'))")
   [ "$found" = "$REPO/snapshots/$HF_COMMIT/model.safetensors" ] || fail "huggingface_hub does not find it: $found"
 fi
+# a file the Hub does not have is a 404 (its URL holds "/resolve/"), not a DNS failure
+HF_ENDPOINT="$BASE/no-hub" HF_HUB_CACHE="$TEST_TMP/hub-404" expect_exit 3 "$LAB_BIN" fetch efficientnet-b0
+expect_match "$LAST_ERR" 'HTTP 404'
+grep -q 'did not resolve' <<<"$LAST_ERR" && fail "a 404 was explained as DNS: $LAST_ERR"
 unset HF_ENDPOINT HF_HUB_CACHE
 
 # 10. two processes, one file: flock lets only one download it

@@ -11,7 +11,8 @@ PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 BASE=http://127.0.0.1:$PORT
 HF_COMMIT=0123456789abcdef0123456789abcdef01234567
 
-# write_nginx_conf HF_ETAG: the Hub location sends X-Repo-Commit and X-Linked-Etag.
+# write_nginx_conf HF_ETAG: the Hub location sends X-Repo-Commit and X-Linked-Etag
+# (the latter not for .json files, as the Hub does for files kept in git).
 write_nginx_conf() {
   cat >"$NG/nginx.conf" <<CONF
 daemon off;
@@ -39,6 +40,8 @@ http {
     location /hf/ {
       add_header X-Repo-Commit $HF_COMMIT;
       add_header X-Linked-Etag "\"$1\"";
+      # small files live in git, not LFS: the Hub sends no X-Linked-Etag for them
+      location ~ \.json$ { add_header X-Repo-Commit $HF_COMMIT; }
     }
   }
 }
