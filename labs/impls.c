@@ -3,8 +3,10 @@
 #include <string.h>
 
 extern const struct lab_impl lab_cnn_architectures, lab_vision_transformer;
+extern const struct lab_impl lab_unet_segmentation;
 
-static const struct lab_impl *const impls[] = {&lab_cnn_architectures, &lab_vision_transformer};
+static const struct lab_impl *const impls[] = {&lab_cnn_architectures, &lab_vision_transformer,
+                                              &lab_unet_segmentation};
 
 const struct lab_impl *lab_impl_find(const char *id)
 {
