@@ -25,7 +25,8 @@
 struct seg_cfg {
     int size, width, classes, epochs, batch;
     int64_t train_n, eval_n;
-    double lr, wd, mean, std;
+    double lr, wd, mean, std, ce_w, dice_w, smooth;
+    int cosine; /* train.schedule "cosine": per epoch, as torch's CosineAnnealingLR(T_max = epochs) */
     uint64_t seed;
 };
 
@@ -41,6 +42,10 @@ static void cfg_of(const json_t *c, struct seg_cfg *s)
     s->lr = lab_cfg_num(c, "train.lr", 1e-3);
     s->wd = lab_cfg_num(c, "train.weight_decay", 1e-4);
     s->seed = (uint64_t)lab_cfg_int(c, "seed", 42);
+    s->ce_w = lab_cfg_num(c, "loss.ce_weight", 0.5);
+    s->dice_w = lab_cfg_num(c, "loss.dice_weight", 0.5);
+    s->smooth = lab_cfg_num(c, "loss.dice_smooth", 1.0);
+    s->cosine = strcmp(lab_cfg_str(c, "train.schedule", "cosine"), "cosine") == 0;
     const json_t *m = json_array_get(lab_cfg_get(c, "data.normalize.mean"), 0);
     const json_t *d = json_array_get(lab_cfg_get(c, "data.normalize.std"), 0);
     s->mean = m ? json_number_value(m) : 0.0;
@@ -63,6 +68,11 @@ static int validate(const json_t *config)
                        "model.base_width %d is out of range", s.width);
     if (s.size < 16 || s.size > 512)
         return lab_err(LAB_EUSAGE, "set data.canvas between 16 and 512", "data.canvas %d is out of range", s.size);
+    const char *sched = lab_cfg_str(config, "train.schedule", "cosine"), *opt = lab_cfg_str(config, "train.optimizer", "adamw");
+    if (strcmp(sched, "cosine") != 0 && strcmp(sched, "none") != 0)
+        return lab_err(LAB_EUSAGE, "train.schedule: cosine or none", "unknown schedule '%s'", sched);
+    if (strcmp(opt, "adamw") != 0)
+        return lab_err(LAB_EUSAGE, "train.optimizer: adamw", "lab 2.2.4 trains with AdamW, not '%s'", opt);
     if (s.batch < 1 || s.epochs < 0 || s.train_n < 1 || s.eval_n < 1)
         return lab_err(LAB_EUSAGE, "use train.batch_size >= 1, train.epochs >= 0 and subsets >= 1",
                        "the training sizes are out of range");
@@ -189,6 +199,7 @@ static int train_loop(struct lab_run *r, struct model *m, const struct ds_datase
     struct segment_loss_cfg lc;
     segment_loss_cfg_course(&lc);
     lc.ignore = IGNORE_ID;
+    lc.ce_weight = s->ce_w, lc.dice_weight = s->dice_w, lc.dice_smooth = s->smooth;
     size_t n = tr->n, px = (size_t)s->size * s->size;
     size_t *perm = malloc(sizeof *perm * n);
     float *x = malloc(sizeof *x * px * (size_t)s->batch);
@@ -200,6 +211,8 @@ static int train_loop(struct lab_run *r, struct model *m, const struct ds_datase
     clock_gettime(CLOCK_MONOTONIC, &t0);
     long images = 0;
     for (int ep = 0; !rc && ep < s->epochs; ep++) {
+        if (s->cosine)
+            ts_optim_set_lr(opt, -1, ts_lr_cosine(s->lr, 0.0, ep, s->epochs));
         for (size_t i = 0; i < n; i++)
             perm[i] = i;
         for (size_t i = n; i > 1; i--) {
@@ -264,6 +277,8 @@ static int run(struct lab_run *r)
                 s.size, s.size, tr->n, ev->n, s.classes);
         lab_say(r, "unet: base width %d, %lld parameters; AdamW lr %g weight decay %g, %d epoch(s), batch %d", s.width,
                 (long long)model_num_params(m), s.lr, s.wd, s.epochs, s.batch);
+        lab_say(r, "precision: fp32 (this lab does not use bf16 autocast yet); schedule %s",
+                s.cosine ? "cosine per epoch" : "none");
         json_object_set_new(mm, "params", json_integer(model_num_params(m)));
         json_object_set_new(mm, "base_width", json_integer(s.width));
         json_object_set_new(mm, "train_images", json_integer((json_int_t)tr->n));
