@@ -86,6 +86,18 @@ static int create_model(const char *name, int num_classes, struct model **out)
     return unet_create(3, num_classes, 64, out);
 }
 
+/* A configuration's U-Net: its input channels, base width and classes come
+ * from the configuration, since a segmenter's classes (background included)
+ * are the data's, not the caller's classifier count. */
+static int create_model_cfg(const json_t *config, const char *name, int num_classes, struct model **out)
+{
+    if (strcmp(name, "unet") != 0)
+        return lab_err(LAB_EUSAGE, "models: unet", "unknown model '%s'", name);
+    const json_t *in = json_array_get(lab_cfg_get(config, "data.input_size"), 0);
+    int k = (int)lab_cfg_int(config, "data.num_classes", num_classes);
+    return unet_create(in ? (int)json_integer_value(in) : 3, k, (int)lab_cfg_int(config, "model.base_width", 64), out);
+}
+
 /* Samples [first, first + n) of `d` as normalized images [n,1,S,S] and
  * class masks with borders at 255; order maps batch positions to indices. */
 static int load_batch(const struct ds_dataset *d, const struct seg_cfg *s, const size_t *order, size_t n, float *x,
@@ -271,7 +283,7 @@ static int run(struct lab_run *r)
     if (!rc && ts_manual_seed(s.seed) != TS_OK)
         rc = nn_fail(TS_ETORCH, "ts_manual_seed");
     if (!rc)
-        rc = unet_create(1, s.classes, s.width, &m);
+        rc = create_model_cfg(r->config, "unet", s.classes, &m);
     if (!rc) {
         lab_say(r, "data fashion-mnist mosaics %dx%d: %zu training, %zu test canvases, %d classes (255 borders ignored)",
                 s.size, s.size, tr->n, ev->n, s.classes);
@@ -341,4 +353,4 @@ static int run(struct lab_run *r)
 }
 
 const struct lab_impl lab_unet_segmentation = {
-    .id = "2.2.4", .validate = validate, .run = run, .create_model = create_model};
+    .id = "2.2.4", .validate = validate, .run = run, .create_model = create_model, .create_model_cfg = create_model_cfg};
