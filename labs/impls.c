@@ -3,10 +3,10 @@
 #include <string.h>
 
 extern const struct lab_impl lab_cnn_architectures, lab_vision_transformer, lab_segment_anything;
-extern const struct lab_impl lab_transfer_learning, lab_yolo_detection;
+extern const struct lab_impl lab_transfer_learning, lab_yolo_detection, lab_unet_segmentation;
 
 static const struct lab_impl *const impls[] = {&lab_cnn_architectures, &lab_transfer_learning, &lab_yolo_detection,
-                                               &lab_vision_transformer, &lab_segment_anything};
+                                               &lab_unet_segmentation, &lab_vision_transformer, &lab_segment_anything};
 
 const struct lab_impl *lab_impl_find(const char *id)
 {
