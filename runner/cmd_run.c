@@ -335,6 +335,13 @@ static int no_run(const char *lab_id)
     return lab_err(LAB_EUSAGE, fix, "lab %s has models but no full or quick run in lab %s yet", lab_id, LAB_VERSION);
 }
 
+/* Refused here, before any engine, container or batch script is chosen. */
+static int runnable(const char *lab_id)
+{
+    const struct lab_impl *impl = lab_impl_find(lab_id);
+    return !impl ? no_code(lab_id) : !impl->run ? no_run(lab_id) : LAB_OK;
+}
+
 /* The words a lab inside a container or a Slurm job gets: every one but
  * the lab id, in order; --resume with the directory a run id or `last`
  * stands for. NULL when out of memory. */
@@ -365,8 +372,8 @@ static int run_in_engine(int argc, char **argv, const struct run_args *a, const 
     int rc = lab_cli_find_lab(a->lab_id, &manifest);
     if (rc)
         return rc;
-    if (!lab_impl_find(a->lab_id))
-        return no_code(a->lab_id);
+    if ((rc = runnable(a->lab_id)))
+        return rc;
     size_t n = 0;
     char **options = engine_options(argc, argv, a, raw_resume, &n);
     if (!options)
@@ -400,8 +407,8 @@ int cmd_run(int argc, char **argv)
     if (slurm) { /* containers/slurm_run.c */
         if ((rc = lab_cli_find_lab(a.lab_id, &(const json_t *){NULL})))
             return rc;
-        if (!lab_impl_find(a.lab_id))
-            return no_code(a.lab_id);
+        if ((rc = runnable(a.lab_id)))
+            return rc;
         size_t n = 0;
         char **options = engine_options(argc, argv, &a, raw_resume, &n);
         if (!options)
@@ -418,11 +425,9 @@ int cmd_run(int argc, char **argv)
     struct lab_run r = {.say = a.json ? stderr : stdout, .json_output = a.json};
     if ((rc = lab_cli_find_lab(a.lab_id, &r.manifest)))
         return rc;
+    if ((rc = runnable(a.lab_id)))
+        return rc;
     const struct lab_impl *impl = lab_impl_find(a.lab_id);
-    if (!impl)
-        return no_code(a.lab_id);
-    if (!impl->run)
-        return no_run(a.lab_id);
 
     lab_store *store = NULL;
     int64_t run_id = 0;

@@ -74,7 +74,7 @@ START_TEST(test_info_and_list_argument_errors)
     ck_assert_ptr_nonnull(strstr(lab_err_message(), "unknown lab '2.2.8'"));
     char *d[] = {"lab", "list", "--nope", NULL};
     ck_assert_int_eq(run_quiet(3, d), 2);
-    char *e[] = {"lab", "info", "2.2.4", NULL};
+    char *e[] = {"lab", "info", "2.2.6", NULL};
     ck_assert_int_eq(run_quiet(3, e), 0);
 }
 END_TEST
@@ -140,8 +140,8 @@ START_TEST(test_usage_errors_have_a_fix)
         {"lab", "run", NULL},
         {"lab", "run", "2.2.1", "--epochs", "-1", NULL},
         {"lab", "run", "2.2.1", "--precision", "fp8", NULL},
-        {"lab", "run", "2.2.4", NULL},
-        {"lab", "run", "2.2.4", "--dry-run", NULL},
+        {"lab", "run", "2.2.6", NULL},
+        {"lab", "run", "2.2.6", "--dry-run", NULL},
         {"lab", "grade", "--batch", "x", "--jobs", "0"},
         {"lab", "grades", "exprot", NULL},
         {"lab", "image", "biuld", NULL},
