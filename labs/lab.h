@@ -45,6 +45,12 @@ struct lab_impl {
      * detections, 2.2.6's prompts); NULL: labs/predict.c's classifier path.
      * say (may be NULL) gets progress. */
     int (*predict)(const struct predict_opts *o, FILE *say);
+    /* 1: only the quick mode runs in this version (the full mode's data
+     * path is not written yet); `lab list` and `lab info` say so. */
+    int quick_only;
+    /* 1: the lab trains in fp32 only (no bf16 autocast path yet): --precision
+     * auto resolves to fp32 for it, and bf16 is refused. */
+    int fp32_only;
 };
 /* NULL when the lab has a manifest but no code in this version. */
 const struct lab_impl *lab_impl_find(const char *id);

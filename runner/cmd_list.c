@@ -47,7 +47,7 @@ static void can_run(const json_t *m, int *full, int *quick, int *grading, char *
     const char *quick_data = json_string_value(json_object_get(ds, "quick"));
     const struct lab_impl *impl = lab_impl_find(id);
     int code = impl != NULL;
-    *full = code && impl->run && data_ready(full_data);
+    *full = code && impl->run && !impl->quick_only && data_ready(full_data);
     *quick = code && impl->run && data_ready(quick_data);
     *grading = rubric_find(id) != NULL;
     if (!code) {
@@ -60,7 +60,10 @@ static void can_run(const json_t *m, int *full, int *quick, int *grading, char *
     }
     snprintf(text, cap, "%s%s%s%s%s%s", *full ? "full" : "", *full && *quick ? ", " : "", *quick ? "quick" : "",
              (*full || *quick) && *grading ? ", " : "", *grading ? "grading" : "", "");
-    if (!*full && full_data) {
+    if (impl->quick_only) {
+        size_t n = strlen(text);
+        snprintf(text + n, cap - n, "%s(full: not in this version)", n ? " " : "");
+    } else if (!*full && full_data) {
         size_t n = strlen(text);
         snprintf(text + n, cap - n, "%s(full: lab fetch %s)", n ? " " : "", full_data);
     }

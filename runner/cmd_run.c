@@ -244,8 +244,16 @@ static int start_run(const struct run_args *a, const struct lab_impl *impl, stru
         return rc;
     const char *device = a->resume ? lab_cfg_str(r->config, "device", "auto") : a->device;
     const char *precision = a->resume ? lab_cfg_str(r->config, "precision", "auto") : a->precision;
+    if (impl->fp32_only && !strcmp(precision, "bf16"))
+        return lab_err(LAB_EUSAGE, "drop --precision (or use --precision fp32)",
+                       "lab %s trains in fp32 only in lab %s (no bf16 autocast path yet)", a->lab_id, LAB_VERSION);
+    int forced = impl->fp32_only && strcmp(precision, "fp32");
+    if (impl->fp32_only)
+        precision = "fp32";
     if ((rc = lab_choose_device(device, precision, &r->dev)))
         return rc;
+    if (forced)
+        snprintf(r->dev.reason, sizeof r->dev.reason, "lab %s trains in fp32 only in this version", a->lab_id);
     if ((rc = make_run_dir(a, r)))
         return rc;
     if (!a->resume) {

@@ -37,10 +37,18 @@ assert tuple(t["masks"].shape) == (16, 48, 48) and int(t["masks"].max()) <= 10, 
 assert t["indices"].tolist() == list(range(16)), t["indices"]
 c = json.load(open(d + "/config.json"))
 assert c["model"]["base_width"] == 8 and c["data"]["train_subset"] == 64, c
+assert c["precision"] == "fp32", c  # what it trained in, whatever the CPU has
 PYEOF
 
 expect_exit 2 "$LAB_BIN" run 2.2.4 --device cpu --out "$TEST_TMP/full"
 expect_match "$LAST_ERR" 'fashion-mnist-mosaic'
 expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --set model.base_width=0 --out "$TEST_TMP/bad"
 expect_match "$LAST_ERR" 'base_width'
+expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --precision bf16 --out "$TEST_TMP/bf16"
+expect_match "$LAST_ERR" 'fp32 only'
+# lab list and lab info do not promise a full mode that is refused
+expect_exit 0 "$LAB_BIN" list
+expect_match "$LAST_OUT" '^2\.2\.4 .* quick \(full: not in this version\)'
+expect_exit 0 "$LAB_BIN" info 2.2.4
+expect_match "$LAST_OUT" 'quick mode only'
 echo ok
