@@ -28,8 +28,7 @@ static int is_image_name(const char *n)
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* The images of `source`: itself, or the PNG/JPEG files of a directory, sorted. */
-static int list_sources(const char *source, char ***out, size_t *n)
+int predict_list_images(const char *source, char ***out, size_t *n)
 {
     struct stat st;
     *out = NULL;
@@ -61,7 +60,7 @@ static int list_sources(const char *source, char ***out, size_t *n)
     return LAB_OK;
 }
 
-static void free_list(char **list, size_t n)
+void predict_images_free(char **list, size_t n)
 {
     for (size_t i = 0; list && i < n; i++)
         free(list[i]);
@@ -164,7 +163,7 @@ int lab_predict(const struct predict_opts *o, FILE *say)
     if (!rc && (c <= 0 || h <= 0 || w <= 0))
         rc = lab_err(LAB_EUSAGE, NULL, "the configuration has no data.input_size [C, H, W]");
     if (!rc)
-        rc = list_sources(o->source, &sources, &n);
+        rc = predict_list_images(o->source, &sources, &n);
     if (!rc)
         rc = lab_choose_device(o->device ? o->device : "auto", "fp32", &dev);
     if (!rc)
@@ -242,7 +241,7 @@ int lab_predict(const struct predict_opts *o, FILE *say)
     free(x);
     free(logits);
     model_free(m);
-    free_list(sources, n);
+    predict_images_free(sources, n);
     json_decref(config);
     if (!rc && say)
         fprintf(say, "wrote %s/predictions.json and %s/outputs.safetensors\n", o->out, o->out);

@@ -38,4 +38,10 @@ struct predict_opts {
  * same order). */
 int lab_predict(const struct predict_opts *o, FILE *say);
 
+/* The images of `source` for any lab's predict: the file itself, or the
+ * PNG/JPEG files of a directory (at most 4096), sorted by name; *out is
+ * set even on failure, for predict_images_free. */
+int predict_list_images(const char *source, char ***out, size_t *n);
+void predict_images_free(char **list, size_t n);
+
 #endif

@@ -11,14 +11,11 @@
 #include "labs/models/nn.h"
 #include "labs/models/yolov8.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
-#define MAX_IMAGES 4096
 
 int yolo_parse_classes(const char *spec, const char *const *names, int nc, int **ids, int *n)
 {
@@ -53,46 +50,6 @@ int yolo_parse_classes(const char *spec, const char *const *names, int nc, int *
             p++;
     }
     *ids = out;
-    return LAB_OK;
-}
-
-static int is_image(const char *n)
-{
-    const char *dot = strrchr(n, '.');
-    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
-}
-
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static int list_images(const char *source, char ***out, size_t *n)
-{
-    struct stat st;
-    *out = NULL;
-    *n = 0;
-    if (stat(source, &st) != 0)
-        return lab_err(LAB_EUSAGE, "give an image file or a directory of PNG/JPEG images",
-                       "--source %s does not exist", source);
-    char **list = calloc(MAX_IMAGES, sizeof *list);
-    if (!list)
-        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
-    *out = list;
-    if (!S_ISDIR(st.st_mode)) {
-        list[(*n)++] = strdup(source);
-        return LAB_OK;
-    }
-    DIR *d = opendir(source);
-    struct dirent *e;
-    while (d && (e = readdir(d)) && *n < MAX_IMAGES)
-        if (e->d_name[0] != '.' && is_image(e->d_name)) {
-            char path[4200];
-            snprintf(path, sizeof path, "%s/%s", source, e->d_name);
-            list[(*n)++] = strdup(path);
-        }
-    if (d)
-        closedir(d);
-    qsort(list, *n, sizeof *list, by_name);
-    if (!*n)
-        return lab_err(LAB_EUSAGE, "put .png or .jpg files there", "%s holds no PNG or JPEG image", source);
     return LAB_OK;
 }
 
@@ -215,7 +172,7 @@ int yolo_predict(const struct predict_opts *o, FILE *say)
     nms.classes = classes;
     nms.nclasses = ncls;
     if (!rc)
-        rc = list_images(o->source, &images, &count);
+        rc = predict_list_images(o->source, &images, &count);
     if (!rc)
         rc = lab_choose_device(o->device ? o->device : "auto", "fp32", &dev);
     if (!rc && ts_params_to(m->params, dev.device, -1) != TS_OK)
@@ -268,9 +225,7 @@ int yolo_predict(const struct predict_opts *o, FILE *say)
             fprintf(say, "wrote %s/predictions.json and one .json and .png per image\n", o->out);
     }
     json_decref(all);
-    for (size_t i = 0; images && i < count; i++)
-        free(images[i]);
-    free(images);
+    predict_images_free(images, count);
     free(classes);
     free(dets);
     model_free(m);

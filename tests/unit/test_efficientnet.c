@@ -36,44 +36,11 @@ static struct model *build(int head, int classes)
     return m;
 }
 
-/* "key<TAB>shape<TAB>kind" rows against the store, in order. */
 static void expect_keys(const struct model *m, const char *file)
 {
     char path[4200];
     ref_path(path, sizeof path, file);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    char line[512];
-    size_t i = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#' || !strncmp(line, "key\t", 4) || line[0] == '\n')
-            continue;
-        char *tab = strchr(line, '\t');
-        ck_assert_ptr_nonnull(tab);
-        *tab = '\0';
-        char *shape = tab + 1, *kind = strchr(shape, '\t');
-        ck_assert_ptr_nonnull(kind);
-        *kind++ = '\0';
-        kind[strcspn(kind, "\n")] = '\0';
-        if (!strcmp(shape, "scalar"))
-            shape[0] = '\0';
-        ck_assert_msg(i < ts_params_count(m->params), "%s: %s past the model's entries", file, line);
-        const char *name;
-        ts_tensor *h;
-        int k, group;
-        ts_params_at(m->params, i, &name, &h, &k, &group);
-        ck_assert_msg(!strcmp(name, line), "%s row %zu: %s, the model has %s", file, i, line, name);
-        ck_assert_msg((k == TS_PARAM) == !strcmp(kind, "param"), "%s: %s is a %s", file, name, kind);
-        char ours[128] = "";
-        for (int d = 0; d < ts_dim(h); d++) {
-            size_t len = strlen(ours);
-            snprintf(ours + len, sizeof ours - len, "%s%lld", d ? "x" : "", (long long)ts_size(h, d));
-        }
-        ck_assert_msg(!strcmp(ours, shape), "%s is %s here, %s in %s", name, ours, shape, file);
-        i++;
-    }
-    fclose(f);
-    ck_assert_msg(i == ts_params_count(m->params), "%zu entries, %s lists %zu", ts_params_count(m->params), file, i);
+    tu_expect_state_keys(m, path);
 }
 
 START_TEST(test_state_dicts_are_timms)

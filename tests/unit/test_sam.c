@@ -34,44 +34,11 @@ static int have_ref(const char *name)
     return f != NULL;
 }
 
-/* "key<TAB>shape<TAB>kind" rows against the store, in order. */
 static void expect_tsv(const struct model *m, const char *tsv)
 {
     char *path = ref_path(tsv);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    char line[512];
-    size_t i = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#' || !strncmp(line, "key\t", 4) || line[0] == '\n')
-            continue;
-        char *tab = strchr(line, '\t');
-        ck_assert_ptr_nonnull(tab);
-        *tab = '\0';
-        char *shape = tab + 1, *kind = strchr(shape, '\t');
-        ck_assert_ptr_nonnull(kind);
-        *kind++ = '\0';
-        kind[strcspn(kind, "\n")] = '\0';
-        ck_assert_msg(i < ts_params_count(m->params), "%s: %s is past our %zu entries", tsv, line,
-                      ts_params_count(m->params));
-        const char *name;
-        ts_tensor *h;
-        int k, group;
-        ts_params_at(m->params, i, &name, &h, &k, &group);
-        ck_assert_msg(!strcmp(name, line), "%s row %zu: %s, ours is %s", tsv, i, line, name);
-        char ours[128] = "";
-        for (int d = 0; d < ts_dim(h); d++) {
-            size_t len = strlen(ours);
-            snprintf(ours + len, sizeof ours - len, "%s%lld", d ? "x" : "", (long long)ts_size(h, d));
-        }
-        ck_assert_msg(!strcmp(ours, shape), "%s is %s here, %s in %s", name, ours, shape, tsv);
-        ck_assert_msg(!strcmp(kind, k == TS_PARAM ? "param" : "buffer"), "%s is a %s in %s", name, kind, tsv);
-        i++;
-    }
-    fclose(f);
+    tu_expect_state_keys(m, path);
     free(path);
-    ck_assert_msg(i == ts_params_count(m->params), "%zu entries here, %s lists %zu", ts_params_count(m->params),
-                  tsv, i);
 }
 
 /* The "| vit_x | 93,735,472 |" row of the README's SAM table. */

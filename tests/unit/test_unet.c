@@ -52,42 +52,6 @@ static struct model *build_loaded(const struct unet_case *c)
     return m;
 }
 
-/* "key<TAB>shape" rows (shape "64x3x3x3", a 0-d tensor "" or "scalar")
- * against the store, in order. */
-static void expect_keys(const struct model *m, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    char line[512];
-    size_t i = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#' || !strncmp(line, "key\t", 4) || line[0] == '\n')
-            continue;
-        char *tab = strchr(line, '\t');
-        ck_assert_ptr_nonnull(tab);
-        *tab = '\0';
-        char *shape = tab + 1;
-        shape[strcspn(shape, "\t\n")] = '\0';
-        if (!strcmp(shape, "scalar"))
-            shape[0] = '\0';
-        ck_assert_msg(i < ts_params_count(m->params), "%s: %s has more entries than %s", path, line, m->name);
-        const char *name;
-        ts_tensor *h;
-        int kind, group;
-        ts_params_at(m->params, i, &name, &h, &kind, &group);
-        ck_assert_msg(!strcmp(name, line), "%s row %zu: %s, %s has %s", path, i, line, m->name, name);
-        char ours[128] = "";
-        for (int d = 0; d < ts_dim(h); d++) {
-            size_t len = strlen(ours);
-            snprintf(ours + len, sizeof ours - len, "%s%lld", d ? "x" : "", (long long)ts_size(h, d));
-        }
-        ck_assert_msg(!strcmp(ours, shape), "%s: %s is %s here, %s in %s", m->name, name, ours, shape, path);
-        i++;
-    }
-    fclose(f);
-    ck_assert_msg(i == ts_params_count(m->params), "%s: %zu entries, %s lists %zu", m->name,
-                  ts_params_count(m->params), path, i);
-}
 
 START_TEST(test_state_dict_is_the_courses)
 {
@@ -95,7 +59,7 @@ START_TEST(test_state_dict_is_the_courses)
         struct model *m = build(&cases[i]);
         char path[4200];
         snprintf(path, sizeof path, "%s/%s.keys.txt", dir, cases[i].name);
-        expect_keys(m, path);
+        tu_expect_state_keys(m, path);
         if (cases[i].width == 64 && !cases[i].transposed)
             ck_assert_int_eq(model_num_params(m), 13392661);
         model_free(m);
@@ -106,7 +70,7 @@ START_TEST(test_state_dict_is_the_courses)
     if (f) {
         fclose(f);
         struct model *m = build(&cases[0]);
-        expect_keys(m, path);
+        tu_expect_state_keys(m, path);
         model_free(m);
     }
 }
@@ -123,7 +87,7 @@ START_TEST(test_larger_unet_is_the_solutions)
     FILE *f = fopen(path, "r");
     if (f) {
         fclose(f);
-        expect_keys(m, path);
+        tu_expect_state_keys(m, path);
     }
     model_free(m);
 }

@@ -29,42 +29,6 @@ static void cleanup(void)
 
 #define RTOL 1e-4 /* fp32, relative to the largest reference value */
 
-/* "key<TAB>shape" rows (TSV: third column and header lines ignored,
- * scalars "scalar" or "") against the store, in order. */
-static void expect_keys(const struct model *m, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    char line[512];
-    size_t i = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#' || !strncmp(line, "key\t", 4) || line[0] == '\n')
-            continue;
-        char *tab = strchr(line, '\t');
-        ck_assert_ptr_nonnull(tab);
-        *tab = '\0';
-        char *shape = tab + 1;
-        shape[strcspn(shape, "\t\n")] = '\0';
-        if (!strcmp(shape, "scalar"))
-            shape[0] = '\0';
-        ck_assert_msg(i < ts_params_count(m->params), "%s: %s past %s's entries", path, line, m->name);
-        const char *name;
-        ts_tensor *h;
-        int kind, group;
-        ts_params_at(m->params, i, &name, &h, &kind, &group);
-        ck_assert_msg(!strcmp(name, line), "%s row %zu: %s, %s has %s", path, i, line, m->name, name);
-        char ours[128] = "";
-        for (int d = 0; d < ts_dim(h); d++) {
-            size_t len = strlen(ours);
-            snprintf(ours + len, sizeof ours - len, "%s%lld", d ? "x" : "", (long long)ts_size(h, d));
-        }
-        ck_assert_msg(!strcmp(ours, shape), "%s: %s is %s here, %s in %s", m->name, name, ours, shape, path);
-        i++;
-    }
-    fclose(f);
-    ck_assert_msg(i == ts_params_count(m->params), "%s: %zu entries, %s lists %zu", m->name,
-                  ts_params_count(m->params), path, i);
-}
 
 /* The count on a TSV's first line ("...; parameters 3157200"). */
 static long long tsv_params(const char *path)
@@ -87,7 +51,7 @@ START_TEST(test_state_dicts_are_ultralytics)
         ck_assert_msg(yolov8_create(scales[i], 80, &m) == 0, "%s", lab_err_message());
         char path[4200];
         snprintf(path, sizeof path, "%s/yolov8%c.keys.txt", dir, scales[i]);
-        expect_keys(m, path);
+        tu_expect_state_keys(m, path);
         snprintf(path, sizeof path, "yolov8%c.params", scales[i]);
         char *count = shim_ref_text(dir, path);
         ck_assert_int_eq(model_num_params(m), atoll(count));
@@ -96,7 +60,7 @@ START_TEST(test_state_dicts_are_ultralytics)
         FILE *f = fopen(path, "r");
         if (f) {
             fclose(f);
-            expect_keys(m, path);
+            tu_expect_state_keys(m, path);
             ck_assert_int_eq(model_num_params(m), tsv_params(path));
         }
         /* only the DFL bins are frozen (Ultralytics: 16 untrainable) */

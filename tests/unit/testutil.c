@@ -1,5 +1,9 @@
 #include "tests/unit/testutil.h"
 
+#include "labs/models/model.h"
+#include "shim/torchshim.h"
+
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,4 +73,43 @@ void tu_write_file(const char *path, const void *data, size_t len)
     ck_assert_msg(f != NULL, "cannot create %s", path);
     ck_assert_uint_eq(fwrite(data, 1, len, f), len);
     fclose(f);
+}
+
+void tu_expect_state_keys(const struct model *m, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char line[512];
+    size_t i = 0, n = ts_params_count(m->params);
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || !strncmp(line, "key\t", 4) || line[0] == '\n')
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        char *shape = strchr(line, '\t');
+        ck_assert_msg(shape != NULL, "%s: '%s' is not key<TAB>shape", path, line);
+        *shape++ = '\0';
+        char *kind = strchr(shape, '\t');
+        if (kind)
+            *kind++ = '\0';
+        if (!strcmp(shape, "scalar"))
+            shape[0] = '\0';
+        ck_assert_msg(i < n, "%s: %s is past %s's %zu entries", path, line, m->name, n);
+        const char *name;
+        ts_tensor *h;
+        int k, group;
+        ts_params_at(m->params, i, &name, &h, &k, &group);
+        ck_assert_msg(!strcmp(name, line), "%s row %zu: %s, %s has %s", path, i, line, m->name, name);
+        char ours[128] = "";
+        for (int d = 0; d < ts_dim(h); d++) {
+            size_t len = strlen(ours);
+            snprintf(ours + len, sizeof ours - len, "%s%lld", d ? "x" : "", (long long)ts_size(h, d));
+        }
+        ck_assert_msg(!strcmp(ours, shape), "%s: %s is %s here, %s in %s", m->name, name, ours, shape, path);
+        if (kind && (!strcmp(kind, "param") || !strcmp(kind, "buffer")))
+            ck_assert_msg((k == TS_PARAM) == !strcmp(kind, "param"), "%s: %s is a %s in %s", m->name, name, kind,
+                          path);
+        i++;
+    }
+    fclose(f);
+    ck_assert_msg(i == n, "%s: %zu entries, %s lists %zu", m->name, n, path, i);
 }

@@ -19,4 +19,12 @@ int tu_run(const char *cmd, char **output);
 /* Writes a whole file (test fixtures only; not atomic). */
 void tu_write_file(const char *path, const void *data, size_t len);
 
+/* A state-dict key list ("key<TAB>shape[<TAB>param|buffer]" rows, shape
+ * "64x3x3x3", a 0-d tensor "" or "scalar"; '#' and header lines skipped,
+ * as ../shared/reference's TSVs and the tests/ref scripts write them)
+ * against a model's parameter store: the same keys in the same order, the
+ * same shapes, and parameter or buffer where the row says. */
+struct model;
+void tu_expect_state_keys(const struct model *m, const char *path);
+
 #endif
