@@ -81,9 +81,10 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/lab run 2.2.1 --quick --device cpu
 
+# The Debian 12 suite, the fuzz targets, and the libtorch 2.6 line in a
+# Debian 13 root (its quick suites), the root made while the rest runs.
 test: deps check-layers
-	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory fuzz-smoke
+	@MAKE="$(MAKE)" BUILD=$(BUILD) scripts/test.sh
 
 # Every fuzz target a few seconds under ASan/UBSan, from its seeds.
 fuzz-smoke:
@@ -95,8 +96,7 @@ test-trixie:
 	@scripts/test-trixie.sh
 
 # The libtorch 2.6 line in short: the shim's parity suites and a graded quick
-# 2.2.1 run in the Debian 13 root. Not in `make test`: on a fresh machine the
-# root and the build against 2.6 cost 16-21 minutes (docs/platforms.md).
+# 2.2.1 run in the Debian 13 root; the last part of `make test`.
 test-trixie-quick:
 	@scripts/test-trixie.sh --quick
 
