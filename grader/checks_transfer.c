@@ -96,7 +96,7 @@ static enum check_status no_ckpt(struct check_out *o, const struct ckpt *c, cons
 struct cmp {
     size_t tensors, changed_params, changed_buffers, missing;
     char first_missing[160], first_changed[160], first_buffer[160];
-    double dot, nsub, nck; /* over the parameters: cosine similarity */
+    double dot, nsub, nck; /* over the conv/linear weights: cosine similarity */
 };
 
 static int compare_backbone(const st_file *sub, const st_file *ck, struct cmp *r)
@@ -128,7 +128,9 @@ static int compare_backbone(const st_file *sub, const st_file *ck, struct cmp *r
             snprintf(r->first_buffer, sizeof r->first_buffer, "%s", a->name);
         if (!same && !buffer && !r->changed_params++)
             snprintf(r->first_changed, sizeof r->first_changed, "%s", a->name);
-        for (size_t k = 0; !buffer && k < nx; k++) {
+        /* Conv and linear weights only: BatchNorm's scales start at 1 in any
+         * init, and would make random weights look alike. */
+        for (size_t k = 0; !buffer && a->ndim >= 2 && k < nx; k++) {
             r->dot += (double)x[k] * y[k];
             r->nck += (double)x[k] * x[k];
             r->nsub += (double)y[k] * y[k];
