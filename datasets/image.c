@@ -12,8 +12,11 @@ int ds_resample_parse(const char *name, enum ds_resample *out)
         *out = DS_RESAMPLE_NEAREST;
     else if (strcmp(name, "bilinear") == 0)
         *out = DS_RESAMPLE_BILINEAR;
+    else if (strcmp(name, "bicubic") == 0)
+        *out = DS_RESAMPLE_BICUBIC;
     else
-        return lab_err(LAB_EUSAGE, "use \"nearest\" or \"bilinear\"", "unknown resampling method '%s'", name);
+        return lab_err(LAB_EUSAGE, "use \"nearest\", \"bilinear\" or \"bicubic\"", "unknown resampling method '%s'",
+                       name);
     return LAB_OK;
 }
 
@@ -51,10 +54,108 @@ static void replace(struct ds_image *im, struct ds_image *next)
     *im = *next;
 }
 
+/* ---- PIL's bicubic (Pillow's libImaging/Resample.c, restated) ---- */
+
+#define PIL_BITS 22 /* 32 - 8 - 2: fixed-point bits of a weight */
+
+static double cubic(double x)
+{
+    const double a = -0.5;
+    x = fabs(x);
+    if (x < 1)
+        return ((a + 2) * x - (a + 3)) * x * x + 1;
+    if (x < 2)
+        return (((x - 5) * x + 8) * x - 4) * a;
+    return 0;
+}
+
+/* For each output position along one axis: the first input index, the
+ * tap count and `ksize` fixed-point weights. */
+static int cubic_coeffs(int in, int out, int **first, int **taps, int32_t **w, int *ksize)
+{
+    double scale = (double)in / out, fscale = scale < 1 ? 1 : scale, support = 2 * fscale;
+    *ksize = (int)ceil(support) * 2 + 1;
+    *first = malloc((size_t)out * sizeof **first);
+    *taps = malloc((size_t)out * sizeof **taps);
+    *w = malloc((size_t)out * (size_t)*ksize * sizeof **w);
+    double *k = malloc((size_t)*ksize * sizeof *k);
+    if (!*first || !*taps || !*w || !k) {
+        free(*first), free(*taps), free(*w), free(k);
+        return lab_err(LAB_EENV, "free some memory", "out of memory for resize weights");
+    }
+    for (int o = 0; o < out; o++) {
+        double center = (o + 0.5) * scale, sum = 0, ss = 1.0 / fscale;
+        int lo = (int)(center - support + 0.5), hi = (int)(center + support + 0.5);
+        lo = lo < 0 ? 0 : lo;
+        hi = (hi > in ? in : hi) - lo;
+        for (int x = 0; x < hi; x++)
+            sum += k[x] = cubic((x + lo - center + 0.5) * ss);
+        for (int x = 0; x < *ksize; x++) {
+            double v = x < hi && sum != 0 ? k[x] / sum : 0;
+            (*w)[(size_t)o * *ksize + x] = (int32_t)(v < 0 ? -0.5 + v * (1 << PIL_BITS) : 0.5 + v * (1 << PIL_BITS));
+        }
+        (*first)[o] = lo;
+        (*taps)[o] = hi;
+    }
+    free(k);
+    return LAB_OK;
+}
+
+static uint8_t clip8(int64_t v)
+{
+    v >>= PIL_BITS;
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* One pass along x (horizontal) or y, from src into dst (allocated). */
+static int cubic_pass(const struct ds_image *src, struct ds_image *dst, int horizontal, int size)
+{
+    int in = horizontal ? src->w : src->h, *first, *taps, ksize;
+    int32_t *w;
+    int rc = cubic_coeffs(in, size, &first, &taps, &w, &ksize);
+    if (rc)
+        return rc;
+    if ((rc = ds_image_alloc(dst, horizontal ? size : src->w, horizontal ? src->h : size, src->c))) {
+        free(first), free(taps), free(w);
+        return rc;
+    }
+    const int c = src->c;
+    for (int y = 0; y < dst->h; y++)
+        for (int x = 0; x < dst->w; x++) {
+            int o = horizontal ? x : y;
+            const int32_t *k = w + (size_t)o * ksize;
+            for (int ch = 0; ch < c; ch++) {
+                int64_t acc = (int64_t)1 << (PIL_BITS - 1);
+                for (int t = 0; t < taps[o]; t++) {
+                    int sx = horizontal ? first[o] + t : x, sy = horizontal ? y : first[o] + t;
+                    acc += (int64_t)src->px[((size_t)sy * src->w + sx) * c + ch] * k[t];
+                }
+                dst->px[((size_t)y * dst->w + x) * c + ch] = clip8(acc);
+            }
+        }
+    free(first);
+    free(taps);
+    free(w);
+    return LAB_OK;
+}
+
+static int resize_bicubic(struct ds_image *im, int w, int h)
+{
+    struct ds_image tmp;
+    int rc = LAB_OK;
+    if (w != im->w && !(rc = cubic_pass(im, &tmp, 1, w)))
+        replace(im, &tmp);
+    if (!rc && h != im->h && !(rc = cubic_pass(im, &tmp, 0, h)))
+        replace(im, &tmp);
+    return rc;
+}
+
 int ds_image_resize(struct ds_image *im, int w, int h, enum ds_resample method)
 {
     if (w == im->w && h == im->h)
         return LAB_OK;
+    if (method == DS_RESAMPLE_BICUBIC)
+        return w > 0 && h > 0 ? resize_bicubic(im, w, h) : lab_err(LAB_EUSAGE, NULL, "bad image size %dx%d", w, h);
     struct ds_image out;
     int rc = ds_image_alloc(&out, w, h, im->c);
     if (rc)

@@ -15,16 +15,22 @@ struct ds_image {
 enum ds_resample {
     DS_RESAMPLE_NEAREST, /* masks always use this: labels are never blended */
     DS_RESAMPLE_BILINEAR,
+    /* PIL's BICUBIC (what timm's eval transform does to a PIL image, as a
+     * pretrained_cfg "interpolation": "bicubic" asks): a = -0.5, the kernel
+     * widened when shrinking, weights in PIL's 22-bit fixed point,
+     * horizontal pass then vertical, each rounded to 8 bits. */
+    DS_RESAMPLE_BICUBIC,
 };
 
-/* "nearest" or "bilinear"; LAB_EUSAGE naming the valid ones otherwise. */
+/* "nearest", "bilinear" or "bicubic"; LAB_EUSAGE naming the valid ones otherwise. */
 int ds_resample_parse(const char *name, enum ds_resample *out);
 
 int ds_image_alloc(struct ds_image *im, int w, int h, int c); /* zero-filled */
 void ds_image_free(struct ds_image *im);                     /* NULL and empty are fine */
 int ds_image_copy(struct ds_image *dst, const struct ds_image *src);
 
-/* Resamples to w x h (half-pixel centres, like torchvision without antialias). */
+/* Resamples to w x h: nearest and bilinear with half-pixel centres, like
+ * torchvision on tensors without antialias; bicubic as PIL (see above). */
 int ds_image_resize(struct ds_image *im, int w, int h, enum ds_resample method);
 /* Keeps the rectangle [x, x+w) x [y, y+h); parts outside the image are `fill`. */
 int ds_image_crop(struct ds_image *im, int x, int y, int w, int h, uint8_t fill);

@@ -24,6 +24,16 @@ static const char *cfg_dataset(const struct grade_ctx *g) { return lab_cfg_str(g
 
 static const char *mode_name(const struct grade_ctx *g) { return g->quick ? "quick" : "full"; }
 
+/* "fashion-mnist", or "fashion-mnist classes 5-9" for a mode that evaluates some classes. */
+static const char *eval_what(const struct grade_ctx *g, char *buf, size_t cap)
+{
+    if (g->class_hi > g->class_lo)
+        snprintf(buf, cap, "%.100s classes %d-%d", cfg_dataset(g), g->class_lo, g->class_hi - 1);
+    else
+        snprintf(buf, cap, "%.100s", cfg_dataset(g));
+    return buf;
+}
+
 /* The number of eval images the run should have predicted; -1 when the
  * data fits no mode of the lab. */
 static int64_t expected_n(struct grade_ctx *g) { return grade_mode(g) ? g->eval_n : -1; }
@@ -74,6 +84,7 @@ static void find_coverage(struct grade_ctx *g)
     for (int64_t i = 0; i < want; i++)
         m->row_of[i] = -1;
     int64_t repeats = 0, outside = 0, first_bad = -1, bad_value = 0;
+    char what[160];
     for (int64_t r = 0; r < m->n; r++) {
         int64_t k = m->indices[r];
         if (k < 0 || k >= want) {
@@ -90,7 +101,7 @@ static void find_coverage(struct grade_ctx *g)
         snprintf(m->coverage, sizeof m->coverage,
                  "%lld row(s) repeat an image and %lld name an image outside the first %lld of %s (first: "
                  "indices[%lld] = %lld); lab %s's %s mode evaluates each of those images once",
-                 (long long)repeats, (long long)outside, (long long)want, cfg_dataset(g), (long long)first_bad,
+                 (long long)repeats, (long long)outside, (long long)want, eval_what(g, what, sizeof what), (long long)first_bad,
                  (long long)bad_value, lab_manifest_id(g->lab), mode_name(g));
         free(m->row_of);
         m->row_of = NULL;
@@ -102,8 +113,9 @@ static void find_coverage(struct grade_ctx *g)
 static int model_begin(struct grade_ctx *g, const struct sub_model *sm)
 {
     struct grade_model *m = &g->m;
-    /* The lab's class count, not config.json's: fewer classes would lower chance. */
-    m->classes = lab_cfg_int(g->lab, "config.data.num_classes", 10);
+    /* The lab's class count in the mode the data shows, not config.json's:
+     * fewer classes would lower chance. */
+    m->classes = grade_mode(g) ? g->classes : lab_cfg_int(g->lab, "config.data.num_classes", 10);
     if (m->classes < 2 || m->classes > 100000)
         m->classes = 10;
     const struct st_tensor *t = sm->predictions ? st_find(sm->predictions, "logits") : NULL;
@@ -132,8 +144,9 @@ static enum check_status predictions_coverage(struct grade_ctx *g, struct check_
         return check_set(o, CHECK_SKIPPED, NULL, "skipped: %s", g->m.coverage);
     if (!g->m.covered)
         return check_set(o, CHECK_FAIL, "TS-PREDICTIONS-COVERAGE", "%s", g->m.coverage);
+    char what[160];
     return check_set(o, CHECK_PASS, NULL, "%lld rows, one for each of the first %lld images of %s (%s mode)",
-                     (long long)g->m.n, (long long)g->eval_n, cfg_dataset(g), mode_name(g));
+                     (long long)g->m.n, (long long)g->eval_n, eval_what(g, what, sizeof what), mode_name(g));
 }
 
 static enum check_status shape_logits(struct grade_ctx *g, struct check_out *o)

@@ -166,9 +166,13 @@ static int64_t grade_split_size(const char *dataset)
 
 /* The mode follows from what was evaluated: each of the lab's modes trains
  * on its own dataset, and the lab says how many images of the split that
- * mode evaluates (its eval_subset: the first images, or the whole split).
- * config.json's "quick" flag and eval_subset are claims, only compared
- * with this (integrity.mode, predictions.coverage). */
+ * mode evaluates (its eval_subset: the first images, or the whole split)
+ * and, where it evaluates some classes only (data.classes [lo, hi), as
+ * 2.2.2's quick mode does with Fashion-MNIST 5-9), which: then the images
+ * are the first eval_subset of that class view, relabelled from 0, and a
+ * row's index is its position in the view. config.json's "quick" flag,
+ * eval_subset and classes are claims, only compared with this
+ * (integrity.mode, predictions.coverage). */
 int grade_mode(struct grade_ctx *g)
 {
     if (g->mode_state)
@@ -181,9 +185,16 @@ int grade_mode(struct grade_ctx *g)
             continue;
         const char *ds = lab_cfg_str(cfg, "data.dataset", "");
         int64_t full = grade_split_size(ds), sub = lab_cfg_int(cfg, "data.eval_subset", 0);
+        const json_t *cls = lab_cfg_get(cfg, "data.classes");
         if (full > 0 && !strcmp(ds, dataset)) {
             g->quick = quick;
             g->eval_n = sub > 0 && sub < full ? sub : full;
+            g->classes = lab_cfg_int(cfg, "data.num_classes", 10);
+            g->class_lo = g->class_hi = 0;
+            if (json_array_size(cls) == 2) {
+                g->class_lo = (int)json_integer_value(json_array_get(cls, 0));
+                g->class_hi = (int)json_integer_value(json_array_get(cls, 1));
+            }
             g->mode_state = 1;
         }
         json_decref(cfg);
@@ -192,7 +203,25 @@ int grade_mode(struct grade_ctx *g)
         snprintf(g->mode_err, sizeof g->mode_err,
                  "config.json's data.dataset '%.100s' is neither the dataset of lab %s's full mode nor of its quick mode",
                  dataset, lab_manifest_id(g->lab));
+    else if (g->class_hi > g->class_lo)
+        grade_truth(g); /* the view's size needs the labels (grade_truth caps eval_n at it) */
     return g->mode_state == 1;
+}
+
+/* Keeps the labels of the classes [lo, hi), relabelled from 0, and where
+ * each came from in the split. */
+static int class_view(struct grade_ctx *g, int lo, int hi)
+{
+    size_t n = 0;
+    if (!(g->truth_index = malloc((g->n_truth ? g->n_truth : 1) * sizeof *g->truth_index)))
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    for (size_t i = 0; i < g->n_truth; i++)
+        if (g->truth[i] >= lo && g->truth[i] < hi) {
+            g->truth_index[n] = i;
+            g->truth[n++] = g->truth[i] - lo;
+        }
+    g->n_truth = n;
+    return LAB_OK;
 }
 
 int grade_truth(struct grade_ctx *g)
@@ -200,8 +229,12 @@ int grade_truth(struct grade_ctx *g)
     if (g->truth_state == 0) {
         const json_t *data = json_object_get(g->sub->config, "data");
         const char *dataset = json_string_value(json_object_get(data, "dataset"));
+        g->truth_state = -1; /* grade_mode may ask for the labels */
         int rc = dataset ? truth_eval_labels(dataset, g->opts->data_dir, &g->truth, &g->n_truth)
                          : lab_err(LAB_EUSAGE, NULL, "config.json names no data.dataset");
+        if (!rc && grade_mode(g) && g->class_hi > g->class_lo && !(rc = class_view(g, g->class_lo, g->class_hi)) &&
+            g->eval_n > (int64_t)g->n_truth)
+            g->eval_n = (int64_t)g->n_truth; /* as the lab's view, which takes at most eval_subset */
         g->truth_state = rc ? -1 : 1;
         if (rc)
             snprintf(g->truth_err, sizeof g->truth_err, "the grader's labels of the eval split are unavailable: %s%s%s",
@@ -402,6 +435,7 @@ static int grade(const char *path, enum sub_open_mode mode, const struct grade_o
         r->status = GRADE_GRADED;
         rc = run_rubric(&g, rb, r);
         free(g.truth);
+        free(g.truth_index);
         if (rc)
             grade_report_free(r);
         else

@@ -142,16 +142,23 @@ enum check_status reeval_load(struct grade_ctx *g, const struct lab_impl *impl, 
 }
 
 /* The grader's eval images in the split's order, from `first` on: never
- * the images a submission's own indices name. */
+ * the images a submission's own indices name. A mode that evaluates some
+ * classes only maps the view's positions to the split's (g->truth_index),
+ * relabelled as the grader's labels are. */
 struct view_ctx {
     const struct ds_dataset *base;
     size_t first;
+    const size_t *index;
+    int lo;
 };
 
 static int view_get(const struct ds_dataset *d, size_t i, struct ds_sample *out)
 {
     const struct view_ctx *v = d->ctx;
-    return ds_dataset_get(v->base, v->first + i, out);
+    int rc = ds_dataset_get(v->base, v->index ? v->index[v->first + i] : v->first + i, out);
+    if (!rc && v->index)
+        out->label -= v->lo;
+    return rc;
 }
 
 static int open_split(const struct grade_ctx *g, struct ds_dataset **out)
@@ -170,7 +177,12 @@ static int open_split(const struct grade_ctx *g, struct ds_dataset **out)
 static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct ds_dataset *split, size_t first,
                      size_t count, int batch, float *out)
 {
-    struct view_ctx vc = {.base = split, .first = first};
+    if (g->class_hi > g->class_lo && grade_truth(g))
+        return lab_err(LAB_EENV, NULL, "%s", g->truth_err);
+    if (g->truth_index && first + count > g->n_truth)
+        return lab_err(LAB_EINTERNAL, NULL, "the class view holds %zu images, fewer than %zu", g->n_truth, first + count);
+    struct view_ctx vc = {.base = split, .first = first, .index = g->class_hi > g->class_lo ? g->truth_index : NULL,
+                          .lo = g->class_lo};
     struct ds_dataset view = {.n = count, .num_classes = split->num_classes, .get = view_get, .ctx = &vc};
     snprintf(view.name, sizeof view.name, "%s", split->name);
     struct ds_pipeline_config pc = {.batch_size = batch, .threads = 2, .seed = 42};

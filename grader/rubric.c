@@ -32,8 +32,8 @@ static const struct task tasks[] = {{"classify", checks_classify, classify_model
 
 static const struct rubric_check *find_impl(const struct task *t, const char *id)
 {
-    const struct rubric_check *tables[3] = {checks_common, t->checks, checks_vit};
-    for (int k = 0; k < 3; k++)
+    const struct rubric_check *tables[] = {checks_common, t->checks, checks_vit, checks_transfer};
+    for (size_t k = 0; k < sizeof tables / sizeof tables[0]; k++)
         for (const struct rubric_check *c = tables[k]; c->id; c++)
             if (strcmp(c->id, id) == 0)
                 return c;

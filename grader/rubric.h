@@ -73,12 +73,17 @@ struct grade_ctx {
     int truth_state; /* 0 not tried, 1 loaded, -1 failed (truth_err says why) */
     int64_t *truth;
     size_t n_truth;
+    /* truth[i] is split image truth_index[i] when the mode evaluates a class
+     * view (data.classes, relabelled from 0); NULL: image i of the split. */
+    size_t *truth_index;
     char truth_err[600];
     /* What was evaluated, derived from the data and the lab's definition of
      * each mode, never from config.json's "quick" flag (integrity.mode). */
     int mode_state;  /* 0 not derived yet, 1 derived, -1 the data fits no mode */
     int quick;       /* the derived mode */
-    int64_t eval_n;  /* eval images the lab evaluates in that mode (the first eval_n of the split) */
+    int64_t eval_n;  /* eval images the lab evaluates in that mode (the first eval_n of the split, or of its class view) */
+    int64_t classes; /* the mode's data.num_classes */
+    int class_lo, class_hi; /* the mode's data.classes [lo, hi); hi 0: every class */
     char mode_err[400];
     struct grade_model m; /* the model the per-model checks look at */
     const struct rubric_check *check; /* the running check */
@@ -121,6 +126,8 @@ extern const struct rubric_check checks_detect[];
 int detect_model_begin(struct grade_ctx *g, const struct sub_model *sm);
 /* Checks of one architecture family, usable by any lab's table (vit.*). */
 extern const struct rubric_check checks_vit[];
+/* Transfer learning's (transfer.*: backbone origin, frozen layers, head, normalization). */
+extern const struct rubric_check checks_transfer[];
 int classify_model_begin(struct grade_ctx *g, const struct sub_model *sm);
 
 /* 1 when the running check has used up its budget (loops poll this). */

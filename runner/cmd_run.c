@@ -254,6 +254,16 @@ static int start_run(const struct run_args *a, const struct lab_impl *impl, stru
         return rc;
     if (forced)
         snprintf(r->dev.reason, sizeof r->dev.reason, "lab %s trains in fp32 only in this version", a->lab_id);
+    /* A mode may name what --precision auto means on a CPU ("cpu_precision"
+     * in lab.json: 2.2.2's quick mode, whose target was met in fp32 only). */
+    const char *cpu_prec = lab_cfg_str(r->config, "cpu_precision", "");
+    if (!a->resume && !impl->fp32_only && !strcmp(precision, "auto") && r->dev.device == TS_CPU &&
+        (!strcmp(cpu_prec, "fp32") || !strcmp(cpu_prec, "bf16"))) {
+        if ((rc = lab_choose_device(device, cpu_prec, &r->dev)))
+            return rc;
+        snprintf(r->dev.reason, sizeof r->dev.reason, "lab %s's %s mode trains in %s on a CPU (lab.json cpu_precision; "
+                 "--precision overrides)", a->lab_id, a->quick ? "quick" : "full", cpu_prec);
+    }
     if ((rc = make_run_dir(a, r)))
         return rc;
     if (!a->resume) {

@@ -133,14 +133,20 @@ struct source {
     struct pretrained_cfg cfg;
 };
 
+/* The source network starts from another random init than the strategies'
+ * (seed + 1): with the same seed, scratch would begin where the source
+ * began, and its weights would resemble the pretrained ones. */
+#define SOURCE_INIT "seed+1"
+#define SOURCE_SEED_OFFSET 1
+
 /* The revision of the quick source checkpoint: a digest of everything that
  * shapes it, so a changed recipe trains a new one and an unchanged one reuses it. */
 static void source_revision(const json_t *config, char *out, size_t cap)
 {
-    json_t *key = json_pack("{s:O?, s:O?, s:O?, s:O?, s:I}", "source", lab_cfg_get(config, "source"), "input_size",
+    json_t *key = json_pack("{s:O?, s:O?, s:O?, s:O?, s:I, s:s}", "source", lab_cfg_get(config, "source"), "input_size",
                             lab_cfg_get(config, "data.input_size"), "normalize", lab_cfg_get(config, "data.normalize"),
                             "dataset", lab_cfg_get(config, "data.dataset"), "seed",
-                            (json_int_t)lab_cfg_int(config, "seed", 42));
+                            (json_int_t)lab_cfg_int(config, "seed", 42), "init", SOURCE_INIT);
     char *text = key ? json_dumps(key, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     char hex[65] = "0";
     if (text)
@@ -227,7 +233,7 @@ static int make_source(struct lab_run *r, const struct tl_data *d, struct source
     if (!rc)
         rc = train_config_read(pc, &r->dev, &tc);
     struct effnet_config ec = {.num_classes = hi - lo, .head = EFFNET_HEAD_IMAGENET};
-    if (!rc && (rc = ts_manual_seed(tc.seed)) != 0)
+    if (!rc && (rc = ts_manual_seed(tc.seed + SOURCE_SEED_OFFSET)) != 0)
         rc = nn_fail(rc, "ts_manual_seed");
     if (!rc)
         rc = effnet_b0_new(&ec, &m);
@@ -293,8 +299,11 @@ static int open_source(struct lab_run *r, struct tl_data *d, struct source *s)
         ev->resize_short = pretrained_resize_of(&s->cfg);
         ev->center_crop = s->cfg.input_size[1];
     }
-    /* KNOWN GAP: datasets/ has no bicubic resampling yet; bicubic configs resize bilinearly. */
-    ev->resample = DS_RESAMPLE_BILINEAR;
+    /* The checkpoint's interpolation (timm's efficientnet_b0: bicubic, as
+     * PIL does it; datasets/image.h). */
+    if (ds_resample_parse(s->cfg.interpolation, &ev->resample))
+        return lab_err(LAB_EUSAGE, "use a checkpoint whose pretrained_cfg interpolation is nearest, bilinear or bicubic",
+                       "%s@%s: interpolation '%s' is not supported", s->repo, s->revision, s->cfg.interpolation);
     for (int i = 0; i < 3; i++) {
         int k = s->cfg.channels == 3 ? i : 0;
         float m = (float)s->cfg.mean[k], sd = (float)s->cfg.std[k];

@@ -6,19 +6,31 @@
 # strategies on classes 5-9; the frozen strategy leaves the backbone
 # (weights and BN statistics) bit for bit the checkpoint's; a second run
 # reuses the cached source offline; full mode offline without timm's weights
-# fails naming the snapshot it looked for.
+# fails naming the snapshot it looked for. The run is graded (its own
+# self-check and `lab grade` of its submission): the grader's truth is the
+# quick mode's class view (Fashion-MNIST 5-9 relabelled 0-4, the first 1,000
+# of them), and broken submissions each fail exactly their transfer.* check.
 set -euo pipefail
 . "$(dirname "$0")/lib.bash"
 PY=/usr/bin/python3
 [ -r /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || skip "Debian's dataset-fashion-mnist is not installed"
 export LC_ALL=C.UTF-8
 export HF_HUB_CACHE=$TEST_TMP/hub
-SMALL=(--quick --device cpu --set source.train_images=128 --set source.eval_images=64 --set data.eval_subset=64
+# eval_subset stays the lab's (1,000): the grader holds the run to it.
+SMALL=(--quick --device cpu --set source.train_images=128 --set source.eval_images=64
        --set data.train_per_class=8 --set train.frozen.epochs=1 --set train.finetune.epochs=1 --set train.scratch.epochs=1)
 
 run=$TEST_TMP/run
-rc=0; "$LAB_BIN" run 2.2.2 "${SMALL[@]}" --out "$run" >"$TEST_TMP/out1" 2>&1 || rc=$?
+rc=0; "$LAB_BIN" run 2.2.2 "${SMALL[@]}" --out "$run" -v >"$TEST_TMP/out1" 2>&1 || rc=$?
 out=$(cat "$TEST_TMP/out1")
+# Graded (a run this short is near chance, so results.* and transfer.gain may fail; nothing else).
+[ "$rc" = 1 ] || fail "the shortened run should exit 1 (graded, below the targets), got $rc: $out"
+for id in integrity.mode transfer.norm shape.logits predictions.coverage honesty.accuracy transfer.head \
+          transfer.backbone transfer.frozen; do
+  expect_match "$out" "\[ok\] $id "
+done
+expect_match "$out" '1000 rows, one for each of the first 1000 images of fashion-mnist classes 5-9'
+expect_match "$out" 'frozen: all 358 backbone tensors \(weights and BatchNorm statistics\) are lab-quick'
 [ -s "$run/metrics.json" ] || fail "the run (exit $rc) wrote no metrics.json: $out"
 expect_match "$out" 'source: pretraining efficientnet_b0 on fashion-mnist/train\[0-4\] \(128 images'
 expect_match "$out" 'TRANSFER LEARNING COMPARISON'
@@ -62,7 +74,7 @@ if os.path.exists(tsv):  # timm's course key set, the head sized for the 5 targe
 PYEOF
 
 # Again, offline: the cached source is reused, not retrained.
-rc=0; HF_HUB_OFFLINE=1 "$LAB_BIN" run 2.2.2 "${SMALL[@]}" --set strategy=frozen --out "$TEST_TMP/run2" \
+rc=0; HF_HUB_OFFLINE=1 "$LAB_BIN" run 2.2.2 "${SMALL[@]}" --set strategy=frozen --set data.eval_subset=64 --out "$TEST_TMP/run2" \
   >"$TEST_TMP/out2" 2>&1 || rc=$?
 out=$(cat "$TEST_TMP/out2")
 expect_match "$out" "source: cached lab-quick/efficientnet_b0.fashion_mnist_0-4@$rev"
@@ -72,4 +84,63 @@ expect_match "$out" "source: cached lab-quick/efficientnet_b0.fashion_mnist_0-4@
 expect_exit 3 env HF_HUB_OFFLINE=1 "$LAB_BIN" run 2.2.2 --device cpu --set data.dataset=fashion-mnist --set data.num_classes=10 \
   --set strategy=frozen --out "$TEST_TMP/full"
 expect_match "$LAST_ERR$LAST_OUT" 'offline.*timm/efficientnet_b0.ra_in1k'
+
+# Grading the submission; then broken copies, each failing exactly its check.
+cd "$TEST_TMP"
+expect_exit 0 "$LAB_BIN" submit "$run" --student dana
+rc=0; "$LAB_BIN" grade dana-2.2.2.tar.gz --format json --out base.json >/dev/null 2>&1 || rc=$?
+[ -s base.json ] || fail "lab grade wrote no report (exit $rc)"
+mkdir -p base && tar xzf dana-2.2.2.tar.gz -C base
+broken() { # broken NAME CHECK KB MODEL: a copy of the submission with one thing broken
+  rm -rf "v-$1"; cp -r base "v-$1"
+  "$PY" - "v-$1" "$1" <<'PYEOF'
+import os, sys
+sys.path.insert(0, os.environ["LAB_SRC"] + "/tests/e2e")
+from submission_variant import st_load, st_save, edit_json, write_manifest
+d, v = sys.argv[1], sys.argv[2]
+def model(m):
+    return d + "/models/" + m + "/model.safetensors"
+if v == "random-backbone":   # finetune's weights with scratch's (random-init) backbone
+    t, meta = st_load(model("finetune"))
+    s, _ = st_load(model("scratch"))
+    st_save(model("finetune"), {k: (s[k] if not k.startswith("classifier") else x) for k, x in t.items()}, meta)
+elif v == "unfrozen":        # a backbone weight of the frozen strategy moved
+    t, meta = st_load(model("frozen"))
+    t["blocks.6.0.conv_pwl.weight"] += 1e-3
+    st_save(model("frozen"), t, meta)
+elif v == "bn-train":        # the frozen backbone's BatchNorm ran in train mode
+    t, meta = st_load(model("frozen"))
+    t["bn2.running_mean"] += 0.01
+    st_save(model("frozen"), t, meta)
+elif v == "imagenet-head":   # the head sized for 100 classes in a 5-class mode
+    import torch
+    t, meta = st_load(model("finetune"))
+    t["classifier.1.weight"] = torch.zeros(100, 1280)
+    t["classifier.1.bias"] = torch.zeros(100)
+    st_save(model("finetune"), t, meta)
+elif v == "cifar-norm":      # the new dataset's constants instead of the pretrained backbone's
+    edit_json(d + "/config.json", lambda c: c["data"].update(normalize={"mean": [0.4914, 0.4822, 0.4465],
+                                                                        "std": [0.2023, 0.1994, 0.2010]}))
+write_manifest(d)
+PYEOF
+  rc=0; "$LAB_BIN" grade "v-$1" --format json --out "v-$1.json" >/dev/null 2>&1 || rc=$?
+  [ "$rc" = 1 ] || fail "broken $1: lab grade exited $rc"
+  "$PY" - base.json "v-$1.json" "$2" "$3" "$4" <<'PYEOF' || fail "broken $1: see above"
+import json, sys
+def states(p):
+    return {(c["id"], c["name"]): (c["status"], c.get("kb")) for c in json.load(open(p))["checks"]}
+base, var = states(sys.argv[1]), states(sys.argv[2])
+check, kb, model = sys.argv[3:6]
+changed = {k: v for k, v in var.items() if base.get(k) != v}
+assert len(changed) == 1, changed
+(cid, name), (st, got) = next(iter(changed.items()))
+assert cid == check and st == "fail" and got == kb and name.startswith(model), (cid, name, st, got)
+PYEOF
+}
+broken random-backbone transfer.backbone TS-TRANSFER-BACKBONE finetune
+broken unfrozen transfer.frozen TS-TRANSFER-FROZEN frozen
+broken bn-train transfer.frozen TS-TRANSFER-FROZEN frozen
+broken imagenet-head transfer.head TS-TRANSFER-HEAD finetune
+broken cifar-norm transfer.norm TS-NORM-MISMATCH ""
+grep -q 'BatchNorm statistics changed' v-bn-train.json || fail "bn-train: the report does not say the BatchNorm statistics moved"
 echo ok
