@@ -10,7 +10,7 @@ set -euo pipefail
 PY=/usr/bin/python3
 [ -r /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || skip "Debian's dataset-fashion-mnist is not installed"
 export LC_ALL=C.UTF-8
-SMALL=(--quick --device cpu --set data.train_subset=512 --set model.depth=2)
+SMALL=(--quick --device cpu --epochs 1 --set train.warmup_epochs=0 --set data.train_subset=512 --set model.depth=2)
 
 # The run: below the quick target on this little data, so only results.threshold
 # fails; -v lists every self-check, passing ones too.
