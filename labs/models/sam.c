@@ -48,8 +48,12 @@ int sam_config_check(const struct sam_config *c)
     if (c->heads < 1 || c->embed_dim < 1 || c->embed_dim % c->heads)
         return lab_err(LAB_EUSAGE, "use a head count that divides the encoder width (768 / 12 for vit_b)",
                        "SAM encoder heads %d do not divide width %d", c->heads, c->embed_dim);
-    if (c->img_size != SAM_IMG || c->patch != 16 || c->window < 1)
-        return lab_err(LAB_EUSAGE, "keep SAM's 1024 input, patch 16 and a positive window",
+    /* the official models are 1024 / 16; a smaller input (quick mode) keeps
+     * the embedding grid within the 64 the fixed-size buffers allow */
+    if (c->patch < 1 || c->img_size < c->patch || c->img_size > SAM_IMG || c->img_size % c->patch ||
+        c->img_size / c->patch > SAM_GRID || c->window < 1)
+        return lab_err(LAB_EUSAGE, "use an input that is a multiple of the patch, at most 1024 (SAM's is 1024 / 16), "
+                       "and a positive window",
                        "SAM configuration with input %d, patch %d, window %d", c->img_size, c->patch, c->window);
     for (int i = 0; i < c->n_global; i++)
         if (c->global_idx[i] < 0 || c->global_idx[i] >= c->depth)

@@ -157,8 +157,8 @@ int sam_decode(struct model *m, const ts_tensor *embeddings, const ts_tensor *sp
         return lab_err(LAB_EINTERNAL, NULL, "%s is not a SAM model", m ? m->name : "(null)");
     const struct sam_net *n = m->net;
     int64_t B = ts_size(sparse, 0);
-    if (ts_dim(embeddings) != 4 || ts_size(embeddings, 1) != SAM_EMBED || ts_size(embeddings, 2) != SAM_GRID ||
-        ts_size(embeddings, 3) != SAM_GRID || (ts_size(embeddings, 0) != 1 && ts_size(embeddings, 0) != B))
+    if (ts_dim(embeddings) != 4 || ts_size(embeddings, 1) != SAM_EMBED || ts_size(embeddings, 2) != sam_side(n) ||
+        ts_size(embeddings, 3) != sam_side(n) || (ts_size(embeddings, 0) != 1 && ts_size(embeddings, 0) != B))
         return lab_err(LAB_EUSAGE, "decode with the embedding of one image (1x256x64x64) or one per prompt set",
                        "SAM's decoder takes [1 or %lld, 256, 64, 64] image embeddings", (long long)B);
     /* output tokens: the IoU token, then the 4 mask tokens, then the prompts */
@@ -190,7 +190,7 @@ int sam_decode(struct model *m, const ts_tensor *embeddings, const ts_tensor *sp
     /* upscale the image side */
     ts_tensor *kt, *img, *u0, *u1, *u2, *u3, *up;
     NN_TRY(ts_transpose(&kt, keys, 1, 2));
-    int64_t s4[4] = {B, SAM_EMBED, SAM_GRID, SAM_GRID};
+    int64_t s4[4] = {B, SAM_EMBED, sam_side(n), sam_side(n)};
     NN_TRY(ts_reshape(&img, kt, 4, s4));
     LAB_TRY(nn_conv_transpose_fwd(&n->up0, img, &u0));
     LAB_TRY(nn_layer_norm2d_fwd(&n->up1, u0, &u1));

@@ -54,6 +54,9 @@ struct sam_net {
     struct sam_mlp3 hyper[4], iou_head;
 };
 
+/* the embedding grid's side: 64 for the official models */
+static inline int64_t sam_side(const struct sam_net *n) { return n->cfg.img_size / n->cfg.patch; }
+
 int sam_encoder_init(ts_params *p, struct sam_net *n);
 int sam_prompt_init(ts_params *p, struct sam_net *n);
 int sam_decoder_init(ts_params *p, struct sam_net *n);

@@ -51,13 +51,14 @@ int sam_dense_pe(struct model *m, ts_tensor **pe)
         return lab_err(LAB_EINTERNAL, NULL, "%s is not a SAM model", m ? m->name : "(null)");
     const struct sam_net *n = m->net;
     static float grid[SAM_GRID * SAM_GRID * 2];
-    for (int y = 0; y < SAM_GRID; y++)
-        for (int x = 0; x < SAM_GRID; x++) {
+    int G = (int)sam_side(n);
+    for (int y = 0; y < G; y++)
+        for (int x = 0; x < G; x++) {
             /* cumsum of ones - 0.5, over the side: (i + 0.5) / 64 */
-            grid[(y * SAM_GRID + x) * 2] = ((float)x + 0.5f) / (float)SAM_GRID;
-            grid[(y * SAM_GRID + x) * 2 + 1] = ((float)y + 0.5f) / (float)SAM_GRID;
+            grid[(y * G + x) * 2] = ((float)x + 0.5f) / (float)G;
+            grid[(y * G + x) * 2 + 1] = ((float)y + 0.5f) / (float)G;
         }
-    int64_t shape[3] = {SAM_GRID, SAM_GRID, 2}, perm[3] = {2, 0, 1};
+    int64_t shape[3] = {G, G, 2}, perm[3] = {2, 0, 1};
     ts_tensor *g, *e, *chw;
     NN_TRY(ts_from_host(&g, grid, TS_F32, 3, shape, ts_device_of(n->gauss)));
     LAB_TRY(pe_encode(n, g, &e));
@@ -115,7 +116,7 @@ static int sparse_from_host(const struct sam_net *n, int64_t B, int64_t T, const
 static int dense_embed(const struct sam_net *n, const struct sam_prompts *p, ts_tensor **dense)
 {
     if (!p->mask_input) {
-        int64_t shape[4] = {p->batch, SAM_EMBED, SAM_GRID, SAM_GRID}, w4[4] = {1, SAM_EMBED, 1, 1};
+        int64_t shape[4] = {p->batch, SAM_EMBED, sam_side(n), sam_side(n)}, w4[4] = {1, SAM_EMBED, 1, 1};
         ts_tensor *z, *w;
         NN_TRY(ts_zeros(&z, 4, shape, TS_F32, ts_device_of(n->gauss)));
         NN_TRY(ts_reshape(&w, n->no_mask.w, 4, w4));
@@ -123,8 +124,8 @@ static int dense_embed(const struct sam_net *n, const struct sam_prompts *p, ts_
         return LAB_OK;
     }
     const ts_tensor *mi = p->mask_input;
-    if (ts_dim(mi) != 4 || ts_size(mi, 0) != p->batch || ts_size(mi, 1) != 1 || ts_size(mi, 2) != 4 * SAM_GRID ||
-        ts_size(mi, 3) != 4 * SAM_GRID)
+    if (ts_dim(mi) != 4 || ts_size(mi, 0) != p->batch || ts_size(mi, 1) != 1 || ts_size(mi, 2) != 4 * sam_side(n) ||
+        ts_size(mi, 3) != 4 * sam_side(n))
         return lab_err(LAB_EUSAGE, "pass a previous low-res mask (logits [B, 1, 256, 256]) as the mask input",
                        "SAM's mask input must be [%lld, 1, 256, 256]", (long long)p->batch);
     ts_tensor *a, *b, *c, *d, *e, *f, *g;
@@ -167,18 +168,18 @@ int sam_prompt_encode(struct model *m, const struct sam_prompts *p, ts_tensor **
         int64_t t = b * T;
         for (int64_t i = 0; i < p->n_points && rc == LAB_OK; i++, t++) {
             const float *c = p->coords + (b * p->n_points + i) * 2;
-            xy[t * 2] = (c[0] + 0.5f) / (float)SAM_IMG;
-            xy[t * 2 + 1] = (c[1] + 0.5f) / (float)SAM_IMG;
+            xy[t * 2] = (c[0] + 0.5f) / (float)n->cfg.img_size;
+            xy[t * 2 + 1] = (c[1] + 0.5f) / (float)n->cfg.img_size;
             rc = label_code(p->labels[b * p->n_points + i], &codes[t]);
         }
         if (pad) {
-            xy[t * 2] = xy[t * 2 + 1] = 0.5f / (float)SAM_IMG;
+            xy[t * 2] = xy[t * 2 + 1] = 0.5f / (float)n->cfg.img_size;
             codes[t++] = 0;
         }
         if (p->boxes)
             for (int k = 0; k < 2; k++, t++) {
-                xy[t * 2] = (p->boxes[b * 4 + k * 2] + 0.5f) / (float)SAM_IMG;
-                xy[t * 2 + 1] = (p->boxes[b * 4 + k * 2 + 1] + 0.5f) / (float)SAM_IMG;
+                xy[t * 2] = (p->boxes[b * 4 + k * 2] + 0.5f) / (float)n->cfg.img_size;
+                xy[t * 2 + 1] = (p->boxes[b * 4 + k * 2 + 1] + 0.5f) / (float)n->cfg.img_size;
                 codes[t] = 3 + k;
             }
     }

@@ -16,10 +16,10 @@ for id in 2.2.1 2.2.2 2.2.3 2.2.4 2.2.5 2.2.6; do expect_match "$out" "^$id "; d
 
 # 2.2.3 has models, predict and a rubric but no run: list, info and run say so.
 expect_match "$out" '^2\.2\.3 .* predict only, grading '
-# 2.2.6 likewise, without a rubric yet.
-expect_match "$out" '^2\.2\.6 .* predict only'
-expect_exit 2 "$LAB_BIN" run 2.2.6 --quick
-expect_match "$LAST_ERR" 'lab predict 2.2.6'
+# 2.2.6 runs its quick mode only (no rubric yet); the full mode is refused.
+expect_match "$out" '^2\.2\.6 .* quick \(full: not in this version\)'
+expect_exit 2 "$LAB_BIN" run 2.2.6
+expect_match "$LAST_ERR" 'fashion-mnist-mosaic'
 out=$("$LAB_BIN" info 2.2.3)
 expect_match "$out" 'no full or quick run yet'
 expect_match "$out" 'shape.detections'

@@ -63,24 +63,24 @@ expect_match "$LAST_ERR" 'never overwrites'
 # lab list: what can run, and the last good run despite the failures after it.
 expect_exit 0 "$LAB_BIN" list
 expect_match "$LAST_OUT" '^2\.2\.1 .* quick, grading \(full: lab fetch cifar-10\) +ok #1 .*\(then failed #3\)'
-expect_match "$LAST_OUT" '^2\.2\.6 .* predict only'
+expect_match "$LAST_OUT" '^2\.2\.3 .* predict only'
 "$LAB_BIN" list --json | /usr/bin/python3 -c '
 import json, sys
 d = {r["id"]: r for r in json.load(sys.stdin)}
 a = d["2.2.1"]
 assert a["has_code"] and a["can_run"] == {"full": False, "quick": True, "grading": True}, a
 assert a["last_status"] == "ok" and a["last_attempt"]["status"] == "failed", a
-s = d["2.2.6"]
+s = d["2.2.3"]
 assert s["has_code"] and not s["can_run"]["quick"] and not s["can_run"]["full"], s'
-# A lab with models but no run yet (2.2.6) is refused before any run
+# A lab with models but no run yet (2.2.3) is refused before any run
 # directory, engine or batch script, with lab predict as the fix.
-expect_exit 0 "$LAB_BIN" info 2.2.6
+expect_exit 0 "$LAB_BIN" info 2.2.3
 expect_match "$LAST_OUT" 'no full or quick run yet'
-expect_exit 2 "$LAB_BIN" run 2.2.6 --quick
+expect_exit 2 "$LAB_BIN" run 2.2.3 --quick
 expect_match "$LAST_ERR" 'no full or quick run'
-expect_match "$LAST_ERR" 'fix: .*lab predict 2\.2\.6'
-expect_exit 2 "$LAB_BIN" run 2.2.6 --dry-run
-expect_exit 2 "$LAB_BIN" run 2.2.6 --engine slurm --dry-run
+expect_match "$LAST_ERR" 'fix: .*lab predict 2\.2\.3'
+expect_exit 2 "$LAB_BIN" run 2.2.3 --dry-run
+expect_exit 2 "$LAB_BIN" run 2.2.3 --engine slurm --dry-run
 
 # --student without --seed: a seed of the student's own, the same each time;
 # --seed still wins.

@@ -1,0 +1,456 @@
+/* Lab 2.2.6 quick mode (labs/2.2.6-segment-anything/quick.h). Each step
+ * encodes a batch of mosaics once and decodes two prompt sets per image on
+ * one instance drawn at random: its box with SAM's coordinate noise (a
+ * normal of 10% of the side, at most `box_jitter_max` px) and a point drawn
+ * uniformly inside the instance, single-mask output for both. Evaluation
+ * prompts are deterministic so that a grader can regenerate them: every
+ * instance's exact box, and its pixel nearest the instance's centroid. */
+#include "labs/2.2.6-segment-anything/quick.h"
+
+#include "base/error.h"
+#include "datasets/loaders.h"
+#include "datasets/mosaic.h"
+#include "datasets/rng.h"
+#include "labs/config.h"
+#include "labs/models/nn.h"
+#include "labs/models/sam.h"
+#include "labs/models/weights.h"
+#include "labs/tasks/task.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAXP (4 * 64) /* prompts per eval image at most: DS_MAX_OBJECTS boxes + points */
+
+struct qcfg {
+    int size, steps, batch, log_every;
+    int64_t train_n, eval_n;
+    double lr, wd, jitter, jitter_max, max_seconds;
+    struct sam_quick_weights w;
+    uint64_t seed;
+};
+
+static void cfg_of(const json_t *c, struct qcfg *q)
+{
+    q->size = (int)lab_cfg_int(c, "sam.img_size", 64);
+    q->steps = (int)lab_cfg_int(c, "train.steps", 600);
+    q->batch = (int)lab_cfg_int(c, "train.batch_size", 8);
+    q->log_every = (int)lab_cfg_int(c, "train.log_every", 50);
+    q->train_n = lab_cfg_int(c, "data.train_subset", 4000);
+    q->eval_n = lab_cfg_int(c, "data.eval_subset", 200);
+    q->lr = lab_cfg_num(c, "train.lr", 8e-4);
+    q->wd = lab_cfg_num(c, "train.weight_decay", 0.1);
+    q->jitter = lab_cfg_num(c, "prompt.box_jitter", 0.1);
+    q->jitter_max = lab_cfg_num(c, "prompt.box_jitter_max", 20);
+    q->max_seconds = lab_cfg_num(c, "train.max_seconds", 0);
+    q->w.focal = lab_cfg_num(c, "loss.focal_weight", 20);
+    q->w.dice = lab_cfg_num(c, "loss.dice_weight", 1);
+    q->w.iou = lab_cfg_num(c, "loss.iou_weight", 1);
+    q->seed = (uint64_t)lab_cfg_int(c, "seed", 42);
+}
+
+int sam_quick_config(const json_t *config, struct sam_config *c)
+{
+    int g[SAM_MAX_GLOBAL], ng = 0;
+    const json_t *gl = lab_cfg_get(config, "sam.global_attn_indexes");
+    for (size_t i = 0; json_is_array(gl) && i < json_array_size(gl) && ng < SAM_MAX_GLOBAL; i++)
+        g[ng++] = (int)json_integer_value(json_array_get(gl, i));
+    sam_config_custom(c, (int)lab_cfg_int(config, "sam.embed_dim", 96), (int)lab_cfg_int(config, "sam.depth", 2),
+                      (int)lab_cfg_int(config, "sam.heads", 4), ng, g);
+    c->img_size = (int)lab_cfg_int(config, "sam.img_size", 64);
+    c->patch = (int)lab_cfg_int(config, "sam.patch", 8);
+    c->window = (int)lab_cfg_int(config, "sam.window", 4);
+    return sam_config_check(c);
+}
+
+/* normal(0, 1) by Box-Muller */
+static double gauss(struct ds_rng *r)
+{
+    double u = ds_rng_uniform(r), v = ds_rng_uniform(r);
+    return sqrt(-2.0 * log(u > 1e-12 ? u : 1e-12)) * cos(2.0 * M_PI * v);
+}
+
+static void gray_to_input(const uint8_t *g, int S, float *x)
+{
+    size_t px = (size_t)S * S;
+    for (int ch = 0; ch < 3; ch++)
+        for (size_t p = 0; p < px; p++)
+            x[ch * px + p] = (float)((g[p] - SAM_PIXEL_MEAN[ch]) / SAM_PIXEL_STD[ch]);
+}
+
+static int get_canvas(const struct ds_dataset *d, size_t i, int S, struct ds_sample *smp)
+{
+    memset(smp, 0, sizeof *smp);
+    LAB_TRY(ds_dataset_get(d, i, smp));
+    int ok = smp->image.w == S && smp->image.h == S && smp->image.c == 1 && smp->nobj > 0;
+    for (int j = 0; ok && j < smp->nobj; j++)
+        ok = smp->inst[j].px != NULL;
+    if (!ok) {
+        ds_sample_free(smp);
+        return lab_err(LAB_EINTERNAL, NULL, "mosaic %zu is not a %dx%d gray canvas with instance masks", i, S, S);
+    }
+    return LAB_OK;
+}
+
+/* the instance pixel nearest its centroid (first in raster order on ties) */
+void sam_quick_center_point(const uint8_t *m, int S, float *xy)
+{
+    double sx = 0, sy = 0, n = 0, best = INFINITY;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++)
+            if (m[y * S + x])
+                sx += x, sy += y, n++;
+    if (n == 0) {
+        xy[0] = xy[1] = 0;
+        return;
+    }
+    sx /= n, sy /= n;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++)
+            if (m[y * S + x]) {
+                double d = (x - sx) * (x - sx) + (y - sy) * (y - sy);
+                if (d < best)
+                    best = d, xy[0] = (float)x, xy[1] = (float)y;
+            }
+}
+
+struct batch {
+    float *x, *boxes, *points, *truth;
+    int *labels;
+};
+
+static int sample_batch(const struct ds_dataset *d, const struct qcfg *q, struct ds_rng *rng, struct batch *b)
+{
+    int S = q->size;
+    size_t px = (size_t)S * S;
+    for (int i = 0; i < q->batch; i++) {
+        struct ds_sample smp;
+        LAB_TRY(get_canvas(d, (size_t)ds_rng_below(rng, d->n), S, &smp));
+        gray_to_input(smp.image.px, S, b->x + (size_t)i * 3 * px);
+        int j = (int)ds_rng_below(rng, (uint64_t)smp.nobj);
+        const uint8_t *m = smp.inst[j].px;
+        size_t area = 0;
+        for (size_t p = 0; p < px; p++)
+            b->truth[(size_t)i * px + p] = m[p] ? 1.0f : 0.0f, area += m[p] != 0;
+        for (int k = 0; k < 4; k++) {
+            const float *bx = smp.boxes[j];
+            double side = k % 2 ? bx[3] - bx[1] : bx[2] - bx[0], n = gauss(rng) * q->jitter * side;
+            if (n > q->jitter_max)
+                n = q->jitter_max;
+            if (n < -q->jitter_max)
+                n = -q->jitter_max;
+            double v = bx[k] + n;
+            b->boxes[i * 4 + k] = (float)(v < 0 ? 0 : v > S ? S : v);
+        }
+        size_t pick = (size_t)ds_rng_below(rng, area ? area : 1), seen = 0;
+        for (size_t p = 0; p < px; p++)
+            if (m[p] && seen++ == pick) {
+                b->points[i * 2] = (float)(p % (size_t)S);
+                b->points[i * 2 + 1] = (float)(p / (size_t)S);
+                break;
+            }
+        b->labels[i] = 1;
+        ds_sample_free(&smp);
+    }
+    return LAB_OK;
+}
+
+static int decode_kind(struct model *m, const ts_tensor *emb, const struct sam_prompts *pr, ts_tensor **low,
+                       ts_tensor **iou)
+{
+    ts_tensor *sparse, *dense;
+    LAB_TRY(sam_prompt_encode(m, pr, &sparse, &dense));
+    return sam_decode(m, emb, sparse, dense, 0, low, iou);
+}
+
+static int train_step(struct model *m, ts_optim *opt, const struct qcfg *q, const struct batch *b, ts_device dev,
+                      double *loss_out, double parts[3])
+{
+    int S = q->size;
+    int64_t B = q->batch, xs[4] = {B, 3, S, S}, ts4[4] = {B, 1, S, S};
+    ts_tensor *x, *t, *emb, *lb, *ib, *lp, *ip, *l1, *l2, *loss;
+    NN_TRY(ts_from_host(&x, b->x, TS_F32, 4, xs, dev));
+    NN_TRY(ts_from_host(&t, b->truth, TS_F32, 4, ts4, dev));
+    LAB_TRY(sam_encode(m, x, NULL, &emb));
+    struct sam_prompts pb = {.batch = B, .boxes = b->boxes};
+    struct sam_prompts pp = {.batch = B, .n_points = 1, .coords = b->points, .labels = b->labels};
+    LAB_TRY(decode_kind(m, emb, &pb, &lb, &ib));
+    LAB_TRY(decode_kind(m, emb, &pp, &lp, &ip));
+    double p1[3], p2[3];
+    LAB_TRY(sam_quick_loss(lb, ib, t, &q->w, &l1, p1));
+    LAB_TRY(sam_quick_loss(lp, ip, t, &q->w, &l2, p2));
+    NN_TRY(ts_add(&loss, l1, l2));
+    if (ts_optim_zero_grad(opt) || ts_backward(loss, NULL) || ts_optim_step(opt))
+        return nn_fail(TS_ETORCH, "a SAM training step");
+    NN_TRY(ts_item_f64(loss, loss_out));
+    for (int k = 0; k < 3; k++)
+        parts[k] = (p1[k] + p2[k]) / 2;
+    if (!isfinite(*loss_out))
+        return lab_err(LAB_EFAIL, "lower the learning rate (--set train.lr=...) (lab explain TS-NAN-LOGITS)",
+                       "the training loss became %f", *loss_out);
+    return LAB_OK;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int train(struct lab_run *r, struct model *m, const struct ds_dataset *tr, const struct qcfg *q, json_t *mm)
+{
+    struct ts_adamw_opts ao = {.lr = q->lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = q->wd};
+    ts_optim *opt = NULL;
+    if (ts_optim_adamw(&opt, m->params, &ao) != TS_OK)
+        return nn_fail(TS_ETORCH, "creating AdamW");
+    size_t px = (size_t)q->size * q->size, B = (size_t)q->batch;
+    struct batch b = {malloc(sizeof(float) * 3 * px * B), malloc(sizeof(float) * 4 * B), malloc(sizeof(float) * 2 * B),
+                      malloc(sizeof(float) * px * B), malloc(sizeof(int) * B)};
+    int rc = b.x && b.boxes && b.points && b.truth && b.labels ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    struct ds_rng rng;
+    ds_rng_seed(&rng, q->seed, 2206, 1);
+    json_t *curve = json_array();
+    double t0 = now_s(), sum = 0, ps[3] = {0, 0, 0};
+    int done = 0, win = 0;
+    for (int s = 0; !rc && s < q->steps; s++) {
+        if (lab_interrupted) {
+            rc = lab_err(LAB_EINTERRUPTED, "run it again", "interrupted");
+            break;
+        }
+        if (q->max_seconds > 0 && now_s() - t0 > q->max_seconds) {
+            lab_say(r, "stopping after %d steps: train.max_seconds %.0f reached", s, q->max_seconds);
+            break;
+        }
+        /* linear warmup over the first 5% of the steps, then cosine */
+        int warm = q->steps / 20 > 0 ? q->steps / 20 : 1;
+        double lr = s < warm ? q->lr * (s + 1) / warm : ts_lr_cosine(q->lr, q->lr * 0.01, s - warm, q->steps - warm);
+        ts_optim_set_lr(opt, -1, lr);
+        rc = sample_batch(tr, q, &rng, &b);
+        double l = 0, parts[3] = {0, 0, 0};
+        ts_scope_begin();
+        if (!rc)
+            rc = train_step(m, opt, q, &b, r->dev.device, &l, parts);
+        ts_scope_end();
+        if (rc)
+            break;
+        done++, win++, sum += l;
+        for (int k = 0; k < 3; k++)
+            ps[k] += parts[k];
+        if (win == q->log_every || s == q->steps - 1) {
+            lab_say(r, "step %d/%d: loss %.4f (focal %.4f, dice %.4f, iou mse %.4f), %.0f s", s + 1, q->steps, sum / win,
+                    ps[0] / win, ps[1] / win, ps[2] / win, now_s() - t0);
+            json_array_append_new(curve, json_pack("{s:i, s:f, s:f, s:f, s:f}", "step", s + 1, "loss", sum / win,
+                                                   "focal", ps[0] / win, "dice", ps[1] / win, "iou_mse", ps[2] / win));
+            sum = 0, win = 0, ps[0] = ps[1] = ps[2] = 0;
+        }
+    }
+    double secs = now_s() - t0;
+    json_object_set_new(mm, "curve", curve);
+    json_object_set_new(mm, "steps", json_integer(done));
+    json_object_set_new(mm, "train_time_s", json_real(secs));
+    json_object_set_new(mm, "images_per_s", json_real(secs > 0 ? (double)done * q->batch / secs : 0));
+    free(b.x), free(b.boxes), free(b.points), free(b.truth), free(b.labels);
+    ts_optim_free(opt);
+    return rc;
+}
+
+struct preds {
+    uint8_t *masks;
+    float *iou, *prompts;
+    int64_t *image_index;
+    size_t n, cap;
+    double iou_sum[2];
+    size_t count[2];
+};
+
+/* one image's prompts of one kind (0 box, 1 point) -> preds */
+static int eval_kind(struct model *m, const ts_tensor *emb, const struct ds_sample *smp, int S, int kind,
+                     size_t image, struct preds *p)
+{
+    int n = smp->nobj;
+    float coords[DS_MAX_OBJECTS * 2], boxes[DS_MAX_OBJECTS * 4];
+    int labels[DS_MAX_OBJECTS];
+    for (int j = 0; j < n; j++) {
+        memcpy(boxes + j * 4, smp->boxes[j], sizeof(float) * 4);
+        sam_quick_center_point(smp->inst[j].px, S, coords + j * 2);
+        labels[j] = 1;
+    }
+    struct sam_prompts pr = kind ? (struct sam_prompts){.batch = n, .n_points = 1, .coords = coords, .labels = labels}
+                                 : (struct sam_prompts){.batch = n, .boxes = boxes};
+    ts_tensor *low, *iou, *up, *bin;
+    LAB_TRY(decode_kind(m, emb, &pr, &low, &iou));
+    NN_TRY(ts_interpolate(&up, low, S, S, TS_BILINEAR, 0));
+    NN_TRY(ts_gt_scalar(&bin, up, 0.0));
+    size_t px = (size_t)S * S;
+    uint8_t *dst = p->masks + p->n * px;
+    float *ip = p->iou + p->n;
+    if (ts_to_host(bin, TS_U8, dst, px * (size_t)n) || ts_to_host(iou, TS_F32, ip, sizeof(float) * (size_t)n))
+        return nn_fail(TS_ETORCH, "reading the eval masks");
+    for (int j = 0; j < n; j++) {
+        const uint8_t *pm = dst + (size_t)j * px, *tm = smp->inst[j].px;
+        size_t in = 0, un = 0;
+        for (size_t q = 0; q < px; q++)
+            in += pm[q] && tm[q], un += pm[q] || tm[q];
+        p->iou_sum[kind] += un ? (double)in / (double)un : 0.0;
+        p->count[kind]++;
+        float *pp = p->prompts + (p->n + (size_t)j) * 4;
+        if (kind)
+            pp[0] = coords[j * 2], pp[1] = coords[j * 2 + 1], pp[2] = 1, pp[3] = 0;
+        else
+            memcpy(pp, boxes + j * 4, sizeof(float) * 4);
+        p->image_index[p->n + (size_t)j] = (int64_t)image;
+    }
+    p->n += (size_t)n;
+    return LAB_OK;
+}
+
+static int evaluate(struct model *m, const struct ds_dataset *ev, const struct qcfg *q, ts_device dev, struct preds *p)
+{
+    int S = q->size;
+    size_t px = (size_t)S * S;
+    p->cap = ev->n * 2 * DS_MAX_OBJECTS;
+    p->masks = malloc(p->cap * px);
+    p->iou = malloc(sizeof(float) * p->cap);
+    p->prompts = malloc(sizeof(float) * 4 * p->cap);
+    p->image_index = malloc(sizeof(int64_t) * p->cap);
+    float *x = malloc(sizeof(float) * 3 * px);
+    int rc = p->masks && p->iou && p->prompts && p->image_index && x ? LAB_OK
+                                                                      : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    int grad = ts_no_grad_push();
+    for (size_t i = 0; !rc && i < ev->n; i++) {
+        struct ds_sample smp;
+        if ((rc = get_canvas(ev, i, S, &smp)))
+            break;
+        gray_to_input(smp.image.px, S, x);
+        ts_scope_begin();
+        int64_t xs[4] = {1, 3, S, S};
+        ts_tensor *xt, *emb;
+        if (ts_from_host(&xt, x, TS_F32, 4, xs, dev))
+            rc = nn_fail(TS_ETORCH, "uploading an eval mosaic");
+        if (!rc)
+            rc = sam_encode(m, xt, NULL, &emb);
+        for (int kind = 0; kind < 2 && !rc; kind++)
+            rc = eval_kind(m, emb, &smp, S, kind, i, p);
+        ts_scope_end();
+        ds_sample_free(&smp);
+    }
+    ts_grad_mode_pop(grad);
+    free(x);
+    return rc;
+}
+
+static int save_predictions(struct lab_run *r, const struct preds *p, int S, size_t n_images)
+{
+    char path[4200];
+    LAB_TRY(lab_run_path(r, "models/sam/predictions.safetensors", path, sizeof path));
+    int64_t *idx = malloc(sizeof *idx * n_images);
+    if (!idx)
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    for (size_t i = 0; i < n_images; i++)
+        idx[i] = (int64_t)i;
+    int64_t P = (int64_t)p->n;
+    struct ts_host_tensor t[5] = {
+        {.name = "masks", .dtype = TS_U8, .ndim = 3, .shape = {P, S, S}, .data = p->masks,
+         .nbytes = p->n * (size_t)S * S},
+        {.name = "iou_predictions", .dtype = TS_F32, .ndim = 1, .shape = {P}, .data = p->iou,
+         .nbytes = p->n * sizeof(float)},
+        {.name = "prompts", .dtype = TS_F32, .ndim = 2, .shape = {P, 4}, .data = p->prompts,
+         .nbytes = p->n * 4 * sizeof(float)},
+        {.name = "image_index", .dtype = TS_I64, .ndim = 1, .shape = {P}, .data = p->image_index,
+         .nbytes = p->n * sizeof(int64_t)},
+        {.name = "indices", .dtype = TS_I64, .ndim = 1, .shape = {(int64_t)n_images}, .data = idx,
+         .nbytes = n_images * sizeof(int64_t)},
+    };
+    json_t *meta = json_pack("{s:s}", "format", "lab-prompt-masks-v1");
+    int rc = weights_save_host(t, 5, path, meta);
+    json_decref(meta);
+    free(idx);
+    return rc;
+}
+
+static int open_mosaics(const struct qcfg *q, struct ds_dataset **itr, struct ds_dataset **iev, struct ds_dataset **tr,
+                        struct ds_dataset **ev)
+{
+    LAB_TRY(ds_fashion_mnist_open(NULL, 1, itr));
+    LAB_TRY(ds_fashion_mnist_open(NULL, 0, iev));
+    struct ds_mosaic_config a = {.size = q->size, .n = (size_t)q->train_n, .seed = q->seed};
+    struct ds_mosaic_config b = {.size = q->size, .n = (size_t)q->eval_n, .seed = q->seed + 1};
+    LAB_TRY(ds_mosaic_open(*itr, &a, tr));
+    return ds_mosaic_open(*iev, &b, ev);
+}
+
+int sam_quick_run(struct lab_run *r)
+{
+    struct qcfg q;
+    cfg_of(r->config, &q);
+    struct sam_config sc;
+    LAB_TRY(sam_quick_config(r->config, &sc));
+    if (q.steps < 0 || q.batch < 1 || q.batch > 256 || q.train_n < 1 || q.eval_n < 1 || q.log_every < 1)
+        return lab_err(LAB_EUSAGE, "use train.steps >= 0, train.batch_size 1..256, subsets >= 1, train.log_every >= 1",
+                       "the training sizes are out of range");
+    struct ds_dataset *itr = NULL, *iev = NULL, *tr = NULL, *ev = NULL;
+    struct model *m = NULL;
+    struct preds p;
+    memset(&p, 0, sizeof p);
+    json_t *mm = json_object();
+    int rc = open_mosaics(&q, &itr, &iev, &tr, &ev);
+    if (!rc && ts_manual_seed(q.seed) != TS_OK)
+        rc = nn_fail(TS_ETORCH, "ts_manual_seed");
+    if (!rc)
+        rc = sam_new(&sc, &m);
+    if (!rc) {
+        lab_say(r, "data fashion-mnist mosaics %dx%d: %zu training, %zu held-out canvases (instance masks)", q.size,
+                q.size, tr->n, ev->n);
+        lab_say(r, "sam: encoder width %d, depth %d, heads %d, patch %d (a %dx%d embedding), %lld parameters", sc.embed_dim,
+                sc.depth, sc.heads, sc.patch, sc.img_size / sc.patch, sc.img_size / sc.patch,
+                (long long)model_num_params(m));
+        lab_say(r, "loss focal:dice:iou-mse %g:%g:%g; AdamW lr %g wd %g, %d steps of %d images (a box and a point each)",
+                q.w.focal, q.w.dice, q.w.iou, q.lr, q.wd, q.steps, q.batch);
+        json_object_set_new(mm, "params", json_integer(model_num_params(m)));
+        rc = train(r, m, tr, &q, mm);
+    }
+    double t0 = now_s();
+    if (!rc)
+        rc = evaluate(m, ev, &q, r->dev.device, &p);
+    if (!rc) {
+        double box = p.count[0] ? p.iou_sum[0] / (double)p.count[0] : 0;
+        double pt = p.count[1] ? p.iou_sum[1] / (double)p.count[1] : 0;
+        double ms = (now_s() - t0) * 1000.0 / (double)ev->n;
+        lab_say(r, "held-out: mIoU box %.4f, point %.4f over %zu instances in %zu mosaics (%.1f ms per mosaic)", box, pt,
+                p.count[0], ev->n, ms);
+        json_object_set_new(mm, "miou_box", json_real(box));
+        json_object_set_new(mm, "miou_point", json_real(pt));
+        json_object_set_new(mm, "prompt_miou", json_real((box + pt) / 2));
+        json_object_set_new(mm, "instances", json_integer((json_int_t)p.count[0]));
+        json_object_set_new(mm, "test_images", json_integer((json_int_t)ev->n));
+        json_object_set_new(mm, "eval_ms_per_image", json_real(ms));
+        rc = save_predictions(r, &p, q.size, ev->n);
+    }
+    char path[4200];
+    if (!rc) {
+        json_t *meta = json_pack("{s:s, s:s, s:s}", "format", "pt", "lab", "2.2.6", "model", "sam");
+        if (!(rc = lab_run_path(r, "models/sam/model.safetensors", path, sizeof path)))
+            rc = weights_save(m->params, path, meta, NULL, 0);
+        json_decref(meta);
+    }
+    if (!rc) {
+        json_object_set_new(r->metrics, "lab", json_string("2.2.6"));
+        json_object_set_new(r->metrics, "dataset", json_string("fashion-mnist-mosaic"));
+        json_object_set_new(mm, "status", json_string("done"));
+        json_t *models = json_object();
+        json_object_set(models, "sam", mm);
+        json_object_set_new(r->metrics, "models", models);
+        rc = lab_run_save_metrics(r);
+    }
+    json_decref(mm);
+    free(p.masks), free(p.iou), free(p.prompts), free(p.image_index);
+    model_free(m);
+    ds_dataset_free(tr);
+    ds_dataset_free(ev);
+    ds_dataset_free(itr);
+    ds_dataset_free(iev);
+    return rc;
+}
