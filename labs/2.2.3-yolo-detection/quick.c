@@ -491,9 +491,12 @@ int yolo_quick_run(struct lab_run *r)
     if (!rc) {
         lab_say(r, "data fashion-mnist mosaics %dx%d: %zu training, %zu held-out test canvases, %d classes", s.size,
                 s.size, tr->n, ev->n, s.classes);
-        lab_say(r, "%s (depth %g, width %g): %lld parameters; AdamW lr %g momentum %g weight decay %g, %d epoch(s), "
+        char scale[64] = "its own depth and width multiples";
+        if (s.depth > 0)
+            snprintf(scale, sizeof scale, "depth %g, width %g", s.depth, s.width);
+        lab_say(r, "%s (%s): %lld parameters; AdamW lr %g momentum %g weight decay %g, %d epoch(s), "
                 "batch %d, warm-up %d iterations, EMA tau %g",
-                s.model, s.depth, s.width, (long long)model_num_params(m), s.lr, s.momentum, s.wd, s.epochs, s.batch,
+                s.model, scale, (long long)model_num_params(m), s.lr, s.momentum, s.wd, s.epochs, s.batch,
                 s.warmup, s.ema_tau);
         json_object_set_new(mm, "params", json_integer(model_num_params(m)));
         json_object_set_new(mm, "train_images", json_integer((json_int_t)tr->n));
