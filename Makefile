@@ -173,6 +173,8 @@ $(FUZZ_BUILD)/fuzz_slurm: tests/fuzz/fuzz_slurm.c $(SLURM_FUZZ_SRCS) $(wildcard 
 
 # The detect task's predictions reader and the evaluators the grader runs on it.
 DETECT_FUZZ_SRCS := labs/tasks/detect_read.c labs/tasks/coco_eval.c labs/tasks/ultra_eval.c shim/safetensors.c base/error.c base/fsutil.c
+# eval_set, which the grader parses to render its own ground truth (lab 2.2.3)
+DETECT_FUZZ_SRCS += datasets/mosaic_set.c
 $(FUZZ_BUILD)/fuzz_detections: tests/fuzz/fuzz_detections.c $(DETECT_FUZZ_SRCS) $(wildcard labs/tasks/*.h shim/*.h base/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(DETECT_FUZZ_SRCS) $(shell pkg-config --libs jansson) -lm

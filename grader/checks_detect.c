@@ -193,6 +193,12 @@ static int claimed(const json_t *mm, const char *who, const char *key, double *o
 enum check_status det_check_map(const struct detect_predictions *p, const struct det_boxes *truth, int64_t k,
                                 const json_t *model_metrics, struct check_out *o)
 {
+    return det_check_map_ex(p, truth, k, model_metrics, o, NULL);
+}
+
+enum check_status det_check_map_ex(const struct detect_predictions *p, const struct det_boxes *truth, int64_t k,
+                                   const json_t *model_metrics, struct check_out *o, double *map50)
+{
     double c_ap, u_map;
     if (!claimed(model_metrics, "coco", "AP", &c_ap) || !claimed(model_metrics, "ultralytics", "mAP50-95", &u_map))
         return check_set(o, CHECK_FAIL, KB_DET_METRICS,
@@ -221,6 +227,8 @@ enum check_status det_check_map(const struct detect_predictions *p, const struct
         return check_set(o, CHECK_FAIL, KB_DET_METRICS, "the predictions cannot be evaluated: %s", lab_err_message());
     }
     double ca = c.ap, um = u.map;
+    if (map50)
+        *map50 = u.map50;
     coco_result_free(&c);
     ultra_result_free(&u);
     if (fabs(ca - c_ap) > MAP_TOL || fabs(um - u_map) > MAP_TOL)

@@ -45,5 +45,9 @@ enum check_status det_check_conf(const struct detect_predictions *p, double conf
  * 0.001. */
 enum check_status det_check_map(const struct detect_predictions *p, const struct det_boxes *truth, int64_t k,
                                 const json_t *model_metrics, struct check_out *o);
+/* The same, also giving the recomputed Ultralytics mAP50 (when the
+ * predictions could be evaluated) for the results check. */
+enum check_status det_check_map_ex(const struct detect_predictions *p, const struct det_boxes *truth, int64_t k,
+                                   const json_t *model_metrics, struct check_out *o, double *map50);
 
 #endif

@@ -15,4 +15,17 @@
  * registry does not know. */
 int truth_eval_labels(const char *dataset, const char *data_dir, int64_t **labels, size_t *n);
 
+/* The grader's ground truth of a set of detection mosaics, rendered again
+ * from the set's name (datasets/mosaic_set.h) and the Fashion-MNIST split
+ * it names, never read from a submission. Owned arrays, det_boxes layout. */
+struct truth_boxes {
+    size_t n_images, g; /* canvases, boxes */
+    int size;           /* canvas side */
+    float *boxes;       /* [g, 4] x1, y1, x2, y2 pixels */
+    int64_t *classes, *image;
+};
+
+int truth_mosaic_boxes(const char *eval_set, const char *data_dir, struct truth_boxes *out);
+void truth_boxes_free(struct truth_boxes *t);
+
 #endif

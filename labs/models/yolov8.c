@@ -415,6 +415,28 @@ static int build(struct yolov8 *n, ts_params *p, double dep, double wid, int max
     return detect_init(p, det_ch, n->nc, &n->head);
 }
 
+int yolov8_create_scaled(double depth, double width, int num_classes, struct model **out)
+{
+    *out = NULL;
+    if (!(depth > 0 && depth <= 1.5 && width > 0 && width <= 1.5))
+        return lab_err(LAB_EUSAGE, "use a depth and width multiple in (0, 1.5] (yolov8n is 0.33 and 0.25)",
+                       "YOLOv8 depth %g width %g", depth, width);
+    if (num_classes < 1 || num_classes > 4096)
+        return lab_err(LAB_EUSAGE, "give between 1 and 4096 classes", "YOLOv8 with %d classes", num_classes);
+    struct model *m;
+    LAB_TRY(model_new("yolov8", sizeof(struct yolov8), &m));
+    struct yolov8 *n = m->net;
+    n->nc = num_classes;
+    m->forward_named = yolov8_forward_named;
+    int rc = build(n, m->params, depth, width, 1024);
+    if (rc) {
+        model_free(m);
+        return rc;
+    }
+    *out = m;
+    return LAB_OK;
+}
+
 int yolov8_create(char scale, int num_classes, struct model **out)
 {
     *out = NULL;

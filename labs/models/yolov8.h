@@ -13,6 +13,9 @@
 
 /* scale: 'n', 's', 'm', 'l' or 'x'; num_classes > 0 (COCO: 80). */
 int yolov8_create(char scale, int num_classes, struct model **out);
+/* A YOLOv8 of other depth and width multiples (max channels 1024, as n/s):
+ * the quick mode's narrower detector. Same keys; shapes follow the rule. */
+int yolov8_create_scaled(double depth, double width, int num_classes, struct model **out);
 /* "yolov8n" .. "yolov8x" -> its scale letter, or 0. */
 char yolov8_scale_of(const char *name);
 int yolov8_num_classes(const struct model *m);

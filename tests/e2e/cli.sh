@@ -14,17 +14,18 @@ for id in 2.2.1 2.2.2 2.2.3 2.2.4 2.2.5 2.2.6; do expect_match "$out" "^$id "; d
 [ "$(printf '%s\n' "$out" | grep -c '^2\.2\.')" -eq 6 ] || fail "lab list shows other than six labs"
 "$LAB_BIN" list --json | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d)==6, d; assert d[0]["id"]=="2.2.1"'
 
-# 2.2.3 has models, predict and a rubric but no run: list, info and run say so.
-expect_match "$out" '^2\.2\.3 .* predict only, grading '
+# 2.2.3 runs its quick mode (trained on mosaics) and is graded; its full mode is not written.
+expect_match "$out" '^2\.2\.3 .* quick, grading \(full: not in this version\)'
 # 2.2.6 runs its quick mode only (no rubric yet); the full mode is refused.
 expect_match "$out" '^2\.2\.6 .* quick \(full: not in this version\)'
 expect_exit 2 "$LAB_BIN" run 2.2.6
 expect_match "$LAST_ERR" 'fashion-mnist-mosaic'
 out=$("$LAB_BIN" info 2.2.3)
-expect_match "$out" 'no full or quick run yet'
+expect_match "$out" 'quick mode only'
 expect_match "$out" 'shape.detections'
-expect_exit 2 "$LAB_BIN" run 2.2.3 --quick
-expect_match "$LAST_ERR" 'lab predict 2.2.3 --weights FILE'
+expect_match "$out" 'honesty.map'
+expect_exit 2 "$LAB_BIN" run 2.2.3
+expect_match "$LAST_ERR" 'fashion-mnist-mosaic'
 
 out=$("$LAB_BIN" info 2.2.1)
 expect_match "$out" 'CNN architecture study'

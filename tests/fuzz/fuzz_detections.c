@@ -8,6 +8,7 @@
  *   make fuzz && FUZZ_SEEDS=corpus build-fuzz/fuzz_detections corpus -max_total_time=60
  * FUZZ_SEEDS=DIR writes valid and near-valid files into DIR first. */
 #include "base/error.h"
+#include "datasets/mosaic_set.h"
 #include "labs/tasks/coco_eval.h"
 #include "labs/tasks/detect.h"
 #include "shim/safetensors.h"
@@ -78,6 +79,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct detect_predictions p;
     if (detect_read_predictions(f, &p) == LAB_OK) {
+        /* the grader parses eval_set to render its truth: what it accepts
+         * must be within bounds and spelled canonically */
+        int train;
+        struct ds_mosaic_config mc;
+        char again[160];
+        if (ds_mosaic_set_parse(p.eval_set, &train, &mc) == LAB_OK &&
+            (mc.size < 16 || mc.size > 1024 || mc.n < 1 || mc.n > 100000 ||
+             ds_mosaic_set_name(train, &mc, again, sizeof again) != LAB_OK || strcmp(again, p.eval_set) != 0))
+            abort();
         for (int64_t i = 0; i < p.m; i++)
             if (p.image_index[i] < 0 || p.image_index[i] >= p.n)
                 abort();
