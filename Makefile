@@ -158,7 +158,7 @@ $(FUZZ_BUILD)/fuzz_pth: tests/fuzz/fuzz_pth.c shim/pth.cpp base/error.c $(wildca
 	  $(FUZZ_BUILD)/pth.o $(TORCH_LIBS)
 
 # The submission reader: student uploads, read from a directory or an archive.
-SUBMISSION_FUZZ_SRCS := grader/submission.c grader/tensors.c grader/checks.c datasets/unpack.c base/fsutil.c \
+SUBMISSION_FUZZ_SRCS := grader/submission.c grader/tensors.c grader/weights_q4.c grader/checks.c datasets/unpack.c base/fsutil.c \
                         base/jsonio.c base/utf8.c base/error.c shim/safetensors.c
 $(FUZZ_BUILD)/fuzz_submission: tests/fuzz/fuzz_submission.c $(SUBMISSION_FUZZ_SRCS) $(wildcard grader/*.h base/*.h shim/*.h datasets/*.h)
 	@mkdir -p $(dir $@)

@@ -292,8 +292,6 @@ static const json_t *target_of(const struct grade_ctx *g, const char *model)
     return json_is_number(want) ? want : NULL;
 }
 
-static int threshold_applies(const struct grade_ctx *g, const char *model) { return target_of(g, model) != NULL; }
-
 static enum check_status results_threshold(struct grade_ctx *g, struct check_out *o)
 {
     double acc;
@@ -302,8 +300,12 @@ static enum check_status results_threshold(struct grade_ctx *g, struct check_out
         return o->status;
     const char *mode = mode_name(g); /* derived: judged_accuracy needs a mode */
     const json_t *want = target_of(g, g->m.name);
+    /* Nothing to reach is reached: counting the points in every mode keeps
+     * max_score the same for every student of the lab, a not-gradable
+     * row's included (whose mode nobody can know). */
     if (!want)
-        return check_skip_uncounted(o, "the course sets no %s-mode target for %s", mode, g->m.name);
+        return check_set(o, CHECK_PASS, NULL, "the course sets no %s-mode target for %s: nothing to reach (test "
+                         "accuracy %.2f%%, %s)", mode, g->m.name, 100 * acc, source);
     double t = json_number_value(want);
     if (acc < t)
         return check_set(o, CHECK_FAIL, "TS-ACC-BELOW-TARGET", "test accuracy %.2f%% (%s) is below the %s-mode target %.0f%%",
@@ -406,7 +408,7 @@ const struct rubric_check checks_classify[] = {
     {"honesty.accuracy", "metrics.json's accuracy matches the predictions", 3, RC_PER_MODEL, 30, honesty_accuracy,
      {"TS-METRICS-MISMATCH"}, 0, NULL},
     {"results.threshold", "accuracy reaches the course target", 3, RC_PER_MODEL, 10, results_threshold,
-     {"TS-ACC-BELOW-TARGET"}, 0, threshold_applies},
+     {"TS-ACC-BELOW-TARGET"}, 0, NULL},
     {"results.chance", "accuracy is clear of chance", 2, RC_PER_MODEL, 10, results_chance, {"TS-ACC-RANDOM"}, 0, NULL},
     {"reeval.load", "the weights load into the lab's architecture", 2, RC_PER_MODEL | RC_REEVAL, 120,
      reeval_load_lab, {"TS-STATE-DICT-MISMATCH"}, 0, NULL},

@@ -127,8 +127,9 @@ static double rubric_max(const struct rubric *rb, size_t models, int self_check,
 }
 
 /* The rubric's max_score for a submission not graded: every model it
- * requires with every check, without --reeval. A graded one's is lower
- * where a check does not apply in its mode (no target set for a model). */
+ * requires with every check, without --reeval. A graded one's is the same
+ * in either mode (results.threshold counts where a mode sets no target),
+ * so an instructor's column has one maximum. */
 static double rubric_max_score(const struct rubric *rb)
 {
     return rubric_max(rb, rb && rb->models[0].n ? rb->models[0].n : 1, 0, 0);

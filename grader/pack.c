@@ -4,6 +4,7 @@
 #include "base/fsutil.h"
 #include "datasets/hash.h"
 #include "grader/submission.h"
+#include "grader/weights_q4.h"
 #include "store/store.h"
 
 #include <archive.h>
@@ -121,8 +122,48 @@ static int add_file(struct archive *a, const char *root, const char *rel, time_t
     return rc;
 }
 
+/* A file that goes in as other bytes than the run's (weights at 4 bits). */
+struct packed {
+    void *data; /* NULL: the file as it is */
+    size_t len;
+};
+
+static int is_weights(const char *rel)
+{
+    size_t n = strlen(rel), k = strlen("/model.safetensors");
+    return strncmp(rel, "models/", 7) == 0 && n > 7 + k && strcmp(rel + n - k, "/model.safetensors") == 0 &&
+           !memchr(rel + 7, '/', n - 7 - k);
+}
+
+/* The run's weights at 4 bits, or left as they are (data NULL) when none of
+ * their tensors is big enough to gain from it (LeNet-5). */
+static int encode_weights(const char *root, const char *rel, struct packed *p, struct pack_result *res)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    st_file *f;
+    int rc = st_open(path, &f);
+    if (rc)
+        return rc;
+    struct stat st;
+    if (stat(path, &st) == 0)
+        res->weight_bytes += (unsigned long long)st.st_size;
+    struct wq4_stats ws;
+    rc = wq4_encode(f, &p->data, &p->len, &ws);
+    st_close(f);
+    if (!rc && ws.quantized == 0) {
+        free(p->data);
+        p->data = NULL;
+        res->q4_bytes += (unsigned long long)st.st_size;
+    } else if (!rc) {
+        res->q4_models++;
+        res->q4_bytes += p->len;
+    }
+    return rc;
+}
+
 static int write_archive(const struct submission *s, const char *info, const char *manifest, const char *out_path,
-                         struct pack_result *res)
+                         const struct packed *packed, struct pack_result *res)
 {
     struct lab_atomic_file f;
     int rc = lab_atomic_open(&f, out_path);
@@ -143,7 +184,8 @@ static int write_archive(const struct submission *s, const char *info, const cha
     if (!rc)
         rc = add_buffer(a, "submission.json", info, strlen(info), now);
     for (size_t i = 0; !rc && i < s->n_files; i++)
-        rc = add_file(a, s->root, s->files[i], now);
+        rc = packed[i].data ? add_buffer(a, s->files[i], packed[i].data, packed[i].len, now)
+                            : add_file(a, s->root, s->files[i], now);
     if (!rc)
         rc = add_buffer(a, "MANIFEST.sha256", manifest, strlen(manifest), now);
     if (archive_write_close(a) != ARCHIVE_OK && !rc)
@@ -161,7 +203,7 @@ static int write_archive(const struct submission *s, const char *info, const cha
 }
 
 int pack_submission(const char *run_dir, const char *student, const json_t *environment, const char *out_path,
-                    struct pack_result *res)
+                    int q4, struct pack_result *res)
 {
     memset(res, 0, sizeof *res);
     if (!pack_student_ok(student))
@@ -189,7 +231,8 @@ int pack_submission(const char *run_dir, const char *student, const json_t *envi
     /* The manifest: sha256sum's format over every file, submission.json included. */
     size_t cap = 128 * (s->n_files + 1) + 1024, len = 0;
     char *manifest = malloc(cap), hex[65];
-    rc = info_text && manifest ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    struct packed *packed = calloc(s->n_files + 1, sizeof *packed);
+    rc = info_text && manifest && packed ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
     if (!rc && !(rc = ds_hash_buffer(info_text, strlen(info_text), "sha256", hex, sizeof hex)))
         len += (size_t)snprintf(manifest + len, cap - len, "%s  submission.json\n", hex);
     for (size_t i = 0; !rc && i < s->n_files; i++) {
@@ -198,11 +241,17 @@ int pack_submission(const char *run_dir, const char *student, const json_t *envi
         if (strlen(s->files[i]) > 100 || !strcmp(s->files[i], "submission.json") ||
             !strcmp(s->files[i], "MANIFEST.sha256"))
             rc = lab_err(LAB_EUSAGE, "remove it from the run directory", "%s cannot go into a submission", s->files[i]);
-        else if (!(rc = ds_hash_file(path, "sha256", hex, sizeof hex)))
+        else if (q4 && is_weights(s->files[i]) && (rc = encode_weights(s->root, s->files[i], &packed[i], res)))
+            break;
+        else if (packed[i].data ? !(rc = ds_hash_buffer(packed[i].data, packed[i].len, "sha256", hex, sizeof hex))
+                                : !(rc = ds_hash_file(path, "sha256", hex, sizeof hex)))
             len += (size_t)snprintf(manifest + len, cap - len, "%s  %s\n", hex, s->files[i]);
     }
     if (!rc)
-        rc = write_archive(s, info_text, manifest, out_path, res);
+        rc = write_archive(s, info_text, manifest, out_path, packed, res);
+    for (size_t i = 0; packed && i < s->n_files; i++)
+        free(packed[i].data);
+    free(packed);
     free(manifest);
     free(info_text);
     submission_free(s);

@@ -29,12 +29,16 @@ int pack_wants_zip(const char *out_path);
 struct pack_result {
     size_t files;       /* in the archive, submission.json and the manifest included */
     unsigned long long bytes; /* of the archive */
+    size_t q4_models;   /* models whose weights went in at 4 bits */
+    unsigned long long weight_bytes, q4_bytes; /* the weights as trained, and as packed */
 };
 
 /* Packs run_dir (a finished run: every model in metrics.json "done") for
  * `student` into `out_path`. `environment` (borrowed, may be NULL) goes into
- * submission.json. LAB_EUSAGE when the run is not a finished run directory. */
+ * submission.json. q4: each models/<name>/model.safetensors goes in with
+ * its big tensors at 4 bits (grader/weights_q4.h); 0: as trained.
+ * LAB_EUSAGE when the run is not a finished run directory. */
 int pack_submission(const char *run_dir, const char *student, const json_t *environment, const char *out_path,
-                    struct pack_result *res);
+                    int q4, struct pack_result *res);
 
 #endif

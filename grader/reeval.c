@@ -238,6 +238,21 @@ static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct d
     return rc;
 }
 
+/* The share of rows whose largest logit is in the same column. */
+static double top1_agreement(const float *a, const float *b, size_t n, size_t k)
+{
+    size_t same = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t ia = 0, ib = 0;
+        for (size_t j = 1; j < k; j++) {
+            ia = a[i * k + j] > a[i * k + ia] ? j : ia;
+            ib = b[i * k + j] > b[i * k + ib] ? j : ib;
+        }
+        same += ia == ib;
+    }
+    return n ? (double)same / (double)n : 1.0;
+}
+
 enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o)
 {
     struct reeval_state *s = g->m.reeval;
@@ -277,9 +292,27 @@ enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o)
         return check_set(o, CHECK_ERROR, NULL, "out of memory");
     for (size_t i = 0; i < n; i++)
         memcpy(submitted + i * k, g->m.logits + (size_t)g->m.row_of[i] * k, k * sizeof *submitted);
-    double rel = rel_max_diff(s->logits, submitted, n * k);
+    double rel = rel_max_diff(s->logits, submitted, n * k), agree = top1_agreement(s->logits, submitted, n, k);
     free(submitted);
     s->why[0] = '\0';
+    const struct sub_model *sm = g->m.sm;
+    if (sm->weights_q4) {
+        /* The tolerance is the encoding's, known from the file itself. */
+        char what[200];
+        snprintf(what, sizeof what, "%.1f%% of the weights at 4 bits", 100.0 * (double)sm->q4_values /
+                 (double)(sm->weight_values ? sm->weight_values : 1));
+        if (!(rel <= REEVAL_Q4_REL_TOL) || !(agree >= REEVAL_Q4_AGREE))
+            return check_set(o, CHECK_FAIL, "TS-REEVAL-MISMATCH",
+                             "the weights (%s) give other logits than the submitted ones: max |diff| / max |logit| = "
+                             "%.3g (4-bit tolerance %g), the same top-1 class on %.2f%% of the images (at least %g%%), "
+                             "over %zux%zu logits on %s (%s)",
+                             what, rel, REEVAL_Q4_REL_TOL, 100 * agree, 100 * REEVAL_Q4_AGREE, n, k, s->dev.device_name,
+                             s->dev.precision);
+        return check_set(o, CHECK_PASS, NULL,
+                         "re-run on %s (%s) in batches of %d, %s: max |diff| / max |logit| = %.2g (4-bit tolerance %g), "
+                         "the same top-1 class on %.2f%% of %zu images",
+                         s->dev.device_name, s->dev.precision, batch, what, rel, REEVAL_Q4_REL_TOL, 100 * agree, n);
+    }
     if (!(rel <= REEVAL_REL_TOL))
         return check_set(o, CHECK_FAIL, "TS-REEVAL-MISMATCH",
                          "the weights give other logits than the submitted ones: max |diff| / max |logit| = %.3g "

@@ -28,7 +28,12 @@ struct sub_entry {
 
 struct sub_model {
     char *name;
-    st_file *weights;     /* models/<name>/model.safetensors, or NULL when absent */
+    st_file *weights;     /* models/<name>/model.safetensors, or NULL when absent; at 4 bits
+                           * (grader/weights_q4.h): the decoded state dict */
+    void *weights_decoded; /* the decoded file's bytes (weights views them), or NULL */
+    int weights_q4;        /* 1 when the file held tensors at 4 bits */
+    size_t q4_values, weight_values; /* values at 4 bits, of all the weights' values */
+    double q4_max_step;    /* the largest 4-bit step (a value is at most step / 2 off) */
     st_file *predictions; /* models/<name>/predictions.safetensors, or NULL */
 };
 

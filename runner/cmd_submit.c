@@ -73,18 +73,22 @@ static json_t *environment(const json_t *config)
     return env;
 }
 
-enum { O_STUDENT = 1, O_OUT };
+enum { O_STUDENT = 1, O_OUT, O_WEIGHTS };
+
+static const char *const weights_choices[] = {"q4", "exact", NULL};
 
 const struct lab_opt lab_submit_options[] = {
     {O_STUDENT, "student", 0, LAB_OPT_STR, "ID", "your course login: 1-64 letters, digits or . _ @ + -", 0, 0, NULL},
     {O_OUT, "out", 'o', LAB_OPT_STR, "FILE", "the archive to write (default <student>-<lab>.tar.gz here;\na name ending in .zip writes a zip)", 0, 0, NULL},
+    {O_WEIGHTS, "weights", 0, LAB_OPT_CHOICE, "ENC", "q4 (default): big tensors at 4 bits, about 1/7 of the size,\n"
+     "re-evaluated within docs/grading.md's 4-bit tolerance; exact: as trained", 0, 0, weights_choices},
     {0},
 };
 
 int cmd_submit(int argc, char **argv)
 {
     const char *student = NULL, *out = NULL;
-    int c;
+    int c, q4 = 1;
     struct lab_opts p;
     lab_opts_init(&p, "submit", lab_submit_options, argc, argv);
     while ((c = lab_opts_next(&p)) > 0) {
@@ -92,6 +96,8 @@ int cmd_submit(int argc, char **argv)
             student = p.value;
         else if (c == O_OUT)
             out = p.value;
+        else if (c == O_WEIGHTS)
+            q4 = strcmp(p.value, "q4") == 0;
     }
     if (c < 0)
         return c;
@@ -116,12 +122,15 @@ int cmd_submit(int argc, char **argv)
     }
     json_t *env = environment(config);
     struct pack_result res;
-    rc = pack_submission(run_dir, student, env, out, &res);
+    rc = pack_submission(run_dir, student, env, out, q4, &res);
     json_decref(env);
     json_decref(config);
     if (rc)
         return rc;
     printf("wrote %s: %zu files, %.1f MB\n", out, res.files, (double)res.bytes / 1e6);
+    if (res.q4_models)
+        printf("weights of %zu model(s) at 4 bits: %.1f MB as trained, %.1f MB packed (--weights exact keeps them as "
+               "trained)\n", res.q4_models, (double)res.weight_bytes / 1e6, (double)res.q4_bytes / 1e6);
     printf("check it as the grader will: lab grade %s\n", out);
     return LAB_OK;
 }

@@ -111,13 +111,15 @@ const struct lab_command lab_commands[] = {
      "\n",
      lab_predict_options, NULL, NULL, NULL},
     {"submit", cmd_submit, "pack a finished run into a submission archive",
-     "usage: lab submit <run-dir | run-id | last> --student ID [-o FILE]\n"
+     "usage: lab submit <run-dir | run-id | last> --student ID [-o FILE] [--weights q4|exact]\n"
      "\n"
      "Packs a finished run (every model done) into <student>-<lab>.tar.gz: the run's\n"
      "files, a submission.json (lab, student, time, lab version and the environment:\n"
      "device, GPU, driver, CUDA/cuDNN/libtorch versions, precision, seed, the last\n"
      "`lab doctor` summary) and MANIFEST.sha256 over everything. Checkpoints are left\n"
-     "out. docs/submission-format.md describes the format. The run is a directory,\n"
+     "out. Weights go in with their big tensors at 4 bits (a complete 2.2.1\n"
+     "submission fits a 50 MB upload limit); `--weights exact` keeps them as trained.\n"
+     "docs/submission-format.md describes the format. The run is a directory,\n"
      "a run id from `lab runs` or `last` (the latest run).\n"
      "\n",
      lab_submit_options, NULL, NULL, NULL},
