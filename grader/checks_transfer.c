@@ -12,6 +12,7 @@
 #include "labs/models/nn.h"
 #include "datasets/registry.h"
 #include "grader/tensors.h"
+#include "grader/weights_q4.h"
 #include "labs/config.h"
 #include "labs/lab.h"
 #include "labs/pretrained.h"
@@ -162,11 +163,32 @@ static int load_and_compare(struct grade_ctx *g, struct check_out *o, const char
         no_ckpt(o, c, NULL);
         return 0;
     }
-    st_file *f = NULL;
+    st_file *f = NULL, *as_sent = NULL;
+    void *enc = NULL, *dec = NULL;
+    size_t enc_len = 0, dec_len = 0;
     int rc = st_open(c->weights, &f);
+    /* Weights sent at 4 bits are compared with the checkpoint sent the same
+     * way: the encoding is deterministic, so an unchanged tensor decodes to
+     * the same values, bit for bit, and a changed one (beyond half a step)
+     * does not. */
+    if (!rc && g->m.sm->weights_q4) {
+        st_file *e = NULL;
+        struct wq4_stats stats;
+        rc = wq4_encode(f, &enc, &enc_len, &stats);
+        if (!rc)
+            rc = st_open_memory(enc, enc_len, c->weights, &e);
+        if (!rc)
+            rc = wq4_decode(e, c->weights, &dec, &dec_len, &stats);
+        st_close(e);
+        if (!rc)
+            rc = st_open_memory(dec, dec_len, c->weights, &as_sent);
+    }
     if (!rc)
-        rc = compare_backbone(w, f, r);
+        rc = compare_backbone(w, as_sent ? as_sent : f, r);
+    st_close(as_sent);
     st_close(f);
+    free(enc);
+    free(dec);
     if (rc) {
         check_set(o, CHECK_ERROR, NULL, "comparing with %s@%s: %s", c->repo, c->revision, lab_err_message());
         return 0;

@@ -353,11 +353,26 @@ static int no_run(const char *lab_id)
     return lab_err(LAB_EUSAGE, fix, "lab %s has models but no full or quick run in lab %s yet", lab_id, LAB_VERSION);
 }
 
-/* Refused here, before any engine, container or batch script is chosen. */
-static int runnable(const char *lab_id)
+static int no_full_mode(const char *lab_id, int has_predict)
 {
-    const struct lab_impl *impl = lab_impl_find(lab_id);
-    return !impl ? no_code(lab_id) : !impl->run ? no_run(lab_id) : LAB_OK;
+    char fix[256];
+    snprintf(fix, sizeof fix, "run its quick mode: lab run %s --quick%s%s%s", lab_id,
+             has_predict ? "; or its models on your images: lab predict " : "", has_predict ? lab_id : "",
+             has_predict ? " --weights FILE --source IMAGE --out DIR" : "");
+    return lab_err(LAB_EUSAGE, fix, "lab %s has only a quick mode in lab %s: its full mode is not written yet (`lab info %s`)",
+                   lab_id, LAB_VERSION, lab_id);
+}
+
+/* Refused here, before any engine, container or batch script is chosen. A
+ * resumed run keeps the mode it started in. */
+static int runnable(const struct run_args *a)
+{
+    const struct lab_impl *impl = lab_impl_find(a->lab_id);
+    if (!impl)
+        return no_code(a->lab_id);
+    if (!impl->run)
+        return no_run(a->lab_id);
+    return impl->quick_only && !a->quick && !a->resume ? no_full_mode(a->lab_id, impl->predict != NULL) : LAB_OK;
 }
 
 /* The words a lab inside a container or a Slurm job gets: every one but
@@ -390,7 +405,7 @@ static int run_in_engine(int argc, char **argv, const struct run_args *a, const 
     int rc = lab_cli_find_lab(a->lab_id, &manifest);
     if (rc)
         return rc;
-    if ((rc = runnable(a->lab_id)))
+    if ((rc = runnable(a)))
         return rc;
     size_t n = 0;
     char **options = engine_options(argc, argv, a, raw_resume, &n);
@@ -425,7 +440,7 @@ int cmd_run(int argc, char **argv)
     if (slurm) { /* containers/slurm_run.c */
         if ((rc = lab_cli_find_lab(a.lab_id, &(const json_t *){NULL})))
             return rc;
-        if ((rc = runnable(a.lab_id)))
+        if ((rc = runnable(&a)))
             return rc;
         size_t n = 0;
         char **options = engine_options(argc, argv, &a, raw_resume, &n);
@@ -443,7 +458,7 @@ int cmd_run(int argc, char **argv)
     struct lab_run r = {.say = a.json ? stderr : stdout, .json_output = a.json};
     if ((rc = lab_cli_find_lab(a.lab_id, &r.manifest)))
         return rc;
-    if ((rc = runnable(a.lab_id)))
+    if ((rc = runnable(&a)))
         return rc;
     const struct lab_impl *impl = lab_impl_find(a.lab_id);
 

@@ -19,13 +19,13 @@ expect_match "$out" '^2\.2\.3 .* quick, grading \(full: not in this version\)'
 # 2.2.6 runs its quick mode only (no rubric yet); the full mode is refused.
 expect_match "$out" '^2\.2\.6 .* quick \(full: not in this version\)'
 expect_exit 2 "$LAB_BIN" run 2.2.6
-expect_match "$LAST_ERR" 'fashion-mnist-mosaic'
+expect_match "$LAST_ERR" 'only a quick mode'
 out=$("$LAB_BIN" info 2.2.3)
 expect_match "$out" 'quick mode only'
 expect_match "$out" 'shape.detections'
 expect_match "$out" 'honesty.map'
 expect_exit 2 "$LAB_BIN" run 2.2.3
-expect_match "$LAST_ERR" 'fashion-mnist-mosaic'
+expect_match "$LAST_ERR" 'only a quick mode'
 
 out=$("$LAB_BIN" info 2.2.1)
 expect_match "$out" 'CNN architecture study'

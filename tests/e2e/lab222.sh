@@ -87,10 +87,24 @@ expect_match "$LAST_ERR$LAST_OUT" 'offline.*timm/efficientnet_b0.ra_in1k'
 
 # Grading the submission; then broken copies, each failing exactly its check.
 cd "$TEST_TMP"
-expect_exit 0 "$LAB_BIN" submit "$run" --student dana
+expect_exit 0 "$LAB_BIN" submit "$run" --student dana --weights exact
 rc=0; "$LAB_BIN" grade dana-2.2.2.tar.gz --format json --out base.json >/dev/null 2>&1 || rc=$?
 [ -s base.json ] || fail "lab grade wrote no report (exit $rc)"
 mkdir -p base && tar xzf dana-2.2.2.tar.gz -C base
+# The default submission sends the big tensors at 4 bits: its frozen
+# backbone is still the checkpoint's, as sent (the grader encodes the
+# checkpoint the same way), and every transfer.* check ends as for the exact one.
+expect_exit 0 "$LAB_BIN" submit "$run" --student erin
+rc=0; "$LAB_BIN" grade erin-2.2.2.tar.gz --format json --out q4.json >/dev/null 2>&1 || rc=$?
+"$PY" - q4.json base.json <<'PYEOF' || fail "the 4-bit submission's transfer checks differ from the exact one's"
+import json, sys
+def states(p):
+    return {(c["id"], c["name"]): c["status"] for c in json.load(open(p))["checks"]}
+q, b = states(sys.argv[1]), states(sys.argv[2])
+transfer = {k: v for k, v in b.items() if k[0].startswith("transfer.")}
+assert transfer and all(q.get(k) == v for k, v in transfer.items()), (transfer, q)
+assert any(k[0] == "transfer.frozen" and v == "pass" for k, v in q.items()), q
+PYEOF
 broken() { # broken NAME CHECK KB MODEL: a copy of the submission with one thing broken
   rm -rf "v-$1"; cp -r base "v-$1"
   "$PY" - "v-$1" "$1" <<'PYEOF'

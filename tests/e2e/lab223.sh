@@ -80,7 +80,7 @@ expect_match "$LAST_OUT" 'fewer canvases than the lab evaluates'
 expect_match "$LAST_OUT" 'TS-DETECT-PREDICTIONS-FORMAT'
 
 expect_exit 2 "$LAB_BIN" run 2.2.3 --device cpu --out "$TEST_TMP/full"
-expect_match "$LAST_ERR" 'fashion-mnist-mosaic'
+expect_match "$LAST_ERR" 'only a quick mode'
 expect_exit 2 "$LAB_BIN" run 2.2.3 --quick --set data.input_size=[3,100,100] --out "$TEST_TMP/bad"
 expect_match "$LAST_ERR" 'multiple of 32'
 expect_exit 0 "$LAB_BIN" list

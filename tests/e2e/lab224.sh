@@ -41,7 +41,7 @@ assert c["precision"] == "fp32", c  # what it trained in, whatever the CPU has
 PYEOF
 
 expect_exit 2 "$LAB_BIN" run 2.2.4 --device cpu --out "$TEST_TMP/full"
-expect_match "$LAST_ERR" 'fashion-mnist-mosaic'
+expect_match "$LAST_ERR" 'only a quick mode'
 expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --set model.base_width=0 --out "$TEST_TMP/bad"
 expect_match "$LAST_ERR" 'base_width'
 expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --precision bf16 --out "$TEST_TMP/bf16"

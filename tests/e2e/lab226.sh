@@ -30,7 +30,7 @@ assert int(t["masks"].max()) <= 1 and tuple(t["prompts"].shape) == (P, 4), t["pr
 assert t["image_index"].shape[0] == P and t["indices"].tolist() == list(range(8))
 PYEOF
 expect_exit 2 "$LAB_BIN" run 2.2.6 --device cpu --out "$TEST_TMP/full"
-expect_match "$LAST_ERR" 'fashion-mnist-mosaic'
+expect_match "$LAST_ERR" 'only a quick mode'
 expect_exit 2 "$LAB_BIN" run 2.2.6 --quick --set sam.patch=7 --out "$TEST_TMP/bad"
 expect_match "$LAST_ERR" 'patch'
 echo ok

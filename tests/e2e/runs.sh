@@ -77,7 +77,7 @@ assert s["has_code"] and s["can_run"]["quick"] and not s["can_run"]["full"], s'
 for engine in "" "--engine slurm"; do
   # shellcheck disable=SC2086
   expect_exit 2 "$LAB_BIN" run 2.2.3 --dry-run $engine
-  expect_match "$LAST_ERR" 'fashion-mnist-mosaic'
+  expect_match "$LAST_ERR" 'only a quick mode'
 done
 
 # --student without --seed: a seed of the student's own, the same each time;
