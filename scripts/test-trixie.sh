@@ -37,8 +37,13 @@ flock 9
 # the same path, for the tests that ask git (tests/e2e/check_layers.sh).
 gitdir=$(git -C "$src" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
 case "$gitdir" in "" | "$src"/*) gitdir="" ;; esac
+# The reference files beside the checkout (../shared/reference: the Python
+# world's checkpoints and vectors) are at /src/../shared in the root, read-only,
+# so that the parity suites that read them run there instead of skipping.
+shared=""
+[ -d "$src/../shared/reference" ] && shared=$(cd "$src/../shared" && pwd)
 undo() {
-    for m in "$mnt" ${gitdir:+"$root$gitdir"} "$root/dev" "$root/proc"; do
+    for m in "$mnt" ${gitdir:+"$root$gitdir"} ${shared:+"$root/shared"} "$root/dev" "$root/proc"; do
         mountpoint -q "$m" 2>/dev/null && umount -R "$m"
     done
     return 0
@@ -52,6 +57,10 @@ mount --bind "$src" "$mnt"
 if [ -n "$gitdir" ]; then
     mkdir -p "$root$gitdir"
     mount --bind -o ro "$gitdir" "$root$gitdir"
+fi
+if [ -n "$shared" ]; then
+    mkdir -p "$root/shared"
+    mount --bind -o ro "$shared" "$root/shared"
 fi
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"

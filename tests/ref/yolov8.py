@@ -321,7 +321,9 @@ def _stand_in(pt):
 
 def fixture(pt, expected):
     _stand_in(pt)
-    ckpt = torch.load(pt, map_location="cpu")
+    # The fixture pickles a DetectionModel; torch 2.6 refuses any class by
+    # default (weights_only=True). It is a trusted file (../shared/reference).
+    ckpt = torch.load(pt, map_location="cpu", weights_only=False)
     model = (ckpt.get("ema") or ckpt["model"]).float().eval()
     tensors, _ = deserialize(open(expected, "rb").read())
     ref = {k: torch.frombuffer(bytearray(raw), dtype=TORCH[dt]).reshape(shape) for k, (dt, shape, raw) in
