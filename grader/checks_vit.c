@@ -1,11 +1,16 @@
 /* Lab 2.2.5's own checks, on what a Vision Transformer submission holds:
  * the positional embedding and patch projection fit the configured patch
  * size (one row per patch plus the CLS token, and DeiT's distillation
- * token), and the saved attention maps are distributions over the tokens. */
+ * token), the saved attention maps are distributions over the tokens, and
+ * the head reads the CLS token (decided from the logits when re-evaluated). */
 #include "grader/rubric.h"
 
+#include "base/error.h"
+#include "grader/checks.h"
+#include "grader/reeval.h"
 #include "grader/tensors.h"
 #include "labs/config.h"
+#include "labs/models/vit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +19,10 @@
 
 #define KB_POS "TS-VIT-POS-EMBED"
 #define KB_ATTN "TS-VIT-ATTENTION"
+#define KB_CLS "TS-VIT-CLS"
+/* Eval images run again with the other readout: enough that two readouts
+ * cannot agree by chance, few enough to cost a fraction of reeval.logits. */
+#define CLS_SAMPLES 64
 
 /* Tokens a configuration gives: (img / patch)^2 patches, the CLS token and
  * DeiT's distillation token. 0 when the configuration is unusable. */
@@ -97,9 +106,57 @@ static enum check_status vit_attention(struct grade_ctx *g, struct check_out *o)
                      (long long)t->shape[3], worst);
 }
 
+/* Which token the head reads. config.json's model.pool is only a claim:
+ * with --reeval, the first images run again through the same weights read
+ * the other way (the patch tokens' mean, the usual alternative) and the
+ * readout whose logits the submission holds is the one it used. */
+static enum check_status vit_cls(struct grade_ctx *g, struct check_out *o)
+{
+    const char *pool = lab_cfg_str(g->sub->config, "model.pool", "cls");
+    if (strcmp(pool, "cls"))
+        return check_set(o, CHECK_FAIL, KB_CLS,
+                         "config.json says model.pool=%s: the course's ViT classifies from the CLS token's output "
+                         "(x[:, 0] after the final norm); set model.pool=cls or leave it out", pool);
+    struct model *m = reeval_model(g);
+    const float *ours = reeval_full_logits(g);
+    if (!m || !ours)
+        return check_set(o, CHECK_PASS, NULL, "config.json keeps the CLS readout (with --reeval the logits show which "
+                         "token the head read)");
+    size_t count = (size_t)g->m.n < CLS_SAMPLES ? (size_t)g->m.n : CLS_SAMPLES, k = (size_t)g->m.classes;
+    float *sub = malloc(count * k * sizeof *sub), *mean = malloc(count * k * sizeof *mean);
+    int rc = sub && mean ? vit_set_mean_pool(m, 1) : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    if (!rc) {
+        rc = reeval_rerun(g, count, mean);
+        vit_set_mean_pool(m, 0);
+    }
+    if (rc) {
+        free(sub);
+        free(mean);
+        return check_set(o, grade_expired(g) ? CHECK_TIMEOUT : CHECK_ERROR, NULL, "re-running with the other "
+                         "readout failed: %s", lab_err_message());
+    }
+    reeval_submitted(g, count, sub);
+    double tol = reeval_tolerance(g), rel_cls = rel_max_diff(ours, sub, count * k),
+           rel_mean = rel_max_diff(mean, sub, count * k);
+    free(sub);
+    free(mean);
+    if (rel_cls <= tol)
+        return check_set(o, CHECK_PASS, NULL, "the submitted logits are the CLS token's (max |diff| / max |logit| "
+                         "%.2g over %zu images; the patch tokens' mean would give %.2g)", rel_cls, count, rel_mean);
+    if (rel_mean <= tol)
+        return check_set(o, CHECK_FAIL, KB_CLS,
+                         "the submitted logits of the first %zu images are the head applied to the mean of the patch "
+                         "tokens (max |diff| / max |logit| %.2g), not to the CLS token (%.2g): classify from x[:, 0] "
+                         "after the final norm, as the course's ViT does",
+                         count, rel_mean, rel_cls);
+    return check_set(o, CHECK_SKIPPED, NULL, "skipped: neither the CLS token (%.2g) nor the patch tokens' mean (%.2g) "
+                     "reproduces the submitted logits within %g (see reeval.logits)", rel_cls, rel_mean, tol);
+}
+
 const struct rubric_check checks_vit[] = {
     {"vit.patches", "pos_embed and patch projection fit the patch size", 2, RC_PER_MODEL, 10, vit_patches, {KB_POS},
      0, NULL},
     {"vit.attention", "attention maps are softmax distributions", 2, 0, 30, vit_attention, {KB_ATTN}, 0, NULL},
+    {"vit.cls", "the head reads the CLS token", 2, RC_PER_MODEL, 120, vit_cls, {KB_CLS}, 0, NULL},
     {NULL, NULL, 0, 0, 0, NULL, {NULL}, 0, NULL},
 };

@@ -253,6 +253,44 @@ static double top1_agreement(const float *a, const float *b, size_t n, size_t k)
     return n ? (double)same / (double)n : 1.0;
 }
 
+void reeval_submitted(const struct grade_ctx *g, size_t count, float *out)
+{
+    size_t k = (size_t)g->m.classes;
+    for (size_t i = 0; i < count; i++)
+        memcpy(out + i * k, g->m.logits + (size_t)g->m.row_of[i] * k, k * sizeof *out);
+}
+
+struct model *reeval_model(struct grade_ctx *g)
+{
+    struct reeval_state *s = g->m.reeval;
+    return s && s->loaded ? s->model : NULL;
+}
+
+const float *reeval_full_logits(struct grade_ctx *g)
+{
+    struct reeval_state *s = g->m.reeval;
+    return s ? s->logits : NULL;
+}
+
+double reeval_tolerance(const struct grade_ctx *g)
+{
+    return g->m.sm->weights_q4 ? REEVAL_Q4_REL_TOL : REEVAL_REL_TOL;
+}
+
+int reeval_rerun(struct grade_ctx *g, size_t count, float *out)
+{
+    struct reeval_state *s = g->m.reeval;
+    if (!s || !s->loaded)
+        return lab_err(LAB_EINTERNAL, NULL, "the weights were not loaded");
+    struct ds_dataset *split = NULL;
+    int rc = open_split(g, &split);
+    if (!rc)
+        rc = count <= split->n ? run_model(g, s, split, 0, count, (int)count, out)
+                               : lab_err(LAB_EINTERNAL, NULL, "the split holds fewer than %zu images", count);
+    ds_dataset_free(split);
+    return rc;
+}
+
 enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o)
 {
     struct reeval_state *s = g->m.reeval;
@@ -290,8 +328,7 @@ enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o)
     float *submitted = malloc(n * k * sizeof *submitted);
     if (!submitted)
         return check_set(o, CHECK_ERROR, NULL, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        memcpy(submitted + i * k, g->m.logits + (size_t)g->m.row_of[i] * k, k * sizeof *submitted);
+    reeval_submitted(g, n, submitted);
     double rel = rel_max_diff(s->logits, submitted, n * k), agree = top1_agreement(s->logits, submitted, n, k);
     free(submitted);
     s->why[0] = '\0';

@@ -35,6 +35,20 @@ enum check_status reeval_load(struct grade_ctx *g, const struct lab_impl *impl, 
 enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o);
 enum check_status reeval_batch(struct grade_ctx *g, struct check_out *o);
 
+/* For a lab's own re-evaluation checks, after reeval.logits: the model as
+ * loaded (NULL when it did not load), and the logits of its full-batch run
+ * in the split's order (NULL when that run did not complete). */
+struct model *reeval_model(struct grade_ctx *g);
+const float *reeval_full_logits(struct grade_ctx *g);
+/* Runs the loaded model again over the first `count` eval images in one
+ * batch into out [count, classes]: LAB_* status with the message set. */
+int reeval_rerun(struct grade_ctx *g, size_t count, float *out);
+/* The submitted logits of the first `count` eval images, in the split's
+ * order, into out [count, classes]. */
+void reeval_submitted(const struct grade_ctx *g, size_t count, float *out);
+/* The tolerance reeval.logits held these weights to (4-bit or exact). */
+double reeval_tolerance(const struct grade_ctx *g);
+
 /* When every unexpected key is a missing key with one prefix added
  * ("module.conv1.weight" for "conv1.weight"), or the reverse, writes a hint
  * naming the prefix into buf and returns 1. */

@@ -48,6 +48,8 @@ static void config_of(const json_t *config, int num_classes, struct vit_config *
     c->mlp_ratio = lab_cfg_num(config, "model.mlp_ratio", c->mlp_ratio);
     c->dropout = lab_cfg_num(config, "model.dropout", c->dropout);
     c->num_classes = num_classes > 0 ? num_classes : (int)lab_cfg_int(config, "data.num_classes", 10);
+    const char *pool = lab_cfg_str(config, "model.pool", "cls");
+    c->mean_pool = !strcmp(pool, "mean") ? 1 : !strcmp(pool, "cls") ? 0 : -1;
 }
 
 static int validate(const json_t *config)
@@ -57,6 +59,9 @@ static int validate(const json_t *config)
         return lab_err(LAB_EUSAGE, "models: vit, vit-solution, deit", "unknown model '%s'", name);
     struct vit_config c;
     config_of(config, 0, &c);
+    if (c.mean_pool < 0)
+        return lab_err(LAB_EUSAGE, "use --set model.pool=cls (the course's) or model.pool=mean",
+                       "model.pool is '%s', not cls or mean", lab_cfg_str(config, "model.pool", ""));
     return vit_config_check(&c);
 }
 

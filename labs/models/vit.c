@@ -45,6 +45,8 @@ int vit_config_check(const struct vit_config *c)
                        "model.num_heads=%d does not divide model.embed_dim=%d", c->num_heads, c->embed_dim);
     if (c->in_chans < 1 || c->num_classes < 1 || !(c->mlp_ratio > 0))
         return lab_err(LAB_EUSAGE, NULL, "the ViT needs input channels, classes and an MLP ratio above 0");
+    if (c->mean_pool != 0 && c->mean_pool != 1)
+        return lab_err(LAB_EINTERNAL, NULL, "mean_pool is %d, not 0 or 1", c->mean_pool);
     if (!(c->dropout >= 0 && c->dropout < 1))
         return lab_err(LAB_EUSAGE, "use a dropout in [0, 1), e.g. 0.1", "model.dropout=%g is outside [0, 1)",
                        c->dropout);
@@ -175,6 +177,9 @@ int vit_new(const struct vit_config *c, int variant, struct model **out)
     if (variant < VIT_COURSE || variant > VIT_DEIT)
         return lab_err(LAB_EINTERNAL, NULL, "unknown ViT variant %d", variant);
     LAB_TRY(vit_config_check(c));
+    if (c->mean_pool && variant != VIT_COURSE)
+        return lab_err(LAB_EUSAGE, "model.pool=mean goes with model vit only", "%s reads its class tokens; it has no "
+                       "mean-pooling readout", variant_names[variant]);
     struct model *m;
     LAB_TRY(model_new(variant_names[variant], sizeof(struct vit_net), &m));
     m->forward = vit_model_forward;
@@ -194,6 +199,14 @@ void vit_set_explicit_attention(struct model *m, int on)
     struct vit_net *n = m->net;
     for (int i = 0; i < n->cfg.depth; i++)
         n->blocks[i].attn.explicit_math = on;
+}
+
+int vit_set_mean_pool(struct model *m, int on)
+{
+    if (vit_variant_of(m) != VIT_COURSE)
+        return lab_err(LAB_EINTERNAL, NULL, "only the course's vit has a mean-pooling readout");
+    ((struct vit_net *)m->net)->cfg.mean_pool = on ? 1 : 0;
+    return LAB_OK;
 }
 
 /* A [1, 1, D] token repeated over the batch, as cls_token.expand(B, -1, -1). */
@@ -265,7 +278,14 @@ int vit_forward_ex(struct model *m, const ts_tensor *x, int training, int want_a
     }
     ts_tensor *normed;
     LAB_TRY(nn_layer_norm_fwd(&n->norm, h, &normed));
-    LAB_TRY(token_head(normed, 0, &n->head, &out->logits));
+    if (c->mean_pool && n->variant == VIT_COURSE) {
+        ts_tensor *rows, *pooled;
+        NN_TRY(ts_narrow(&rows, normed, 1, 1, vit_num_patches(c)));
+        NN_TRY(ts_mean(&pooled, rows, 1, 0));
+        LAB_TRY(nn_linear_fwd(&n->head, pooled, &out->logits));
+    } else {
+        LAB_TRY(token_head(normed, 0, &n->head, &out->logits));
+    }
     if (n->dist)
         LAB_TRY(token_head(normed, 1, &n->dist_head, &out->dist_logits));
     return LAB_OK;

@@ -61,7 +61,9 @@ r = json.load(open(sys.argv[1]))
 bad = [(c["id"], c["status"]) for c in r["checks"] if c["status"] not in ("pass", "skipped")]
 assert bad == [("results.threshold", "fail")], bad
 ids = {c["id"] for c in r["checks"] if c["status"] == "pass"}
-assert {"reeval.load", "reeval.logits", "vit.patches", "vit.attention"} <= ids, ids
+assert {"reeval.load", "reeval.logits", "vit.patches", "vit.attention", "vit.cls"} <= ids, ids
+cls = next(c for c in r["checks"] if c["id"] == "vit.cls")
+assert "are the CLS token's" in cls["message"], cls
 PYEOF
 
 # Broken submissions, each failing its check with its entry.
@@ -104,4 +106,32 @@ broken no-cls-row vit.patches TS-VIT-POS-EMBED
 broken scores vit.attention TS-VIT-ATTENTION
 broken inflated honesty.accuracy TS-METRICS-MISMATCH
 broken no-normalize norm.config TS-NORM-MISMATCH
+# The head read the patch tokens' mean (untrained weights, so that it costs
+# only the evaluation): the submission that says so fails vit.cls on its
+# config; the one that hides it in config.json fails it on its logits.
+expect_exit 1 "$LAB_BIN" run 2.2.5 "${SMALL[@]}" --epochs 0 --set model.pool=mean --out "$TEST_TMP/mean"
+expect_exit 0 "$LAB_BIN" submit "$TEST_TMP/mean" --student dave --weights exact
+mkdir -p said hid && tar xzf dave-2.2.5.tar.gz -C said && tar xzf dave-2.2.5.tar.gz -C hid
+"$PY" - hid <<'PYEOF'
+import os, sys
+sys.path.insert(0, os.environ["LAB_SRC"] + "/tests/e2e")
+from submission_variant import edit_json, write_manifest
+edit_json(sys.argv[1] + "/config.json", lambda c: c["model"].pop("pool"))
+write_manifest(sys.argv[1])
+PYEOF
+for v in said hid; do
+  expect_exit 1 "$LAB_BIN" grade "$v" --reeval --device cpu --format json --out "$v.json"
+  "$PY" - "$v.json" "$v" <<'PYEOF' || fail "the mean-pooled submission ($v) is not caught by vit.cls"
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = {x["id"]: x for x in r["checks"]}
+assert c["vit.cls"]["status"] == "fail" and c["vit.cls"]["kb"] == "TS-VIT-CLS", c["vit.cls"]
+want = "model.pool=mean" if sys.argv[2] == "said" else "mean of the patch tokens"
+assert want in c["vit.cls"]["message"], c["vit.cls"]
+# Hidden, the course's readout does not reproduce its logits either.
+assert sys.argv[2] == "said" or c["reeval.logits"]["status"] == "fail", c["reeval.logits"]
+PYEOF
+done
+expect_exit 2 "$LAB_BIN" run 2.2.5 --quick --set model.pool=max --out "$TEST_TMP/bad3"
+expect_match "$LAST_ERR" 'model.pool'
 echo ok

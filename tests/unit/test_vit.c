@@ -116,6 +116,13 @@ START_TEST(test_pytorch_weights_give_pytorch_outputs)
         shim_ref_expect(dir, name, y, RTOL);
         snprintf(name, sizeof name, "%s.attn", c->name);
         shim_ref_expect(dir, name, o.attn, RTOL);
+        if (!strcmp(c->name, "vit")) { /* the mean-pooling readout, then back */
+            ts_tensor *ym;
+            ck_assert_int_eq(vit_set_mean_pool(m, 1), 0);
+            ck_assert_int_eq(m->forward(m, x, 0, &ym), 0);
+            shim_ref_expect(dir, "vit.logits_mean", ym, RTOL);
+            ck_assert_int_eq(vit_set_mean_pool(m, 0), 0);
+        }
         ck_assert_int_eq(ts_size(o.attn, 1), 8);
         ck_assert_int_eq(ts_size(o.attn, 2), vit_num_tokens(vit_config_of(m), c->variant));
         expect_rows_sum_to_one(o.attn);
