@@ -106,8 +106,8 @@ static enum check_status vit_attention(struct grade_ctx *g, struct check_out *o)
                      (long long)t->shape[3], worst);
 }
 
-/* Which token the head reads. config.json's model.pool is only a claim:
- * with --reeval, the first images run again through the same weights read
+/* Which token the head reads, with --reeval only: config.json's model.pool
+ * is a claim, so points come from the logits. The first images run again through the same weights read
  * the other way (the patch tokens' mean, the usual alternative) and the
  * readout whose logits the submission holds is the one it used. */
 static enum check_status vit_cls(struct grade_ctx *g, struct check_out *o)
@@ -120,8 +120,7 @@ static enum check_status vit_cls(struct grade_ctx *g, struct check_out *o)
     struct model *m = reeval_model(g);
     const float *ours = reeval_full_logits(g);
     if (!m || !ours)
-        return check_set(o, CHECK_PASS, NULL, "config.json keeps the CLS readout (with --reeval the logits show which "
-                         "token the head read)");
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: the weights were not re-run (see reeval.logits)");
     size_t count = (size_t)g->m.n < CLS_SAMPLES ? (size_t)g->m.n : CLS_SAMPLES, k = (size_t)g->m.classes;
     float *sub = malloc(count * k * sizeof *sub), *mean = malloc(count * k * sizeof *mean);
     int rc = sub && mean ? vit_set_mean_pool(m, 1) : lab_err(LAB_EINTERNAL, NULL, "out of memory");
@@ -157,6 +156,6 @@ const struct rubric_check checks_vit[] = {
     {"vit.patches", "pos_embed and patch projection fit the patch size", 2, RC_PER_MODEL, 10, vit_patches, {KB_POS},
      0, NULL},
     {"vit.attention", "attention maps are softmax distributions", 2, 0, 30, vit_attention, {KB_ATTN}, 0, NULL},
-    {"vit.cls", "the head reads the CLS token", 2, RC_PER_MODEL, 120, vit_cls, {KB_CLS}, 0, NULL},
+    {"vit.cls", "the head reads the CLS token", 2, RC_PER_MODEL | RC_REEVAL, 120, vit_cls, {KB_CLS}, 0, NULL},
     {NULL, NULL, 0, 0, 0, NULL, {NULL}, 0, NULL},
 };
