@@ -93,6 +93,16 @@ int yolo_labels_parse(const char *text, size_t len, int64_t nc, int width, int h
         if (!bad && (v[1] - v[3] / 2 < -TOL || v[1] + v[3] / 2 > 1 + TOL || v[2] - v[4] / 2 < -TOL ||
                      v[2] + v[4] / 2 > 1 + TOL))
             bad = "has a box that reaches outside the image (x1 y1 x2 y2 instead of cx cy w h?)";
+        struct yolo_box box = {0};
+        if (!bad) {
+            double cx = v[1] * width, cy = v[2] * height, w = v[3] * width, h = v[4] * height;
+            box = (struct yolo_box){(int64_t)v[0], (float)fmax(cx - w / 2, 0), (float)fmax(cy - h / 2, 0),
+                                    (float)fmin(cx + w / 2, width), (float)fmin(cy + h / 2, height)};
+            /* a width of 1e-20 passes the test above and is empty in pixels: it
+             * would be written back as a zero width, which this parser refuses */
+            if (box.x2 <= box.x1 || box.y2 <= box.y1)
+                bad = "has a box narrower than the precision of a pixel coordinate (a zero width or height)";
+        }
         if (bad) {
             free(*out);
             *out = NULL, *n = 0;
@@ -113,25 +123,23 @@ int yolo_labels_parse(const char *text, size_t len, int64_t nc, int width, int h
             }
             *out = g;
         }
-        double cx = v[1] * width, cy = v[2] * height, w = v[3] * width, h = v[4] * height;
-        (*out)[(*n)++] = (struct yolo_box){(int64_t)v[0], (float)fmax(cx - w / 2, 0), (float)fmax(cy - h / 2, 0),
-                                           (float)fmin(cx + w / 2, width), (float)fmin(cy + h / 2, height)};
+        (*out)[(*n)++] = box;
     }
     return LAB_OK;
 }
 
 int yolo_labels_format(const struct yolo_box *boxes, size_t n, int width, int height, char **out, size_t *len)
 {
-    size_t cap = n * 64 + 1;
+    size_t cap = n * 96 + 1; /* class and four %.9g numbers: at most 66 characters */
     char *s = malloc(cap);
     if (!s)
         return lab_err(LAB_EINTERNAL, "free some memory", "out of memory");
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
         const struct yolo_box *b = &boxes[i];
-        int k = snprintf(s + at, cap - at, "%lld %.6f %.6f %.6f %.6f\n", (long long)b->cls,
-                         (b->x1 + b->x2) / 2.0 / width, (b->y1 + b->y2) / 2.0 / height,
-                         (double)(b->x2 - b->x1) / width, (double)(b->y2 - b->y1) / height);
+        int k = snprintf(s + at, cap - at, "%lld %.9g %.9g %.9g %.9g\n", (long long)b->cls,
+                         ((double)b->x1 + b->x2) / 2 / width, ((double)b->y1 + b->y2) / 2 / height,
+                         ((double)b->x2 - b->x1) / width, ((double)b->y2 - b->y1) / height);
         if (k < 0 || (size_t)k >= cap - at) {
             free(s);
             return lab_err(LAB_EINTERNAL, NULL, "label line %zu does not fit", i);

@@ -29,6 +29,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         "Ytrain: images/train\nval: images/val\nnc: 2\nnames: [a, 'b']\n",
         "Ytrain: a\nnames:\n  0: x\n  1: y\n",
         "Ytrain: a\nnames:\n  - x\n  - y\n",
+        /* found by CI: a width of 2e-21 was written back as 0.000000, then refused */
+        "L3 0.2 0.5 0.000000000000000000002 0.5\n0 0.5 0.5 0.25 0.5\n",
+        "L1 0.999999 0.5 0.0000001 0.3\n2 0.0000000001 0.5 0.0000000002 0.1\n",
+        /* and one whose centre, summed in float, moved by half a unit in the last place */
+        "L3 0.1 0.5 0.00000001 0.5\n",
     };
     for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
         char path[4200];

@@ -41,6 +41,22 @@ START_TEST(test_labels)
     free(s);
     free(b);
     free(c);
+    /* boxes far below 6 decimals survive being written and read back (6 decimals wrote a zero width) */
+    const char *tiny = "2 0.0000000001 0.5 0.0000000002 0.1\n1 0.999999 0.5 0.0000001 0.3\n";
+    ck_assert_int_eq(yolo_labels_parse(tiny, strlen(tiny), 10, 640, 480, "t.txt", &b, &n), LAB_OK);
+    ck_assert_int_eq(yolo_labels_format(b, n, 640, 480, &s, &len), LAB_OK);
+    ck_assert_int_eq(yolo_labels_parse(s, len, 10, 640, 480, "t2.txt", &c, &m), LAB_OK);
+    ck_assert_uint_eq(m, 2);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(b[i].cls, c[i].cls);
+        ck_assert_float_eq_tol(b[i].x1, c[i].x1, 1e-6);
+        ck_assert_float_eq_tol(b[i].x2, c[i].x2, 1e-6);
+        ck_assert_float_eq_tol(b[i].y2 - b[i].y1, c[i].y2 - c[i].y1, 1e-6);
+        ck_assert_float_gt(c[i].x2, c[i].x1);
+    }
+    free(s);
+    free(b);
+    free(c);
     struct {
         const char *text, *says;
     } bad[] = {
@@ -50,6 +66,7 @@ START_TEST(test_labels)
         {"0 0.5 0.5 0.1\n", "5 fields"},
         {"0 0.1 0.1 0.6 0.6\n", "reaches outside"},         /* x1 y1 x2 y2 */
         {"0 0.5 0.5 0 0.1\n", "zero or negative"},
+        {"0 0.5 0.5 0.000000000000000000002 0.1\n", "precision of a pixel"}, /* empty once in pixels */
         {"0 0.5 nan 0.1 0.1\n", "not a number"},
         {"0 0.5 0.5 0.1 0.1x\n", "not a number"},
     };
