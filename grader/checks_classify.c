@@ -385,15 +385,6 @@ static enum check_status weights_params(struct grade_ctx *g, struct check_out *o
     return check_set(o, CHECK_PASS, NULL, "%zu parameters, as lab %s's %s has", total, lab_manifest_id(g->lab), sm->name);
 }
 
-static enum check_status reeval_load_lab(struct grade_ctx *g, struct check_out *o)
-{
-    const char *lab = lab_manifest_id(g->lab);
-    const struct lab_impl *impl = lab_impl_find(lab);
-    if (!impl || !impl->create_model)
-        return check_set(o, CHECK_ERROR, NULL, "this build has no model builders for lab %s", lab);
-    return reeval_load(g, impl, o);
-}
-
 const struct rubric_check checks_classify[] = {
     {"integrity.mode", "the mode is the one the data shows", 1, 0, 10, integrity_mode, {KB_INTEGRITY}, 0, NULL},
     {"shape.logits", "logits are [N, classes]", 2, RC_PER_MODEL, 10, shape_logits, {"TS-LOGITS-SHAPE"}, 0, NULL},
@@ -411,7 +402,7 @@ const struct rubric_check checks_classify[] = {
      {"TS-ACC-BELOW-TARGET"}, 0, NULL},
     {"results.chance", "accuracy is clear of chance", 2, RC_PER_MODEL, 10, results_chance, {"TS-ACC-RANDOM"}, 0, NULL},
     {"reeval.load", "the weights load into the lab's architecture", 2, RC_PER_MODEL | RC_REEVAL, 120,
-     reeval_load_lab, {"TS-STATE-DICT-MISMATCH"}, 0, NULL},
+     reeval_load_registered, {"TS-STATE-DICT-MISMATCH"}, 0, NULL},
     {"reeval.logits", "the weights reproduce the submitted logits", 3, RC_PER_MODEL | RC_REEVAL, 600, reeval_logits,
      {"TS-REEVAL-MISMATCH"}, 0, NULL},
     {"reeval.batch", "outputs do not depend on the batch", 2, RC_PER_MODEL | RC_REEVAL, 120, reeval_batch,

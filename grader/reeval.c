@@ -172,6 +172,42 @@ static int open_split(const struct grade_ctx *g, struct ds_dataset **out)
     return rc ? rc : ds_info_open(d, g->opts->data_dir, 0, out);
 }
 
+/* One batch of host images [n, c, h, w] through the loaded model on the
+ * grading device (bf16 autocast where the device runs so), its output
+ * `name` copied to out, which holds exactly `numel` floats. */
+static int forward_host(struct reeval_state *s, float *images, const int64_t shape[4], const char *name, float *out,
+                        size_t numel)
+{
+    ts_scope_begin();
+    ts_tensor *x = NULL, *y = NULL;
+    int rc = LAB_OK;
+    int trc = s->dev.device == TS_CPU ? ts_from_blob(&x, images, TS_F32, 4, shape)
+                                      : ts_from_host(&x, images, TS_F32, 4, shape, s->dev.device);
+    int token = 0;
+    if (!trc && s->dev.bf16)
+        trc = ts_autocast_push(s->dev.device, TS_BF16, &token);
+    if (!trc) {
+        struct model_tensors in = {0}, outs;
+        rc = model_tensors_add(&in, "pixel_values", x);
+        if (!rc)
+            rc = model_run(s->model, &in, 0, &outs);
+        if (s->dev.bf16)
+            ts_autocast_pop(token);
+        y = rc ? NULL : model_tensors_get(&outs, name);
+        if (!rc && !y)
+            rc = lab_err(LAB_EINTERNAL, NULL, "the model returned no '%s'", name);
+    } else {
+        rc = nn_fail(trc, "preparing a batch");
+    }
+    if (!rc && (int64_t)numel != ts_numel(y))
+        rc = lab_err(LAB_EINTERNAL, NULL, "the model's '%s' holds %lld values, not %zu", name, (long long)ts_numel(y),
+                     numel);
+    if (!rc && (trc = ts_to_host(y, TS_F32, out, numel * sizeof(float))))
+        rc = nn_fail(trc, "reading the model's output");
+    ts_scope_end();
+    return rc;
+}
+
 /* Runs the model over `count` submitted samples starting at `first`, in
  * batches of `batch`, writing [count, classes] logits to out. */
 static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct ds_dataset *split, size_t first,
@@ -202,32 +238,11 @@ static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct d
             ds_batch_free(b);
             break;
         }
-        ts_scope_begin();
         int64_t xs[4] = {b->n, b->c, b->h, b->w};
-        ts_tensor *x = NULL, *y = NULL;
-        int trc = s->dev.device == TS_CPU ? ts_from_blob(&x, b->images, TS_F32, 4, xs)
-                                          : ts_from_host(&x, b->images, TS_F32, 4, xs, s->dev.device);
-        int token = 0;
-        if (!trc && s->dev.bf16)
-            trc = ts_autocast_push(s->dev.device, TS_BF16, &token);
-        if (!trc) {
-            struct model_tensors in = {0}, outs;
-            rc = model_tensors_add(&in, "pixel_values", x);
-            if (!rc)
-                rc = model_run(s->model, &in, 0, &outs);
-            if (s->dev.bf16)
-                ts_autocast_pop(token);
-            y = rc ? NULL : model_tensors_get(&outs, "logits");
-            if (!rc && !y)
-                rc = lab_err(LAB_EINTERNAL, NULL, "the model returned no 'logits'");
-        } else {
-            rc = nn_fail(trc, "preparing a batch");
-        }
-        if (!rc && (ts_dim(y) != 2 || ts_size(y, 1) != k || ts_size(y, 0) != b->n || done + (size_t)b->n > count))
-            rc = lab_err(LAB_EINTERNAL, NULL, "the model's output is not [%d, %lld]", b->n, (long long)k);
-        if (!rc && (trc = ts_to_host(y, TS_F32, out + done * (size_t)k, (size_t)b->n * (size_t)k * sizeof(float))))
-            rc = nn_fail(trc, "reading the logits");
-        ts_scope_end();
+        if (done + (size_t)b->n > count)
+            rc = lab_err(LAB_EINTERNAL, NULL, "the pipeline gave more than %zu images", count);
+        if (!rc)
+            rc = forward_host(s, b->images, xs, "logits", out + done * (size_t)k, (size_t)b->n * (size_t)k);
         done += (size_t)b->n;
         ds_batch_free(b);
     }
@@ -258,6 +273,40 @@ void reeval_submitted(const struct grade_ctx *g, size_t count, float *out)
     size_t k = (size_t)g->m.classes;
     for (size_t i = 0; i < count; i++)
         memcpy(out + i * k, g->m.logits + (size_t)g->m.row_of[i] * k, k * sizeof *out);
+}
+
+int reeval_forward(struct grade_ctx *g, float *images, const int64_t shape[4], int batch, const char *name,
+                   size_t per_image, float *out)
+{
+    struct reeval_state *s = g->m.reeval;
+    if (!s || !s->loaded)
+        return lab_err(LAB_EINTERNAL, NULL, "the weights were not loaded");
+    if (batch < 1)
+        return lab_err(LAB_EINTERNAL, NULL, "batch %d", batch);
+    size_t in_px = (size_t)(shape[1] * shape[2] * shape[3]);
+    int grad = ts_no_grad_push();
+    int rc = LAB_OK;
+    for (int64_t b0 = 0; !rc && b0 < shape[0]; b0 += batch) {
+        if (grade_expired(g)) {
+            rc = lab_err(LAB_EFAIL, NULL, "out of time after %lld of %lld images", (long long)b0, (long long)shape[0]);
+            break;
+        }
+        int64_t bn = shape[0] - b0 < batch ? shape[0] - b0 : batch;
+        int64_t xs[4] = {bn, shape[1], shape[2], shape[3]};
+        rc = forward_host(s, images + (size_t)b0 * in_px, xs, name, out + (size_t)b0 * per_image,
+                          (size_t)bn * per_image);
+    }
+    ts_grad_mode_pop(grad);
+    return rc;
+}
+
+enum check_status reeval_load_registered(struct grade_ctx *g, struct check_out *o)
+{
+    const char *lab = lab_manifest_id(g->lab);
+    const struct lab_impl *impl = lab_impl_find(lab);
+    if (!impl || !impl->create_model)
+        return check_set(o, CHECK_ERROR, NULL, "this build has no model builders for lab %s", lab);
+    return reeval_load(g, impl, o);
 }
 
 struct model *reeval_model(struct grade_ctx *g)

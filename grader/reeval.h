@@ -31,6 +31,8 @@ struct lab_impl;
  * submission's configuration where the lab has one) and loads
  * model.safetensors strictly (TS-STATE-DICT-MISMATCH lists what does not fit). */
 enum check_status reeval_load(struct grade_ctx *g, const struct lab_impl *impl, struct check_out *o);
+/* reeval.load with the builder the lab registry has for the submission's lab. */
+enum check_status reeval_load_registered(struct grade_ctx *g, struct check_out *o);
 /* reeval.logits (TS-REEVAL-MISMATCH) and reeval.batch (TS-BATCH-DEPENDENT). */
 enum check_status reeval_logits(struct grade_ctx *g, struct check_out *o);
 enum check_status reeval_batch(struct grade_ctx *g, struct check_out *o);
@@ -43,6 +45,11 @@ const float *reeval_full_logits(struct grade_ctx *g);
 /* Runs the loaded model again over the first `count` eval images in one
  * batch into out [count, classes]: LAB_* status with the message set. */
 int reeval_rerun(struct grade_ctx *g, size_t count, float *out);
+/* For a task whose eval images the grader renders itself (segment): the
+ * loaded model on host images [n, c, h, w], gradients off, in batches of
+ * `batch`, its output `name` (per_image floats an image) into out. */
+int reeval_forward(struct grade_ctx *g, float *images, const int64_t shape[4], int batch, const char *name,
+                   size_t per_image, float *out);
 /* The submitted logits of the first `count` eval images, in the split's
  * order, into out [count, classes]. */
 void reeval_submitted(const struct grade_ctx *g, size_t count, float *out);

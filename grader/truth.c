@@ -3,7 +3,9 @@
 #include "base/error.h"
 #include "datasets/loaders.h"
 #include "datasets/mosaic_set.h"
+#include "datasets/mosaic.h"
 #include "datasets/registry.h"
+#include "labs/tasks/segment.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,4 +61,49 @@ void truth_boxes_free(struct truth_boxes *t)
     free(t->classes);
     free(t->image);
     memset(t, 0, sizeof *t);
+}
+
+int truth_mosaic_masks(const char *data_dir, const struct truth_mosaic *spec, uint8_t **masks, uint8_t **images)
+{
+    *masks = NULL;
+    if (images)
+        *images = NULL;
+    if (spec->size < 16 || spec->size > 512 || spec->n < 1 || spec->n > 100000)
+        return lab_err(LAB_EINTERNAL, "fix the lab's quick data block", "mosaic truth of %zu canvases of %d pixels",
+                       spec->n, spec->size);
+    struct ds_dataset *items = NULL, *mos = NULL;
+    int rc = ds_fashion_mnist_open(data_dir, 0, &items);
+    struct ds_mosaic_config cfg = {.size = spec->size, .n = spec->n, .seed = spec->seed};
+    if (!rc)
+        rc = ds_mosaic_open(items, &cfg, &mos);
+    size_t px = (size_t)spec->size * (size_t)spec->size;
+    uint8_t *m = rc ? NULL : malloc(px * spec->n), *im = rc || !images ? NULL : malloc(px * spec->n);
+    if (!rc && (!m || (images && !im)))
+        rc = lab_err(LAB_EINTERNAL, "free some memory", "out of memory");
+    for (size_t i = 0; !rc && i < spec->n; i++) {
+        struct ds_sample smp;
+        memset(&smp, 0, sizeof smp);
+        rc = ds_dataset_get(mos, i, &smp);
+        if (!rc && (smp.image.w != spec->size || smp.image.h != spec->size || smp.image.c != 1 || !smp.mask.px))
+            rc = lab_err(LAB_EINTERNAL, NULL, "mosaic %zu is not a %dx%d gray canvas with a mask", i, spec->size,
+                         spec->size);
+        if (!rc) {
+            memcpy(m + i * px, smp.mask.px, px);
+            if (im)
+                memcpy(im + i * px, smp.image.px, px);
+            rc = segment_mark_borders(m + i * px, spec->size, spec->size, spec->ignore);
+        }
+        ds_sample_free(&smp);
+    }
+    ds_dataset_free(mos);
+    ds_dataset_free(items);
+    if (rc) {
+        free(m);
+        free(im);
+        return rc;
+    }
+    *masks = m;
+    if (images)
+        *images = im;
+    return LAB_OK;
 }

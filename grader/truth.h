@@ -28,4 +28,17 @@ struct truth_boxes {
 int truth_mosaic_boxes(const char *eval_set, const char *data_dir, struct truth_boxes *out);
 void truth_boxes_free(struct truth_boxes *t);
 
+/* The held-out mosaics of a segment lab's quick mode, rendered again from
+ * Fashion-MNIST's t10k items as the lab renders them (canvas i depends only
+ * on seed and i; datasets/mosaic.h): class masks [n, size, size] with the
+ * one-pixel `ignore` borders of segment_mark_borders and, when images is not
+ * NULL, the gray canvases [n, size, size]. data_dir as above. */
+struct truth_mosaic {
+    int size;
+    size_t n;
+    uint64_t seed; /* the eval split's own seed (the lab's seed + 1) */
+    uint8_t ignore;
+};
+int truth_mosaic_masks(const char *data_dir, const struct truth_mosaic *spec, uint8_t **masks, uint8_t **images);
+
 #endif

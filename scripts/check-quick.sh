@@ -8,7 +8,7 @@
 #   CHECK_QUICK_ARGS="--set ..." adds options to every run (to try the script on less data).
 set -uo pipefail
 BUILD=${1:-build}; shift || true
-LAB="$BUILD/lab"
+export LAB="${LAB:-$BUILD/lab}"
 LIMIT_S=${CHECK_QUICK_LIMIT_S:-300}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
@@ -43,11 +43,15 @@ ok_time = secs <= limit
 bad = not ok_time or rc not in (0, 1) or not models
 # detect labs (2.2.3) name their target map50 and report models.<m>.map50
 map_target = ((info.get("thresholds") or {}).get("quick") or {}).get("map50")
+# segment labs (2.2.4) name their target miou and report models.<m>.miou
+miou_target = ((info.get("thresholds") or {}).get("quick") or {}).get("miou")
 for m, v in models.items():
     acc = v.get("test_accuracy", 0)
     want = targets.get(m)
     if isinstance(map_target, (int, float)) and "map50" in v:
         acc, want = v["map50"], map_target
+    if isinstance(miou_target, (int, float)) and "miou" in v:
+        acc, want = v["miou"], miou_target
     hit = want is None or acc >= want
     bad |= not hit
     print(f"| {lab} | {m} | {100 * acc:.2f}% | {'-' if want is None else f'{100 * want:.0f}%'} | "
@@ -63,7 +67,7 @@ PYEOF
   [ $status -eq 0 ] || tail -5 "$OUT/$id.log"
 done
 echo
-echo "| lab | model | test accuracy | quick target | | time (whole lab) | budget | |"
+echo "| lab | model | result (accuracy, mAP50, mIoU) | quick target | | time (whole lab) | budget | |"
 echo "|---|---|---:|---:|---|---:|---:|---|"
 printf '%s\n' "${rows[@]}"
 exit $status

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Lab 2.2.4 end to end, shortened for CI (the full quick mode is in
-# `make check-quick`): a tiny quick run of a narrow U-Net on Fashion-MNIST
-# mosaics writes the segment artifacts, and metrics.json holds per-class IoU,
-# mIoU and pixel accuracy in range; full (VOC) mode is refused with a fix.
+# Lab 2.2.4 end to end, shortened for CI (the full quick mode and its target
+# are in `make check-quick`): a short quick run of a narrow U-Net on
+# Fashion-MNIST mosaics writes the segment artifacts, and metrics.json holds
+# per-class IoU, mIoU and pixel accuracy in range; the grader recomputes
+# mIoU against mosaics it renders itself and, with --reeval, re-runs the
+# weights; broken submissions each fail their check with their
+# troubleshooting id; full (VOC) mode is refused with a fix.
 set -euo pipefail
 . "$(dirname "$0")/lib.bash"
 PY=/usr/bin/python3
 [ -r /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || skip "Debian's dataset-fashion-mnist is not installed"
 export LC_ALL=C.UTF-8
+SHORT=(--quick --device cpu --set data.train_subset=1000 --set train.epochs=2)
 
-# Exit 1: the run succeeds but there is no 2.2.4 rubric yet, so the
-# self-check reports the lab as not gradable.
+# Exit 1: below the quick target after 2 epochs on 1000 mosaics, so the
+# self-check fails results.miou and nothing else (7 s here).
 run=$TEST_TMP/run
-expect_exit 1 "$LAB_BIN" run 2.2.4 --quick --device cpu --set data.train_subset=64 --set data.eval_subset=16 \
-  --set train.epochs=1 --out "$run"
+expect_exit 1 "$LAB_BIN" run 2.2.4 "${SHORT[@]}" --out "$run"
 expect_match "$LAST_OUT" 'unet: base width 8, [0-9]+ parameters'
 expect_match "$LAST_OUT" 'test: mIoU [0-9.]+ over [0-9]+ present classes'
+[ "$(grep -c '\[FAIL\]' <<<"$LAST_OUT")" = 1 ] && expect_match "$LAST_OUT" '\[FAIL\] results.miou' \
+  || fail "only results.miou should fail on the short run: $LAST_OUT"
 for f in config.json metrics.json log.txt models/unet/model.safetensors models/unet/predictions.safetensors; do
   [ -s "$run/$f" ] || fail "the run wrote no $f"
 done
@@ -33,12 +38,78 @@ assert len(iou) == 11 and all(v is None or 0 <= v <= 1 for v in iou), iou
 present = [v for v in iou if v is not None]
 assert present and abs(sum(present) / len(present) - u["miou"]) < 1e-6, (present, u["miou"])
 t, meta = st_load(d + "/models/unet/predictions.safetensors")
-assert tuple(t["masks"].shape) == (16, 48, 48) and int(t["masks"].max()) <= 10, t["masks"].shape
-assert t["indices"].tolist() == list(range(16)), t["indices"]
+assert tuple(t["masks"].shape) == (500, 48, 48) and int(t["masks"].max()) <= 10, t["masks"].shape
+assert t["indices"].tolist() == list(range(500)), t["indices"]
 c = json.load(open(d + "/config.json"))
-assert c["model"]["base_width"] == 8 and c["data"]["train_subset"] == 64, c
+assert c["model"]["base_width"] == 8 and c["data"]["train_subset"] == 1000, c
 assert c["precision"] == "fp32", c  # what it trained in, whatever the CPU has
 PYEOF
+
+# Grading with re-evaluation: every check but the target passes.
+cd "$TEST_TMP"
+expect_exit 0 "$LAB_BIN" submit "$run" --student erin
+expect_exit 1 "$LAB_BIN" grade erin-2.2.4.tar.gz --reeval --device cpu --format json --out erin.json
+"$PY" - erin.json <<'PYEOF' || fail "the 2.2.4 report is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = [(c["id"], c["status"]) for c in r["checks"] if c["status"] not in ("pass", "skipped")]
+assert bad == [("results.miou", "fail")], bad
+ids = {c["id"] for c in r["checks"] if c["status"] == "pass"}
+want = {"shape.masks", "masks.range", "masks.one_class", "predictions.coverage", "masks.orientation",
+        "honesty.miou", "reeval.load", "reeval.masks", "reeval.batch"}
+assert want <= ids, want - ids
+assert r["max_score"] == 23, r["max_score"]
+PYEOF
+
+# Another run's masks (same seed, so the same mosaics) to borrow.
+expect_exit 1 "$LAB_BIN" run 2.2.4 --quick --device cpu --set data.train_subset=300 --set train.epochs=1 \
+  --out "$TEST_TMP/other"
+mkdir -p base && tar xzf erin-2.2.4.tar.gz -C base
+broken() { # broken NAME CHECK KB [ALSO...]: a copy of the submission with one thing broken
+  local name=$1 check=$2 kb=$3
+  shift 3
+  rm -rf "v-$name"; cp -r base "v-$name"
+  "$PY" - "v-$name" "$name" "$TEST_TMP/other" <<'PYEOF'
+import json, os, sys
+sys.path.insert(0, os.environ["LAB_SRC"] + "/tests/e2e")
+from submission_variant import st_load, st_save, edit_json, write_manifest
+d, v, other = sys.argv[1:4]
+pred = d + "/models/unet/predictions.safetensors"
+if v == "transposed":       # written [N, W, H]: square canvases keep the shape
+    t, meta = st_load(pred)
+    t["masks"] = t["masks"].transpose(1, 2).contiguous()
+    st_save(pred, t, meta)
+elif v == "inflated":
+    edit_json(d + "/metrics.json", lambda m: m["models"]["unet"].update(miou=0.95))
+elif v == "borrowed":       # masks and their honest mIoU from another run, under these weights
+    t, meta = st_load(other + "/models/unet/predictions.safetensors")
+    st_save(pred, t, meta)
+    theirs = json.load(open(other + "/metrics.json"))["models"]["unet"]
+    edit_json(d + "/metrics.json", lambda m: m["models"]["unet"].update(theirs))
+elif v == "ignore-label":   # 255 leaked into the predictions
+    t, meta = st_load(pred)
+    t["masks"][:, 0, :] = 255
+    st_save(pred, t, meta)
+elif v == "half":           # half of the held-out mosaics
+    t, meta = st_load(pred)
+    st_save(pred, {"masks": t["masks"][:250].contiguous(), "indices": t["indices"][:250].contiguous()}, meta)
+write_manifest(d)
+PYEOF
+  expect_exit 1 "$LAB_BIN" grade "v-$name" --reeval --device cpu --format json --out "v-$name.json"
+  "$PY" - "v-$name.json" "$check" "$kb" "$@" <<'PYEOF' || fail "broken $name: see above"
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = {c["id"]: c["kb"] for c in r["checks"] if c["status"] not in ("pass", "skipped")}
+assert bad.get(sys.argv[2]) == sys.argv[3], (sys.argv[2], bad)
+allowed = {sys.argv[2], "results.miou", *sys.argv[4:]}
+assert set(bad) <= allowed, (bad, allowed)
+PYEOF
+}
+broken transposed masks.orientation TS-WIDTH-HEIGHT-SWAP honesty.miou reeval.masks
+broken inflated honesty.miou TS-METRICS-MISMATCH
+broken borrowed reeval.masks TS-REEVAL-MISMATCH
+broken ignore-label masks.range TS-DEVICE-ASSERT-LABELS honesty.miou reeval.masks
+broken half predictions.coverage TS-PREDICTIONS-COVERAGE
 
 expect_exit 2 "$LAB_BIN" run 2.2.4 --device cpu --out "$TEST_TMP/full"
 expect_match "$LAST_ERR" 'only a quick mode'
@@ -48,7 +119,7 @@ expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --precision bf16 --out "$TEST_TMP/bf1
 expect_match "$LAST_ERR" 'fp32 only'
 # lab list and lab info do not promise a full mode that is refused
 expect_exit 0 "$LAB_BIN" list
-expect_match "$LAST_OUT" '^2\.2\.4 .* quick \(full: not in this version\)'
+expect_match "$LAST_OUT" '^2\.2\.4 .* quick, grading \(full: not in this version\)'
 expect_exit 0 "$LAB_BIN" info 2.2.4
 expect_match "$LAST_OUT" 'quick mode only'
 echo ok

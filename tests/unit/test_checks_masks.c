@@ -43,6 +43,14 @@ START_TEST(test_reported_miou_is_recomputed)
     /* inflated, as when 255 pixels are counted, or made up */
     ck_assert_int_eq(check_masks_miou(pred, truth, 8, 2, 255, 0.9, 1e-4, &got, &o), CHECK_FAIL);
     ck_assert_str_eq(o.kb, "TS-METRICS-MISMATCH");
+    ck_assert_ptr_null(strstr(o.message, "as background"));
+    /* the course's metric: 255 remapped to background first, so the two
+     * ignored pixels (predicted 1) count as misses: IoU_0 = 4/7, IoU_1 = 1/4 */
+    double remapped = (4.0 / 7.0 + 1.0 / 4.0) / 2.0;
+    ck_assert_int_eq(check_masks_miou(pred, truth, 8, 2, 255, remapped, 1e-4, &got, &o), CHECK_FAIL);
+    ck_assert_str_eq(o.kb, "TS-METRICS-MISMATCH");
+    ck_assert_msg(strstr(o.message, "scored as background"), "%s", o.message);
+    ck_assert(fabs(got - want) < 1e-12);
     ck_assert_int_eq(check_masks_miou(pred, truth, 8, 2, 255, NAN, 1e-4, NULL, &o), CHECK_FAIL);
     /* a prediction outside the classes cannot be scored */
     pred[0] = 9;
