@@ -1,6 +1,7 @@
 /* Checks on submitted segmentation masks (the segment task, lab 2.2.4), on
- * plain arrays so tests call them on synthetic masks; the rubric wiring for
- * the segment task is to come. Each fills a check_out as grader/checks.h. */
+ * plain arrays so tests call them on synthetic masks; the segment task's
+ * rubric (grader/checks_segment.c) calls them. Each fills a check_out as
+ * grader/checks.h. */
 #ifndef GRADER_CHECKS_MASKS_H
 #define GRADER_CHECKS_MASKS_H
 
