@@ -98,9 +98,9 @@ int seg_plot_validation(struct lab_run *r, const uint8_t *gray, const uint8_t *t
         for (size_t q = 0; q < px; q++)
             for (int c = 0; c < 3; c++) {
                 im[3 * q + c] = g[q];
-                /* the overlay: the prediction's colour at half strength over
-                 * the image, background left as the image */
-                ov[3 * q + c] = p[q] ? (uint8_t)((g[q] + pr[3 * q + c]) / 2) : g[q];
+                /* the course's overlay: the prediction's colours at alpha
+                 * 0.5 over the image, background (black) included */
+                ov[3 * q + c] = (uint8_t)((g[q] + pr[3 * q + c] + 1) / 2);
             }
         size_t kept = 0, right = 0;
         for (size_t q = 0; q < px; q++)
