@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "datasets/loaders.h"
 #include "datasets/mosaic.h"
+#include "labs/2.2.4-unet-segmentation/seg_plots.h"
 #include "labs/config.h"
 #include "labs/lab.h"
 #include "labs/models/nn.h"
@@ -25,7 +26,9 @@
 struct seg_cfg {
     int size, width, classes, epochs, batch;
     int64_t train_n, eval_n;
-    double lr, wd, mean, std, ce_w, dice_w, smooth;
+    double lr, wd, mean, std, ce_w, dice_w, smooth, gamma;
+    int loss_kind;  /* train.loss, segment_loss_kind_parse's */
+    int border_bg;  /* data.border "background": the notebook's remap of 255 to 0, training masks only */
     int cosine; /* train.schedule "cosine": per epoch, as torch's CosineAnnealingLR(T_max = epochs) */
     uint64_t seed;
 };
@@ -45,6 +48,10 @@ static void cfg_of(const json_t *c, struct seg_cfg *s)
     s->ce_w = lab_cfg_num(c, "loss.ce_weight", 0.5);
     s->dice_w = lab_cfg_num(c, "loss.dice_weight", 0.5);
     s->smooth = lab_cfg_num(c, "loss.dice_smooth", 1.0);
+    s->gamma = lab_cfg_num(c, "loss.focal_gamma", 2.0);
+    s->border_bg = strcmp(lab_cfg_str(c, "data.border", "ignore"), "background") == 0;
+    s->loss_kind = SEGMENT_LOSS_CE_DICE;
+    segment_loss_kind_parse(lab_cfg_str(c, "train.loss", "ce_dice"), &s->loss_kind);
     s->cosine = strcmp(lab_cfg_str(c, "train.schedule", "cosine"), "cosine") == 0;
     const json_t *m = json_array_get(lab_cfg_get(c, "data.normalize.mean"), 0);
     const json_t *d = json_array_get(lab_cfg_get(c, "data.normalize.std"), 0);
@@ -61,6 +68,13 @@ static int validate(const json_t *config)
     if (strcmp(ds, "fashion-mnist-mosaic") != 0)
         return lab_err(LAB_EUSAGE, "run the quick mode (--quick); VOC training is not implemented yet",
                        "lab 2.2.4 can train only on fashion-mnist-mosaic, not '%s'", ds);
+    const char *border = lab_cfg_str(config, "data.border", "ignore");
+    if (strcmp(border, "ignore") != 0 && strcmp(border, "background") != 0)
+        return lab_err(LAB_EUSAGE,
+                       "data.border: ignore (255 left out of the loss) or background (the notebook's remap to 0)",
+                       "unknown data.border '%s'", border);
+    int kind;
+    LAB_TRY(segment_loss_kind_parse(lab_cfg_str(config, "train.loss", "ce_dice"), &kind));
     struct seg_cfg s;
     cfg_of(config, &s);
     if (s.width < 1 || s.width > 256)
@@ -101,7 +115,7 @@ static int create_model_cfg(const json_t *config, const char *name, int num_clas
 /* Samples [first, first + n) of `d` as normalized images [n,1,S,S] and
  * class masks with borders at 255; order maps batch positions to indices. */
 static int load_batch(const struct ds_dataset *d, const struct seg_cfg *s, const size_t *order, size_t n, float *x,
-                      uint8_t *mask)
+                      uint8_t *mask, int training)
 {
     size_t px = (size_t)s->size * s->size;
     for (size_t i = 0; i < n; i++) {
@@ -119,6 +133,10 @@ static int load_batch(const struct ds_dataset *d, const struct seg_cfg *s, const
             return lab_err(LAB_EINTERNAL, NULL, "mosaic %zu is not a %dx%d gray canvas with a mask", order[i], s->size,
                            s->size);
         LAB_TRY(segment_mark_borders(mask + i * px, s->size, s->size, IGNORE_ID));
+        /* the notebook's masks, for training only: evaluation keeps 255
+         * ignored so both settings are scored alike */
+        if (training && s->border_bg)
+            segment_borders_to_background(mask + i * px, px, IGNORE_ID);
     }
     return LAB_OK;
 }
@@ -158,6 +176,18 @@ static int train_step(struct model *m, ts_optim *opt, const struct seg_cfg *s, c
     return rc;
 }
 
+
+static int open_mosaics(const struct seg_cfg *s, struct ds_dataset **items_tr, struct ds_dataset **items_ev,
+                        struct ds_dataset **tr, struct ds_dataset **ev)
+{
+    LAB_TRY(ds_fashion_mnist_open(NULL, 1, items_tr));
+    LAB_TRY(ds_fashion_mnist_open(NULL, 0, items_ev));
+    struct ds_mosaic_config a = {.size = s->size, .n = (size_t)s->train_n, .seed = s->seed};
+    struct ds_mosaic_config b = {.size = s->size, .n = (size_t)s->eval_n, .seed = s->seed + 1};
+    LAB_TRY(ds_mosaic_open(*items_tr, &a, tr));
+    return ds_mosaic_open(*items_ev, &b, ev);
+}
+
 /* Predicted masks of the whole eval split into pred [n,S,S], truth into
  * truth, both u8. */
 static int evaluate(struct model *m, const struct ds_dataset *d, const struct seg_cfg *s, ts_device dev,
@@ -172,7 +202,7 @@ static int evaluate(struct model *m, const struct ds_dataset *d, const struct se
         size_t bn = n - b0 < (size_t)s->batch ? n - b0 : (size_t)s->batch;
         for (size_t i = 0; i < bn; i++)
             order[i] = b0 + i;
-        rc = load_batch(d, s, order, bn, x, truth + b0 * px);
+        rc = load_batch(d, s, order, bn, x, truth + b0 * px, 0);
         ts_scope_begin();
         int64_t xs[4] = {(int64_t)bn, 1, s->size, s->size};
         ts_tensor *xt, *logits;
@@ -190,19 +220,27 @@ static int evaluate(struct model *m, const struct ds_dataset *d, const struct se
     return rc;
 }
 
-static int open_mosaics(const struct seg_cfg *s, struct ds_dataset **items_tr, struct ds_dataset **items_ev,
-                        struct ds_dataset **tr, struct ds_dataset **ev)
+/* The mIoU of pred against truth (n pixels), for the per-epoch curve. */
+static int score(const uint8_t *pred, const uint8_t *truth, size_t n, int k, double *miou)
 {
-    LAB_TRY(ds_fashion_mnist_open(NULL, 1, items_tr));
-    LAB_TRY(ds_fashion_mnist_open(NULL, 0, items_ev));
-    struct ds_mosaic_config a = {.size = s->size, .n = (size_t)s->train_n, .seed = s->seed};
-    struct ds_mosaic_config b = {.size = s->size, .n = (size_t)s->eval_n, .seed = s->seed + 1};
-    LAB_TRY(ds_mosaic_open(*items_tr, &a, tr));
-    return ds_mosaic_open(*items_ev, &b, ev);
+    struct segment_confusion conf = {0};
+    struct segment_metrics met = {0};
+    int rc = segment_confusion_init(&conf, k);
+    if (!rc)
+        rc = segment_confusion_add(&conf, pred, truth, n, IGNORE_ID);
+    if (!rc)
+        rc = segment_metrics_compute(&conf, &met);
+    if (!rc)
+        *miou = met.miou;
+    segment_metrics_free(&met);
+    segment_confusion_free(&conf);
+    return rc;
 }
 
-static int train_loop(struct lab_run *r, struct model *m, const struct ds_dataset *tr, const struct seg_cfg *s,
-                      json_t *mm)
+/* Trains, scoring the eval split after each epoch (the mIoU curve); pred
+ * and truth hold the last epoch's masks. */
+static int train_loop(struct lab_run *r, struct model *m, const struct ds_dataset *tr, const struct ds_dataset *ev,
+                      const struct seg_cfg *s, json_t *mm, uint8_t *pred, uint8_t *truth)
 {
     struct ts_adamw_opts ao = {.lr = s->lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = s->wd};
     ts_optim *opt = NULL;
@@ -211,7 +249,8 @@ static int train_loop(struct lab_run *r, struct model *m, const struct ds_datase
     struct segment_loss_cfg lc;
     segment_loss_cfg_course(&lc);
     lc.ignore = IGNORE_ID;
-    lc.ce_weight = s->ce_w, lc.dice_weight = s->dice_w, lc.dice_smooth = s->smooth;
+    lc.kind = s->loss_kind;
+    lc.ce_weight = s->ce_w, lc.dice_weight = s->dice_w, lc.dice_smooth = s->smooth, lc.focal_gamma = s->gamma;
     size_t n = tr->n, px = (size_t)s->size * s->size;
     size_t *perm = malloc(sizeof *perm * n);
     float *x = malloc(sizeof *x * px * (size_t)s->batch);
@@ -239,7 +278,7 @@ static int train_loop(struct lab_run *r, struct model *m, const struct ds_datase
                 break;
             }
             size_t bn = n - b0 < (size_t)s->batch ? n - b0 : (size_t)s->batch;
-            rc = load_batch(tr, s, perm + b0, bn, x, mask);
+            rc = load_batch(tr, s, perm + b0, bn, x, mask, 1);
             double l = 0;
             ts_scope_begin();
             if (!rc)
@@ -249,10 +288,15 @@ static int train_loop(struct lab_run *r, struct model *m, const struct ds_datase
             if (!rc && batches % 25 == 0)
                 lab_say(r, "epoch %d batch %ld: loss %.4f", ep + 1, batches, sum / batches);
         }
+        double miou = 0;
+        if (!rc)
+            rc = evaluate(m, ev, s, r->dev.device, pred, truth);
+        if (!rc)
+            rc = score(pred, truth, px * ev->n, s->classes, &miou);
         if (!rc) {
-            lab_say(r, "epoch %d: train loss %.4f", ep + 1, sum / (batches ? batches : 1));
-            json_array_append_new(epochs, json_pack("{s:i, s:f}", "epoch", ep + 1, "train_loss",
-                                                    sum / (batches ? batches : 1)));
+            lab_say(r, "epoch %d: train loss %.4f, test mIoU %.4f", ep + 1, sum / (batches ? batches : 1), miou);
+            json_array_append_new(epochs, json_pack("{s:i, s:f, s:f}", "epoch", ep + 1, "train_loss",
+                                                    sum / (batches ? batches : 1), "test_miou", miou));
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -264,6 +308,34 @@ static int train_loop(struct lab_run *r, struct model *m, const struct ds_datase
     free(x);
     free(mask);
     ts_optim_free(opt);
+    return rc;
+}
+
+/* The run's figures; the validation view shows the first test mosaics. */
+static int plots(struct lab_run *r, const struct ds_dataset *ev, const struct seg_cfg *s, const json_t *mm,
+                 const struct segment_metrics *met, const uint8_t *pred, const uint8_t *truth)
+{
+    enum { SHOWN = 4 };
+    size_t px = (size_t)s->size * s->size, shown = ev->n < SHOWN ? ev->n : SHOWN;
+    LAB_TRY(seg_plot_curves(r, json_object_get(mm, "epochs")));
+    LAB_TRY(seg_plot_iou_bars(r, met->iou, (int)met->k));
+    uint8_t *gray = malloc(px * SHOWN);
+    if (!gray)
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    int rc = LAB_OK;
+    for (size_t i = 0; !rc && i < shown; i++) {
+        struct ds_sample smp;
+        memset(&smp, 0, sizeof smp);
+        rc = ds_dataset_get(ev, i, &smp);
+        if (!rc && (smp.image.w != s->size || smp.image.h != s->size || smp.image.c != 1))
+            rc = lab_err(LAB_EINTERNAL, NULL, "mosaic %zu is not a %dx%d gray canvas", i, s->size, s->size);
+        if (!rc)
+            memcpy(gray + i * px, smp.image.px, px);
+        ds_sample_free(&smp);
+    }
+    if (!rc)
+        rc = seg_plot_validation(r, gray, truth, pred, shown, s->size, (int)shown);
+    free(gray);
     return rc;
 }
 
@@ -290,10 +362,11 @@ static int run(struct lab_run *r)
         lab_say(r, "unet: base width %d, %lld parameters; AdamW lr %g weight decay %g, %d epoch(s), batch %d", s.width,
                 (long long)model_num_params(m), s.lr, s.wd, s.epochs, s.batch);
         lab_say(r, "schedule %s", s.cosine ? "cosine per epoch" : "none");
+        lab_say(r, "loss %s; training borders %s", lab_cfg_str(r->config, "train.loss", "ce_dice"),
+                s.border_bg ? "as background (the notebook's remap; evaluation still ignores them)" : "ignored");
         json_object_set_new(mm, "params", json_integer(model_num_params(m)));
         json_object_set_new(mm, "base_width", json_integer(s.width));
         json_object_set_new(mm, "train_images", json_integer((json_int_t)tr->n));
-        rc = train_loop(r, m, tr, &s, mm);
     }
     size_t px = (size_t)s.size * s.size;
     if (!rc) {
@@ -304,6 +377,8 @@ static int run(struct lab_run *r)
             rc = lab_err(LAB_EINTERNAL, NULL, "out of memory");
     }
     if (!rc)
+        rc = train_loop(r, m, tr, ev, &s, mm, pred, truth);
+    if (!rc && s.epochs == 0)
         rc = evaluate(m, ev, &s, r->dev.device, pred, truth);
     if (!rc)
         rc = segment_confusion_init(&conf, s.classes);
@@ -328,6 +403,8 @@ static int run(struct lab_run *r)
         if (!(rc = lab_run_path(r, "models/unet/predictions.safetensors", path, sizeof path)))
             rc = segment_save_predictions(path, pred, idx, (int64_t)ev->n, s.size, s.size);
     }
+    if (!rc)
+        rc = plots(r, ev, &s, mm, &met, pred, truth);
     if (!rc) {
         json_object_set_new(r->metrics, "lab", json_string("2.2.4"));
         json_object_set_new(r->metrics, "dataset", json_string("fashion-mnist-mosaic"));

@@ -21,7 +21,8 @@ expect_match "$LAST_OUT" 'unet: base width 8, [0-9]+ parameters'
 expect_match "$LAST_OUT" 'test: mIoU [0-9.]+ over [0-9]+ present classes'
 [ "$(grep -c '\[FAIL\]' <<<"$LAST_OUT")" = 1 ] && expect_match "$LAST_OUT" '\[FAIL\] results.miou' \
   || fail "only results.miou should fail on the short run: $LAST_OUT"
-for f in config.json metrics.json log.txt models/unet/model.safetensors models/unet/predictions.safetensors; do
+for f in config.json metrics.json log.txt models/unet/model.safetensors models/unet/predictions.safetensors \
+  plots/loss.png plots/miou.png plots/per-class-iou.png plots/validation.png; do
   [ -s "$run/$f" ] || fail "the run wrote no $f"
 done
 "$PY" - "$run" <<'PYEOF' || fail "metrics.json or predictions.safetensors is wrong"
@@ -43,6 +44,18 @@ assert t["indices"].tolist() == list(range(500)), t["indices"]
 c = json.load(open(d + "/config.json"))
 assert c["model"]["base_width"] == 8 and c["data"]["train_subset"] == 1000, c
 assert c["precision"] == "fp32", c  # what it trained in, whatever the CPU has
+PYEOF
+"$PY" - "$run" <<'PYEOF' || fail "the plots or the per-epoch curve are wrong"
+import json, struct, sys, zlib
+d = sys.argv[1]
+ep = json.load(open(d + "/metrics.json"))["models"]["unet"]["epochs"]
+assert len(ep) == 2 and all(0 <= e["test_miou"] <= 1 and e["train_loss"] > 0 for e in ep), ep
+for name, least in (("loss", 200), ("miou", 200), ("per-class-iou", 200), ("validation", 48 * 8)):
+    b = open(f"{d}/plots/{name}.png", "rb").read()
+    assert b[:8] == b"\x89PNG\r\n\x1a\n" and b[12:16] == b"IHDR", name
+    assert zlib.crc32(b[12:29]) == struct.unpack(">I", b[29:33])[0], name + ": IHDR CRC"
+    w, h = struct.unpack(">II", b[16:24])
+    assert w >= least and h >= 100 and b"IEND" in b[-12:], (name, w, h)
 PYEOF
 
 # Grading with re-evaluation: every check but the target passes.
@@ -117,6 +130,34 @@ expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --set model.base_width=0 --out "$TEST
 expect_match "$LAST_ERR" 'base_width'
 expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --precision bf16 --out "$TEST_TMP/bf16"
 expect_match "$LAST_ERR" 'fp32 only'
+# The course's border remap and the loss variants: each tiny run (16
+# mosaics, one epoch, about 1 s) trains on its own loss, so the first
+# epoch's losses all differ; evaluation ignores 255 in every one.
+tiny=(--quick --device cpu --set data.train_subset=16 --set data.eval_subset=8 --set train.epochs=1)
+for v in "border ignore" "border background" "loss ce" "loss dice" "loss focal"; do
+  set -- $v
+  key=train.loss; [ "$1" = border ] && key=data.border
+  expect_exit 1 "$LAB_BIN" run 2.2.4 "${tiny[@]}" --set "$key=$2" --out "$TEST_TMP/tiny-$1-$2"
+done
+expect_match "$(cat "$TEST_TMP/tiny-border-background/log.txt")" 'training borders as background'
+"$PY" - "$TEST_TMP" <<'PYEOF' || fail "data.border or train.loss does not change the training loss"
+import json, sys
+loss = {}
+for v in ("border-ignore", "border-background", "loss-ce", "loss-dice", "loss-focal"):
+    m = json.load(open(f"{sys.argv[1]}/tiny-{v}/metrics.json"))["models"]["unet"]
+    loss[v] = m["epochs"][0]["train_loss"]
+vals = sorted(loss.values())
+assert all(b - a > 1e-4 for a, b in zip(vals, vals[1:])), loss
+# the remap adds the border pixels to CE as background: the ce_dice loss moves
+assert abs(loss["border-ignore"] - loss["border-background"]) > 1e-3, loss
+PYEOF
+expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --set data.border=zero --out "$TEST_TMP/bad-border"
+expect_match "$LAST_ERR" "data.border: ignore .* or background"
+expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --set train.loss=lovasz --out "$TEST_TMP/bad-loss"
+expect_match "$LAST_ERR" 'ce_dice .* ce, dice or focal'
+expect_exit 0 "$LAB_BIN" info 2.2.4
+expect_match "$LAST_OUT" 'remaps the 255 borders to 0 .*ignore_index=255 never fires'
+expect_match "$LAST_OUT" 'data.border'
 # lab list and lab info do not promise a full mode that is refused
 expect_exit 0 "$LAB_BIN" list
 expect_match "$LAST_OUT" '^2\.2\.4 .* quick, grading \(full: not in this version\)'

@@ -11,6 +11,8 @@ checks labs/tasks/segment.c against what this writes:
       loss.<kind> and loss.<kind>.grad (d loss / d logits) for kind in ce_dice, ce, dice, focal
       iou.pred, iou.truth (u8 [3, 6, 8], 6 classes: 4 in neither, 5 predicted only; 255 in truth)
       iou.per_class (NaN where absent), iou.miou, iou.pixel_accuracy, iou.dice
+      voc.palette (u8 [256, 3], the VOC devkit's labelcolormap: each class
+      id's bits, three at a time, spread over the high bits of R, G and B)
 """
 import os
 import sys
@@ -78,7 +80,22 @@ def compute_iou(pred, target, num_classes):
     return ious, (sum(valid) / len(valid) if valid else 0.0)
 
 
+def voc_palette():
+    """VOCdevkit's VOClabelcolormap.m, restated: bit j of each 3-bit group
+    of the class id goes to bit 7 - j of red, green, blue in turn."""
+    cmap = torch.zeros(256, 3, dtype=torch.uint8)
+    for i in range(256):
+        c, rgb = i, [0, 0, 0]
+        for j in range(8):
+            for ch in range(3):
+                rgb[ch] |= ((c >> ch) & 1) << (7 - j)
+            c >>= 3
+        cmap[i] = torch.tensor(rgb, dtype=torch.uint8)
+    return cmap
+
+
 def main(d):
+    save(d, "voc.palette", voc_palette())
     g = torch.Generator().manual_seed(2024)
     logits = torch.randn(2, 5, 7, 9, generator=g) * 2
     target = torch.randint(0, 4, (2, 7, 9), generator=g)

@@ -4,6 +4,7 @@
  * logits, and per-class IoU / mIoU over the classes present in prediction
  * or ground truth / pixel accuracy / Dice from a confusion matrix. */
 #include "base/error.h"
+#include "labs/2.2.4-unet-segmentation/seg_plots.h"
 #include "labs/tasks/segment.h"
 #include "tests/unit/shim_testref.h"
 #include "tests/unit/testutil.h"
@@ -240,6 +241,26 @@ START_TEST(test_borders_are_one_pixel_and_outside_objects)
 }
 END_TEST
 
+/* Lab 2.2.4's plots colour masks as VOC does; 255 is VOC's border colour,
+ * the one shared/reference/README.md names (224, 224, 192). */
+START_TEST(test_voc_colours_are_the_devkits)
+{
+    uint8_t want[256 * 3], got[3];
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    ts_tensor *ref = shim_ref_load(dir, "voc.palette", NULL);
+    ck_assert_int_eq(ts_to_host(ref, TS_U8, want, sizeof want), TS_OK);
+    ts_scope_end();
+    for (int c = 0; c < 256; c++) {
+        seg_voc_colour(c, got);
+        ck_assert_msg(memcmp(got, want + 3 * c, 3) == 0, "class %d: %d,%d,%d", c, got[0], got[1], got[2]);
+    }
+    seg_voc_colour(255, got);
+    ck_assert_int_eq(got[0], 224);
+    ck_assert_int_eq(got[1], 224);
+    ck_assert_int_eq(got[2], 192);
+}
+END_TEST
+
 Suite *suite_segment(void)
 {
     Suite *s = suite_create("segment");
@@ -253,6 +274,7 @@ Suite *suite_segment(void)
     tcase_add_test(tc, test_all_one_class_scores_low);
     tcase_add_test(tc, test_predictions_follow_the_segment_format);
     tcase_add_test(tc, test_borders_are_one_pixel_and_outside_objects);
+    tcase_add_test(tc, test_voc_colours_are_the_devkits);
     suite_add_tcase(s, tc);
     return s;
 }
