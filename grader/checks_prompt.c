@@ -6,7 +6,10 @@
  * its metrics.json are trusted. The geometry, counts and seed are lab.json's
  * quick config, never the submission's. */
 #include "base/error.h"
+#include "datasets/mosaic.h"
+#include "grader/checks_prompt.h"
 #include "grader/grade.h"
+#include "grader/reeval.h"
 #include "grader/rubric.h"
 #include "grader/tensors.h"
 #include "grader/truth.h"
@@ -29,21 +32,6 @@
 #define P_SWAP_MARGIN 0.03
 #define P_SWAP_RATIO 1.25
 #define P_TOL 0.005
-
-struct prompt_state {
-    int size_known, shape_ok, prompts_ok;
-    char err[600], prompt_err[600];
-    int64_t size, need, p; /* canvas side, held-out canvases, submitted prompts */
-    uint64_t seed;
-    const uint8_t *masks; /* views the predictions file */
-    float *prompts;
-    int64_t *image;
-    int truth_state;
-    struct truth_instances truth;
-    char truth_err[600];
-    int has_miou;
-    double miou[2]; /* box, point */
-};
 
 static void state_free(void *v)
 {
@@ -118,7 +106,7 @@ int prompt_model_begin(struct grade_ctx *g, const struct sub_model *sm)
     return LAB_OK;
 }
 
-static struct prompt_state *decoded(struct grade_ctx *g, struct check_out *o)
+struct prompt_state *prompt_decoded(struct grade_ctx *g, struct check_out *o)
 {
     struct prompt_state *s = g->m.task;
     if (s && s->shape_ok)
@@ -127,7 +115,7 @@ static struct prompt_state *decoded(struct grade_ctx *g, struct check_out *o)
     return NULL;
 }
 
-static int truth(struct grade_ctx *g, struct prompt_state *s, struct check_out *o)
+int prompt_truth(struct grade_ctx *g, struct prompt_state *s, struct check_out *o)
 {
     if (!s->truth_state) {
         if (truth_mosaic_instances(g->opts ? g->opts->data_dir : NULL, (int)s->size, (size_t)s->need, s->seed + 1,
@@ -146,31 +134,9 @@ static int truth(struct grade_ctx *g, struct prompt_state *s, struct check_out *
     return 1;
 }
 
-/* The pixel nearest the instance's centroid, first in raster order on ties:
- * the lab's point prompt, restated here so the grader derives it itself. */
-static void center_point(const uint8_t *m, int64_t S, float *xy)
-{
-    double sx = 0, sy = 0, n = 0, best = INFINITY;
-    xy[0] = xy[1] = 0;
-    for (int64_t y = 0; y < S; y++)
-        for (int64_t x = 0; x < S; x++)
-            if (m[y * S + x])
-                sx += (double)x, sy += (double)y, n++;
-    if (n == 0)
-        return;
-    sx /= n, sy /= n;
-    for (int64_t y = 0; y < S; y++)
-        for (int64_t x = 0; x < S; x++)
-            if (m[y * S + x]) {
-                double d = ((double)x - sx) * ((double)x - sx) + ((double)y - sy) * ((double)y - sy);
-                if (d < best)
-                    best = d, xy[0] = (float)x, xy[1] = (float)y;
-            }
-}
-
 /* Row k's truth instance and kind (0 box, 1 point) in the lab's order: per
  * canvas, each instance's box, then each instance's point. */
-static void expected_rows(const struct truth_instances *t, int64_t *inst, int *kind)
+void prompt_expected_rows(const struct truth_instances *t, int64_t *inst, int *kind)
 {
     size_t r = 0;
     for (size_t a = 0; a < t->g;) {
@@ -195,7 +161,7 @@ static enum check_status shape_masks(struct grade_ctx *g, struct check_out *o)
 
 static enum check_status masks_binary(struct grade_ctx *g, struct check_out *o)
 {
-    struct prompt_state *s = decoded(g, o);
+    struct prompt_state *s = prompt_decoded(g, o);
     if (!s)
         return o->status;
     size_t px = (size_t)(s->p * s->size * s->size), bad = 0;
@@ -215,8 +181,8 @@ static enum check_status masks_binary(struct grade_ctx *g, struct check_out *o)
  * submission that chose easier prompts, or fewer mosaics, is not scored. */
 static enum check_status prompts_match(struct grade_ctx *g, struct check_out *o)
 {
-    struct prompt_state *s = decoded(g, o);
-    if (!s || !truth(g, s, o))
+    struct prompt_state *s = prompt_decoded(g, o);
+    if (!s || !prompt_truth(g, s, o))
         return o->status;
     const struct truth_instances *t = &s->truth;
     if ((size_t)s->p != 2 * t->g)
@@ -229,7 +195,7 @@ static enum check_status prompts_match(struct grade_ctx *g, struct check_out *o)
         free(inst), free(kind);
         return check_set(o, CHECK_ERROR, NULL, "out of memory");
     }
-    expected_rows(t, inst, kind);
+    prompt_expected_rows(t, inst, kind);
     size_t px = (size_t)(s->size * s->size);
     int64_t bad = -1;
     float want[4] = {0};
@@ -238,7 +204,7 @@ static enum check_status prompts_match(struct grade_ctx *g, struct check_out *o)
         if (kind[r] == 0) {
             memcpy(want, t->boxes + j * 4, sizeof want);
         } else {
-            center_point(t->masks + (size_t)j * px, s->size, want);
+            ds_mask_center_point(t->masks + (size_t)j * px, (int)s->size, want);
             want[2] = 1, want[3] = 0;
         }
         const float *got = s->prompts + r * 4;
@@ -266,9 +232,9 @@ static enum check_status prompts_match(struct grade_ctx *g, struct check_out *o)
     return st;
 }
 
-static int prompted(struct grade_ctx *g, struct check_out *o, struct prompt_state **sp)
+int prompt_prompted(struct grade_ctx *g, struct check_out *o, struct prompt_state **sp)
 {
-    struct prompt_state *s = decoded(g, o);
+    struct prompt_state *s = prompt_decoded(g, o);
     *sp = s;
     if (!s)
         return 0;
@@ -282,7 +248,7 @@ static int prompted(struct grade_ctx *g, struct check_out *o, struct prompt_stat
 static enum check_status masks_nonempty(struct grade_ctx *g, struct check_out *o)
 {
     struct prompt_state *s;
-    if (!prompted(g, o, &s))
+    if (!prompt_prompted(g, o, &s))
         return o->status;
     size_t px = (size_t)(s->size * s->size), empty = 0;
     for (int64_t r = 0; r < s->p; r++) {
@@ -315,7 +281,7 @@ static void miou_of(const struct prompt_state *s, int transposed, double miou[2]
         miou[0] = miou[1] = -1;
         return;
     }
-    expected_rows(t, inst, kind);
+    prompt_expected_rows(t, inst, kind);
     int64_t S = s->size;
     for (int64_t r = 0; r < s->p; r++) {
         const uint8_t *pm = s->masks + (size_t)r * px, *tm = t->masks + (size_t)inst[r] * px;
@@ -336,7 +302,7 @@ static void miou_of(const struct prompt_state *s, int transposed, double miou[2]
 static enum check_status masks_orientation(struct grade_ctx *g, struct check_out *o)
 {
     struct prompt_state *s;
-    if (!prompted(g, o, &s))
+    if (!prompt_prompted(g, o, &s))
         return o->status;
     double a[2], b[2];
     miou_of(s, 0, a);
@@ -353,7 +319,7 @@ static enum check_status masks_orientation(struct grade_ctx *g, struct check_out
 static enum check_status honesty_miou(struct grade_ctx *g, struct check_out *o)
 {
     struct prompt_state *s;
-    if (!prompted(g, o, &s))
+    if (!prompt_prompted(g, o, &s))
         return o->status;
     miou_of(s, 0, s->miou);
     if (s->miou[0] < 0)
@@ -379,7 +345,7 @@ static enum check_status honesty_miou(struct grade_ctx *g, struct check_out *o)
 /* Judged on the grader's recomputed figures only (honesty.miou runs first). */
 static enum check_status results_miou(struct grade_ctx *g, struct check_out *o)
 {
-    struct prompt_state *s = decoded(g, o);
+    struct prompt_state *s = prompt_decoded(g, o);
     if (!s)
         return o->status;
     const json_t *wb = lab_cfg_get(g->lab, "thresholds.quick.miou_box");
@@ -409,5 +375,9 @@ const struct rubric_check checks_prompt[] = {
      honesty_miou, {KB_P_HONESTY}, 0, NULL},
     {"results.miou", "box and point mIoU reach the course targets", 3, RC_PER_MODEL, 10, results_miou, {KB_P_TARGET},
      0, NULL},
+    {"reeval.load", "the weights load into the lab's SAM", 2, RC_PER_MODEL | RC_REEVAL, 120, reeval_load_registered,
+     {"TS-STATE-DICT-MISMATCH"}, 0, NULL},
+    {"reeval.masks", "the weights, given the lab's prompts, predict the submitted masks", 3,
+     RC_PER_MODEL | RC_REEVAL, 600, prompt_reeval_masks, {"TS-REEVAL-MISMATCH"}, 0, NULL},
     {NULL, NULL, 0, 0, 0, NULL, {NULL}, 0, NULL},
 };

@@ -124,7 +124,8 @@ int truth_mosaic_instances(const char *data_dir, int size, size_t n, uint64_t se
         out->masks = malloc(px * cap);
         out->boxes = malloc(sizeof(float) * 4 * cap);
         out->image = malloc(sizeof(int64_t) * cap);
-        if (!out->masks || !out->boxes || !out->image)
+        out->canvases = malloc(px * n);
+        if (!out->masks || !out->boxes || !out->image || !out->canvases)
             rc = lab_err(LAB_EINTERNAL, "free some memory", "out of memory");
     }
     for (size_t i = 0; !rc && i < n; i++) {
@@ -133,6 +134,10 @@ int truth_mosaic_instances(const char *data_dir, int size, size_t n, uint64_t se
         rc = ds_dataset_get(mos, i, &smp);
         if (!rc && (smp.image.w != size || smp.image.h != size || smp.nobj < 0 || smp.nobj > DS_MAX_OBJECTS))
             rc = lab_err(LAB_EINTERNAL, NULL, "mosaic %zu is not a %dx%d canvas with instances", i, size, size);
+        if (!rc && smp.image.c != 1)
+            rc = lab_err(LAB_EINTERNAL, NULL, "mosaic %zu is not a gray canvas", i);
+        if (!rc)
+            memcpy(out->canvases + i * px, smp.image.px, px);
         for (int j = 0; !rc && j < smp.nobj; j++) {
             if (!smp.inst[j].px || smp.inst[j].w != size || smp.inst[j].h != size) {
                 rc = lab_err(LAB_EINTERNAL, NULL, "mosaic %zu has no instance mask %d", i, j);
@@ -159,5 +164,6 @@ void truth_instances_free(struct truth_instances *t)
     free(t->masks);
     free(t->boxes);
     free(t->image);
+    free(t->canvases);
     memset(t, 0, sizeof *t);
 }
