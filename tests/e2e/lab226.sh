@@ -51,6 +51,15 @@ want = {"shape.masks", "masks.binary", "predictions.prompts", "masks.orientation
 assert want <= ids, want - ids
 PYEOF
 
+# --reeval prompts the submitted (4-bit) weights again with the lab's prompts
+expect_exit 1 "$LAB_BIN" grade erin-2.2.6.tar.gz --reeval --device cpu --format json --out erin-re.json
+"$PY" - erin-re.json <<'PYEOF' || fail "the 2.2.6 re-evaluation is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+st = {c["id"]: c["status"] for c in r["checks"]}
+assert st.get("reeval.load") == "pass" and st.get("reeval.masks") == "pass", st
+PYEOF
+
 mkdir -p base && tar xzf erin-2.2.6.tar.gz -C base
 broken() { # broken NAME CHECK KB [ALSO...]: a copy of the submission with one thing broken
   local name=$1 check=$2 kb=$3
