@@ -176,3 +176,24 @@ int ds_mosaic_open(const struct ds_dataset *items, const struct ds_mosaic_config
     *out = d;
     return LAB_OK;
 }
+
+void ds_mask_center_point(const uint8_t *m, int S, float *xy)
+{
+    double sx = 0, sy = 0, n = 0, best = INFINITY;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++)
+            if (m[y * S + x])
+                sx += x, sy += y, n++;
+    if (n == 0) {
+        xy[0] = xy[1] = 0;
+        return;
+    }
+    sx /= n, sy /= n;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++)
+            if (m[y * S + x]) {
+                double d = (x - sx) * (x - sx) + (y - sy) * (y - sy);
+                if (d < best)
+                    best = d, xy[0] = (float)x, xy[1] = (float)y;
+            }
+}

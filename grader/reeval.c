@@ -172,39 +172,67 @@ static int open_split(const struct grade_ctx *g, struct ds_dataset **out)
     return rc ? rc : ds_info_open(d, g->opts->data_dir, 0, out);
 }
 
-/* One batch of host images [n, c, h, w] through the loaded model on the
- * grading device (bf16 autocast where the device runs so), its output
- * `name` copied to out, which holds exactly `numel` floats. */
+/* Host inputs through the loaded model on the grading device (bf16
+ * autocast where the device runs so); each output copied to its host
+ * buffer, which holds exactly its numel floats. */
+static int run_named(struct reeval_state *s, const struct reeval_io *in, size_t n_in, const struct reeval_io *out,
+                     size_t n_out)
+{
+    ts_scope_begin();
+    struct model_tensors ins = {0}, outs = {0};
+    int rc = LAB_OK, trc = TS_OK, token = 0;
+    for (size_t i = 0; !rc && !trc && i < n_in; i++) {
+        ts_tensor *x = NULL;
+        trc = s->dev.device == TS_CPU ? ts_from_blob(&x, in[i].data, TS_F32, in[i].ndim, in[i].shape)
+                                      : ts_from_host(&x, in[i].data, TS_F32, in[i].ndim, in[i].shape, s->dev.device);
+        if (!trc)
+            rc = model_tensors_add(&ins, in[i].name, x);
+    }
+    if (!rc && !trc && s->dev.bf16)
+        trc = ts_autocast_push(s->dev.device, TS_BF16, &token);
+    if (!rc && !trc) {
+        rc = model_run(s->model, &ins, 0, &outs);
+        if (s->dev.bf16)
+            ts_autocast_pop(token);
+    } else if (trc) {
+        rc = nn_fail(trc, "preparing a batch");
+    }
+    for (size_t i = 0; !rc && i < n_out; i++) {
+        ts_tensor *y = model_tensors_get(&outs, out[i].name);
+        if (!y)
+            rc = lab_err(LAB_EINTERNAL, NULL, "the model returned no '%s'", out[i].name);
+        else if ((int64_t)out[i].numel != ts_numel(y))
+            rc = lab_err(LAB_EINTERNAL, NULL, "the model's '%s' holds %lld values, not %zu", out[i].name,
+                         (long long)ts_numel(y), out[i].numel);
+        else if ((trc = ts_to_host(y, TS_F32, out[i].data, out[i].numel * sizeof(float))))
+            rc = nn_fail(trc, "reading the model's output");
+    }
+    ts_scope_end();
+    return rc;
+}
+
+/* One batch of host images [n, c, h, w] as "pixel_values", its output
+ * `name` into out, which holds exactly `numel` floats. */
 static int forward_host(struct reeval_state *s, float *images, const int64_t shape[4], const char *name, float *out,
                         size_t numel)
 {
-    ts_scope_begin();
-    ts_tensor *x = NULL, *y = NULL;
-    int rc = LAB_OK;
-    int trc = s->dev.device == TS_CPU ? ts_from_blob(&x, images, TS_F32, 4, shape)
-                                      : ts_from_host(&x, images, TS_F32, 4, shape, s->dev.device);
-    int token = 0;
-    if (!trc && s->dev.bf16)
-        trc = ts_autocast_push(s->dev.device, TS_BF16, &token);
-    if (!trc) {
-        struct model_tensors in = {0}, outs;
-        rc = model_tensors_add(&in, "pixel_values", x);
-        if (!rc)
-            rc = model_run(s->model, &in, 0, &outs);
-        if (s->dev.bf16)
-            ts_autocast_pop(token);
-        y = rc ? NULL : model_tensors_get(&outs, name);
-        if (!rc && !y)
-            rc = lab_err(LAB_EINTERNAL, NULL, "the model returned no '%s'", name);
-    } else {
-        rc = nn_fail(trc, "preparing a batch");
-    }
-    if (!rc && (int64_t)numel != ts_numel(y))
-        rc = lab_err(LAB_EINTERNAL, NULL, "the model's '%s' holds %lld values, not %zu", name, (long long)ts_numel(y),
-                     numel);
-    if (!rc && (trc = ts_to_host(y, TS_F32, out, numel * sizeof(float))))
-        rc = nn_fail(trc, "reading the model's output");
-    ts_scope_end();
+    struct reeval_io in = {.name = "pixel_values", .data = images, .ndim = 4};
+    memcpy(in.shape, shape, sizeof in.shape);
+    struct reeval_io y = {.name = name, .data = out, .numel = numel};
+    return run_named(s, &in, 1, &y, 1);
+}
+
+int reeval_run_named(struct grade_ctx *g, const struct reeval_io *in, size_t n_in, const struct reeval_io *out,
+                     size_t n_out)
+{
+    struct reeval_state *s = g->m.reeval;
+    if (!s || !s->loaded)
+        return lab_err(LAB_EINTERNAL, NULL, "the weights were not loaded");
+    if (grade_expired(g))
+        return lab_err(LAB_EFAIL, NULL, "out of time");
+    int grad = ts_no_grad_push();
+    int rc = run_named(s, in, n_in, out, n_out);
+    ts_grad_mode_pop(grad);
     return rc;
 }
 

@@ -50,6 +50,19 @@ int reeval_rerun(struct grade_ctx *g, size_t count, float *out);
  * `batch`, its output `name` (per_image floats an image) into out. */
 int reeval_forward(struct grade_ctx *g, float *images, const int64_t shape[4], int batch, const char *name,
                    size_t per_image, float *out);
+/* One named host tensor (f32) in or out of reeval_run_named: inputs give
+ * ndim and shape, outputs the numel their buffer holds. */
+struct reeval_io {
+    const char *name;
+    float *data;
+    int ndim;
+    int64_t shape[4];
+    size_t numel;
+};
+/* For a task whose model takes more than images (prompt): the loaded model
+ * once on named host inputs, gradients off, each output into its buffer. */
+int reeval_run_named(struct grade_ctx *g, const struct reeval_io *in, size_t n_in, const struct reeval_io *out,
+                     size_t n_out);
 /* The submitted logits of the first `count` eval images, in the split's
  * order, into out [count, classes]. */
 void reeval_submitted(const struct grade_ctx *g, size_t count, float *out);

@@ -29,7 +29,8 @@ struct task {
 
 static const struct task tasks[] = {{"classify", checks_classify, classify_model_begin},
                                     {"detect", checks_detect, detect_model_begin},
-                                    {"segment", checks_segment, segment_model_begin}};
+                                    {"segment", checks_segment, segment_model_begin},
+                                    {"prompt", checks_prompt, prompt_model_begin}};
 
 static const struct rubric_check *find_impl(const struct task *t, const char *id)
 {

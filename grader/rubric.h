@@ -127,6 +127,9 @@ int detect_model_begin(struct grade_ctx *g, const struct sub_model *sm);
 /* The segment task's (checks_segment.c: masks, coverage, recomputed mIoU). */
 extern const struct rubric_check checks_segment[];
 int segment_model_begin(struct grade_ctx *g, const struct sub_model *sm);
+/* The prompt task's (checks_prompt.c: masks, the lab's prompts, recomputed mIoU per kind). */
+extern const struct rubric_check checks_prompt[];
+int prompt_model_begin(struct grade_ctx *g, const struct sub_model *sm);
 /* Checks of one architecture family, usable by any lab's table (vit.*). */
 extern const struct rubric_check checks_vit[];
 /* Transfer learning's (transfer.*: backbone origin, frozen layers, head, normalization). */

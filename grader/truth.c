@@ -107,3 +107,63 @@ int truth_mosaic_masks(const char *data_dir, const struct truth_mosaic *spec, ui
         *images = im;
     return LAB_OK;
 }
+
+int truth_mosaic_instances(const char *data_dir, int size, size_t n, uint64_t seed, struct truth_instances *out)
+{
+    memset(out, 0, sizeof *out);
+    if (size < 16 || size > 512 || n < 1 || n > 100000)
+        return lab_err(LAB_EINTERNAL, "fix the lab's quick data block", "instance truth of %zu canvases of %d pixels",
+                       n, size);
+    struct ds_dataset *items = NULL, *mos = NULL;
+    int rc = ds_fashion_mnist_open(data_dir, 0, &items);
+    struct ds_mosaic_config cfg = {.size = size, .n = n, .seed = seed};
+    if (!rc)
+        rc = ds_mosaic_open(items, &cfg, &mos);
+    size_t px = (size_t)size * (size_t)size, cap = n * DS_MAX_OBJECTS;
+    if (!rc) {
+        out->masks = malloc(px * cap);
+        out->boxes = malloc(sizeof(float) * 4 * cap);
+        out->image = malloc(sizeof(int64_t) * cap);
+        out->canvases = malloc(px * n);
+        if (!out->masks || !out->boxes || !out->image || !out->canvases)
+            rc = lab_err(LAB_EINTERNAL, "free some memory", "out of memory");
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct ds_sample smp;
+        memset(&smp, 0, sizeof smp);
+        rc = ds_dataset_get(mos, i, &smp);
+        if (!rc && (smp.image.w != size || smp.image.h != size || smp.nobj < 0 || smp.nobj > DS_MAX_OBJECTS))
+            rc = lab_err(LAB_EINTERNAL, NULL, "mosaic %zu is not a %dx%d canvas with instances", i, size, size);
+        if (!rc && smp.image.c != 1)
+            rc = lab_err(LAB_EINTERNAL, NULL, "mosaic %zu is not a gray canvas", i);
+        if (!rc)
+            memcpy(out->canvases + i * px, smp.image.px, px);
+        for (int j = 0; !rc && j < smp.nobj; j++) {
+            if (!smp.inst[j].px || smp.inst[j].w != size || smp.inst[j].h != size) {
+                rc = lab_err(LAB_EINTERNAL, NULL, "mosaic %zu has no instance mask %d", i, j);
+                break;
+            }
+            memcpy(out->masks + out->g * px, smp.inst[j].px, px);
+            memcpy(out->boxes + out->g * 4, smp.boxes[j], sizeof(float) * 4);
+            out->image[out->g] = (int64_t)i;
+            out->g++;
+        }
+        ds_sample_free(&smp);
+    }
+    ds_dataset_free(mos);
+    ds_dataset_free(items);
+    out->size = size;
+    out->n_images = n;
+    if (rc)
+        truth_instances_free(out);
+    return rc;
+}
+
+void truth_instances_free(struct truth_instances *t)
+{
+    free(t->masks);
+    free(t->boxes);
+    free(t->image);
+    free(t->canvases);
+    memset(t, 0, sizeof *t);
+}

@@ -41,4 +41,22 @@ struct truth_mosaic {
 };
 int truth_mosaic_masks(const char *data_dir, const struct truth_mosaic *spec, uint8_t **masks, uint8_t **images);
 
+/* The held-out instances of a prompt lab's quick mode (2.2.6), rendered again
+ * from Fashion-MNIST's t10k items as the lab renders its eval split (canvas i
+ * depends only on seed and i): for each instance in canvas order, its 0/1
+ * mask [g, size, size], its exact box x1, y1, x2, y2 and its canvas (the gray
+ * canvases too). The
+ * prompts a submission must have used are derived from these, never read
+ * from it. data_dir as above. */
+struct truth_instances {
+    int size;
+    size_t n_images, g;
+    uint8_t *masks;
+    float *boxes;
+    int64_t *image;
+    uint8_t *canvases; /* [n_images, size, size] gray, for re-evaluation */
+};
+int truth_mosaic_instances(const char *data_dir, int size, size_t n, uint64_t seed, struct truth_instances *out);
+void truth_instances_free(struct truth_instances *t);
+
 #endif

@@ -52,6 +52,15 @@ for m, v in models.items():
         acc, want = v["map50"], map_target
     if isinstance(miou_target, (int, float)) and "miou" in v:
         acc, want = v["miou"], miou_target
+    # prompt labs (2.2.6) name a target per prompt kind and report models.<m>.miou_box / miou_point
+    pt = (info.get("thresholds") or {}).get("quick") or {}
+    if isinstance(pt.get("miou_box"), (int, float)) and "miou_box" in v and "miou_point" in v:
+        for kind in ("miou_box", "miou_point"):
+            ok = v[kind] >= pt[kind]
+            bad |= not ok
+            print(f"| {lab} | {m} {kind} | {100 * v[kind]:.2f}% | {100 * pt[kind]:.0f}% | "
+                  f"{'ok' if ok else 'BELOW'} | {secs} s | {limit} s | {'ok' if ok_time else 'OVER'} |")
+        continue
     hit = want is None or acc >= want
     bad |= not hit
     print(f"| {lab} | {m} | {100 * acc:.2f}% | {'-' if want is None else f'{100 * want:.0f}%'} | "

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-#define MAXP (4 * 64) /* prompts per eval image at most: DS_MAX_OBJECTS boxes + points */
 
 struct qcfg {
     int size, steps, batch, log_every;
@@ -72,14 +71,6 @@ static double gauss(struct ds_rng *r)
     return sqrt(-2.0 * log(u > 1e-12 ? u : 1e-12)) * cos(2.0 * M_PI * v);
 }
 
-static void gray_to_input(const uint8_t *g, int S, float *x)
-{
-    size_t px = (size_t)S * S;
-    for (int ch = 0; ch < 3; ch++)
-        for (size_t p = 0; p < px; p++)
-            x[ch * px + p] = (float)((g[p] - SAM_PIXEL_MEAN[ch]) / SAM_PIXEL_STD[ch]);
-}
-
 static int get_canvas(const struct ds_dataset *d, size_t i, int S, struct ds_sample *smp)
 {
     memset(smp, 0, sizeof *smp);
@@ -94,28 +85,6 @@ static int get_canvas(const struct ds_dataset *d, size_t i, int S, struct ds_sam
     return LAB_OK;
 }
 
-/* the instance pixel nearest its centroid (first in raster order on ties) */
-void sam_quick_center_point(const uint8_t *m, int S, float *xy)
-{
-    double sx = 0, sy = 0, n = 0, best = INFINITY;
-    for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++)
-            if (m[y * S + x])
-                sx += x, sy += y, n++;
-    if (n == 0) {
-        xy[0] = xy[1] = 0;
-        return;
-    }
-    sx /= n, sy /= n;
-    for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++)
-            if (m[y * S + x]) {
-                double d = (x - sx) * (x - sx) + (y - sy) * (y - sy);
-                if (d < best)
-                    best = d, xy[0] = (float)x, xy[1] = (float)y;
-            }
-}
-
 struct batch {
     float *x, *boxes, *points, *truth;
     int *labels;
@@ -128,7 +97,7 @@ static int sample_batch(const struct ds_dataset *d, const struct qcfg *q, struct
     for (int i = 0; i < q->batch; i++) {
         struct ds_sample smp;
         LAB_TRY(get_canvas(d, (size_t)ds_rng_below(rng, d->n), S, &smp));
-        gray_to_input(smp.image.px, S, b->x + (size_t)i * 3 * px);
+        sam_normalize_gray(smp.image.px, px, b->x + (size_t)i * 3 * px);
         int j = (int)ds_rng_below(rng, (uint64_t)smp.nobj);
         const uint8_t *m = smp.inst[j].px;
         size_t area = 0;
@@ -266,44 +235,54 @@ struct preds {
     size_t count[2];
 };
 
-/* one image's prompts of one kind (0 box, 1 point) -> preds */
-static int eval_kind(struct model *m, const ts_tensor *emb, const struct ds_sample *smp, int S, int kind,
-                     size_t image, struct preds *p)
+/* one held-out mosaic: its instances' exact boxes, then their centre points,
+ * through SAM's named forward (the grader re-evaluates the same way) */
+static int eval_image(struct model *m, const struct ds_sample *smp, int S, ts_device dev, size_t image,
+                      struct preds *p)
 {
     int n = smp->nobj;
-    float coords[DS_MAX_OBJECTS * 2], boxes[DS_MAX_OBJECTS * 4];
-    int labels[DS_MAX_OBJECTS];
+    size_t px = (size_t)S * S;
+    float coords[DS_MAX_OBJECTS * 2], boxes[DS_MAX_OBJECTS * 4], *x = malloc(sizeof(float) * 3 * px);
+    if (!x)
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    sam_normalize_gray(smp->image.px, px, x);
     for (int j = 0; j < n; j++) {
         memcpy(boxes + j * 4, smp->boxes[j], sizeof(float) * 4);
-        sam_quick_center_point(smp->inst[j].px, S, coords + j * 2);
-        labels[j] = 1;
+        ds_mask_center_point(smp->inst[j].px, S, coords + j * 2);
     }
-    struct sam_prompts pr = kind ? (struct sam_prompts){.batch = n, .n_points = 1, .coords = coords, .labels = labels}
-                                 : (struct sam_prompts){.batch = n, .boxes = boxes};
-    ts_tensor *low, *iou, *up, *bin;
-    LAB_TRY(decode_kind(m, emb, &pr, &low, &iou));
-    NN_TRY(ts_interpolate(&up, low, S, S, TS_BILINEAR, 0));
-    NN_TRY(ts_gt_scalar(&bin, up, 0.0));
-    size_t px = (size_t)S * S;
+    int64_t xs[4] = {1, 3, S, S}, bs[2] = {n, 4}, cs[2] = {n, 2};
+    ts_tensor *xt, *bt, *ct, *bin;
+    int bad = ts_from_host(&xt, x, TS_F32, 4, xs, dev) || ts_from_host(&bt, boxes, TS_F32, 2, bs, dev) ||
+              ts_from_host(&ct, coords, TS_F32, 2, cs, dev);
+    free(x);
+    if (bad)
+        return nn_fail(TS_ETORCH, "uploading an eval mosaic");
+    struct model_tensors in = {0}, out = {0};
+    LAB_TRY(model_tensors_add(&in, "pixel_values", xt));
+    LAB_TRY(model_tensors_add(&in, "boxes", bt));
+    LAB_TRY(model_tensors_add(&in, "point_coords", ct));
+    LAB_TRY(model_run(m, &in, 0, &out));
+    NN_TRY(ts_gt_scalar(&bin, model_tensors_get(&out, "masks"), 0.0));
     uint8_t *dst = p->masks + p->n * px;
-    float *ip = p->iou + p->n;
-    if (ts_to_host(bin, TS_U8, dst, px * (size_t)n) || ts_to_host(iou, TS_F32, ip, sizeof(float) * (size_t)n))
+    if (ts_to_host(bin, TS_U8, dst, px * (size_t)(2 * n)) ||
+        ts_to_host(model_tensors_get(&out, "iou_predictions"), TS_F32, p->iou + p->n, sizeof(float) * (size_t)(2 * n)))
         return nn_fail(TS_ETORCH, "reading the eval masks");
-    for (int j = 0; j < n; j++) {
-        const uint8_t *pm = dst + (size_t)j * px, *tm = smp->inst[j].px;
-        size_t in = 0, un = 0;
-        for (size_t q = 0; q < px; q++)
-            in += pm[q] && tm[q], un += pm[q] || tm[q];
-        p->iou_sum[kind] += un ? (double)in / (double)un : 0.0;
+    for (int r = 0; r < 2 * n; r++) {
+        int kind = r >= n, j = r % n;
+        const uint8_t *pm = dst + (size_t)r * px, *tm = smp->inst[j].px;
+        size_t in_px = 0, un = 0;
+        for (size_t k = 0; k < px; k++)
+            in_px += pm[k] && tm[k], un += pm[k] || tm[k];
+        p->iou_sum[kind] += un ? (double)in_px / (double)un : 0.0;
         p->count[kind]++;
-        float *pp = p->prompts + (p->n + (size_t)j) * 4;
+        float *pp = p->prompts + (p->n + (size_t)r) * 4;
         if (kind)
             pp[0] = coords[j * 2], pp[1] = coords[j * 2 + 1], pp[2] = 1, pp[3] = 0;
         else
             memcpy(pp, boxes + j * 4, sizeof(float) * 4);
-        p->image_index[p->n + (size_t)j] = (int64_t)image;
+        p->image_index[p->n + (size_t)r] = (int64_t)image;
     }
-    p->n += (size_t)n;
+    p->n += (size_t)(2 * n);
     return LAB_OK;
 }
 
@@ -316,29 +295,19 @@ static int evaluate(struct model *m, const struct ds_dataset *ev, const struct q
     p->iou = malloc(sizeof(float) * p->cap);
     p->prompts = malloc(sizeof(float) * 4 * p->cap);
     p->image_index = malloc(sizeof(int64_t) * p->cap);
-    float *x = malloc(sizeof(float) * 3 * px);
-    int rc = p->masks && p->iou && p->prompts && p->image_index && x ? LAB_OK
-                                                                      : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    int rc = p->masks && p->iou && p->prompts && p->image_index ? LAB_OK
+                                                                : lab_err(LAB_EINTERNAL, NULL, "out of memory");
     int grad = ts_no_grad_push();
     for (size_t i = 0; !rc && i < ev->n; i++) {
         struct ds_sample smp;
         if ((rc = get_canvas(ev, i, S, &smp)))
             break;
-        gray_to_input(smp.image.px, S, x);
         ts_scope_begin();
-        int64_t xs[4] = {1, 3, S, S};
-        ts_tensor *xt, *emb;
-        if (ts_from_host(&xt, x, TS_F32, 4, xs, dev))
-            rc = nn_fail(TS_ETORCH, "uploading an eval mosaic");
-        if (!rc)
-            rc = sam_encode(m, xt, NULL, &emb);
-        for (int kind = 0; kind < 2 && !rc; kind++)
-            rc = eval_kind(m, emb, &smp, S, kind, i, p);
+        rc = eval_image(m, &smp, S, dev, i, p);
         ts_scope_end();
         ds_sample_free(&smp);
     }
     ts_grad_mode_pop(grad);
-    free(x);
     return rc;
 }
 

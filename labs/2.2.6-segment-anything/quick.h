@@ -26,10 +26,6 @@ int sam_quick_loss(const ts_tensor *low_res, const ts_tensor *iou_pred, const ts
 struct sam_config;
 int sam_quick_config(const json_t *config, struct sam_config *c);
 
-/* The deterministic point prompt of an instance mask (S x S, 0/1): its
- * pixel nearest the centroid, the first in raster order on ties. */
-void sam_quick_center_point(const uint8_t *mask, int S, float *xy);
-
 int sam_quick_run(struct lab_run *r);
 
 #endif

@@ -107,6 +107,7 @@ int sam_new(const struct sam_config *c, struct model **out)
     struct model *m;
     LAB_TRY(model_new("sam", sizeof(struct sam_net), &m));
     m->forward = sam_model_forward;
+    m->forward_named = sam_forward_named;
     struct sam_net *n = m->net;
     n->cfg = *c;
     int rc = sam_encoder_init(m->params, n);

@@ -20,6 +20,9 @@
 
 #include "labs/models/model.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 #define SAM_MAX_DEPTH 64
 #define SAM_MAX_GLOBAL 16
 #define SAM_IMG 1024
@@ -81,5 +84,15 @@ int sam_decode(struct model *m, const ts_tensor *embeddings, const ts_tensor *sp
 /* Sam.postprocess_masks: bilinear to 1024, crop to the resized input
  * (in_h, in_w), bilinear to the original (orig_h, orig_w); logits. */
 int sam_postprocess(const ts_tensor *low_res, int in_h, int in_w, int orig_h, int orig_w, ts_tensor **masks);
+
+/* A gray canvas (0-255, px pixels) as SAM's normalized three-channel input
+ * x [3, px]: the gray replicated to RGB, then SAM_PIXEL_MEAN / _STD. */
+void sam_normalize_gray(const uint8_t *gray, size_t px, float *x);
+/* model_run on a SAM (sam_named.c): "pixel_values" [1, 3, S, S] normalized
+ * and its prompts in the input frame, "boxes" [nb, 4] xyxy and/or
+ * "point_coords" [np, 2] (one foreground point a prompt), single-mask
+ * output -> "masks" [nb + np, S, S] logits resized bilinearly to the input,
+ * the boxes' first, and "iou_predictions" [nb + np]. */
+int sam_forward_named(struct model *m, const struct model_tensors *in, int training, struct model_tensors *out);
 
 #endif

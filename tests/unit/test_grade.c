@@ -223,7 +223,7 @@ struct synth {
     double mean;        /* config normalize mean (all channels) */
     float input_scale;  /* pixel_values = normalized * scale + shift */
     float input_shift;
-    int transposed, nan_logits, no_manifest, broken_json, lab_unrubricked, truncate_pred, absurd_shape, extra_file;
+    int transposed, nan_logits, no_manifest, broken_json, truncate_pred, absurd_shape, extra_file;
     int tamper_after_manifest;
     const char *model;  /* the model's name (lenet5) */
     int wrong;          /* rows in 10 predicted wrong (1) */
@@ -329,7 +329,7 @@ static void make_submission(const char *dir, const struct synth *o)
     int wrong = o->wrong ? o->wrong : 1;
     snprintf(path, sizeof path, "%s/models/%s", dir, model);
     ck_assert_int_eq(lab_mkdir_p(path), LAB_OK);
-    const char *lab = o->lab_unrubricked ? "2.2.6" : "2.2.1";
+    const char *lab = "2.2.1";
     write_json(dir, "submission.json",
                json_pack("{s:i, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "format_version", 1, "lab", lab, "student", "alice",
                          "created", "2026-01-01T00:00:00Z", "lab_version", "0.1.0", "environment", "device", "cpu",
@@ -711,7 +711,6 @@ START_TEST(test_not_gradable)
     /* the message names the tensor after the file was closed: once a use after free */
     assert_not_gradable(&(struct synth){.huge_tensor = 1}, NULL, "tensor 'oversized_mask' has shape [16777217]");
     assert_not_gradable(&(struct synth){0}, "2.2.3", "for lab 2.2.1, not lab 2.2.3");
-    assert_not_gradable(&(struct synth){.lab_unrubricked = 1}, NULL, "no rubric for lab 2.2.6");
 
     struct grade_report *r = NULL;
     struct grade_opts opts = {.device = "cpu"};

@@ -1,6 +1,7 @@
 #include "base/embedded.h"
 #include "base/error.h"
 #include "grader/kb.h"
+#include "grader/rubric.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>
@@ -62,6 +63,27 @@ START_TEST(test_parse_rejects_malformed_entries)
 }
 END_TEST
 
+/* Every page a rubric check names lists that check back: the page's
+ * checks: list is the reverse index `lab explain` prints ("pointed to by"). */
+START_TEST(test_rubric_checks_are_listed_by_their_pages)
+{
+    ck_assert_int_eq(kb_load(), LAB_OK);
+    const struct rubric_check *const tables[] = {checks_common, checks_classify, checks_detect, checks_segment,
+                                                 checks_prompt, checks_vit,      checks_transfer};
+    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+        for (const struct rubric_check *c = tables[t]; c->id; c++)
+            for (size_t i = 0; i < sizeof c->kb / sizeof *c->kb && c->kb[i]; i++) {
+                const struct kb_entry *e = kb_find(c->kb[i]);
+                ck_assert_msg(e, "check %s names %s, which has no page", c->id, c->kb[i]);
+                int listed = 0;
+                for (size_t k = 0; k < e->n_checks; k++)
+                    listed |= strcmp(e->checks[k], c->id) == 0;
+                ck_assert_msg(listed, "%s does not list check %s in its checks:", c->kb[i], c->id);
+            }
+    kb_free();
+}
+END_TEST
+
 Suite *suite_kb(void)
 {
     Suite *s = suite_create("kb");
@@ -69,6 +91,7 @@ Suite *suite_kb(void)
     tcase_add_test(tc, test_every_entry_parses_and_has_sections);
     tcase_add_test(tc, test_match_ranks_dtype_entry_first);
     tcase_add_test(tc, test_parse_rejects_malformed_entries);
+    tcase_add_test(tc, test_rubric_checks_are_listed_by_their_pages);
     suite_add_tcase(s, tc);
     return s;
 }
