@@ -67,8 +67,9 @@ DBDEOF
   # slurmdbd reads slurmdbd.conf beside $SLURM_CONF.
   slurmdbd >"$SLURM_DIR/log/slurmdbd.out" 2>&1 ||
     { echo "slurmdbd did not start: $(tail -3 "$SLURM_DIR/log/slurmdbd.out")"; return 1; }
-  for i in $(seq 1 100); do sacctmgr -n list cluster >/dev/null 2>&1 && break; sleep 0.1; done
-  sacctmgr -n list cluster >/dev/null 2>&1 ||
+  # Each failed try can block for MessageTimeout: bounded by timeout(1).
+  for i in $(seq 1 50); do timeout 5 sacctmgr -n list cluster >/dev/null 2>&1 && break; sleep 0.2; done
+  timeout 5 sacctmgr -n list cluster >/dev/null 2>&1 ||
     { echo "slurmdbd does not answer: $(tail -3 "$SLURM_DIR/log/slurmdbd.log")"; return 1; }
   local a out=$SLURM_DIR/log/sacctmgr.out
   sacctmgr -i add cluster labtest >"$out" 2>&1 || { echo "sacctmgr add cluster: $(tail -2 "$out")"; return 1; }
@@ -112,6 +113,9 @@ JobAcctGatherType=jobacct_gather/none
 $(if [ "${SLURM_ACCOUNTING:-0}" = 1 ]; then
   printf 'AccountingStorageType=accounting_storage/slurmdbd\nAccountingStorageHost=127.0.0.1\n'
   printf 'AccountingStoragePort=%s\nAccountingStorageEnforce=associations\n' $((base + 2))
+  # The clients' connection to slurmdbd ignores AuthInfo: without this they
+  # ask the system's munged (/run/munge), which is not ours.
+  printf 'AccountingStoragePass=%s\n' "$SLURM_DIR/munge/sock"
 else echo AccountingStorageType=accounting_storage/none; fi)
 JobCompType=jobcomp/none
 SelectType=select/cons_tres
