@@ -23,7 +23,41 @@ static void first_line(const char *text, char *out, size_t cap)
     out[strcspn(out, "\n")] = 0;
 }
 
-int lab_slurm_submit(const struct lab_argv *args, const char *script, char *jobid, size_t cap)
+const char *lab_slurm_account_arg(const struct lab_argv *args)
+{
+    for (size_t i = 0; args && i < args->n; i++) {
+        const char *a = args->v[i];
+        if (strncmp(a, "--account=", 10) == 0)
+            return a + 10;
+        if ((strcmp(a, "--account") == 0 || strcmp(a, "-A") == 0) && i + 1 < args->n)
+            return args->v[i + 1];
+    }
+    return NULL;
+}
+
+int lab_slurm_refused(int exit_code, const char *text, const char *account)
+{
+    char why[1024];
+    lab_last_line(text ? text : "", why, sizeof why);
+    /* Slurm's words when AccountingStorageEnforce=associations knows no
+     * (user, account, partition) association: the fix is the account. */
+    if (strstr(text ? text : "", "Invalid account")) {
+        char fix[512];
+        snprintf(fix, sizeof fix,
+                 "list yours with `sacctmgr show assoc user=$USER format=account,partition`, then give one of them "
+                 "with --account (or drop --account for your default) (lab explain TS-SLURM-ACCOUNT)");
+        if (account && *account)
+            return lab_err(LAB_EENV, fix, "sbatch refused account '%s' (not yours, or not on that partition): %s",
+                           account, why);
+        return lab_err(LAB_EENV, fix, "sbatch refused your default account (no association for it): %s", why);
+    }
+    return lab_err(LAB_EENV, "check the partition, --gres, --time and --account with `sinfo` and your site's "
+                             "rules (lab explain TS-SLURM-SUBMIT)",
+                   "sbatch refused the job (exit %d): %s", exit_code, why[0] ? why : "(no message)");
+}
+
+int lab_slurm_submit(const struct lab_argv *args, const char *script, const char *account, char *jobid,
+                     size_t cap)
 {
     struct lab_argv cmd = {0};
     int rc = lab_argv_push(&cmd, "sbatch");
@@ -33,11 +67,8 @@ int lab_slurm_submit(const struct lab_argv *args, const char *script, char *jobi
     struct lab_proc_result r = {0};
     rc = rc ? rc : lab_proc_capture(cmd.v, 1 << 16, &r);
     if (!rc && r.exit_code != 0) {
-        char why[1024];
-        lab_last_line(r.err && *r.err ? r.err : r.out, why, sizeof why);
-        rc = lab_err(LAB_EENV, "check the partition, --gres, --time and --account with `sinfo` and your site's "
-                               "rules (lab explain TS-SLURM-SUBMIT)",
-                     "sbatch refused the job (exit %d): %s", r.exit_code, why[0] ? why : "(no message)");
+        rc = lab_slurm_refused(r.exit_code, r.err && *r.err ? r.err : r.out,
+                               account ? account : lab_slurm_account_arg(args));
     } else if (!rc) {
         char line[256];
         first_line(r.out, line, sizeof line);

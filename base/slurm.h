@@ -16,8 +16,19 @@
 int lab_slurm_found(char *out, size_t cap);
 
 /* Runs `sbatch --parsable <args...> <script>`; the job id ("123") in
- * jobid. LAB_EENV with sbatch's own words and TS-SLURM-SUBMIT otherwise. */
-int lab_slurm_submit(const struct lab_argv *args, const char *script, char *jobid, size_t cap);
+ * jobid. LAB_EENV with sbatch's own words otherwise (lab_slurm_refused).
+ * `account` names the account in the message when the script carries it
+ * (NULL: taken from args' --account/-A, if any). */
+int lab_slurm_submit(const struct lab_argv *args, const char *script, const char *account, char *jobid,
+                     size_t cap);
+
+/* Pure: the error for sbatch's refusal (its exit code and what it printed):
+ * an unknown account names `account` and how to list one's own
+ * (TS-SLURM-ACCOUNT); anything else TS-SLURM-SUBMIT. Returns LAB_EENV. */
+int lab_slurm_refused(int exit_code, const char *text, const char *account);
+
+/* The value of --account=X, --account X or -A X in args; NULL when absent. */
+const char *lab_slurm_account_arg(const struct lab_argv *args);
 
 /* One array task (or a plain job: task -1) as Slurm last reported it. */
 struct lab_slurm_task {

@@ -122,6 +122,7 @@ struct lab_container_spec {
     pid_t runner_pid;
     char host[128];         /* hostname, for lab ps --clean */
     int gpu;                /* pass the GPUs */
+    char gpus[256];         /* with gpu: "" all of them; else the host's GPUs to pass, "2,3" (a Slurm job's) */
     int tty;                /* -it */
     int rootless;           /* podman: --userns=keep-id; docker: rootless daemon, no --user */
     unsigned uid, gid;      /* --user (docker, rootful) */
@@ -163,6 +164,16 @@ struct lab_engine_run {
 int lab_engine_spec_init(const struct lab_engine_choice *c, const struct lab_engine_run *req, int dry_run,
                          struct lab_container_spec *s);
 void lab_engine_spec_free(struct lab_container_spec *s);
+
+/* Pure: the GPUs a Slurm job was given, from its environment (SLURM_JOB_ID,
+ * SLURM_JOB_GPUS, CUDA_VISIBLE_DEVICES; NULL when unset). 0: not in a Slurm
+ * job (out ""; pass all). 1: out holds the job's GPUs, host indices or
+ * UUIDs, comma-separated ("2,3"). 2: a Slurm job given no GPUs (out "").
+ * LAB_EENV for a list that is neither. SLURM_JOB_GPUS comes first: it names
+ * the host's GPUs, where CUDA_VISIBLE_DEVICES may count from 0 inside a
+ * device cgroup. */
+int lab_engine_slurm_gpus(const char *job_id, const char *job_gpus, const char *cuda_visible, char *out,
+                          size_t cap);
 
 /* 1 when this host has an NVIDIA GPU to pass in (PCI bus or /dev/nvidia0;
  * LAB_DOCTOR_ROOT stands in for / in tests). */

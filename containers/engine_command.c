@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +22,27 @@ int lab_engine_check_mount_path(const char *path, const char *what)
                        path[0] != '/' ? "not an absolute path" : "container engines cannot mount a path with ','");
     }
     return LAB_OK;
+}
+
+int lab_engine_slurm_gpus(const char *job_id, const char *job_gpus, const char *cuda_visible, char *out,
+                          size_t cap)
+{
+    out[0] = '\0';
+    if (!job_id || !*job_id)
+        return 0;
+    const char *list = job_gpus && *job_gpus ? job_gpus : cuda_visible;
+    if (!list || !*list)
+        return 2;
+    /* Host indices ("0,2") or UUIDs ("GPU-5a1c...", "MIG-..."): CDI names both. */
+    int ok = strlen(list) < cap && list[0] != ',' && list[strlen(list) - 1] != ',' && !strstr(list, ",,");
+    for (const char *c = list; ok && *c; c++)
+        ok = isalnum((unsigned char)*c) || *c == '-' || *c == ',';
+    if (!ok)
+        return lab_err(LAB_EENV, "check the job's --gres (`scontrol show job $SLURM_JOB_ID`), or unset the variable",
+                       "%s='%.100s' in this Slurm job is not a list of GPUs",
+                       job_gpus && *job_gpus ? "SLURM_JOB_GPUS" : "CUDA_VISIBLE_DEVICES", list);
+    snprintf(out, cap, "%s", list);
+    return 1;
 }
 
 static void limit_text(long long v, char *out, size_t cap)
@@ -62,7 +84,17 @@ int lab_engine_command(const struct lab_container_spec *s, struct lab_argv *out)
     int rc = lab_argv_push(a, s->program);
     rc = rc ? rc : lab_argv_push(a, "run");
     rc = rc ? rc : lab_argv_push(a, "--rm");
-    if (!rc && s->gpu) {
+    if (!rc && s->gpu && s->gpus[0] && podman) { /* a Slurm job's GPUs: one CDI device each */
+        char list[sizeof s->gpus];
+        snprintf(list, sizeof list, "%s", s->gpus);
+        for (char *save = NULL, *g = strtok_r(list, ",", &save); !rc && g; g = strtok_r(NULL, ",", &save)) {
+            rc = lab_argv_push(a, "--device");
+            rc = rc ? rc : lab_argv_pushf(a, "nvidia.com/gpu=%s", g);
+        }
+    } else if (!rc && s->gpu && s->gpus[0]) { /* docker's --gpus is CSV: the quotes keep the list one field */
+        rc = lab_argv_push(a, "--gpus");
+        rc = rc ? rc : lab_argv_pushf(a, "\"device=%s\"", s->gpus);
+    } else if (!rc && s->gpu) {
         rc = lab_argv_push(a, podman ? "--device" : "--gpus");
         rc = rc ? rc : lab_argv_push(a, podman ? "nvidia.com/gpu=all" : "all");
     }

@@ -232,12 +232,25 @@ int lab_engine_spec_init(const struct lab_engine_choice *c, const struct lab_eng
 
     int wants_cuda = req->device && strncmp(req->device, "cuda", 4) == 0;
     s->gpu = lab_engine_host_gpu();
-    if (!s->gpu && wants_cuda)
+    /* On a Slurm node: only the GPUs of this job (--gres gpu:N), not the node's. */
+    int in_job = s->gpu ? lab_engine_slurm_gpus(getenv("SLURM_JOB_ID"), getenv("SLURM_JOB_GPUS"),
+                                               getenv("CUDA_VISIBLE_DEVICES"), s->gpus, sizeof s->gpus)
+                        : 0;
+    if (in_job < 0)
+        return in_job;
+    if (in_job == 2) {
+        s->gpu = 0;
+        if (wants_cuda)
+            return lab_err(LAB_EENV, "ask Slurm for one: --gres gpu:1 (lab explain TS-SLURM-GPU)",
+                           "--device %s: this Slurm job was given no GPU", req->device);
+        fprintf(stderr, "lab: note: this Slurm job was given no GPU (--gres gpu:N): the container starts without "
+                        "GPUs (CPU only)\n");
+    } else if (!s->gpu && wants_cuda)
         return lab_err(LAB_EENV,
                        "use --device auto or cpu here, or run on a machine with an NVIDIA GPU "
                        "(`lab explain TS-NO-DRIVER`)",
                        "--device %s: this host has no NVIDIA GPU to pass into the container", req->device);
-    if (!s->gpu)
+    if (!s->gpu && in_job != 2)
         fprintf(stderr, "lab: note: no NVIDIA GPU on this host: the container starts without GPUs (CPU only)\n");
 
     char cwd[PATH_MAX];

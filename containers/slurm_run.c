@@ -186,8 +186,10 @@ int lab_slurm_run_lab(const struct lab_engine_args *ea, const struct lab_engine_
         return rc;
     struct lab_argv none = {0};
     char job[32];
-    if ((rc = lab_slurm_submit(&none, path, job, sizeof job)))
+    if ((rc = lab_slurm_submit(&none, path, ea->account, job, sizeof job))) {
+        unlink(path); /* refused: no job will ever read it */
         return rc;
+    }
     fprintf(stderr, "lab: lab %s submitted to Slurm as job %s; log %s\n", req->lab_id, job, log);
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigemptyset(&sa.sa_mask);

@@ -88,7 +88,7 @@ int batch_slurm_submit_attempt(json_t *meta, const char *dir, const char *array_
                                   (int)json_integer_value(json_object_get(meta, "cpus_per_task")));
     char script[PATH_MAX];
     snprintf(script, sizeof script, "%s/task.sh", dir);
-    rc = rc ? rc : lab_slurm_submit(&args, script, array_job, cap);
+    rc = rc ? rc : lab_slurm_submit(&args, script, NULL, array_job, cap);
     lab_argv_free(&args);
     collect_job[0] = 0;
     if (!rc && with_collect) {
@@ -97,7 +97,7 @@ int batch_slurm_submit_attempt(json_t *meta, const char *dir, const char *array_
         rc = rc ? rc : lab_argv_pushf(&args, "--dependency=afterany:%s", array_job);
         rc = rc ? rc : lab_argv_pushf(&args, "--output=%s/logs/collect-%%j.out", edir);
         snprintf(script, sizeof script, "%s/collect.sh", dir);
-        rc = rc ? rc : lab_slurm_submit(&args, script, collect_job, cap);
+        rc = rc ? rc : lab_slurm_submit(&args, script, NULL, collect_job, cap);
         lab_argv_free(&args);
         if (rc) { /* an array nobody collects would only waste the cluster */
             int keep = rc;

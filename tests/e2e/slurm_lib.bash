@@ -4,7 +4,11 @@
 # the machine's CPUs and two `gpu` gres backed by fake device files (it only
 # drives the scheduling path). No cgroups: linuxproc process tracking and
 # no task plugin, as in a container. Accounting is off, so sacct answers
-# with an error and lab falls back to scontrol.
+# with an error and lab falls back to scontrol, unless SLURM_ACCOUNTING=1:
+# then a private MariaDB (its own datadir, socket and 127.0.0.1 port) backs
+# a slurmdbd, the controller stores accounting there
+# (accounting_storage/slurmdbd, associations enforced) and sacctmgr creates
+# the accounts of SLURM_ACCOUNTS (default "cv101") with root in each.
 #
 # slurm_start prints nothing on success; on failure it prints why and the
 # caller skips. slurm_stop is installed as an EXIT trap.
@@ -15,6 +19,64 @@ slurm_why_not() {
   for p in slurmctld slurmd munged sbatch squeue scontrol sinfo; do
     command -v "$p" >/dev/null 2>&1 || [ -x "/usr/sbin/$p" ] ||
       { echo "$p is not installed (apt-get install slurmctld slurmd slurm-client munge; make deps)"; return; }
+  done
+  [ "${SLURM_ACCOUNTING:-0}" = 1 ] || return 0
+  for p in slurmdbd mariadbd mariadb-install-db mariadb sacctmgr sacct; do
+    command -v "$p" >/dev/null 2>&1 || [ -x "/usr/sbin/$p" ] ||
+      { echo "$p is not installed (apt-get install slurmdbd slurm-wlm-mysql-plugin mariadb-server; make deps)"; return; }
+  done
+  ls /usr/lib/*/slurm-wlm/accounting_storage_mysql.so >/dev/null 2>&1 ||
+    { echo "slurmdbd's MySQL plugin is missing (apt-get install slurm-wlm-mysql-plugin; make deps)"; return; }
+}
+
+# MariaDB then slurmdbd, on ports base+3 and base+2; the cluster and the
+# accounts registered before the controller starts.
+slurm_start_dbd() {
+  local base=$1 d=$SLURM_DIR/mysql
+  mkdir -p "$d/data"
+  mariadb-install-db --no-defaults --datadir="$d/data" --user=root --auth-root-authentication-method=normal \
+    --skip-test-db >"$SLURM_DIR/log/mariadb-install.out" 2>&1 ||
+    { echo "mariadb-install-db failed: $(tail -3 "$SLURM_DIR/log/mariadb-install.out")"; return 1; }
+  # Small buffers: the test stores a few dozen job records.
+  mariadbd --no-defaults --datadir="$d/data" --user=root --socket="$d/sock" --port=$((base + 3)) \
+    --bind-address=127.0.0.1 --pid-file="$d/pid" --log-error="$SLURM_DIR/log/mariadb.log" --skip-name-resolve \
+    --innodb-buffer-pool-size=16M --innodb-log-file-size=8M --skip-log-bin >/dev/null 2>&1 &
+  local i
+  for i in $(seq 1 100); do [ -S "$d/sock" ] && break; sleep 0.1; done
+  [ -S "$d/sock" ] || { echo "mariadbd did not start: $(tail -3 "$SLURM_DIR/log/mariadb.log")"; return 1; }
+  mariadb --no-defaults -S "$d/sock" -u root -e "CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY 'labtest';
+    GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';" >"$SLURM_DIR/log/mariadb-grant.out" 2>&1 ||
+    { echo "MariaDB refused the slurm user: $(tail -3 "$SLURM_DIR/log/mariadb-grant.out")"; return 1; }
+  cat >"$SLURM_DIR/slurmdbd.conf" <<DBDEOF
+AuthType=auth/munge
+AuthInfo=socket=$SLURM_DIR/munge/sock
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort=$((base + 2))
+SlurmUser=root
+PidFile=$SLURM_DIR/slurmdbd.pid
+LogFile=$SLURM_DIR/log/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$((base + 3))
+StorageUser=slurm
+StoragePass=labtest
+StorageLoc=slurm_acct_db
+DBDEOF
+  chmod 600 "$SLURM_DIR/slurmdbd.conf"
+  # slurmdbd reads slurmdbd.conf beside $SLURM_CONF.
+  slurmdbd >"$SLURM_DIR/log/slurmdbd.out" 2>&1 ||
+    { echo "slurmdbd did not start: $(tail -3 "$SLURM_DIR/log/slurmdbd.out")"; return 1; }
+  # Each failed try can block for MessageTimeout: bounded by timeout(1).
+  for i in $(seq 1 50); do timeout 5 sacctmgr -n list cluster >/dev/null 2>&1 && break; sleep 0.2; done
+  timeout 5 sacctmgr -n list cluster >/dev/null 2>&1 ||
+    { echo "slurmdbd does not answer: $(tail -3 "$SLURM_DIR/log/slurmdbd.log")"; return 1; }
+  local a out=$SLURM_DIR/log/sacctmgr.out
+  sacctmgr -i add cluster labtest >"$out" 2>&1 || { echo "sacctmgr add cluster: $(tail -2 "$out")"; return 1; }
+  for a in ${SLURM_ACCOUNTS:-cv101}; do
+    { sacctmgr -i add account "$a" Cluster=labtest Description=lab-test Organization=lab &&
+      sacctmgr -i add user root Account="$a" Cluster=labtest; } >>"$out" 2>&1 ||
+      { echo "sacctmgr could not add account $a: $(tail -2 "$out")"; return 1; }
   done
 }
 
@@ -48,7 +110,13 @@ SlurmdLogFile=$SLURM_DIR/log/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
+$(if [ "${SLURM_ACCOUNTING:-0}" = 1 ]; then
+  printf 'AccountingStorageType=accounting_storage/slurmdbd\nAccountingStorageHost=127.0.0.1\n'
+  printf 'AccountingStoragePort=%s\nAccountingStorageEnforce=associations\n' $((base + 2))
+  # The clients' connection to slurmdbd ignores AuthInfo: without this they
+  # ask the system's munged (/run/munge), which is not ours.
+  printf 'AccountingStoragePass=%s\n' "$SLURM_DIR/munge/sock"
+else echo AccountingStorageType=accounting_storage/none; fi)
 JobCompType=jobcomp/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
@@ -73,6 +141,7 @@ EOF
     --seed-file="$SLURM_DIR/munge/seed" >"$SLURM_DIR/log/munged.out" 2>&1 ||
     { echo "munged did not start: $(tail -3 "$SLURM_DIR/log/munged.out")"; return 1; }
   trap slurm_stop EXIT
+  if [ "${SLURM_ACCOUNTING:-0}" = 1 ]; then slurm_start_dbd "$base" || return 1; fi
   slurmctld -f "$SLURM_CONF" >"$SLURM_DIR/log/slurmctld.out" 2>&1 ||
     { echo "slurmctld did not start: $(tail -3 "$SLURM_DIR/log/slurmctld.out")"; return 1; }
   slurmd -f "$SLURM_CONF" -N localhost >"$SLURM_DIR/log/slurmd.out" 2>&1 ||
@@ -89,12 +158,12 @@ EOF
 slurm_stop() {
   [ -n "${SLURM_DIR:-}" ] || return 0
   local f pid
-  for f in slurmd.pid slurmctld.pid munge/pid; do
+  for f in slurmd.pid slurmctld.pid slurmdbd.pid mysql/pid munge/pid; do
     pid=$(cat "$SLURM_DIR/$f" 2>/dev/null || true)
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   done
   sleep 0.5
-  for f in slurmd.pid slurmctld.pid munge/pid; do
+  for f in slurmd.pid slurmctld.pid slurmdbd.pid mysql/pid munge/pid; do
     pid=$(cat "$SLURM_DIR/$f" 2>/dev/null || true)
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
   done

@@ -318,6 +318,7 @@ static void setup_home(void)
     setenv("PATH", bin, 1); /* only the fake engines of each test */
     unsetenv("LAB_ENGINE");
     unsetenv("LAB_IMAGE");
+    unsetenv("SLURM_JOB_ID"); /* the tests may run inside a Slurm job */
 }
 
 static void teardown_home(void)
@@ -494,6 +495,27 @@ START_TEST(test_spec_refuses_cuda_without_gpu)
     ck_assert_int_eq(lab_engine_spec_init(&c, &req, 1, s), LAB_OK);
     ck_assert_int_eq(s->gpu, 1);
     lab_engine_spec_free(s);
+    /* In a Slurm job: its GPUs only; given none, none (and cuda is refused). */
+    setenv("SLURM_JOB_ID", "17", 1);
+    setenv("SLURM_JOB_GPUS", "1", 1);
+    memset(s, 0, sizeof *s);
+    ck_assert_int_eq(lab_engine_spec_init(&c, &req, 1, s), LAB_OK);
+    ck_assert_int_eq(s->gpu, 1);
+    ck_assert_str_eq(s->gpus, "1");
+    lab_engine_spec_free(s);
+    unsetenv("SLURM_JOB_GPUS");
+    unsetenv("CUDA_VISIBLE_DEVICES");
+    memset(s, 0, sizeof *s);
+    ck_assert_int_eq(lab_engine_spec_init(&c, &req, 1, s), LAB_EENV);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "given no GPU"));
+    ck_assert_ptr_nonnull(strstr(lab_err_fix(), "--gres gpu:1"));
+    lab_engine_spec_free(s);
+    struct lab_engine_run cpu = {.lab_id = "2.2.1", .device = "cpu", .options = NULL, .n_options = 0};
+    memset(s, 0, sizeof *s);
+    ck_assert_int_eq(lab_engine_spec_init(&c, &cpu, 1, s), LAB_OK);
+    ck_assert_int_eq(s->gpu, 0);
+    lab_engine_spec_free(s);
+    unsetenv("SLURM_JOB_ID");
     free(s);
 }
 END_TEST
@@ -603,6 +625,51 @@ START_TEST(test_ps_parse_both_engines)
 }
 END_TEST
 
+/* A Slurm job's GPUs only (--gres gpu:N), as one CDI device each. */
+START_TEST(test_slurm_job_gpus)
+{
+    char out[64];
+    ck_assert_int_eq(lab_engine_slurm_gpus(NULL, "0,1", "0,1", out, sizeof out), 0); /* not in a job: all */
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(lab_engine_slurm_gpus("17", "2,3", "0,1", out, sizeof out), 1); /* host indices first */
+    ck_assert_str_eq(out, "2,3");
+    ck_assert_int_eq(lab_engine_slurm_gpus("17", NULL, "GPU-5a1c-77", out, sizeof out), 1);
+    ck_assert_str_eq(out, "GPU-5a1c-77");
+    ck_assert_int_eq(lab_engine_slurm_gpus("17", "", "", out, sizeof out), 2); /* a job without GPUs */
+    ck_assert_int_eq(lab_engine_slurm_gpus("17", NULL, NULL, out, sizeof out), 2);
+    const char *bad[] = {"0,,1", ",0", "0,", "0;rm -rf", "0 1", "all"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (strcmp(bad[i], "all") == 0) /* letters are UUID characters: accepted as a name */
+            continue;
+        ck_assert_msg(lab_engine_slurm_gpus("17", bad[i], NULL, out, sizeof out) == LAB_EENV, "%s", bad[i]);
+        ck_assert_ptr_nonnull(strstr(lab_err_message(), "SLURM_JOB_GPUS"));
+    }
+    char longlist[200];
+    memset(longlist, '1', sizeof longlist - 1);
+    longlist[sizeof longlist - 1] = 0;
+    ck_assert_int_eq(lab_engine_slurm_gpus("17", longlist, NULL, out, sizeof out), LAB_EENV);
+
+    struct lab_container_spec s;
+    base_spec(&s, LAB_ENGINE_PODMAN);
+    s.gpu = 1;
+    snprintf(s.gpus, sizeof s.gpus, "0,2");
+    char *cmd = joined(&s);
+    ck_assert_str_eq(cmd, "/usr/bin/podman|run|--rm|--device|nvidia.com/gpu=0|--device|nvidia.com/gpu=2|--ipc=host|"
+                          ULIMITS LABELS "--pull=never|" MOUNTS);
+    free(cmd);
+    lab_engine_spec_free(&s);
+    base_spec(&s, LAB_ENGINE_DOCKER);
+    s.gpu = 1;
+    s.rootless = 1;
+    snprintf(s.gpus, sizeof s.gpus, "0,2");
+    cmd = joined(&s);
+    ck_assert_str_eq(cmd, "/usr/bin/docker|run|--rm|--gpus|\"device=0,2\"|--ipc=host|" ULIMITS LABELS
+                          "--pull=never|" MOUNTS);
+    free(cmd);
+    lab_engine_spec_free(&s);
+}
+END_TEST
+
 START_TEST(test_containerfile_base_is_the_course_image)
 {
     char path[4096];
@@ -648,6 +715,7 @@ Suite *suite_engine(void)
     tcase_add_test(tc, test_exit_codes_come_back);
     tcase_add_test(tc, test_shell_quoting);
     tcase_add_test(tc, test_ps_parse_both_engines);
+    tcase_add_test(tc, test_slurm_job_gpus);
     tcase_add_test(tc, test_containerfile_base_is_the_course_image);
     tcase_add_test(tc, test_referenced_kb_entries_exist);
     suite_add_tcase(s, tc);

@@ -179,6 +179,50 @@ START_TEST(test_spool_results_and_refusals)
 }
 END_TEST
 
+/* sbatch's refusal, in the words Slurm 22.05 prints it (the e2e
+ * tests/e2e/slurm_acct.sh gets the same from a real slurmdbd). */
+START_TEST(test_refusal_names_the_account)
+{
+    const char *invalid = "sbatch: error: Batch job submission failed: Invalid account or account/partition "
+                          "combination specified\n";
+    struct lab_argv args = {0};
+    ck_assert_ptr_null(lab_slurm_account_arg(&args));
+    ck_assert_int_eq(lab_argv_push(&args, "--partition=debug"), LAB_OK);
+    ck_assert_int_eq(lab_argv_push(&args, "--account=cv999"), LAB_OK);
+    ck_assert_str_eq(lab_slurm_account_arg(&args), "cv999");
+    ck_assert_int_eq(lab_slurm_refused(1, invalid, lab_slurm_account_arg(&args)), LAB_EENV);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "account 'cv999'"));
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "Invalid account"));
+    ck_assert_ptr_nonnull(strstr(lab_err_fix(), "sacctmgr show assoc user=$USER format=account,partition"));
+    ck_assert_ptr_nonnull(strstr(lab_err_fix(), "--account"));
+    ck_assert_ptr_nonnull(strstr(lab_err_fix(), "TS-SLURM-ACCOUNT"));
+    ck_assert_int_eq(kb_load(), LAB_OK);
+    ck_assert_ptr_nonnull(kb_find("TS-SLURM-ACCOUNT"));
+    lab_argv_free(&args);
+    /* -A X and --account X: as sbatch takes them. */
+    ck_assert_int_eq(lab_argv_push(&args, "-A"), LAB_OK);
+    ck_assert_int_eq(lab_argv_push(&args, "cv1"), LAB_OK);
+    ck_assert_str_eq(lab_slurm_account_arg(&args), "cv1");
+    lab_argv_free(&args);
+    ck_assert_int_eq(lab_argv_push(&args, "--account"), LAB_OK); /* no value: none */
+    ck_assert_ptr_null(lab_slurm_account_arg(&args));
+    lab_argv_free(&args);
+    /* No --account: the default association is what failed. */
+    ck_assert_int_eq(lab_slurm_refused(1, invalid, NULL), LAB_EENV);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "default account"));
+    ck_assert_ptr_nonnull(strstr(lab_err_fix(), "sacctmgr show assoc"));
+    /* Any other refusal keeps sbatch's words and TS-SLURM-SUBMIT. */
+    ck_assert_int_eq(lab_slurm_refused(1, "sbatch: error: Batch job submission failed: Invalid partition name "
+                                          "specified\n", "cv999"), LAB_EENV);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "sbatch refused the job (exit 1)"));
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "Invalid partition name"));
+    ck_assert_ptr_nonnull(strstr(lab_err_fix(), "TS-SLURM-SUBMIT"));
+    ck_assert_ptr_null(strstr(lab_err_fix(), "TS-SLURM-ACCOUNT"));
+    ck_assert_int_eq(lab_slurm_refused(1, NULL, NULL), LAB_EENV);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "(no message)"));
+}
+END_TEST
+
 #define LLVMFuzzerTestOneInput fuzz_slurm_one
 #include "tests/fuzz/fuzz_slurm.c"
 #undef LLVMFuzzerTestOneInput
@@ -208,6 +252,7 @@ Suite *suite_slurm(void)
     tcase_add_test(tc, test_parse_scontrol);
     tcase_add_test(tc, test_final_states_and_fates);
     tcase_add_test(tc, test_spool_results_and_refusals);
+    tcase_add_test(tc, test_refusal_names_the_account);
     tcase_add_test(tc, test_fuzz_replay);
     suite_add_tcase(s, tc);
     return s;
