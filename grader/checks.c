@@ -2,6 +2,8 @@
 
 #include "grader/tensors.h"
 
+#include "base/error.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -266,4 +268,20 @@ double rel_max_diff(const float *a, const float *b, size_t n)
     if (scale == 0)
         return diff == 0 ? 0 : INFINITY;
     return diff / scale;
+}
+
+void truth_once_record(struct truth_once *t, int rc)
+{
+    t->state = rc ? -1 : 1;
+    if (rc)
+        snprintf(t->err, sizeof t->err, "%s%s%s", lab_err_message(), lab_err_fix()[0] ? "; fix: " : "",
+                 lab_err_fix());
+}
+
+int truth_once_ready(const struct truth_once *t, struct check_out *o)
+{
+    if (t->state > 0)
+        return 1;
+    check_set(o, CHECK_ERROR, NULL, "the grader's ground truth is unavailable: %s", t->err);
+    return 0;
 }

@@ -76,4 +76,15 @@ int64_t logits_argmax(const float *row, size_t classes);
  * finite. The measure the PyTorch parity tests use. */
 double rel_max_diff(const float *a, const float *b, size_t n);
 
+/* A ground truth a task renders once per model and its checks share:
+ * state 0 not tried, 1 rendered, -1 failed (err says why, with the fix). */
+struct truth_once {
+    int state;
+    char err[600];
+};
+/* Records the status of the one render call. */
+void truth_once_record(struct truth_once *t, int rc);
+/* 1 when rendered, else 0 with o an error naming why. */
+int truth_once_ready(const struct truth_once *t, struct check_out *o);
+
 #endif

@@ -117,21 +117,10 @@ struct prompt_state *prompt_decoded(struct grade_ctx *g, struct check_out *o)
 
 int prompt_truth(struct grade_ctx *g, struct prompt_state *s, struct check_out *o)
 {
-    if (!s->truth_state) {
-        if (truth_mosaic_instances(g->opts ? g->opts->data_dir : NULL, (int)s->size, (size_t)s->need, s->seed + 1,
-                                   &s->truth) == LAB_OK) {
-            s->truth_state = 1;
-        } else {
-            s->truth_state = -1;
-            snprintf(s->truth_err, sizeof s->truth_err, "%s%s%s", lab_err_message(),
-                     lab_err_fix()[0] ? "; fix: " : "", lab_err_fix());
-        }
-    }
-    if (s->truth_state < 0) {
-        check_set(o, CHECK_ERROR, NULL, "the grader's ground truth is unavailable: %s", s->truth_err);
-        return 0;
-    }
-    return 1;
+    if (!s->truth_once.state)
+        truth_once_record(&s->truth_once, truth_mosaic_instances(g->opts ? g->opts->data_dir : NULL, (int)s->size,
+                                                                 (size_t)s->need, s->seed + 1, &s->truth));
+    return truth_once_ready(&s->truth_once, o);
 }
 
 /* Row k's truth instance and kind (0 box, 1 point) in the lab's order: per

@@ -3,6 +3,7 @@
 #ifndef GRADER_CHECKS_PROMPT_H
 #define GRADER_CHECKS_PROMPT_H
 
+#include "grader/checks.h"
 #include "grader/rubric.h"
 #include "grader/truth.h"
 
@@ -16,9 +17,8 @@ struct prompt_state {
     const uint8_t *masks; /* views the predictions file */
     float *prompts;
     int64_t *image;
-    int truth_state;
+    struct truth_once truth_once;
     struct truth_instances truth;
-    char truth_err[600];
     int has_miou;
     double miou[2]; /* box, point */
 };

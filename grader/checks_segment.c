@@ -184,22 +184,13 @@ int segment_truth(struct grade_ctx *g, struct segment_state *s, struct check_out
                   "predictions.coverage)");
         return 0;
     }
-    if (!s->truth_state) {
+    if (!s->truth_once.state) {
         struct truth_mosaic spec = {.size = (int)s->size, .n = (size_t)s->n, .seed = s->seed + 1,
                                     .ignore = SEG_IGNORE};
-        if (truth_mosaic_masks(g->opts ? g->opts->data_dir : NULL, &spec, &s->truth, &s->canvases) == LAB_OK) {
-            s->truth_state = 1;
-        } else {
-            s->truth_state = -1;
-            snprintf(s->truth_err, sizeof s->truth_err, "%s%s%s", lab_err_message(),
-                     lab_err_fix()[0] ? "; fix: " : "", lab_err_fix());
-        }
+        truth_once_record(&s->truth_once,
+                          truth_mosaic_masks(g->opts ? g->opts->data_dir : NULL, &spec, &s->truth, &s->canvases));
     }
-    if (s->truth_state < 0) {
-        check_set(o, CHECK_ERROR, NULL, "the grader's ground truth is unavailable: %s", s->truth_err);
-        return 0;
-    }
-    return 1;
+    return truth_once_ready(&s->truth_once, o);
 }
 
 int segment_in_range(const struct segment_state *s)

@@ -3,6 +3,7 @@
 #ifndef GRADER_CHECKS_SEGMENT_H
 #define GRADER_CHECKS_SEGMENT_H
 
+#include "grader/checks.h"
 #include "grader/rubric.h"
 
 #include <stdint.h>
@@ -19,9 +20,8 @@ struct segment_state {
     int64_t *indices;
     int covered; /* indices are 0..n-1 in order and n >= need */
     char coverage[400];
-    int truth_state; /* 0 not tried, 1 rendered, -1 failed (truth_err) */
+    struct truth_once truth_once;
     uint8_t *truth, *canvases; /* [n, size, size]: class masks with SEG_IGNORE borders, gray canvases */
-    char truth_err[600];
     int has_miou; /* honesty.miou recomputed it */
     double miou;
     float *rerun; /* reeval.masks' logits of the first REEVAL_BATCH_SAMPLES canvases, for reeval.batch */
