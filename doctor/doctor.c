@@ -26,7 +26,7 @@
 #define DOCTOR_DEFAULT_TIMEOUT_MS 3000
 
 static const struct doctor_check *const groups[] = {
-    doctor_system_checks, doctor_gpu_checks, doctor_container_checks, doctor_cache_checks,
+    doctor_system_checks, doctor_blas_checks, doctor_gpu_checks, doctor_container_checks, doctor_cache_checks,
     doctor_network_checks, doctor_env_checks, doctor_slurm_checks, doctor_smoke_checks,
 };
 
@@ -104,6 +104,29 @@ char *doctor_read(const struct doctor_ctx *ctx, const char *abs)
 int doctor_exists(const struct doctor_ctx *ctx, const char *abs)
 {
     return lab_host_exists(ctx->root, abs);
+}
+
+int doctor_mapped_lib(const struct doctor_ctx *ctx, int (*want)(const char *base), char *path, size_t cap)
+{
+    char *maps = doctor_read(ctx, "/proc/self/maps");
+    int found = 0;
+    for (const char *line = maps; line && *line && !found;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *slash = memchr(line, '/', len);
+        if (slash) {
+            char p[1024];
+            snprintf(p, sizeof p, "%.*s", (int)(line + len - slash), slash);
+            const char *base = strrchr(p, '/');
+            if (base && want(base + 1)) {
+                snprintf(path, cap, "%s", p);
+                found = 1;
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    free(maps);
+    return found;
 }
 
 int doctor_nvidia_pci_present(const struct doctor_ctx *ctx)

@@ -51,6 +51,7 @@ const char *doctor_status_name(enum doctor_status s); /* "pass" ... */
 
 /* The groups, each ending with id == NULL. */
 extern const struct doctor_check doctor_system_checks[];
+extern const struct doctor_check doctor_blas_checks[];
 extern const struct doctor_check doctor_gpu_checks[];
 extern const struct doctor_check doctor_container_checks[];
 extern const struct doctor_check doctor_cache_checks[];
@@ -84,6 +85,10 @@ const char *doctor_path(const struct doctor_ctx *ctx, const char *abs, char *out
 /* Reads a (small) file under the root; NULL when absent. Caller frees. */
 char *doctor_read(const struct doctor_ctx *ctx, const char *abs);
 int doctor_exists(const struct doctor_ctx *ctx, const char *abs);
+/* The first file mapped into this process (the root's /proc/self/maps) whose
+ * base name `want` accepts, from the process's own mappings: a file search
+ * would find copies that are never loaded. 1 when found. */
+int doctor_mapped_lib(const struct doctor_ctx *ctx, int (*want)(const char *base), char *path, size_t cap);
 
 /* The value of "key<sep>value" on its own line in text ("MemTotal:" style). */
 int doctor_field(const char *text, const char *key, char *out, size_t cap);

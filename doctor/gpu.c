@@ -438,8 +438,13 @@ static void check_cuda_version(const struct doctor_ctx *ctx, struct doctor_resul
     }
 }
 
-/* The cuDNN this process mapped, from its own mappings (a file search would
- * find copies that are never loaded). */
+/* libcudnn.so*, not libcudnn_ops etc. */
+static int is_libcudnn(const char *base)
+{
+    return strncmp(base, "libcudnn", 8) == 0 && strstr(base, ".so") && (base[8] == '.' || base[8] == '-');
+}
+
+/* The cuDNN this process mapped. */
 static void check_cudnn(const struct doctor_ctx *ctx, struct doctor_result *r)
 {
     /* Asked first: that loads libtorch (lazily loaded), and with it cuDNN. */
@@ -447,24 +452,8 @@ static void check_cudnn(const struct doctor_ctx *ctx, struct doctor_result *r)
     doctor_runtime_info_fn fn = doctor_get_runtime_info_fn();
     memset(&info, 0, sizeof info);
     int have_info = fn && fn(&info) == 0;
-    char *maps = doctor_read(ctx, "/proc/self/maps");
     char path[1024] = "";
-    for (const char *line = maps; line && *line && !path[0];) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        const char *slash = memchr(line, '/', len);
-        if (slash) {
-            int plen = (int)(line + len - slash);
-            char p[1024];
-            snprintf(p, sizeof p, "%.*s", plen, slash);
-            const char *base = strrchr(p, '/');
-            if (base && strncmp(base + 1, "libcudnn", 8) == 0 && strstr(base, ".so") &&
-                (base[9] == '.' || base[9] == '-')) /* libcudnn.so*, not libcudnn_ops etc. */
-                snprintf(path, sizeof path, "%s", p);
-        }
-        line = end ? end + 1 : NULL;
-    }
-    free(maps);
+    doctor_mapped_lib(ctx, is_libcudnn, path, sizeof path);
     if (!path[0]) {
         if (have_info && info.cudnn_version > 0)
             doctor_set(r, DOCTOR_FAIL, "TS-CPU-LIBTORCH",

@@ -27,9 +27,13 @@ detect_release() {
 }
 RELEASE=$(detect_release)
 
+# libopenblas0-openmp: Debian's libtorch and python3-torch do their matrix
+# products through the libblas.so.3 alternative, which without it is the
+# reference BLAS (a tenth of the speed; lab doctor's torch.blas); the OpenMP
+# build shares libtorch's OpenMP threads instead of adding its own.
 COMMON="
 build-essential pkg-config make debootstrap
-libtorch-dev
+libtorch-dev libopenblas0-openmp
 libarchive-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev libssl-dev zlib1g-dev
 libpng-dev libjpeg62-turbo-dev libcairo2-dev
 check

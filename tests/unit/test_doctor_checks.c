@@ -408,6 +408,28 @@ START_TEST(test_gpu_cudnn)
 }
 END_TEST
 
+START_TEST(test_system_blas)
+{
+    const char *lab = "55d0c0a00000-55d0c0a01000 r--p 00000000 fe:00 1234 /usr/local/bin/lab\n";
+    char maps[1024];
+    snprintf(maps, sizeof maps, "%s%s", lab,
+             "7f1200000000-7f1200400000 r-xp 00000000 fe:00 2345 /usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0\n");
+    put("/proc/self/maps", maps);
+    EXPECT("system.blas", DOCTOR_WARN, "use the reference BLAS (/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0)");
+    ck_assert_ptr_nonnull(strstr(run("system.blas").remediation, "libopenblas0-openmp"));
+    snprintf(maps, sizeof maps, "%s%s", lab,
+             "7f1200000000-7f1200400000 r-xp 00000000 fe:00 2345 "
+             "/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3\n");
+    put("/proc/self/maps", maps);
+    EXPECT("system.blas", DOCTOR_PASS, "use /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3");
+    snprintf(maps, sizeof maps, "%s%s", lab, "7f1200000000-7f1200400000 r-xp 00000000 fe:00 2345 /opt/libtorch/lib/libmkl_core.so\n");
+    put("/proc/self/maps", maps);
+    EXPECT("system.blas", DOCTOR_PASS, "use /opt/libtorch/lib/libmkl_core.so");
+    put("/proc/self/maps", lab);
+    EXPECT("system.blas", DOCTOR_PASS, "maps no system BLAS");
+}
+END_TEST
+
 START_TEST(test_gpu_libtorch)
 {
     EXPECT("gpu.libtorch", DOCTOR_SKIP, "libtorch runtime info unavailable in this build");
@@ -840,6 +862,7 @@ Suite *suite_doctor_checks(void)
     tcase_add_test(tc, test_gpu_cuda_version);
     tcase_add_test(tc, test_cuda_classify);
     tcase_add_test(tc, test_gpu_cudnn);
+    tcase_add_test(tc, test_system_blas);
     tcase_add_test(tc, test_gpu_libtorch);
     tcase_add_test(tc, test_container_detect);
     tcase_add_test(tc, test_container_shm);
