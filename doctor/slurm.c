@@ -1,12 +1,14 @@
 /* Slurm checks, when sbatch is found: the controller answers, partitions
- * are up, GPUs are declared as a gres, and (--full) a node sees and writes
- * the shared directory that batches use for their spool. */
+ * are up, GPUs are declared as a gres, accounting is on and knows you, and
+ * (--full) a node sees and writes the shared directory that batches use
+ * for their spool. */
 #include "doctor/doctor.h"
 
 #include "base/proc.h"
 #include "base/slurm.h"
 
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +124,109 @@ static void check_gpus(const struct doctor_ctx *ctx, struct doctor_result *r)
     lab_proc_result_free(&p);
 }
 
+/* `scontrol show config`'s "Key      = value" lines. */
+static void config_value(const char *text, const char *key, char *out, size_t cap)
+{
+    out[0] = 0;
+    size_t kl = strlen(key);
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, key, kl) != 0 || (l[kl] != ' ' && l[kl] != '='))
+            continue;
+        const char *v = l + kl + strspn(l + kl, " ");
+        if (*v != '=')
+            continue;
+        v += 1 + strspn(v + 1, " ");
+        size_t len = strcspn(v, "\n");
+        snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), v);
+        return;
+    }
+}
+
+/* Any of these makes slurmctld refuse a job without an association
+ * (slurm.conf(5): limits, qos, safe and wckeys imply associations). */
+static int enforces_associations(const char *enforce)
+{
+    static const char *const words[] = {"associations", "limits", "qos", "safe", "wckeys", NULL};
+    for (int i = 0; words[i]; i++)
+        if (strstr(enforce, words[i]))
+            return 1;
+    return 0;
+}
+
+/* Accounting storage (slurmdbd) is what --account is checked against and
+ * what keeps a task's final state after the controller forgets it; the
+ * user's associations are the accounts sbatch accepts. */
+static void check_accounting(const struct doctor_ctx *ctx, struct doctor_result *r)
+{
+    if (no_slurm(ctx, r))
+        return;
+    char *conf[] = {"scontrol", "show", "config", NULL};
+    struct lab_proc_result p;
+    char line[512];
+    if (capture(conf, &p) != 0) {
+        lab_last_line(p.err && *p.err ? p.err : p.out, line, sizeof line);
+        doctor_set(r, DOCTOR_FAIL, "TS-SLURM-CONTROLLER", "`scontrol ping` says whether the controller answers",
+                   "scontrol show config failed: %s", line[0] ? line : "(no message)");
+        lab_proc_result_free(&p);
+        return;
+    }
+    char type[128], enforce[256], age[64];
+    config_value(p.out, "AccountingStorageType", type, sizeof type);
+    config_value(p.out, "AccountingStorageEnforce", enforce, sizeof enforce);
+    config_value(p.out, "MinJobAge", age, sizeof age);
+    lab_proc_result_free(&p);
+    if (!type[0] || strstr(type, "/none")) {
+        doctor_set(r, DOCTOR_WARN, "TS-SLURM-ACCOUNT",
+                   "ask your admins for slurmdbd (AccountingStorageType=accounting_storage/slurmdbd); until then "
+                   "run `lab grade --collect` within MinJobAge of a batch's end",
+                   "accounting storage is disabled (AccountingStorageType=%s): --account is not checked, and a "
+                   "task's state comes from the controller, which forgets a job MinJobAge (%s) after it ends",
+                   type[0] ? type : "unset", age[0] ? age : "300 sec");
+        return;
+    }
+    struct passwd *pw = getpwuid(geteuid());
+    const char *user = pw && pw->pw_name ? pw->pw_name : getenv("USER");
+    char who[300];
+    snprintf(who, sizeof who, "user=%s", user ? user : "");
+    char *assoc[] = {"sacctmgr", "-n", "-P", "show", "assoc", who, "format=account,partition", NULL};
+    if (capture(assoc, &p) != 0) {
+        lab_last_line(p.err && *p.err ? p.err : p.out, line, sizeof line);
+        doctor_set(r, DOCTOR_WARN, "TS-SLURM-ACCOUNT",
+                   "`sacctmgr show cluster` tells whether slurmdbd answers; ask your admins",
+                   "accounting is on (%s) but sacctmgr could not list your associations: %s", type,
+                   line[0] ? line : "(no message)");
+        lab_proc_result_free(&p);
+        return;
+    }
+    /* "cv101|" (every partition) or "cv101|gpu", one a line. */
+    char accounts[DOCTOR_MSG_CAP / 2] = "";
+    size_t len = 0, n = 0;
+    for (char *save = NULL, *l = strtok_r(p.out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char *bar = strchr(l, '|');
+        if (bar)
+            *bar++ = 0;
+        if (!*l)
+            continue;
+        n++;
+        if (len + strlen(l) + (bar ? strlen(bar) : 0) + 8 < sizeof accounts)
+            len += (size_t)snprintf(accounts + len, sizeof accounts - len, "%s%s%s%s%s", len ? ", " : "", l,
+                                    bar && *bar ? " (partition " : "", bar && *bar ? bar : "",
+                                    bar && *bar ? ")" : "");
+    }
+    lab_proc_result_free(&p);
+    int enforced = enforces_associations(enforce);
+    if (n)
+        doctor_set(r, DOCTOR_PASS, NULL, NULL, "accounting on (%s, enforce %s); %s may charge: %s (--account)", type,
+                   enforce[0] ? enforce : "none", user ? user : "you", accounts);
+    else
+        doctor_set(r, enforced ? DOCTOR_FAIL : DOCTOR_WARN, "TS-SLURM-ACCOUNT",
+                   "ask your admins to add you to the course's account (sacctmgr add user NAME Account=A), then "
+                   "give it with --account",
+                   "accounting is on (%s, enforce %s) but %s has no association%s", type,
+                   enforce[0] ? enforce : "none", user ? user : "you",
+                   enforced ? ": sbatch refuses every job" : "");
+}
+
 /* --full: a one-task job reads a file written here and writes one back. */
 static void check_shared_dir(const struct doctor_ctx *ctx, struct doctor_result *r)
 {
@@ -177,6 +282,8 @@ const struct doctor_check doctor_slurm_checks[] = {
     {"slurm.partitions", "slurm", "partitions up (sinfo)", check_partitions, 10000,
      "TS-SLURM-CONTROLLER TS-SLURM-SUBMIT"},
     {"slurm.gpus", "slurm", "GPUs declared as a gres", check_gpus, 10000, "TS-SLURM-GPU"},
+    {"slurm.accounting", "slurm", "accounting storage on, and you in an account (scontrol, sacctmgr)",
+     check_accounting, 15000, "TS-SLURM-CONTROLLER TS-SLURM-ACCOUNT"},
     {"slurm.shared_dir", "slurm", "a node reads and writes the spool directory (--full)", check_shared_dir, 90000,
      "TS-SLURM-SPOOL"},
     {NULL, NULL, NULL, NULL, 0, NULL},

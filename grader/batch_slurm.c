@@ -303,6 +303,17 @@ static int follow(struct follow *f)
     return rc;
 }
 
+/* The file and the WAL mode's two beside it. */
+static void remove_gradebook(const char *db)
+{
+    static const char *const ext[] = {"", "-wal", "-shm"};
+    char p[PATH_MAX + 8];
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        snprintf(p, sizeof p, "%s%s", db, ext[i]);
+        unlink(p);
+    }
+}
+
 int batch_slurm_submit(const struct batch_opts *o, const struct batch_slurm_opts *so, struct batch_summary *s)
 {
     memset(s, 0, sizeof *s);
@@ -327,6 +338,10 @@ int batch_slurm_submit(const struct batch_opts *o, const struct batch_slurm_opts
     char dir[PATH_MAX];
     if ((rc = batch_spool_create(so->spool_parent, o->lab, dir, sizeof dir)))
         return rc;
+    /* Opened (and so created) before sbatch is asked, so a bad --db fails
+     * before the cluster works; a gradebook made here for a submission that
+     * never happened is removed again. */
+    bool db_made = !lab_path_exists(db), submitted = false;
     struct batch_input in = {0};
     gradebook *gb = NULL;
     struct batch_item *todo = NULL;
@@ -401,6 +416,7 @@ int batch_slurm_submit(const struct batch_opts *o, const struct batch_slurm_opts
         batch_rm_tree(dir); /* nothing was submitted: no spool to keep */
         goto out;
     }
+    submitted = true;
     if (!so->json)
         fprintf(o->progress_out ? o->progress_out : stderr,
                 "submitted job array %s (%zu tasks, %zu submissions)%s%s; spool %s\n", job, tasks, n,
@@ -424,5 +440,7 @@ out:
     free(sha);
     gradebook_close(gb);
     batch_input_free(&in);
+    if (rc && db_made && !submitted)
+        remove_gradebook(db);
     return rc;
 }

@@ -46,6 +46,7 @@ struct attempt {
     struct lab_slurm_task *st;
     size_t n;
     int asked;
+    const char *source; /* "sacct" or "scontrol": who told the state */
 };
 
 static int attempt_has(const struct attempt *a, size_t task)
@@ -62,8 +63,7 @@ static int attempt_has(const struct attempt *a, size_t task)
 static int task_state(struct attempt *a, size_t task, char *state, size_t cap)
 {
     if (!a->asked) {
-        const char *src;
-        int rc = lab_slurm_tasks(a->job, &a->st, &a->n, &src);
+        int rc = lab_slurm_tasks(a->job, &a->st, &a->n, &a->source);
         if (rc)
             return rc;
         a->asked = 1;
@@ -254,8 +254,10 @@ int batch_slurm_collect(const char *spool, const char *db, struct batch_summary 
         }
         struct batch_slurm_fate f = batch_slurm_fate_of(state);
         char detail[512];
-        snprintf(detail, sizeof detail, "not graded: %s (Slurm state %s of job %s, task %zu, after %zu attempt%s)",
-                 f.what, state, last ? last->job : "?", task, tries, tries == 1 ? "" : "s");
+        snprintf(detail, sizeof detail,
+                 "not graded: %s (Slurm state %s of job %s, task %zu, after %zu attempt%s; from %s)", f.what, state,
+                 last ? last->job : "?", task, tries, tries == 1 ? "" : "s",
+                 last && last->source && last->n ? last->source : "no record");
         res.report = batch_synth_report(sp.opts.lab, NULL, sp.opts.grader_version, f.status, f.check,
                                         f.status == GRADE_TIMEOUT ? CHECK_TIMEOUT : CHECK_ERROR, f.kb, detail);
         if (!res.report) {

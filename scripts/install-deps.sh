@@ -31,6 +31,8 @@ RELEASE=$(detect_release)
 # products through the libblas.so.3 alternative, which without it is the
 # reference BLAS (a tenth of the speed; lab doctor's torch.blas); the OpenMP
 # build shares libtorch's OpenMP threads instead of adding its own.
+# slurmdbd, its MySQL plugin and MariaDB: tests/e2e/slurm_acct.sh starts a
+# private accounting database (sacct, --account); same names on 12 and 13.
 COMMON="
 build-essential pkg-config make debootstrap
 libtorch-dev libopenblas0-openmp
@@ -44,6 +46,7 @@ nginx-light curl openssl util-linux
 python3-numpy python3-pil
 podman runc crun uidmap fuse-overlayfs slirp4netns fontconfig
 slurmctld slurmd slurm-client munge
+slurmdbd slurm-wlm-mysql-plugin mariadb-server
 "
 # What differs: the fuzzers' runtime follows each release's clang (14, 19);
 # Debian 13 has Python's safetensors, which tests/e2e/notebook_snippet.sh

@@ -30,7 +30,7 @@ command -v debootstrap >/dev/null || cannot "debootstrap is not installed (apt-g
 # skip there), so their packages are left out, and so is debootstrap;
 # install-deps.sh's full list is still checked against the archive below.
 # git is added: tests/e2e/check_layers.sh lists the tree with git ls-files.
-NOT_IN_ROOT='^(podman|runc|crun|uidmap|fuse-overlayfs|slirp4netns|debootstrap|slurmctld|slurmd|slurm-client|munge)$'
+NOT_IN_ROOT='^(podman|runc|crun|uidmap|fuse-overlayfs|slirp4netns|debootstrap|slurmctld|slurmd|slurm-client|munge|slurmdbd|slurm-wlm-mysql-plugin|mariadb-server)$'
 ROOT_EXTRA="git"
 BUILD_PKGS="build-essential pkg-config make libarchive-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev
 libssl-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libcairo2-dev check python3"

@@ -15,13 +15,11 @@ set -euo pipefail
 PY=/usr/bin/python3
 HERE="$LAB_SRC/tests/e2e"
 [ -r /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || skip "Debian's dataset-fashion-mnist is not installed"
-why=$(slurm_why_not)
-[ -z "$why" ] || skip "slurm-wlm cannot run here: $why"
 export LC_ALL=C.UTF-8 TZ=UTC
 export TMPDIR=$TEST_TMP/tmp
 mkdir -p "$TMPDIR"
 cd "$TEST_TMP"
-slurm_start "$TEST_TMP/slurm" >slurm.why 2>&1 || skip "slurm-wlm did not start here: $(cat slurm.why)"
+slurm_up "$TEST_TMP/slurm"
 rows() { "$PY" "$HERE/batch_check.py" count "$1"; }
 
 # A task that outlives --time (1 minute: Slurm's smallest), started first
@@ -71,10 +69,8 @@ rc=0
 LAB_TEST_GRADE_FAULT=$FAULTS LAB_TEST_SLURM_FAULT=fail@3 "$LAB_BIN" grade --batch in --lab 2.2.1 --slurm \
   --gres gpu:1 --tasks 10 --retries 1 --db slurm.sqlite --spool spool --json >slurm.json 2>slurm.err &
 grade_pid=$!
-for _ in $(seq 1 100); do grep -q '"submitted"' slurm.json 2>/dev/null && break; sleep 0.1; done
-job=$("$PY" -c 'import json,sys; print(next(json.loads(l)["job"] for l in open("slurm.json") if "submitted" in l))') ||
-  fail "no submitted event: $(cat slurm.json slurm.err)"
-spool_dir=$("$PY" -c 'import json; print(next(json.loads(l)["spool"] for l in open("slurm.json") if "submitted" in l))')
+job=$(slurm_submitted slurm.json job)
+spool_dir=$(slurm_submitted slurm.json spool)
 scancel "${job}_5" || fail "scancel ${job}_5 failed"
 # While tasks are queued, results appear in the spool and not one row in the gradebook.
 checked=0
@@ -128,6 +124,7 @@ expect_exit 3 "$LAB_BIN" grade --batch in --lab 2.2.1 --slurm --partition nosuch
 expect_match "$LAST_ERR" 'sbatch refused the job'
 expect_match "$LAST_ERR" 'TS-SLURM-SUBMIT'
 [ "$(ls spool | wc -l)" -eq 2 ] || fail "a refused submission left a spool behind: $(ls spool)"
+! ls x.sqlite* >/dev/null 2>&1 || fail "a refused submission left a gradebook behind: $(ls x.sqlite*)"
 
 # --no-collect-job: the submitting command is the collect step (and a '%'
 # in the spool's path reaches sbatch's --output as itself).
@@ -148,9 +145,7 @@ EOF
 mkdir stop && cp in/s01[0-9].tar.gz stop/
 "$LAB_BIN" grade --batch stop --lab 2.2.1 --slurm --tasks 5 --db stop.sqlite --spool spool --json >stop.json 2>stop.err &
 stop_pid=$!
-for _ in $(seq 1 100); do grep -q '"submitted"' stop.json 2>/dev/null && break; sleep 0.1; done
-stop_spool=$("$PY" -c 'import json; print(next(json.loads(l)["spool"] for l in open("stop.json") if "submitted" in l))') ||
-  fail "no submitted event: $(cat stop.json stop.err)"
+stop_spool=$(slurm_submitted stop.json spool)
 kill -TERM "$stop_pid"
 rc=0; wait "$stop_pid" || rc=$?
 [ "$rc" -eq 130 ] || fail "the stopped command exited $rc, not 130: $(tail -3 stop.err)"

@@ -11,7 +11,9 @@
 # the accounts of SLURM_ACCOUNTS (default "cv101") with root in each.
 #
 # slurm_start prints nothing on success; on failure it prints why and the
-# caller skips. slurm_stop is installed as an EXIT trap.
+# caller skips. slurm_stop is installed as an EXIT trap. slurm_up does both
+# for a script that sourced lib.bash; slurm_submitted reads what a
+# `lab grade --slurm --json` announced.
 
 slurm_why_not() {
   [ "$(id -u)" -eq 0 ] || { echo "needs root to start slurmd (it runs jobs as their users)"; return; }
@@ -168,4 +170,22 @@ slurm_stop() {
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
   done
   return 0
+}
+
+# slurm_up DIR: Slurm started in DIR, or the script skips (77) saying why.
+slurm_up() {
+  local why; why=$(slurm_why_not)
+  [ -z "$why" ] || skip "slurm-wlm cannot run here: $why"
+  slurm_start "$1" >"$1.why" 2>&1 || skip "slurm-wlm did not start here: $(cat "$1.why")"
+}
+
+# slurm_submitted FILE KEY: KEY ("job", "collect", "spool") of the
+# "submitted" event that a `lab grade --slurm --json` writes to FILE,
+# waiting up to 10 s for it; fails the script when none comes.
+slurm_submitted() {
+  local i
+  for i in $(seq 1 100); do grep -q '"submitted"' "$1" 2>/dev/null && break; sleep 0.1; done
+  /usr/bin/python3 -c 'import json, sys
+print(next(json.loads(l)[sys.argv[2]] for l in open(sys.argv[1]) if "\"submitted\"" in l))' "$1" "$2" 2>/dev/null ||
+    fail "no submitted event in $1: $(cat "$1" "${1%.json}.err" 2>/dev/null | tail -5)"
 }
