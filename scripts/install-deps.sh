@@ -29,7 +29,7 @@ RELEASE=$(detect_release)
 
 # libopenblas0-openmp: Debian's libtorch and python3-torch do their matrix
 # products through the libblas.so.3 alternative, which without it is the
-# reference BLAS (a tenth of the speed; lab doctor's torch.blas); the OpenMP
+# reference BLAS (a tenth of the speed; lab doctor's system.blas); the OpenMP
 # build shares libtorch's OpenMP threads instead of adding its own.
 # slurmdbd, its MySQL plugin and MariaDB: tests/e2e/slurm_acct.sh starts a
 # private accounting database (sacct, --account); same names on 12 and 13.
