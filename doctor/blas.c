@@ -43,8 +43,8 @@ static void check_blas(const struct doctor_ctx *ctx, struct doctor_result *r)
         return;
     }
     char blas[1024] = "", opt[1024] = "";
-    doctor_mapped_lib(ctx, is_libblas, blas, sizeof blas);
-    doctor_mapped_lib(ctx, is_optimized_blas, opt, sizeof opt);
+    if (!doctor_mapped_lib(ctx, is_libblas, blas, sizeof blas))
+        doctor_mapped_lib(ctx, is_optimized_blas, opt, sizeof opt);
     if (blas[0] && is_reference_blas(blas))
         doctor_set(r, DOCTOR_WARN, "TS-CPU-REFERENCE-BLAS",
                    "install an optimized BLAS: `sudo apt install libopenblas0-openmp` (Debian's alternatives then "

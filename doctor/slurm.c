@@ -124,24 +124,6 @@ static void check_gpus(const struct doctor_ctx *ctx, struct doctor_result *r)
     lab_proc_result_free(&p);
 }
 
-/* `scontrol show config`'s "Key      = value" lines. */
-static void config_value(const char *text, const char *key, char *out, size_t cap)
-{
-    out[0] = 0;
-    size_t kl = strlen(key);
-    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        if (strncmp(l, key, kl) != 0 || (l[kl] != ' ' && l[kl] != '='))
-            continue;
-        const char *v = l + kl + strspn(l + kl, " ");
-        if (*v != '=')
-            continue;
-        v += 1 + strspn(v + 1, " ");
-        size_t len = strcspn(v, "\n");
-        snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), v);
-        return;
-    }
-}
-
 /* Any of these makes slurmctld refuse a job without an association
  * (slurm.conf(5): limits, qos, safe and wckeys imply associations). */
 static int enforces_associations(const char *enforce)
@@ -170,10 +152,11 @@ static void check_accounting(const struct doctor_ctx *ctx, struct doctor_result 
         lab_proc_result_free(&p);
         return;
     }
-    char type[128], enforce[256], age[64];
-    config_value(p.out, "AccountingStorageType", type, sizeof type);
-    config_value(p.out, "AccountingStorageEnforce", enforce, sizeof enforce);
-    config_value(p.out, "MinJobAge", age, sizeof age);
+    /* `scontrol show config`'s "Key      = value" lines */
+    char type[128] = "", enforce[256] = "", age[64] = "";
+    doctor_field(p.out, "AccountingStorageType", type, sizeof type);
+    doctor_field(p.out, "AccountingStorageEnforce", enforce, sizeof enforce);
+    doctor_field(p.out, "MinJobAge", age, sizeof age);
     lab_proc_result_free(&p);
     if (!type[0] || strstr(type, "/none")) {
         doctor_set(r, DOCTOR_WARN, "TS-SLURM-ACCOUNT",
