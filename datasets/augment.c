@@ -522,6 +522,9 @@ int ds_augment_from_json(const json_t *data, struct ds_augment *a)
         } else if (strcmp(key, "resample") == 0) {
             if ((rc = ds_resample_parse(json_string_value(v) ? json_string_value(v) : "", &a->resample)))
                 return rc;
+        } else if (strcmp(key, "mixup") == 0) {
+            return lab_err(LAB_EUSAGE, "set train.mixup instead (--set train.mixup=0.2): mixup mixes whole batches",
+                           "mixup is not a per-image augmentation");
         } else {
             return lab_err(LAB_EUSAGE,
                            "known keys: random_crop_padding, hflip, random_resized_crop, center_crop, color_jitter, "

@@ -1,5 +1,7 @@
 #include "datasets/rng.h"
 
+#include <math.h>
+
 static uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
@@ -45,4 +47,40 @@ uint64_t ds_rng_below(struct ds_rng *r, uint64_t n)
         v = ds_rng_next(r);
     while (v >= limit);
     return v % n;
+}
+
+double ds_rng_normal(struct ds_rng *r)
+{
+    /* Box-Muller; 1 - u keeps the logarithm finite. */
+    double u = 1.0 - ds_rng_uniform(r), v = ds_rng_uniform(r);
+    return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+}
+
+double ds_rng_gamma(struct ds_rng *r, double shape)
+{
+    /* Marsaglia and Tsang (2000); below shape 1 the boost
+     * Gamma(a) = Gamma(a + 1) * U^(1/a) keeps the squeeze valid. */
+    if (shape < 1.0) {
+        double u = 1.0 - ds_rng_uniform(r);
+        return ds_rng_gamma(r, shape + 1.0) * pow(u, 1.0 / shape);
+    }
+    double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x = ds_rng_normal(r), v = 1.0 + c * x;
+        if (v <= 0)
+            continue;
+        v = v * v * v;
+        double u = 1.0 - ds_rng_uniform(r);
+        if (log(u) < 0.5 * x * x + d - d * v + d * log(v))
+            return d * v;
+    }
+}
+
+double ds_rng_beta(struct ds_rng *r, double a, double b)
+{
+    for (;;) {
+        double x = ds_rng_gamma(r, a), y = ds_rng_gamma(r, b);
+        if (x + y > 0) /* both underflow only for tiny shapes; draw again */
+            return x / (x + y);
+    }
 }

@@ -20,5 +20,11 @@ double ds_rng_uniform(struct ds_rng *r);
 double ds_rng_range(struct ds_rng *r, double lo, double hi);
 /* Uniform integer in [0, n); n > 0. */
 uint64_t ds_rng_below(struct ds_rng *r, uint64_t n);
+/* Standard normal. */
+double ds_rng_normal(struct ds_rng *r);
+/* Gamma(shape, 1); shape > 0. */
+double ds_rng_gamma(struct ds_rng *r, double shape);
+/* Beta(a, b) in [0, 1]; a, b > 0. */
+double ds_rng_beta(struct ds_rng *r, double a, double b);
 
 #endif

@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "base/progress.h"
+#include "datasets/mixup.h"
 #include "datasets/pipeline.h"
 #include "labs/config.h"
 #include "labs/ema.h"
@@ -26,6 +27,7 @@ int train_config_read(const json_t *config, const struct lab_device_choice *dev,
     out->momentum = lab_cfg_num(config, "train.momentum", 0.9);
     out->weight_decay = lab_cfg_num(config, "train.weight_decay", 0);
     out->label_smoothing = lab_cfg_num(config, "train.label_smoothing", 0);
+    out->mixup = lab_cfg_num(config, "train.mixup", 0);
     out->grad_clip = lab_cfg_num(config, "train.grad_clip", 0);
     out->warmup_epochs = (int)lab_cfg_int(config, "train.warmup_epochs", 0);
     out->warmup_start_factor = lab_cfg_num(config, "train.warmup_start_factor", 0.01);
@@ -310,13 +312,30 @@ void train_set_lr(ts_optim *opt, const struct train_config *tc, int epoch, long 
 /* One batch: its gradients, and with `step` the optimizer step (with
  * accumulation the loss is divided by the batches per step, so the summed
  * gradients are those of their mean); adds the batch's summed loss and hits. */
-int train_batch(struct model *m, ts_optim *opt, const struct ds_batch *b, const struct train_config *tc,
-                      int first, int step, double *loss_sum, int64_t *correct)
+int train_batch(struct model *m, ts_optim *opt, struct ds_batch *b, const struct train_config *tc, int first,
+                int step, double *loss_sum, int64_t *correct)
 {
-    ts_tensor *x, *y, *logits, *loss, *pred, *hits, *nhit, *scaled;
+    ts_tensor *x, *y, *y_b = NULL, *logits, *loss, *pred, *hits, *nhit, *scaled;
+    double lambda = 1;
+    if (tc->mixup > 0) {
+        int64_t *perm = malloc((size_t)b->n * 2 * sizeof *perm), *labels_b = perm + b->n;
+        struct ds_rng r;
+        if (!perm)
+            return lab_err(LAB_EINTERNAL, NULL, "out of memory");
+        ds_mixup_seed(&r, tc->seed, b);
+        ds_mixup_draw(&r, b->n, tc->mixup, &lambda, perm);
+        int rc = ds_mixup_apply(b, lambda, perm, labels_b);
+        int ts_rc = rc ? TS_OK : ts_from_host(&y_b, labels_b, TS_I64, 1, (int64_t[]){b->n}, tc->device);
+        free(perm);
+        LAB_TRY(rc);
+        NN_TRY(ts_rc);
+    }
     LAB_TRY(upload(b, tc->device, &x, &y));
     LAB_TRY(forward_fp32(m, x, 1, tc, &logits));
-    LAB_TRY(classify_loss(logits, y, tc->label_smoothing, &loss));
+    if (y_b)
+        LAB_TRY(classify_loss_mixed(logits, y, y_b, lambda, tc->label_smoothing, &loss));
+    else
+        LAB_TRY(classify_loss(logits, y, tc->label_smoothing, &loss));
     if (first)
         NN_TRY(ts_optim_zero_grad(opt));
     if (tc->accumulate > 1) {
@@ -335,8 +354,8 @@ int train_batch(struct model *m, ts_optim *opt, const struct ds_batch *b, const 
     int rc = ts_item_f64(loss, &l);
     if (!rc)
         rc = ts_argmax(&pred, logits, 1, 0);
-    if (!rc)
-        rc = ts_eq(&hits, pred, y);
+    if (!rc) /* under mixup a hit is the label with the larger weight */
+        rc = ts_eq(&hits, pred, y_b && lambda < 0.5 ? y_b : y);
     if (!rc)
         rc = ts_sum(&nhit, hits, TS_ALL, 0);
     if (!rc)
@@ -460,6 +479,9 @@ int classifier_train(struct lab_run *r, struct model *m, const struct classify_d
     }
     if (!rc)
         rc = ds_pipeline_open(d->train, &pc, &p);
+    if (!rc && tc->mixup > 0) /* the train accuracy printed below is then of mixed images */
+        lab_say(r, "  mixup: alpha %g, one lambda ~ Beta(%g, %g) and one permutation per batch", tc->mixup, tc->mixup,
+                tc->mixup);
     long steps = p ? (long)ds_pipeline_num_batches(p) : 0;
     double train_time = 0;
     int64_t images = 0;

@@ -20,6 +20,7 @@ struct train_config {
     int epochs, batch_size, threads;
     char optimizer[8]; /* sgd | adamw */
     double lr, momentum, weight_decay, label_smoothing, grad_clip;
+    double mixup; /* train.mixup: Beta(alpha, alpha) of datasets/mixup.h; 0 off */
     char schedule[16]; /* cosine (per epoch) | batch_cosine, warmup_cosine, onecycle (per batch) | none */
     int warmup_epochs;
     double warmup_start_factor;
@@ -56,8 +57,9 @@ int train_optimizer(struct model *m, const struct train_config *tc, ts_optim **o
 void train_set_lr(ts_optim *opt, const struct train_config *tc, int epoch, long step, long steps_per_epoch);
 /* One training batch inside the caller's ts scope: zero the gradients when
  * `first`, backward (the loss over tc->accumulate with accumulation), and
- * with `step` clip and step. Adds the batch's summed loss and hits. */
-int train_batch(struct model *m, ts_optim *opt, const struct ds_batch *b, const struct train_config *tc, int first,
+ * with `step` clip and step. Adds the batch's summed loss and hits. With
+ * tc->mixup the batch's images are mixed in place first. */
+int train_batch(struct model *m, ts_optim *opt, struct ds_batch *b, const struct train_config *tc, int first,
                 int step, double *loss_sum, int64_t *correct);
 
 /* Evaluates in eval mode without gradients, in dataset order. */

@@ -14,6 +14,7 @@
 #include "datasets/hf.h"
 #include "datasets/registry.h"
 #include "labs/2.2.2-transfer-learning/classes.h"
+#include "labs/2.2.2-transfer-learning/stages.h"
 #include "labs/config.h"
 #include "labs/lab.h"
 #include "labs/models/efficientnet.h"
@@ -32,10 +33,6 @@
 #include <unistd.h>
 
 static const char *const strategies[] = {"frozen", "finetune", "gradual", "scratch", NULL};
-/* timm's top-level children before the head, in order. */
-#define NBACKBONE 11
-static const char *const backbone[NBACKBONE] = {"conv_stem", "bn1",      "blocks.0", "blocks.1",  "blocks.2", "blocks.3",
-                                                "blocks.4",  "blocks.5", "blocks.6", "conv_head", "bn2"};
 
 static int validate(const json_t *config)
 {
@@ -141,12 +138,29 @@ struct source {
 
 /* The revision of the quick source checkpoint: a digest of everything that
  * shapes it, so a changed recipe trains a new one and an unchanged one reuses it. */
+/* The train keys the source's training reads (the strategies' own groups,
+ * mixup and warm-up do not shape it: source_config). */
+static json_t *source_train_keys(const json_t *config)
+{
+    json_t *t = json_object();
+    static const char *const keys[] = {"batch_size", "optimizer", "weight_decay", "schedule", "label_smoothing", NULL};
+    for (const char *const *k = keys; *k; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "train.%s", *k);
+        const json_t *v = lab_cfg_get(config, path);
+        if (v)
+            json_object_set_new(t, *k, json_deep_copy(v));
+    }
+    return t;
+}
+
 static void source_revision(const json_t *config, char *out, size_t cap)
 {
-    json_t *key = json_pack("{s:O?, s:O?, s:O?, s:O?, s:I, s:s}", "source", lab_cfg_get(config, "source"), "input_size",
-                            lab_cfg_get(config, "data.input_size"), "normalize", lab_cfg_get(config, "data.normalize"),
-                            "dataset", lab_cfg_get(config, "data.dataset"), "seed",
-                            (json_int_t)lab_cfg_int(config, "seed", 42), "init", SOURCE_INIT);
+    json_t *key = json_pack("{s:O?, s:O?, s:O?, s:O?, s:I, s:s, s:o}", "source", lab_cfg_get(config, "source"),
+                            "input_size", lab_cfg_get(config, "data.input_size"), "normalize",
+                            lab_cfg_get(config, "data.normalize"), "dataset", lab_cfg_get(config, "data.dataset"), "seed",
+                            (json_int_t)lab_cfg_int(config, "seed", 42), "init", SOURCE_INIT, "train",
+                            source_train_keys(config));
     char *text = key ? json_dumps(key, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     char hex[65] = "0";
     if (text)
@@ -228,6 +242,11 @@ static int make_source(struct lab_run *r, const struct tl_data *d, struct source
     if (!rc)
         rc = phase_config(cfg, (int)lab_cfg_int(cfg, "source.epochs", 1), lab_cfg_num(cfg, "source.lr", 3e-3),
                           (int)lab_cfg_int(cfg, "source.batch_size", 0), NULL, NULL, &pc);
+    if (!rc) { /* mixup and warm-up are the transfer's techniques, not the source's (it stands in for ImageNet) */
+        json_t *train = json_object_get(pc, "train");
+        json_object_set_new(train, "mixup", json_real(0));
+        json_object_set_new(train, "warmup_epochs", json_integer(0));
+    }
     struct train_config tc;
     struct model *m = NULL;
     if (!rc)
@@ -319,22 +338,6 @@ static int open_source(struct lab_run *r, struct tl_data *d, struct source *s)
 
 /* ---- Strategies ---- */
 
-/* The backbone children not named in `unfreeze` (["*"]: none). */
-static json_t *frozen_list(const json_t *unfreeze, int all)
-{
-    json_t *out = json_array();
-    for (int i = 0; i < NBACKBONE; i++) {
-        int open = 0;
-        size_t k;
-        const json_t *u;
-        json_array_foreach(unfreeze, k, u) open |= !strcmp(json_string_value(u) ? json_string_value(u) : "", "*") ||
-                                                   !strcmp(json_string_value(u) ? json_string_value(u) : "", backbone[i]);
-        if (all || !open)
-            json_array_append_new(out, json_string(backbone[i]));
-    }
-    return out;
-}
-
 struct phase {
     json_t *config; /* owned */
     json_t *frozen; /* borrowed from config: train.freeze */
@@ -349,7 +352,7 @@ static int strategy_phases(const json_t *cfg, const char *name, struct phase *ph
     const json_t *s = lab_cfg_get(cfg, key);
     int rc = LAB_OK;
     if (!strcmp(name, "frozen")) {
-        rc = phase_config(cfg, (int)lab_cfg_int(s, "epochs", 5), lab_cfg_num(s, "lr", 0.01), 0, frozen_list(NULL, 1),
+        rc = phase_config(cfg, (int)lab_cfg_int(s, "epochs", 5), lab_cfg_num(s, "lr", 0.01), 0, tl_frozen_children(NULL, 1),
                           NULL, &ph[0].config);
         *n = !rc;
     } else if (!strcmp(name, "finetune")) {
@@ -362,21 +365,27 @@ static int strategy_phases(const json_t *cfg, const char *name, struct phase *ph
                           &ph[0].config);
         *n = !rc;
     } else {
-        const json_t *stages = json_object_get(s, "stages"), *st;
+        json_t *stages;
+        const json_t *st;
         size_t i;
-        if (!json_array_size(stages) || json_array_size(stages) > (size_t)cap)
+        LAB_TRY(tl_gradual_stages(s, &stages));
+        size_t nst = json_array_size(stages);
+        if (!nst || nst > (size_t)cap) {
+            json_decref(stages);
             return lab_err(LAB_EUSAGE, "give train.gradual.stages as a list of {epochs, unfreeze, lr}",
-                           "train.gradual.stages has %zu stages (1 to %d)", json_array_size(stages), cap);
+                           "train.gradual.stages has %zu stages (1 to %d)", nst, cap);
+        }
         json_array_foreach(stages, i, st)
         {
             const json_t *unf = json_object_get(st, "unfreeze");
             double head = lab_cfg_num(st, "lr.head", 1e-3), bb = lab_cfg_num(st, "lr.backbone", head);
-            json_t *frozen = frozen_list(unf, 0);
+            json_t *frozen = tl_frozen_children(unf, 0);
             json_t *groups = json_pack("[{s:s, s:f}]", "prefix", "classifier", "lr", head);
             if ((rc = phase_config(cfg, (int)lab_cfg_int(st, "epochs", 1), bb, 0, frozen, groups, &ph[i].config)))
                 break;
             (*n)++;
         }
+        json_decref(stages);
     }
     for (int i = 0; i < *n; i++)
         ph[i].frozen = json_object_get(json_object_get(ph[i].config, "train"), "freeze");
@@ -421,9 +430,9 @@ static int run_strategy(struct lab_run *r, const char *name, const struct tl_dat
         /* A frozen backbone keeps its pretrained BatchNorm statistics: in
          * train mode they would drift to the new data (and normalise with
          * batch statistics), changing the features it was frozen to keep. */
-        const char *fz[NBACKBONE];
+        const char *fz[TL_NBACKBONE];
         size_t nf = 0;
-        for (size_t k = 0; k < json_array_size(ph[p].frozen) && nf < NBACKBONE; k++)
+        for (size_t k = 0; k < json_array_size(ph[p].frozen) && nf < TL_NBACKBONE; k++)
             fz[nf++] = json_string_value(json_array_get(ph[p].frozen, k));
         effnet_bn_eval(m, fz, bn_eval ? nf : 0);
         char rel[160], ckpt[4200];

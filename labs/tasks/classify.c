@@ -17,6 +17,18 @@ int classify_loss(const ts_tensor *logits, const ts_tensor *labels, double smoot
     return LAB_OK;
 }
 
+int classify_loss_mixed(const ts_tensor *logits, const ts_tensor *labels_a, const ts_tensor *labels_b, double lambda,
+                        double smoothing, ts_tensor **loss)
+{
+    ts_tensor *la, *lb, *wa, *wb;
+    LAB_TRY(classify_loss(logits, labels_a, smoothing, &la));
+    LAB_TRY(classify_loss(logits, labels_b, smoothing, &lb));
+    NN_TRY(ts_mul_scalar(&wa, la, lambda));
+    NN_TRY(ts_mul_scalar(&wb, lb, 1.0 - lambda));
+    NN_TRY(ts_add(loss, wa, wb));
+    return LAB_OK;
+}
+
 static int64_t argmax_row(const float *row, int64_t k)
 {
     int64_t best = 0;

@@ -22,6 +22,10 @@
 /* Cross-entropy over logits [B, K] and labels [B], mean over the batch, with
  * label smoothing as torch.nn.CrossEntropyLoss(label_smoothing=s). */
 int classify_loss(const ts_tensor *logits, const ts_tensor *labels, double smoothing, ts_tensor **loss);
+/* The mixup loss, the solution's mixup_criterion:
+ * lambda * loss(labels_a) + (1 - lambda) * loss(labels_b). */
+int classify_loss_mixed(const ts_tensor *logits, const ts_tensor *labels_a, const ts_tensor *labels_b, double lambda,
+                        double smoothing, ts_tensor **loss);
 
 /* Metrics of one evaluation, computed on the host from its logits. */
 struct classify_metrics {

@@ -80,6 +80,35 @@ out=$(cat "$TEST_TMP/out2")
 expect_match "$out" "source: cached lab-quick/efficientnet_b0.fashion_mnist_0-4@$rev"
 [ -s "$TEST_TMP/run2/models/frozen/model.safetensors" ] || fail "the offline run (exit $rc) trained no frozen model: $out"
 
+# The solution's techniques by configuration, offline on the cached source:
+# its 4-stage gradual_unfreeze rule (classifier; + bn2; + conv_head; + blocks)
+# and mixup 0.2.
+rc=0; HF_HUB_OFFLINE=1 "$LAB_BIN" run 2.2.2 "${SMALL[@]}" --set strategy=gradual --set train.gradual.rule=solution \
+  --set train.gradual.solution.epochs=4 --set train.mixup=0.2 --set data.eval_subset=64 --out "$TEST_TMP/run3" \
+  >"$TEST_TMP/out3" 2>&1 || rc=$?
+out=$(cat "$TEST_TMP/out3")
+expect_match "$out" 'mixup: alpha 0.2, one lambda'
+expect_match "$out" "gradual phase 1/4: 1 epoch\(s\), lr 0.0001 \(head: its group's\), $((1280 * 5 + 5)) of"
+"$PY" - "$TEST_TMP/run3" "$TEST_TMP/out3" "$LAB_SRC/../shared/reference/2.2.2-efficientnet_b0.tsv" <<'PYEOF' || fail "the solution's stages are wrong"
+import json, os, re, sys
+run, out, tsv = sys.argv[1:4]
+m = json.load(open(run + "/metrics.json"))["models"]["gradual"]
+assert [e["phase"] for e in m["epochs"]] == [1, 2, 3, 4], m["epochs"]
+counts = [int(c) for c in re.findall(r"gradual phase \d/4: .* (\d+) of \d+ parameters trainable", open(out).read())]
+assert len(counts) == 4, counts
+if os.path.exists(tsv):  # each stage adds the reference's bn2, conv_head, blocks parameters
+    size = {}
+    for l in open(tsv):
+        r = l.rstrip("\n").split("\t")
+        if l[0] != "#" and not l.startswith("key\t") and r[2] == "param":
+            n = 1
+            for d in r[1].split("x"):
+                n *= int(d)
+            size[r[0]] = n
+    part = lambda p: sum(v for k, v in size.items() if k.startswith(p))
+    assert [b - a for a, b in zip(counts, counts[1:])] == [part("bn2."), part("conv_head."), part("blocks.")], counts
+PYEOF
+
 # Full mode offline, without timm's weights in the cache: a clear error naming the snapshot.
 expect_exit 3 env HF_HUB_OFFLINE=1 "$LAB_BIN" run 2.2.2 --device cpu --set data.dataset=fashion-mnist --set data.num_classes=10 \
   --set strategy=frozen --out "$TEST_TMP/full"

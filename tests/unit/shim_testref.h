@@ -19,6 +19,9 @@ void shim_ref_expect(const char *dir, const char *name, const ts_tensor *got, do
 /* The same check, returning non-zero with the reason in why instead of
  * failing the test. */
 int shim_ref_compare(const char *dir, const char *name, const ts_tensor *got, double rtol, char *why, size_t cap);
+/* Copies PREFIX<name> of the reference into every entry <name> of params
+ * (weights and buffers), asserting that each is there. */
+void shim_ref_copy_params(const char *dir, const char *prefix, ts_params *params);
 /* The contents of DIR/NAME.txt (malloc'd). */
 char *shim_ref_text(const char *dir, const char *name);
 

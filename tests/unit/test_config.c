@@ -10,7 +10,7 @@
 static const char *manifest_text =
     "{\"config\": {\"model\": \"all\", \"per_model\": {},"
     "  \"data\": {\"train_subset\": 0, \"num_classes\": 10},"
-    "  \"train\": {\"epochs\": 10, \"batch_size\": 128, \"lr\": 0.01}},"
+    "  \"train\": {\"epochs\": 10, \"batch_size\": 128, \"lr\": 0.01, \"mixup\": 0.0}},"
     " \"quick\": {\"data\": {\"train_subset\": 5000}, \"train\": {\"epochs\": 1},"
     "  \"per_model\": {\"small\": {\"data\": {\"train_subset\": 0}, \"train\": {\"batch_size\": 32, \"lr\": 0.05}},"
     "                \"big\": {\"train\": {\"batch_size\": 16}}}}}";
@@ -109,6 +109,7 @@ START_TEST(test_set_rejects_values_out_of_range)
         {"train.lr=1e300", "train.lr"},
         {"data.num_classes=0", "data.num_classes"},
         {"data.train_subset=-5", "data.train_subset"},
+        {"train.mixup=-0.2", "train.mixup"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *cfg = resolve(1);
@@ -117,7 +118,7 @@ START_TEST(test_set_rejects_values_out_of_range)
         ck_assert_msg(strstr(lab_err_message(), bad[i].key) && strstr(lab_err_message(), value) &&
                           strstr(lab_err_message(), "out of range"),
                       "%s: %s", bad[i].set, lab_err_message());
-        ck_assert_msg(strstr(lab_err_fix(), " from ") || strstr(lab_err_fix(), "above"), "%s: fix '%s'", bad[i].set,
+        ck_assert_msg(strstr(lab_err_fix(), " from ") || strstr(lab_err_fix(), "above") || strstr(lab_err_fix(), "at least"), "%s: fix '%s'", bad[i].set,
                       lab_err_fix());
         /* nothing changed */
         json_t *ref = resolve(1);
@@ -128,6 +129,7 @@ START_TEST(test_set_rejects_values_out_of_range)
     ck_assert_int_eq(lab_config_set(cfg, "train.batch_size=65536"), 0);
     ck_assert_int_eq(lab_config_set(cfg, "train.lr=10"), 0);
     ck_assert_int_eq(lab_config_set(cfg, "data.num_classes=2"), 0);
+    ck_assert_int_eq(lab_config_set(cfg, "train.mixup=0.2"), 0);
     ck_assert_int_eq(lab_config_validate(cfg), 0);
     json_decref(cfg);
 }

@@ -282,6 +282,7 @@ START_TEST(test_augment_from_json)
     data = json_loads("{\"augment\": {\"mixup\": 0.2}}", 0, &e);
     ck_assert_int_eq(ds_augment_from_json(data, &a), LAB_EUSAGE);
     ck_assert_ptr_nonnull(strstr(lab_err_message(), "mixup"));
+    ck_assert_ptr_nonnull(strstr(lab_err_fix(), "train.mixup"));
     json_decref(data);
 }
 END_TEST

@@ -158,6 +158,24 @@ char *shim_ref_text(const char *dir, const char *name)
     return buf;
 }
 
+void shim_ref_copy_params(const char *dir, const char *prefix, ts_params *params)
+{
+    int grad = ts_no_grad_push();
+    for (size_t i = 0; i < ts_params_count(params); i++) {
+        const char *name;
+        ts_tensor *t;
+        int kind, group;
+        char ref[200];
+        ck_assert_int_eq(ts_params_at(params, i, &name, &t, &kind, &group), TS_OK);
+        snprintf(ref, sizeof ref, "%s%s", prefix, name);
+        ts_tensor *want = shim_ref_load(dir, ref, NULL);
+        ck_assert_msg(want, "no %s in the reference", ref);
+        ck_assert_int_eq(ts_copy_(t, want), TS_OK);
+        ts_tensor_free(want);
+    }
+    ts_grad_mode_pop(grad);
+}
+
 START_TEST(test_expect_catches_a_wrong_tensor)
 {
     /* The comparison itself, checked by a forked child that must fail. */

@@ -29,20 +29,7 @@ START_TEST(test_train_step_matches_pytorch)
     ck_assert_int_eq(ts_manual_seed(1), TS_OK);
     struct model *m;
     ck_assert_int_eq(lenet5_create(10, 0, &m), LAB_OK);
-    int grad = ts_no_grad_push();
-    for (size_t i = 0; i < ts_params_count(m->params); i++) {
-        const char *name;
-        ts_tensor *t;
-        int kind, group;
-        char ref[160];
-        ck_assert_int_eq(ts_params_at(m->params, i, &name, &t, &kind, &group), TS_OK);
-        snprintf(ref, sizeof ref, "init.%s", name);
-        ts_tensor *init = shim_ref_load(dir, ref, NULL);
-        ck_assert_msg(init, "no %s in the reference", ref);
-        ck_assert_int_eq(ts_copy_(t, init), TS_OK);
-        ts_tensor_free(init);
-    }
-    ts_grad_mode_pop(grad);
+    shim_ref_copy_params(dir, "init.", m->params);
 
     json_t *groups = json_pack("[{s:s, s:f, s:f}]", "prefix", "fc3.", "lr", 3e-3, "weight_decay", 0.0);
     json_t *freeze = json_pack("[s]", "conv1.");
