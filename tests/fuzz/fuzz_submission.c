@@ -15,6 +15,7 @@
 #include "grader/checks.h"
 #include "grader/submission.h"
 #include "grader/tensors.h"
+#include "grader/weights_q4.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -79,6 +80,75 @@ static size_t tar_gz(uint8_t *out, size_t cap, const int *index, const void *con
     return used + 1;
 }
 
+/* Weights as `lab submit` sends them by default (4 bits, grader/weights_q4.h)
+ * and broken variants of the encoding; the submission reader decodes them
+ * when it opens the model. */
+enum q4_variant { Q4_VALID, Q4_SHORT_CODES, Q4_HUGE_SHAPE, Q4_NAN_STEP, Q4_NO_PARAMS, Q4_NVARIANTS };
+static const char *const q4_names[Q4_NVARIANTS] = {"q4-valid", "q4-short-codes", "q4-huge-shape", "q4-nan-step",
+                                                   "q4-no-params"};
+
+static int q4_model(enum q4_variant v, void **out, size_t *len)
+{
+    enum { COLS = 21870, N = 3 * COLS }; /* just over WQ4_MIN_ELEMS; the last group of 64 partial */
+    static float w[N];
+    for (int i = 0; i < N; i++)
+        w[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    int64_t ws[2] = {3, COLS};
+    st_writer *wr;
+    void *plain = NULL;
+    size_t plain_len = 0;
+    st_file *f = NULL;
+    struct wq4_stats stats;
+    if (st_writer_new(&wr))
+        return -1;
+    st_writer_add(wr, "fc.weight", ST_F32, 2, ws, w, sizeof w);
+    int rc = st_writer_to_memory(wr, &plain, &plain_len);
+    st_writer_free(wr);
+    if (!rc)
+        rc = st_open_memory(plain, plain_len, "seed", &f);
+    if (!rc)
+        rc = wq4_encode(f, out, len, &stats);
+    st_close(f);
+    free(plain);
+    if (rc || v == Q4_VALID)
+        return rc;
+    /* A variant: the encoded tensors again, one of them broken. */
+    st_file *enc = NULL;
+    if (st_open_memory(*out, *len, "seed", &enc) || st_writer_new(&wr)) {
+        st_close(enc);
+        return -1;
+    }
+    st_writer_set_metadata(wr, "lab.weights", WQ4_ENCODING);
+    for (size_t i = 0; i < st_count(enc); i++) {
+        const struct st_tensor *t = st_at(enc, i);
+        int64_t shape[ST_MAX_DIMS];
+        memcpy(shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+        static uint8_t data[1 << 16];
+        size_t nbytes = t->nbytes < sizeof data ? t->nbytes : sizeof data;
+        memcpy(data, t->data, nbytes);
+        const char *name = t->name;
+        size_t nl = strlen(name);
+        if (v == Q4_SHORT_CODES && nl > 3 && !strcmp(name + nl - 3, ":q4")) {
+            shape[0]--;
+            nbytes--;
+        } else if (v == Q4_HUGE_SHAPE && strstr(name, ":q4.shape")) {
+            int64_t huge = (int64_t)1 << 40;
+            memcpy(data, &huge, sizeof huge);
+        } else if (v == Q4_NAN_STEP && strstr(name, ":q4.params")) {
+            data[2] = 0x00, data[3] = 0x7e; /* the first group's step: an fp16 NaN */
+        } else if (v == Q4_NO_PARAMS && strstr(name, ":q4.params")) {
+            continue;
+        }
+        st_writer_add(wr, name, t->dtype, t->ndim, shape, data, nbytes);
+    }
+    free(*out);
+    *out = NULL;
+    rc = st_writer_to_memory(wr, out, len);
+    st_writer_free(wr);
+    st_close(enc);
+    return rc;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
@@ -119,6 +189,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (inputs)
         n = put_chunk(seed, n, 6, inputs, inputs_len);
     write_seed(dir, "valid", seed, n);
+    for (int v = 0; v < Q4_NVARIANTS; v++) { /* the valid submission with weights at 4 bits */
+        void *q4 = NULL;
+        size_t q4_len = 0;
+        if (q4_model((enum q4_variant)v, &q4, &q4_len) == 0 && n + 3 + q4_len <= sizeof seed) {
+            static uint8_t with[1 << 16];
+            memcpy(with, seed, n);
+            write_seed(dir, q4_names[v], with, put_chunk(with, n, 5, q4, q4_len));
+        }
+        free(q4);
+    }
     write_seed(dir, "no-manifest", seed, put_chunk(seed, 0, 0, info, strlen(info)));
     /* Valid, with a tensor one element over the cap: its refusal once read
      * the tensor's name from the closed file (a use after free). */
@@ -155,6 +235,11 @@ static void read_like_checks(const struct submission *s)
 {
     for (size_t i = 0; i < s->n_models; i++) {
         const struct sub_model *m = &s->models[i];
+        for (size_t k = 0; m->weights && k < st_count(m->weights); k++) {
+            const char *name = st_at(m->weights, k)->name;
+            if (strstr(name, ":q4"))
+                abort(); /* open decodes 4-bit weights or refuses them; a check never sees the encoding */
+        }
         for (size_t k = 0; m->predictions && k < st_count(m->predictions); k++) {
             const struct st_tensor *t = st_at(m->predictions, k);
             float *f;
