@@ -51,9 +51,9 @@ uint64_t ds_rng_below(struct ds_rng *r, uint64_t n)
 
 double ds_rng_normal(struct ds_rng *r)
 {
-    /* Box-Muller; 1 - u keeps the logarithm finite. */
-    double u = 1.0 - ds_rng_uniform(r), v = ds_rng_uniform(r);
-    return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+    /* Box-Muller; the floor keeps the logarithm finite. */
+    double u = ds_rng_uniform(r), v = ds_rng_uniform(r);
+    return sqrt(-2.0 * log(u > 1e-12 ? u : 1e-12)) * cos(2.0 * M_PI * v);
 }
 
 double ds_rng_gamma(struct ds_rng *r, double shape)

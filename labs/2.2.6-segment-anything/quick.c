@@ -6,6 +6,7 @@
  * prompts are deterministic so that a grader can regenerate them: every
  * instance's exact box, and its pixel nearest the instance's centroid. */
 #include "labs/2.2.6-segment-anything/quick.h"
+#include "labs/2.2.6-segment-anything/quick_plots.h"
 
 #include "base/error.h"
 #include "datasets/loaders.h"
@@ -64,13 +65,6 @@ int sam_quick_config(const json_t *config, struct sam_config *c)
     return sam_config_check(c);
 }
 
-/* normal(0, 1) by Box-Muller */
-static double gauss(struct ds_rng *r)
-{
-    double u = ds_rng_uniform(r), v = ds_rng_uniform(r);
-    return sqrt(-2.0 * log(u > 1e-12 ? u : 1e-12)) * cos(2.0 * M_PI * v);
-}
-
 static int get_canvas(const struct ds_dataset *d, size_t i, int S, struct ds_sample *smp)
 {
     memset(smp, 0, sizeof *smp);
@@ -105,7 +99,7 @@ static int sample_batch(const struct ds_dataset *d, const struct qcfg *q, struct
             b->truth[(size_t)i * px + p] = m[p] ? 1.0f : 0.0f, area += m[p] != 0;
         for (int k = 0; k < 4; k++) {
             const float *bx = smp.boxes[j];
-            double side = k % 2 ? bx[3] - bx[1] : bx[2] - bx[0], n = gauss(rng) * q->jitter * side;
+            double side = k % 2 ? bx[3] - bx[1] : bx[2] - bx[0], n = ds_rng_normal(rng) * q->jitter * side;
             if (n > q->jitter_max)
                 n = q->jitter_max;
             if (n < -q->jitter_max)
@@ -228,7 +222,7 @@ static int train(struct lab_run *r, struct model *m, const struct ds_dataset *tr
 
 struct preds {
     uint8_t *masks;
-    float *iou, *prompts;
+    float *iou, *prompts, *row_iou; /* row_iou: each mask's IoU with its instance */
     int64_t *image_index;
     size_t n, cap;
     double iou_sum[2];
@@ -273,6 +267,7 @@ static int eval_image(struct model *m, const struct ds_sample *smp, int S, ts_de
         size_t in_px = 0, un = 0;
         for (size_t k = 0; k < px; k++)
             in_px += pm[k] && tm[k], un += pm[k] || tm[k];
+        p->row_iou[p->n + (size_t)r] = un ? (float)((double)in_px / (double)un) : 0.0f;
         p->iou_sum[kind] += un ? (double)in_px / (double)un : 0.0;
         p->count[kind]++;
         float *pp = p->prompts + (p->n + (size_t)r) * 4;
@@ -295,7 +290,8 @@ static int evaluate(struct model *m, const struct ds_dataset *ev, const struct q
     p->iou = malloc(sizeof(float) * p->cap);
     p->prompts = malloc(sizeof(float) * 4 * p->cap);
     p->image_index = malloc(sizeof(int64_t) * p->cap);
-    int rc = p->masks && p->iou && p->prompts && p->image_index ? LAB_OK
+    p->row_iou = malloc(sizeof(float) * p->cap);
+    int rc = p->masks && p->iou && p->prompts && p->image_index && p->row_iou ? LAB_OK
                                                                 : lab_err(LAB_EINTERNAL, NULL, "out of memory");
     int grad = ts_no_grad_push();
     for (size_t i = 0; !rc && i < ev->n; i++) {
@@ -398,6 +394,11 @@ int sam_quick_run(struct lab_run *r)
         json_object_set_new(mm, "eval_ms_per_image", json_real(ms));
         rc = save_predictions(r, &p, q.size, ev->n);
     }
+    if (!rc) {
+        struct sam_quick_rows rows = {.masks = p.masks, .prompts = p.prompts, .iou = p.row_iou,
+                                      .image_index = p.image_index, .n = p.n, .S = q.size};
+        rc = sam_quick_plots(r, json_object_get(mm, "curve"), ev, &rows, 8);
+    }
     char path[4200];
     if (!rc) {
         json_t *meta = json_pack("{s:s, s:s, s:s}", "format", "pt", "lab", "2.2.6", "model", "sam");
@@ -415,7 +416,7 @@ int sam_quick_run(struct lab_run *r)
         rc = lab_run_save_metrics(r);
     }
     json_decref(mm);
-    free(p.masks), free(p.iou), free(p.prompts), free(p.image_index);
+    free(p.masks), free(p.iou), free(p.prompts), free(p.image_index), free(p.row_iou);
     model_free(m);
     ds_dataset_free(tr);
     ds_dataset_free(ev);

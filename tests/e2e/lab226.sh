@@ -36,6 +36,14 @@ P = t["masks"].shape[0]
 assert P == 2 * s["instances"] and tuple(t["masks"].shape[1:]) == (64, 64), t["masks"].shape
 assert int(t["masks"].max()) <= 1 and tuple(t["prompts"].shape) == (P, 4), t["prompts"].shape
 assert t["image_index"].shape[0] == P and t["indices"].tolist() == list(range(200))
+from PIL import Image
+loss = Image.open(d + "/plots/loss.png")
+grid = Image.open(d + "/plots/prompt-masks.png").convert("RGB")
+tile = 64 * 3  # plot_image_grid draws each 64 px mosaic 3x
+assert grid.width >= 8 * tile and grid.height >= 2 * tile, grid.size  # 8 mosaics, a box and a point tile each
+# the first tile (8 px margin, 40 px title): a gray mosaic with its box prompts drawn in colour
+first = grid.crop((8, 40, 8 + tile, 40 + tile))
+assert any(r != g or g != b for r, g, b in first.getdata()), "no prompt drawn on the first mosaic"
 PYEOF
 
 cd "$TEST_TMP"
