@@ -29,8 +29,10 @@ struct predict_opts {
     const char *box;
     int multimask, cutout;
     /* 2.2.6: every mask automatically (the course's generator settings);
-     * points_per_side 0 keeps the course's 32 */
+     * points_per_side 0 keeps the course's 32, a negative threshold the
+     * course's 0.88 / 0.95 */
     int auto_masks, points_per_side;
+    double pred_iou_thresh, stability_thresh;
 };
 
 /* Writes out/predictions.json (per image: source, top-5 class ids, names

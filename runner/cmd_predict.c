@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE, O_CONF, O_IOU, O_IMGSZ, O_CLASSES, O_MAX_DET,
-       O_POINT, O_BOX, O_MULTIMASK, O_CUTOUT, O_AUTO, O_PPS };
+       O_POINT, O_BOX, O_MULTIMASK, O_CUTOUT, O_AUTO, O_PPS, O_PRED_IOU, O_STABILITY };
 #define MAX_POINTS 64
 
 const struct lab_opt lab_predict_options[] = {
@@ -26,12 +26,14 @@ const struct lab_opt lab_predict_options[] = {
     {O_CUTOUT, "cutout", 0, LAB_OPT_FLAG, NULL, "2.2.6: also write cutout.png, the image with the background\nremoved (RGBA, the best mask as alpha)", 0, 0, NULL},
     {O_AUTO, "auto", 0, LAB_OPT_FLAG, NULL, "2.2.6: generate every mask (points_per_side 32, crop_n_layers 1,\npred_iou_thresh 0.88, stability 0.95, min region 100) into auto.json", 0, 0, NULL},
     {O_PPS, "points-per-side", 0, LAB_OPT_INT, "N", "2.2.6 --auto: the point grid's side (default 32)", 1, 256, NULL},
+    {O_PRED_IOU, "pred-iou-thresh", 0, LAB_OPT_NUM, "X", "2.2.6 --auto: keep masks whose predicted IoU exceeds X\n(default 0.88)", 0, 1, NULL},
+    {O_STABILITY, "stability-thresh", 0, LAB_OPT_NUM, "X", "2.2.6 --auto: keep masks whose stability score reaches X\n(default 0.95)", 0, 1, NULL},
     {0},
 };
 
 int cmd_predict(int argc, char **argv)
 {
-    struct predict_opts o = {.device = "auto", .conf = -1, .iou = -1};
+    struct predict_opts o = {.device = "auto", .conf = -1, .iou = -1, .pred_iou_thresh = -1, .stability_thresh = -1};
     const char *points[MAX_POINTS];
     int c;
     struct lab_opts p;
@@ -58,6 +60,8 @@ int cmd_predict(int argc, char **argv)
         case O_CUTOUT: o.cutout = 1; break;
         case O_AUTO: o.auto_masks = 1; break;
         case O_PPS: o.points_per_side = (int)p.ival; break;
+        case O_PRED_IOU: o.pred_iou_thresh = p.num; break;
+        case O_STABILITY: o.stability_thresh = p.num; break;
         }
     }
     if (c < 0)

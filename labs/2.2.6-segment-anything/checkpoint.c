@@ -25,7 +25,15 @@ static int infer(const char *path, const struct ts_host_tensor *t, size_t n, str
     if (!pos || pos->ndim != 4 || pos->shape[3] < 1)
         return lab_err(LAB_EUSAGE, "use a Segment Anything checkpoint such as sam_vit_b_01ec64.pth (`lab fetch sam-vit-b`)",
                        "%s has no image_encoder.pos_embed [1, 64, 64, C]: not a SAM state dict", path);
-    int C = (int)pos->shape[3], depth = 0, hd = 0, n_global = 0, global[SAM_MAX_GLOBAL];
+    /* The grid, patch and window follow from the shapes, so a small SAM
+     * (lab 2.2.6's quick one: 8x8 grid, patch 8, window 4) loads as the
+     * official ones (64x64, 16, 14) do. */
+    const struct ts_host_tensor *proj = find(t, n, "image_encoder.patch_embed.proj.weight");
+    int C = (int)pos->shape[3], grid = (int)pos->shape[1], depth = 0, hd = 0, window = 0, n_global = 0,
+        global[SAM_MAX_GLOBAL];
+    if (!proj || proj->ndim != 4 || proj->shape[2] < 1 || proj->shape[2] != proj->shape[3] || pos->shape[2] != grid)
+        return lab_err(LAB_EUSAGE, "use a Segment Anything checkpoint such as sam_vit_b_01ec64.pth (`lab fetch sam-vit-b`)",
+                       "%s: no square image_encoder.patch_embed.proj.weight and pos_embed grid", path);
     char name[128];
     for (;;) {
         snprintf(name, sizeof name, "image_encoder.blocks.%d.attn.rel_pos_h", depth);
@@ -33,14 +41,20 @@ static int infer(const char *path, const struct ts_host_tensor *t, size_t n, str
         if (!r || r->ndim != 2 || depth == SAM_MAX_DEPTH)
             break;
         hd = (int)r->shape[1];
-        if (r->shape[0] == 2 * SAM_GRID - 1 && n_global < SAM_MAX_GLOBAL)
+        if (r->shape[0] == 2 * grid - 1 && n_global < SAM_MAX_GLOBAL)
             global[n_global++] = depth;
+        else
+            window = (int)(r->shape[0] + 1) / 2;
         depth++;
     }
     if (depth == 0 || hd < 1 || C % hd)
         return lab_err(LAB_EUSAGE, "use a Segment Anything checkpoint (relative positions in every block)",
                        "%s: no image_encoder.blocks.N.attn.rel_pos_h that fits width %d", path, C);
     sam_config_custom(c, C, depth, C / hd, n_global, global);
+    c->patch = (int)proj->shape[2];
+    c->img_size = grid * c->patch;
+    if (window > 0)
+        c->window = window;
     return sam_config_check(c);
 }
 
@@ -60,7 +74,7 @@ static int load_items(const char *path, const struct ts_host_tensor *t, size_t n
         ts_load_report_free(&rep);
         model_free(m);
         return lab_err(LAB_EUSAGE, "use the official checkpoint unchanged (a plain state dict)",
-                       "%s does not load into SAM (width %d, depth %d)%s", path, c.embed_dim, c.depth, buf);
+                       "%s does not load into SAM (width %d, depth %d): %s", path, c.embed_dim, c.depth, buf);
     }
     ts_load_report_free(&rep);
     *out = m;

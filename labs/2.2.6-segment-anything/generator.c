@@ -148,7 +148,7 @@ static int crop_pass(struct sam_predictor *p, const struct ds_image *im, const i
         if (!rc)
             rc = sam_decode(p->model, p->embeddings, sparse, dense, 1, &low, &iou);
         if (!rc)
-            rc = sam_postprocess(low, p->in_h, p->in_w, ch, cw, &post);
+            rc = sam_postprocess(low, p->img_size, p->in_h, p->in_w, ch, cw, &post);
         if (!rc && (ts_to_host(post, TS_F32, logit, sizeof *logit * hw * 3 * (size_t)B) ||
                     ts_to_host(iou, TS_F32, ious, sizeof *ious * 3 * (size_t)B)))
             rc = nn_fail(TS_ETORCH, "reading masks");

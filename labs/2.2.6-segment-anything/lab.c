@@ -157,8 +157,8 @@ static int write_outputs(const struct predict_opts *o, const struct ds_image *im
              .nbytes = (size_t)K * hw},
             {.name = "iou_predictions", .dtype = TS_F32, .ndim = 2, .shape = {1, K}, .data = iou,
              .nbytes = (size_t)K * sizeof(float)},
-            {.name = "low_res_masks", .dtype = TS_F32, .ndim = 4, .shape = {1, K, SAM_LOWRES, SAM_LOWRES},
-             .data = low, .nbytes = (size_t)K * SAM_LOWRES * SAM_LOWRES * sizeof(float)}};
+            {.name = "low_res_masks", .dtype = TS_F32, .ndim = 4, .shape = {1, K, sam_predictor_lowres(p), sam_predictor_lowres(p)},
+             .data = low, .nbytes = (size_t)K * sam_predictor_lowres(p) * sam_predictor_lowres(p) * sizeof(float)}};
         char path[4200];
         snprintf(path, sizeof path, "%s/outputs.safetensors", o->out);
         rc = weights_save_host(t, 3, path, NULL);
@@ -254,6 +254,10 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
         ao.min_mask_region_area = 100;
         if (o->points_per_side > 0)
             ao.points_per_side = o->points_per_side;
+        if (o->pred_iou_thresh >= 0)
+            ao.pred_iou_thresh = o->pred_iou_thresh;
+        if (o->stability_thresh >= 0)
+            ao.stability_score_thresh = o->stability_thresh;
         struct sam_amg_result res;
         rc = sam_amg_generate(&p, &im, &ao, &res);
         if (!rc) {
@@ -284,12 +288,12 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
         if (!rc) {
             masks = malloc((size_t)K * hw);
             iou = malloc(sizeof *iou * (size_t)K);
-            low = malloc(sizeof *low * (size_t)K * SAM_LOWRES * SAM_LOWRES);
+            low = malloc(sizeof *low * (size_t)K * sam_predictor_lowres(&p) * sam_predictor_lowres(&p));
             if (!masks || !iou || !low)
                 rc = lab_err(LAB_EINTERNAL, NULL, "out of memory for the masks");
         }
         if (!rc && (ts_to_host(mt, TS_U8, masks, (size_t)K * hw) || ts_to_host(it, TS_F32, iou, sizeof *iou * (size_t)K) ||
-                    ts_to_host(lt, TS_F32, low, sizeof *low * (size_t)K * SAM_LOWRES * SAM_LOWRES)))
+                    ts_to_host(lt, TS_F32, low, sizeof *low * (size_t)K * sam_predictor_lowres(&p) * sam_predictor_lowres(&p))))
             rc = nn_fail(TS_ETORCH, "reading the masks");
         ts_scope_end();
         if (!rc)

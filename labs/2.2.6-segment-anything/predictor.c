@@ -22,8 +22,10 @@ int sam_predictor_init(struct sam_predictor *p, struct model *m, const char *che
     if (!sam_config_of(m))
         return lab_err(LAB_EINTERNAL, NULL, "the predictor needs a SAM model, not %s", m ? m->name : "(null)");
     p->model = m;
+    p->img_size = sam_config_of(m)->img_size;
     struct stat st;
-    if (checkpoint_path && cache_dir && stat(checkpoint_path, &st) == 0) {
+    /* The disk cache holds the official models' 64x64 embedding grid. */
+    if (checkpoint_path && cache_dir && p->img_size == SAM_IMG && stat(checkpoint_path, &st) == 0) {
         char id[4200];
         int n = snprintf(id, sizeof id, "%s|%lld|%lld", checkpoint_path, (long long)st.st_size,
                          (long long)st.st_mtime);
@@ -31,6 +33,12 @@ int sam_predictor_init(struct sam_predictor *p, struct model *m, const char *che
         p->cache_dir = cache_dir;
     }
     return LAB_OK;
+}
+
+int sam_predictor_lowres(const struct sam_predictor *p)
+{
+    const struct sam_config *c = sam_config_of(p->model);
+    return 4 * c->img_size / c->patch;
 }
 
 void sam_predictor_free(struct sam_predictor *p)
@@ -97,9 +105,9 @@ static int cache_write(const struct sam_predictor *p)
     return rc;
 }
 
-/* resized HWC bytes -> [1, 3, 1024, 1024]: (x - mean) / std, zero padding
+/* resized HWC bytes -> [1, 3, img, img]: (x - mean) / std, zero padding
  * right and bottom after normalizing, as Sam.preprocess */
-static int preprocess(const struct ds_image *rs, ts_device dev, ts_tensor **x)
+static int preprocess(const struct ds_image *rs, int img, ts_device dev, ts_tensor **x)
 {
     ts_tensor *u8, *chw, *f, *mean, *std, *c, *nrm, *b;
     int64_t hwc[3] = {rs->h, rs->w, rs->c}, perm[3] = {2, 0, 1};
@@ -111,7 +119,7 @@ static int preprocess(const struct ds_image *rs, ts_device dev, ts_tensor **x)
         mv[i] = (float)SAM_PIXEL_MEAN[i];
         sv[i] = (float)SAM_PIXEL_STD[i];
     }
-    int64_t s3[3] = {3, 1, 1}, pads[4] = {0, SAM_IMG - rs->w, 0, SAM_IMG - rs->h};
+    int64_t s3[3] = {3, 1, 1}, pads[4] = {0, img - rs->w, 0, img - rs->h};
     NN_TRY(ts_from_host(&mean, mv, TS_F32, 3, s3, dev));
     NN_TRY(ts_from_host(&std, sv, TS_F32, 3, s3, dev));
     NN_TRY(ts_sub(&c, f, mean));
@@ -153,7 +161,7 @@ int sam_predictor_set_image(struct sam_predictor *p, const struct ds_image *im)
         snprintf(p->image_hash, sizeof p->image_hash, "%s", hash);
         p->orig_h = rgb.h;
         p->orig_w = rgb.w;
-        sam_preprocess_shape(rgb.h, rgb.w, SAM_IMG, &p->in_h, &p->in_w);
+        sam_preprocess_shape(rgb.h, rgb.w, p->img_size, &p->in_h, &p->in_w);
         p->from_cache = p->cache_dir && cache_read(p) == 0;
         p->encode_ms = 0;
     }
@@ -170,7 +178,7 @@ int sam_predictor_set_image(struct sam_predictor *p, const struct ds_image *im)
             ts_scope_begin();
             int prev = ts_no_grad_push();
             ts_tensor *x = NULL, *e = NULL;
-            rc = preprocess(&rs, ts_device_of(any), &x);
+            rc = preprocess(&rs, p->img_size, ts_device_of(any), &x);
             if (!rc)
                 rc = sam_encode(p->model, x, NULL, &e);
             ts_grad_mode_pop(prev);
@@ -221,7 +229,7 @@ int sam_predictor_predict(struct sam_predictor *p, const struct sam_query *q, ts
     if (!rc)
         rc = sam_decode(p->model, p->embeddings, sparse, dense, q->multimask, low_res, iou);
     if (!rc)
-        rc = sam_postprocess(*low_res, p->in_h, p->in_w, p->orig_h, p->orig_w, &post);
+        rc = sam_postprocess(*low_res, p->img_size, p->in_h, p->in_w, p->orig_h, p->orig_w, &post);
     ts_grad_mode_pop(prev);
     LAB_TRY(rc);
     NN_TRY(ts_gt_scalar(masks, post, 0.0));

@@ -1,8 +1,10 @@
 /* SamPredictor (segment_anything/predictor.py) over labs/models/sam.h: the
- * image is resized (long side 1024, Pillow bilinear), normalized and padded
- * once, its embedding kept in memory and, with a cache directory, on disk
- * under the image's hash and the checkpoint's identity, so a second run on
- * the same image skips the encoder. Prompts are in the original image's
+ * image is resized (long side the model's input size: 1024 for the official
+ * models, 64 for lab 2.2.6's quick one; Pillow bilinear), normalized and
+ * padded once, its embedding kept in memory and, for the official models
+ * with a cache directory, on disk under the image's hash and the
+ * checkpoint's identity, so a second run on the same image skips the
+ * encoder. Prompts are in the original image's
  * pixels and are scaled per axis as SamPredictor scales them. */
 #ifndef LAB_SAM_PREDICTOR_H
 #define LAB_SAM_PREDICTOR_H
@@ -15,6 +17,7 @@ struct sam_predictor {
     char checkpoint[80];  /* identity of the weights (cache key part) */
     const char *cache_dir; /* NULL: memory only */
     char image_hash[80];  /* "" before set_image */
+    int img_size;         /* the model's input side: 1024 for the official models */
     int orig_h, orig_w, in_h, in_w;
     ts_tensor *embeddings; /* [1, 256, 64, 64], owned */
     int from_cache;        /* the last set_image read the disk cache */
@@ -30,6 +33,10 @@ void sam_predictor_free(struct sam_predictor *p);
  * embedding belongs to the predictor (sam_predictor_free). */
 int sam_predictor_set_image(struct sam_predictor *p, const struct ds_image *im);
 
+/* The side of the decoder's low-res logits, 4x the embedding grid: 256 for
+ * the official models. */
+int sam_predictor_lowres(const struct sam_predictor *p);
+
 struct sam_query {
     int n_points;
     const double *points; /* [n, 2] x, y in original pixels */
@@ -39,7 +46,7 @@ struct sam_query {
     int multimask;
 };
 /* -> masks [1, K, H, W] bool at the original size, iou [1, K], low_res
- * [1, K, 256, 256] logits; K = 3 with multimask, else 1. Tensors belong to
+ * [1, K, l, l] logits (l = sam_predictor_lowres(p)); K = 3 with multimask, else 1. Tensors belong to
  * the caller's scope. */
 int sam_predictor_predict(struct sam_predictor *p, const struct sam_query *q, ts_tensor **masks, ts_tensor **iou,
                           ts_tensor **low_res);

@@ -6,6 +6,7 @@
  * prompts are deterministic so that a grader can regenerate them: every
  * instance's exact box, and its pixel nearest the instance's centroid. */
 #include "labs/2.2.6-segment-anything/quick.h"
+#include "labs/2.2.6-segment-anything/quick_auto.h"
 #include "labs/2.2.6-segment-anything/quick_plots.h"
 
 #include "base/error.h"
@@ -25,7 +26,7 @@
 
 
 struct qcfg {
-    int size, steps, batch, log_every;
+    int size, steps, batch, log_every, multimask;
     int64_t train_n, eval_n;
     double lr, wd, jitter, jitter_max, max_seconds;
     struct sam_quick_weights w;
@@ -38,6 +39,7 @@ static void cfg_of(const json_t *c, struct qcfg *q)
     q->steps = (int)lab_cfg_int(c, "train.steps", 600);
     q->batch = (int)lab_cfg_int(c, "train.batch_size", 8);
     q->log_every = (int)lab_cfg_int(c, "train.log_every", 50);
+    q->multimask = lab_cfg_bool(c, "train.multimask", 1);
     q->train_n = lab_cfg_int(c, "data.train_subset", 4000);
     q->eval_n = lab_cfg_int(c, "data.eval_subset", 200);
     q->lr = lab_cfg_num(c, "train.lr", 8e-4);
@@ -120,12 +122,12 @@ static int sample_batch(const struct ds_dataset *d, const struct qcfg *q, struct
     return LAB_OK;
 }
 
-static int decode_kind(struct model *m, const ts_tensor *emb, const struct sam_prompts *pr, ts_tensor **low,
-                       ts_tensor **iou)
+static int decode_kind(struct model *m, const ts_tensor *emb, const struct sam_prompts *pr, int multimask,
+                       ts_tensor **low, ts_tensor **iou)
 {
     ts_tensor *sparse, *dense;
     LAB_TRY(sam_prompt_encode(m, pr, &sparse, &dense));
-    return sam_decode(m, emb, sparse, dense, 0, low, iou);
+    return sam_decode(m, emb, sparse, dense, multimask, low, iou);
 }
 
 static int train_step(struct model *m, ts_optim *opt, const struct qcfg *q, const struct batch *b, ts_device dev,
@@ -134,22 +136,31 @@ static int train_step(struct model *m, ts_optim *opt, const struct qcfg *q, cons
     int S = q->size;
     int64_t B = q->batch, xs[4] = {B, 3, S, S}, ts4[4] = {B, 1, S, S};
     ts_tensor *x, *t, *emb, *lb, *ib, *lp, *ip, *l1, *l2, *loss;
+    int sets = 2;
     NN_TRY(ts_from_host(&x, b->x, TS_F32, 4, xs, dev));
     NN_TRY(ts_from_host(&t, b->truth, TS_F32, 4, ts4, dev));
     LAB_TRY(sam_encode(m, x, NULL, &emb));
     struct sam_prompts pb = {.batch = B, .boxes = b->boxes};
     struct sam_prompts pp = {.batch = B, .n_points = 1, .coords = b->points, .labels = b->labels};
-    LAB_TRY(decode_kind(m, emb, &pb, &lb, &ib));
-    LAB_TRY(decode_kind(m, emb, &pp, &lp, &ip));
-    double p1[3], p2[3];
+    LAB_TRY(decode_kind(m, emb, &pb, 0, &lb, &ib));
+    LAB_TRY(decode_kind(m, emb, &pp, 0, &lp, &ip));
+    double p1[3], p2[3], p3[3] = {0, 0, 0};
     LAB_TRY(sam_quick_loss(lb, ib, t, &q->w, &l1, p1));
     LAB_TRY(sam_quick_loss(lp, ip, t, &q->w, &l2, p2));
     NN_TRY(ts_add(&loss, l1, l2));
+    if (q->multimask) { /* the point again with three outputs: a point is ambiguous (SAM's training) */
+        ts_tensor *lm, *im, *l3, *sum;
+        LAB_TRY(decode_kind(m, emb, &pp, 1, &lm, &im));
+        LAB_TRY(sam_quick_loss_multimask(lm, im, t, &q->w, &l3, p3));
+        NN_TRY(ts_add(&sum, loss, l3));
+        loss = sum;
+        sets = 3;
+    }
     if (ts_optim_zero_grad(opt) || ts_backward(loss, NULL) || ts_optim_step(opt))
         return nn_fail(TS_ETORCH, "a SAM training step");
     NN_TRY(ts_item_f64(loss, loss_out));
     for (int k = 0; k < 3; k++)
-        parts[k] = (p1[k] + p2[k]) / 2;
+        parts[k] = (p1[k] + p2[k] + p3[k]) / sets;
     if (!isfinite(*loss_out))
         return lab_err(LAB_EFAIL, "lower the learning rate (--set train.lr=...) (lab explain TS-NAN-LOGITS)",
                        "the training loss became %f", *loss_out);
@@ -372,8 +383,10 @@ int sam_quick_run(struct lab_run *r)
         lab_say(r, "sam: encoder width %d, depth %d, heads %d, patch %d (a %dx%d embedding), %lld parameters", sc.embed_dim,
                 sc.depth, sc.heads, sc.patch, sc.img_size / sc.patch, sc.img_size / sc.patch,
                 (long long)model_num_params(m));
-        lab_say(r, "loss focal:dice:iou-mse %g:%g:%g; AdamW lr %g wd %g, %d steps of %d images (a box and a point each)",
-                q.w.focal, q.w.dice, q.w.iou, q.lr, q.wd, q.steps, q.batch);
+        lab_say(r, "loss focal:dice:iou-mse %g:%g:%g; AdamW lr %g wd %g, %d steps of %d images (a box and a point "
+                   "each%s)",
+                q.w.focal, q.w.dice, q.w.iou, q.lr, q.wd, q.steps, q.batch,
+                q.multimask ? ", the point also with three outputs, the best one learning" : "");
         json_object_set_new(mm, "params", json_integer(model_num_params(m)));
         rc = train(r, m, tr, &q, mm);
     }
@@ -399,6 +412,8 @@ int sam_quick_run(struct lab_run *r)
                                       .image_index = p.image_index, .n = p.n, .S = q.size};
         rc = sam_quick_plots(r, json_object_get(mm, "curve"), ev, &rows, 8);
     }
+    if (!rc)
+        rc = sam_quick_auto(r, m, ev, mm);
     char path[4200];
     if (!rc) {
         json_t *meta = json_pack("{s:s, s:s, s:s}", "format", "pt", "lab", "2.2.6", "model", "sam");

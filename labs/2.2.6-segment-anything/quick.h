@@ -20,6 +20,12 @@ struct sam_quick_weights {
  * (may be NULL) gets focal, dice and IoU-MSE. */
 int sam_quick_loss(const ts_tensor *low_res, const ts_tensor *iou_pred, const ts_tensor *truth,
                    const struct sam_quick_weights *w, ts_tensor **loss, double parts[3]);
+/* The same for multimask output, low_res [B, K, h, w] and iou_pred [B, K]
+ * (K <= 3) against truth [B, 1, H, W], as SAM trains ambiguous prompts: the
+ * mask part is that of each row's best mask (the lowest focal + dice), the
+ * IoU part covers all K predictions; parts are the best masks'. */
+int sam_quick_loss_multimask(const ts_tensor *low_res, const ts_tensor *iou_pred, const ts_tensor *truth,
+                             const struct sam_quick_weights *w, ts_tensor **loss, double parts[3]);
 
 /* The quick model's SAM configuration from config "sam.*"; LAB_EUSAGE
  * naming the key when it is out of range. */

@@ -123,13 +123,13 @@ int sam_new(const struct sam_config *c, struct model **out)
     return LAB_OK;
 }
 
-int sam_postprocess(const ts_tensor *low_res, int in_h, int in_w, int orig_h, int orig_w, ts_tensor **masks)
+int sam_postprocess(const ts_tensor *low_res, int img, int in_h, int in_w, int orig_h, int orig_w, ts_tensor **masks)
 {
-    if (in_h < 1 || in_w < 1 || in_h > SAM_IMG || in_w > SAM_IMG || orig_h < 1 || orig_w < 1)
-        return lab_err(LAB_EUSAGE, NULL, "postprocess sizes %dx%d (input) / %dx%d (original) are invalid", in_h,
-                       in_w, orig_h, orig_w);
+    if (img < 1 || img > SAM_IMG || in_h < 1 || in_w < 1 || in_h > img || in_w > img || orig_h < 1 || orig_w < 1)
+        return lab_err(LAB_EUSAGE, NULL, "postprocess sizes %dx%d (input) / %dx%d (original) at %d are invalid", in_h,
+                       in_w, orig_h, orig_w, img);
     ts_tensor *full, *rows, *crop;
-    NN_TRY(ts_interpolate(&full, low_res, SAM_IMG, SAM_IMG, TS_BILINEAR, 0));
+    NN_TRY(ts_interpolate(&full, low_res, img, img, TS_BILINEAR, 0));
     NN_TRY(ts_narrow(&rows, full, 2, 0, in_h));
     NN_TRY(ts_narrow(&crop, rows, 3, 0, in_w));
     NN_TRY(ts_interpolate(masks, crop, orig_h, orig_w, TS_BILINEAR, 0));

@@ -81,9 +81,10 @@ int sam_dense_pe(struct model *m, ts_tensor **pe);
  * IoU predictions [B, 3|1]. */
 int sam_decode(struct model *m, const ts_tensor *embeddings, const ts_tensor *sparse, const ts_tensor *dense,
                int multimask, ts_tensor **low_res, ts_tensor **iou);
-/* Sam.postprocess_masks: bilinear to 1024, crop to the resized input
- * (in_h, in_w), bilinear to the original (orig_h, orig_w); logits. */
-int sam_postprocess(const ts_tensor *low_res, int in_h, int in_w, int orig_h, int orig_w, ts_tensor **masks);
+/* Sam.postprocess_masks: bilinear to the model's input size `img` (1024
+ * for the official models), crop to the resized input (in_h, in_w),
+ * bilinear to the original (orig_h, orig_w); logits. */
+int sam_postprocess(const ts_tensor *low_res, int img, int in_h, int in_w, int orig_h, int orig_w, ts_tensor **masks);
 
 /* A gray canvas (0-255, px pixels) as SAM's normalized three-channel input
  * x [3, px]: the gray replicated to RGB, then SAM_PIXEL_MEAN / _STD. */

@@ -30,6 +30,8 @@ d = sys.argv[1]
 s = json.load(open(d + "/metrics.json"))["models"]["sam"]
 assert 0 <= s["miou_box"] <= 1 and 0 <= s["miou_point"] <= 1 and s["steps"] == 4, s
 assert len(s["curve"]) == 2 and s["curve"][-1]["loss"] > 0, s["curve"]
+a = s["auto"]  # the automatic mask generator on the first held-out mosaics
+assert a["images"] == 4 and a["instances"] >= 4 and 0 <= a["recall50"] <= 1 and a["masks"] >= 0, a
 t, meta = st_load(d + "/models/sam/predictions.safetensors")
 assert meta["format"] == "lab-prompt-masks-v1", meta
 P = t["masks"].shape[0]
@@ -37,9 +39,11 @@ assert P == 2 * s["instances"] and tuple(t["masks"].shape[1:]) == (64, 64), t["m
 assert int(t["masks"].max()) <= 1 and tuple(t["prompts"].shape) == (P, 4), t["prompts"].shape
 assert t["image_index"].shape[0] == P and t["indices"].tolist() == list(range(200))
 from PIL import Image
-loss = Image.open(d + "/plots/loss.png")
-grid = Image.open(d + "/plots/prompt-masks.png").convert("RGB")
 tile = 64 * 3  # plot_image_grid draws each 64 px mosaic 3x
+loss = Image.open(d + "/plots/loss.png")
+auto = Image.open(d + "/plots/auto-masks.png")
+assert auto.width >= 4 * tile, auto.size  # the 4 mosaics the generator ran on
+grid = Image.open(d + "/plots/prompt-masks.png").convert("RGB")
 assert grid.width >= 8 * tile and grid.height >= 2 * tile, grid.size  # 8 mosaics, a box and a point tile each
 # the first tile (8 px margin, 40 px title): a gray mosaic with its box prompts drawn in colour
 first = grid.crop((8, 40, 8 + tile, 40 + tile))
@@ -47,6 +51,18 @@ assert any(r != g or g != b for r, g, b in first.getdata()), "no prompt drawn on
 PYEOF
 
 cd "$TEST_TMP"
+# The quick model through lab predict: its grid, patch and window come from
+# the weights' shapes (8x8, 8, 4), the low-res logits are 4x the grid.
+"$PY" -c "from PIL import Image; Image.open('$run/plots/prompt-masks.png').convert('L').crop((8, 40, 200, 232)).resize((64, 64)).save('mosaic.png')"
+expect_exit 0 "$LAB_BIN" predict 2.2.6 --weights "$run/models/sam/model.safetensors" --source mosaic.png --box 4,4,40,40 --out pq
+"$PY" - pq <<'PYEOF' || fail "lab predict with the quick weights wrote the wrong outputs"
+import os, sys
+sys.path.insert(0, os.environ["LAB_SRC"] + "/tests/e2e")
+from submission_variant import st_load
+t, _ = st_load(sys.argv[1] + "/outputs.safetensors")
+assert tuple(t["masks"].shape[-2:]) == (64, 64) and tuple(t["low_res_masks"].shape[-2:]) == (32, 32), \
+    {k: tuple(v.shape) for k, v in t.items()}
+PYEOF
 expect_exit 0 "$LAB_BIN" submit "$run" --student erin
 expect_exit 1 "$LAB_BIN" grade erin-2.2.6.tar.gz --device cpu --format json --out erin.json
 "$PY" - erin.json <<'PYEOF' || fail "the 2.2.6 report is wrong"

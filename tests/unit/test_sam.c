@@ -318,7 +318,7 @@ static void check_case(struct model *m, const ts_tensor *emb, const char *cs, in
         means(low, 0, &hw, &c);
         snprintf(name, sizeof name, "%s.%s.low_res_masks.mean_hw", cs, mode);
         expect_close_floor(name, hw, RTOL, largest_abs(low));
-        ck_assert_msg(sam_postprocess(low, 768, 1024, 600, 800, &post) == 0, "%s", lab_err_message());
+        ck_assert_msg(sam_postprocess(low, SAM_IMG, 768, 1024, 600, 800, &post) == 0, "%s", lab_err_message());
         snprintf(name, sizeof name, "%s.%s.postprocessed.shape", cs, mode);
         int64_t shape[4];
         ck_assert_int_eq(ts_to_host(st_tensor(enc_file, name), TS_I64, shape, sizeof shape), 0);
