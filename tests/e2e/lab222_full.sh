@@ -56,8 +56,10 @@ if [ -n "$HAVE_REF" ]; then
   rc=0; HF_HUB_OFFLINE=1 HF_ENDPOINT=$DEAD "$LAB_BIN" run 2.2.2 "${TINY[@]}" --out "$run" >"$TEST_TMP/out1" 2>&1 || rc=$?
   out=$(cat "$TEST_TMP/out1")
   [ -s "$run/metrics.json" ] || fail "the offline full-mode run (exit $rc) wrote no metrics.json: $out"
+  # exit 1: its self-check grades Fashion-MNIST as the quick mode's data (docs/labs/2.2.2.md); not a crash
+  [ "$rc" -le 1 ] || fail "the offline full-mode run exited $rc: $out"
   [ "$(log_lines)" -eq "$n0" ] || fail "the offline run made a request: $(tail -n +$((n0 + 1)) "$ACCESS_LOG")"
-  # the eval transform is the served pretrained_cfg's: 224 / 0.875 = 256, bicubic, ImageNet mean/std
+  # the run says it follows the served pretrained_cfg (and the inputs it saved show it does, below)
   expect_match "$out" "pretrained: $REPO_ID@main \(efficientnet_b0, input 224x224, bicubic, crop 0.875, mean 0.485 0.456 0.406\)"
   expect_match "$out" 'data: fashion-mnist.* is greyscale; its channel is repeated three times'
   "$PY" - "$run" "$SERVED" "$FP" <<'PYEOF' || fail "the run did not load the served backbone"
@@ -83,6 +85,31 @@ assert "classifier.weight" not in t and tuple(t["classifier.1.weight"].shape) ==
     {k: tuple(v.shape) for k, v in t.items() if k.startswith("classifier")}
 assert fz["trainable_params"] == 1280 * 10 + 10, fz["trainable_params"]
 assert fz["pretrained"]["backbone_sha256"] == fz["backbone_sha256_after"], fz
+# The evaluated inputs (inputs.safetensors: the eval transform's first batch)
+# are the served config's transform as timm does it with PIL: the grey
+# channel three times, resize to round(size / crop_pct) with the config's
+# interpolation, center crop, its mean/std.
+x = st_load(run + "/inputs.safetensors")[0]["pixel_values"].numpy()
+pc = json.load(open(served + "/config.json"))["pretrained_cfg"]
+size = pc["input_size"][1]
+assert x.shape[1:] == (3, size, size), x.shape
+try:
+    import gzip
+    import numpy as np
+    from PIL import Image
+except ImportError:
+    print("no numpy/PIL: the eval transform is checked by its shape only")
+else:
+    raw = gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").read()
+    imgs = np.frombuffer(raw[16:], np.uint8).reshape(-1, 28, 28)
+    r = int(size / pc["crop_pct"] + 0.5)
+    o = (r - size) // 2
+    mean, std = (np.array(pc[k]).reshape(3, 1, 1) for k in ("mean", "std"))
+    interp = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "nearest": Image.NEAREST}[pc["interpolation"]]
+    for i in range(x.shape[0]):
+        a = np.asarray(Image.fromarray(imgs[i]).resize((r, r), interp).crop((o, o, o + size, o + size)), np.float64)
+        ref = (np.stack([a / 255.0] * 3) - mean) / std
+        assert np.abs(ref - x[i]).max() < 1e-5, (i, np.abs(ref - x[i]).max())
 PYEOF
 
   # 3. The run's own download (nothing cached, online): both files from the
