@@ -92,8 +92,11 @@ int ds_hf_fetch(const char *repo, const char *revision, const char *file, const 
     if (strstr(file, "..") || file[0] == '/')
         return lab_err(LAB_EUSAGE, NULL, "bad file name '%s'", file);
     if (lab_offline(NULL))
-        return lab_err(LAB_EENV, "see lab explain TS-OFFLINE",
-                       "offline: %s of %s (revision %s) is not in the Hugging Face cache", file, repo, revision);
+        return lab_err(LAB_EENV,
+                       "download it once while online (lab fetch, or Python's huggingface_hub) into this cache, or "
+                       "point HF_HUB_CACHE at the cache that holds it; see lab explain TS-OFFLINE",
+                       "offline: %s of %s (revision %s) is not in the Hugging Face cache: no %s", file, repo, revision,
+                       out);
     char dir[4096], url[4096], tmp[4400], key[256], hex[65];
     if ((rc = ds_hf_repo_dir(repo, dir, sizeof dir)))
         return rc;
@@ -115,6 +118,14 @@ int ds_hf_fetch(const char *repo, const char *revision, const char *file, const 
         memset(token, 0, strlen(token));
         free(token);
     }
+    /* The Hub answers 404 for a revision (or a file) the repo does not have:
+     * the network is fine, the name is not. */
+    if (rc && res.http_code == 404)
+        return lab_err(LAB_EENV,
+                       "use a revision the repo has on the Hub: a branch, a tag or a 40-hex commit (timm's weights "
+                       "are on main; for lab run: --set weights.revision=main); check the repo id, and HF_ENDPOINT "
+                       "if it is set",
+                       "%s has no %s at revision '%s' (HTTP 404 from %s)", repo, file, revision, url);
     if (rc)
         return rc;
     if (!ds_is_hex(res.commit, 40) || !res.etag[0] || strchr(res.etag, '/') || strstr(res.etag, "..")) {

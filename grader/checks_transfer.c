@@ -335,10 +335,11 @@ static enum check_status transfer_norm(struct grade_ctx *g, struct check_out *o)
     const json_t *gm = lab_cfg_get(g->sub->config, "data.normalize.mean"), *gs = lab_cfg_get(g->sub->config, "data.normalize.std");
     double cm[3] = {0}, cs[3] = {0};
     int ok = json_array_size(gm) == 3 && json_array_size(gs) == 3;
-    for (int i = 0; ok && i < 3; i++) {
+    /* every channel is read before any is judged: the message shows all three */
+    for (int i = 0; i < 3; i++) {
         cm[i] = json_number_value(json_array_get(gm, (size_t)i));
         cs[i] = json_number_value(json_array_get(gs, (size_t)i));
-        ok = fabs(cm[i] - mean[i]) <= 1e-3 && fabs(cs[i] - std[i]) <= 1e-3 && cs[i] > 0;
+        ok = ok && fabs(cm[i] - mean[i]) <= 1e-3 && fabs(cs[i] - std[i]) <= 1e-3 && cs[i] > 0;
     }
     if (!ok) {
         const struct ds_info *d = ds_info_find(lab_cfg_str(g->sub->config, "data.dataset", ""));

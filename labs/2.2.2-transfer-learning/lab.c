@@ -13,6 +13,7 @@
 #include "datasets/hash.h"
 #include "datasets/hf.h"
 #include "datasets/registry.h"
+#include "labs/2.2.2-transfer-learning/channels.h"
 #include "labs/2.2.2-transfer-learning/classes.h"
 #include "labs/2.2.2-transfer-learning/stages.h"
 #include "labs/config.h"
@@ -75,6 +76,7 @@ struct tl_data {
     struct ds_dataset *train_full, *eval_full, *train, *eval;
     struct classify_data cd;
     const char *const *class_names;
+    int channels; /* the dataset's, as stored */
 };
 
 static void tl_data_free(struct tl_data *d)
@@ -115,6 +117,7 @@ static int open_data(const json_t *config, struct tl_data *d)
                        "data.num_classes is %lld, but %s has %d classes", (long long)lab_cfg_int(config, "data.num_classes", 0),
                        d->train->name, d->train->num_classes);
     d->class_names = info->class_names ? info->class_names + lo : NULL;
+    d->channels = info->channels;
     const json_t *data = lab_cfg_get(config, "data");
     if ((rc = ds_augment_from_json(data, &d->cd.train_aug)) || (rc = ds_eval_augment(data, &d->cd.eval_aug)))
         return rc;
@@ -311,6 +314,11 @@ static int open_source(struct lab_run *r, struct tl_data *d, struct source *s)
     lab_say(r, "pretrained: %s@%s (%s, input %dx%d, %s, crop %.3f, mean %.3f %.3f %.3f)", s->repo, s->revision,
             s->cfg.architecture, s->cfg.input_size[1], s->cfg.input_size[2], s->cfg.interpolation, s->cfg.crop_pct,
             s->cfg.mean[0], s->cfg.mean[1], s->cfg.mean[2]);
+    int grey = transfer_match_channels(d->channels, s->cfg.input_size[0], &d->cd.train_aug, &d->cd.eval_aug);
+    if (grey < 0)
+        return grey;
+    if (grey)
+        lab_say(r, "data: %s is greyscale; its channel is repeated three times for the RGB backbone", d->train->name);
     /* Evaluation preprocesses as the weights expect: resize to size/crop_pct,
      * center-crop size, the pretrained mean/std (ImageNet's for timm's). */
     struct ds_augment *ev = &d->cd.eval_aug;

@@ -259,6 +259,10 @@ START_TEST(test_pretrained_from_the_hf_cache)
     ck_assert_int_eq(pretrained_resolve("timm/efficientnet_b0.ra_in1k", "main", weights, config, sizeof weights),
                      LAB_EENV);
     ck_assert_ptr_nonnull(strstr(lab_err_message(), "offline"));
+    /* it names the snapshot it looked for, so a wrong HF_HUB_CACHE shows */
+    char looked[4400];
+    snprintf(looked, sizeof looked, "no %s/models--timm--efficientnet_b0.ra_in1k/snapshots/<commit>/model.safetensors", hub);
+    ck_assert_msg(strstr(lab_err_message(), looked), "%s", lab_err_message());
     struct model *src = build(EFFNET_HEAD_IMAGENET, 1000);
     struct pretrained_cfg cfg = {.architecture = "efficientnet_b0", .num_classes = 1000,
                                  .input_size = {3, 224, 224}, .interpolation = "bicubic", .crop_pct = 0.875,

@@ -1,6 +1,7 @@
 /* Lab 2.2.2's rubric: it builds from lab.json, every troubleshooting id its
- * checks name exists and lists the check, and transfer.gain judges the best
- * pretrained strategy against scratch (the other transfer.* checks need a
+ * checks name exists and lists the check, transfer.gain judges the best
+ * pretrained strategy against scratch, transfer.norm's message shows the
+ * submitted constants as they are (the other transfer.* checks need a
  * run's weights and checkpoint: tests/e2e/lab222.sh breaks a real
  * submission for each). */
 #include "base/error.h"
@@ -11,6 +12,7 @@
 #include "tests/unit/testutil.h"
 
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct rubric_check *find(const struct rubric *rb, const char *id)
@@ -79,12 +81,46 @@ START_TEST(test_gain_over_scratch)
 }
 END_TEST
 
+/* Quick mode (Fashion-MNIST) with ImageNet's constants, no checkpoint in
+ * the (empty) grader cache: the lab's quick-mode constants are expected.
+ * The message once stopped reading at the first wrong channel and showed
+ * "mean [0.485, 0.000, 0.000]". */
+START_TEST(test_norm_message_shows_every_channel)
+{
+    ck_assert_int_eq(lab_registry_load(), LAB_OK);
+    char *tmp = tu_tempdir();
+    setenv("HF_HUB_CACHE", tmp, 1);
+    const struct rubric *rb = rubric_find("2.2.2");
+    ck_assert_ptr_nonnull(rb);
+    struct rubric_check c = *find(rb, "transfer.norm");
+    struct submission sub = {.metrics = json_pack("{s:{}}", "models"),
+                             .config = json_pack("{s:{s:s, s:{s:[f,f,f], s:[f,f,f]}}}", "data", "dataset", "fashion-mnist",
+                                                 "normalize", "mean", 0.485, 0.456, 0.406, "std", 0.229, 0.224,
+                                                 0.225)};
+    /* the mode as grade_mode derives it for Fashion-MNIST (without loading its labels) */
+    struct grade_ctx g = {.sub = &sub, .check = &c, .lab = lab_registry_find("2.2.2"), .mode_state = 1, .quick = 1};
+    struct check_out o;
+    memset(&o, 0, sizeof o);
+    enum check_status st = c.fn(&g, &o);
+    ck_assert_msg(st == CHECK_FAIL, "status %d: %s", st, o.message);
+    ck_assert_str_eq(o.kb, "TS-NORM-MISMATCH");
+    ck_assert_msg(strstr(o.message, "mean [0.485, 0.456, 0.406] std [0.229, 0.224, 0.225]"), "%s", o.message);
+    ck_assert_msg(strstr(o.message, "expects lab 2.2.2's quick mode: mean [0.286, 0.286, 0.286]"), "%s", o.message);
+    json_decref(sub.metrics);
+    json_decref(sub.config);
+    unsetenv("HF_HUB_CACHE");
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 Suite *suite_grade_transfer(void)
 {
     Suite *s = suite_create("grade_transfer");
     TCase *tc = tcase_create("rubric");
     tcase_add_test(tc, test_rubric_and_kb_entries);
     tcase_add_test(tc, test_gain_over_scratch);
+    tcase_add_test(tc, test_norm_message_shows_every_channel);
     suite_add_tcase(s, tc);
     return s;
 }
