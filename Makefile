@@ -166,7 +166,7 @@ $(FUZZ_BUILD)/fuzz_submission: tests/fuzz/fuzz_submission.c $(SUBMISSION_FUZZ_SR
 	  $(shell pkg-config --libs jansson libarchive zlib) -lm
 
 # Slurm's output (sacct, scontrol), read by the batch grader on a cluster.
-SLURM_FUZZ_SRCS := base/slurm.c base/proc.c base/host.c base/argv.c base/error.c
+SLURM_FUZZ_SRCS := base/slurm.c base/proc.c base/host.c base/argv.c base/error.c base/log.c base/progress.c
 $(FUZZ_BUILD)/fuzz_slurm: tests/fuzz/fuzz_slurm.c $(SLURM_FUZZ_SRCS) $(wildcard base/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(SLURM_FUZZ_SRCS) $(shell pkg-config --libs jansson)

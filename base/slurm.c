@@ -2,13 +2,16 @@
 
 #include "base/error.h"
 #include "base/host.h"
+#include "base/log.h"
 #include "base/proc.h"
+#include "base/progress.h"
 
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SLURM_OUT_MAX (8u << 20)
 
@@ -253,27 +256,28 @@ int lab_slurm_parse_scontrol(const char *text, const char *jobid, struct lab_slu
     return LAB_OK;
 }
 
-int lab_slurm_tasks(const char *jobid, struct lab_slurm_task **out, size_t *n, const char **source)
+/* sacct's rows for jobid; *on = 0 where it fails (no accounting). */
+static int acct_tasks(const char *jobid, struct lab_slurm_task **out, size_t *n, int *on)
 {
-    *out = NULL, *n = 0;
+    *out = NULL, *n = 0, *on = 0;
     char *sacct[] = {"sacct", "-X", "-n", "-P", "-o", "JobID,State,ExitCode", "-j", (char *)jobid, NULL};
     struct lab_proc_result r = {0};
     int rc = lab_proc_capture(sacct, SLURM_OUT_MAX, &r);
     if (!rc && r.exit_code == 0 && r.out) {
+        *on = 1;
         rc = lab_slurm_parse_sacct(r.out, jobid, out, n);
-        if (!rc && *n) {
-            *source = "sacct";
-            lab_proc_result_free(&r);
-            return LAB_OK;
-        }
-        free(*out), *out = NULL, *n = 0;
     }
     lab_proc_result_free(&r);
-    if (rc)
-        return rc;
-    /* No accounting, or it has not heard of the job yet: the controller. */
+    return rc;
+}
+
+/* The controller's lines for jobid; n = 0 when it does not know the job. */
+static int ctl_tasks(const char *jobid, struct lab_slurm_task **out, size_t *n)
+{
+    *out = NULL, *n = 0;
     char *sc[] = {"scontrol", "-o", "show", "job", (char *)jobid, NULL};
-    rc = lab_proc_capture(sc, SLURM_OUT_MAX, &r);
+    struct lab_proc_result r = {0};
+    int rc = lab_proc_capture(sc, SLURM_OUT_MAX, &r);
     if (!rc && r.exit_code != 0 && !(r.err && strstr(r.err, "Invalid job id"))) {
         char why[512];
         lab_last_line(r.err, why, sizeof why);
@@ -282,9 +286,98 @@ int lab_slurm_tasks(const char *jobid, struct lab_slurm_task **out, size_t *n, c
     } else if (!rc && r.exit_code == 0) {
         rc = lab_slurm_parse_scontrol(r.out, jobid, out, n);
     }
-    *source = "scontrol";
     lab_proc_result_free(&r);
     return rc;
+}
+
+int lab_slurm_tasks(const char *jobid, struct lab_slurm_task **out, size_t *n, const char **source)
+{
+    int on;
+    int rc = acct_tasks(jobid, out, n, &on);
+    if (rc || *n) {
+        *source = "sacct";
+        return rc;
+    }
+    free(*out);
+    /* No accounting, or it has not heard of the job yet: the controller. */
+    *source = "scontrol";
+    return ctl_tasks(jobid, out, n);
+}
+
+void lab_slurm_view_free(struct lab_slurm_view *v)
+{
+    free(v->acct);
+    free(v->ctl);
+    memset(v, 0, sizeof *v);
+}
+
+int lab_slurm_view_get(const char *jobid, struct lab_slurm_view *v)
+{
+    lab_slurm_view_free(v);
+    int rc = acct_tasks(jobid, &v->acct, &v->n_acct, &v->acct_on);
+    rc = rc ? rc : ctl_tasks(jobid, &v->ctl, &v->n_ctl);
+    if (rc)
+        lab_slurm_view_free(v);
+    else
+        v->asked = 1;
+    return rc;
+}
+
+static const struct lab_slurm_task *find_task(const struct lab_slurm_task *t, size_t n, long task)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].task == task)
+            return &t[i];
+    return NULL;
+}
+
+enum lab_slurm_verdict lab_slurm_view_task(const struct lab_slurm_view *v, long task, char *state, size_t cap,
+                                           const char **source)
+{
+    const struct lab_slurm_task *acct = v->acct_on ? find_task(v->acct, v->n_acct, task) : NULL;
+    const struct lab_slurm_task *ctl = find_task(v->ctl, v->n_ctl, task);
+    const struct lab_slurm_task *said = ctl ? ctl : acct;
+    snprintf(state, cap, "%s", said ? said->state : "LOST");
+    *source = ctl ? "scontrol" : acct ? "sacct" : "no record";
+    if (ctl && !lab_slurm_state_final(ctl->state))
+        return LAB_SLURM_LIVE; /* the controller's present, whatever accounting last heard (a requeue) */
+    if (ctl && v->acct_on) {
+        if (!acct || strcmp(acct->state, ctl->state) != 0)
+            return LAB_SLURM_BEHIND;
+        *source = "sacct";
+        return LAB_SLURM_ENDED;
+    }
+    if (ctl)
+        return LAB_SLURM_ENDED; /* no accounting: the controller is all there is */
+    if (acct)
+        return lab_slurm_state_final(acct->state) ? LAB_SLURM_ENDED : LAB_SLURM_LIVE;
+    return LAB_SLURM_LOST;
+}
+
+int lab_slurm_task_fate(const char *jobid, struct lab_slurm_view *v, long task, double wait_s, double *deadline,
+                        enum lab_slurm_verdict *verdict, char *state, size_t cap, const char **source)
+{
+    for (;;) {
+        if (!v->asked) {
+            int rc = lab_slurm_view_get(jobid, v);
+            if (rc)
+                return rc;
+        }
+        *verdict = lab_slurm_view_task(v, task, state, cap, source);
+        if (*verdict != LAB_SLURM_BEHIND)
+            return LAB_OK;
+        double now = lab_monotonic_s();
+        if (*deadline == 0)
+            *deadline = now + wait_s;
+        if (now >= *deadline) {
+            lab_warn("accounting has no final record of job %s task %ld after %.0f s; the controller says %s", jobid,
+                     task, wait_s, state);
+            *verdict = LAB_SLURM_ENDED; /* the controller's word, *source "scontrol" */
+            return LAB_OK;
+        }
+        usleep(1000 * 1000);
+        lab_slurm_view_free(v);
+    }
 }
 
 int lab_slurm_escape_pattern(const char *path, char *out, size_t cap)

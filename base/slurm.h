@@ -46,6 +46,45 @@ struct lab_slurm_task {
  * "scontrol". A job Slurm no longer knows gives n = 0 and LAB_OK. */
 int lab_slurm_tasks(const char *jobid, struct lab_slurm_task **out, size_t *n, const char **source);
 
+/* What accounting (sacct) and the controller (scontrol show job) each say
+ * of one job, asked together. acct_on is 0 where the cluster has no
+ * accounting (sacct's error); n_acct is 0 where it has no record of the
+ * job yet; n_ctl is 0 where the controller no longer (MinJobAge) or never
+ * knew it. */
+struct lab_slurm_view {
+    int asked, acct_on;
+    struct lab_slurm_task *acct, *ctl;
+    size_t n_acct, n_ctl;
+};
+int lab_slurm_view_get(const char *jobid, struct lab_slurm_view *v);
+void lab_slurm_view_free(struct lab_slurm_view *v); /* back to asked = 0 */
+
+/* slurmdbd hears of a task's start and end seconds after the controller
+ * (22.05 here: 3 s and more for a task split off a throttled array), so
+ * right after a task ends sacct may have no row for it, or a PENDING or
+ * RUNNING one. A task's fate is final only when both agree, or when one
+ * of them alone remembers it ended. */
+enum lab_slurm_verdict {
+    LAB_SLURM_LIVE,   /* queued or running: the controller says so (or accounting does, the controller forgot) */
+    LAB_SLURM_ENDED,  /* ended in `state`, as `source` says */
+    LAB_SLURM_BEHIND, /* the controller says it ended in `state`; accounting has no such final row yet: ask again */
+    LAB_SLURM_LOST,   /* neither knows it (cancelled before it started): state "LOST", source "no record" */
+};
+
+/* Pure: the fate of `task` in v. state gets the state it ended in (the
+ * controller's for BEHIND), "LOST", or the live state; source is "sacct",
+ * "scontrol" or "no record". */
+enum lab_slurm_verdict lab_slurm_view_task(const struct lab_slurm_view *v, long task, char *state, size_t cap,
+                                           const char **source);
+
+/* The fate of `task` of job `jobid`, from v (asked when v->asked is 0).
+ * While it is BEHIND, v is asked again every second until *deadline
+ * (lab_monotonic_s; set to now + wait_s when it is 0, so one deadline can
+ * serve many tasks), and then the controller's final state is taken
+ * (source "scontrol"): never LAB_SLURM_BEHIND, never a guess. */
+int lab_slurm_task_fate(const char *jobid, struct lab_slurm_view *v, long task, double wait_s, double *deadline,
+                        enum lab_slurm_verdict *verdict, char *state, size_t cap, const char **source);
+
 /* Parsers, pure (unit-tested on fixtures):
  *   sacct -X -n -P -o JobID,State,ExitCode -j ID   ("12_3|TIMEOUT|0:15")
  *   scontrol -o show job ID                        (one "Key=Value ..." line per task or range) */

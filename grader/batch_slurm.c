@@ -255,8 +255,7 @@ static int follow(struct follow *f)
             rc = batch_slurm_collect(f->dir, NULL, &s, &complete);
             batch_summary_free(&s);
             if (rc || complete)
-                break;
-            continue;
+                break; /* else tasks still live, or resubmitted: ask again after the pause */
         }
         if (array_over && collect[0]) {
             struct lab_slurm_task *c = NULL;

@@ -5,20 +5,15 @@
 # `--account cv101` is in sacct's Account column; the states that decide a
 # task's fate come from sacct: a task past its --time is recorded as timeout
 # (TIMEOUT), a cancelled one as cancelled, a failing one as failed, never
-# scored, one row per submission after a rerun; progress says "from":"sacct";
+# scored, one row per submission after a rerun (slurmdbd hears of task 1
+# seconds after it fails, at the next scheduling pass, which is just when
+# the collect job starts: this is what the collect's wait for accounting is
+# for); progress says "from":"sacct";
 # an unknown account exits 3 naming it and the fix, and leaves neither spool
 # nor gradebook behind; lab doctor's slurm.accounting passes. Skips (77)
 # when Slurm or its accounting cannot start here. Submissions are broken
 # archives: quick to grade, and only what Slurm does to them matters here.
 set -euo pipefail
-# Opt-in until its flake is fixed: on main at the end of stop 29 it failed 2
-# of 3 runs here ("the failing task's second submission is not recorded as
-# failed from sacct": the retried task was graded instead), after 3 passes on
-# its branch. A CI that fails on a flake lands nothing.
-if [ "${LAB_TEST_SLURM_ACCT:-0}" != 1 ]; then
-  echo "skip: slurm_acct.sh is opt-in (LAB_TEST_SLURM_ACCT=1): it is flaky on the failed-task retry (see its header)"
-  exit 77
-fi
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/slurm_lib.bash"
 PY=/usr/bin/python3
