@@ -191,7 +191,8 @@ static int write_auto(const struct predict_opts *o, const struct ds_image *im, c
                            "point_coords", m->point[0], m->point[1], "stability_score", (double)m->stability,
                            "crop_box", m->crop_xywh[0], m->crop_xywh[1], m->crop_xywh[2], m->crop_xywh[3]));
         rc = sam_amg_rle_decode(m->rle, m->n_rle, im->h, im->w, mask);
-        uint8_t col[3] = {(uint8_t)(60 + (i * 97) % 196), (uint8_t)(60 + (i * 57) % 196), (uint8_t)(60 + (i * 151) % 196)};
+        uint8_t col[3];
+        sam_mask_colour(i, col);
         for (size_t k = 0; !rc && k < hw; k++)
             if (mask[k])
                 for (int ch = 0; ch < 3; ch++)

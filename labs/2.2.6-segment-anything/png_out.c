@@ -65,3 +65,11 @@ int sam_png_write(const char *path, const uint8_t *px, int w, int h, int channel
     free(b.data);
     return rc;
 }
+
+void sam_mask_colour(size_t i, uint8_t col[3])
+{
+    i++; /* mask 0 would be a dark gray */
+    col[0] = (uint8_t)(60 + (i * 97) % 196);
+    col[1] = (uint8_t)(60 + (i * 57) % 196);
+    col[2] = (uint8_t)(60 + (i * 151) % 196);
+}

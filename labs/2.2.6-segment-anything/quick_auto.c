@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "labs/2.2.6-segment-anything/amg.h"
 #include "labs/2.2.6-segment-anything/generator.h"
+#include "labs/2.2.6-segment-anything/png_out.h"
 #include "labs/2.2.6-segment-anything/predictor.h"
 #include "labs/config.h"
 #include "labs/models/nn.h"
@@ -62,7 +63,8 @@ static int score(const struct sam_amg_result *res, const struct ds_sample *smp, 
             double iou = un ? (double)in / (double)un : 0;
             best[j] = iou > best[j] ? iou : best[j];
         }
-        uint8_t col[3] = {(uint8_t)(60 + (i * 97) % 196), (uint8_t)(60 + (i * 57) % 196), (uint8_t)(60 + (i * 151) % 196)};
+        uint8_t col[3];
+        sam_mask_colour(i, col);
         for (size_t k = 0; k < px; k++)
             for (int ch = 0; mask[k] && ch < 3; ch++)
                 tile->px[k * 3 + ch] = (uint8_t)((smp->image.px[k] + col[ch]) / 2);

@@ -1,6 +1,7 @@
 #include "labs/2.2.6-segment-anything/quick_plots.h"
 
 #include "base/error.h"
+#include "labs/2.2.6-segment-anything/png_out.h"
 #include "labs/config.h"
 #include "labs/models/nn.h"
 #include "labs/plots.h"
@@ -39,9 +40,6 @@ static int loss_plot(struct lab_run *r, const json_t *curve)
     return rc;
 }
 
-static const uint8_t palette[8][3] = {{230, 25, 75},  {60, 180, 75},  {255, 225, 25}, {0, 130, 200},
-                                      {245, 130, 48}, {145, 30, 180}, {70, 240, 240}, {240, 50, 230}};
-
 static void paint(struct ds_image *t, int x, int y, const uint8_t *c)
 {
     if (x >= 0 && y >= 0 && x < t->w && y < t->h)
@@ -57,14 +55,17 @@ static void draw_tile(struct ds_image *t, const struct ds_image *gray, const str
     for (int i = 0; i < S * S; i++)
         memset(t->px + (size_t)i * 3, gray->px[i], 3);
     for (int j = 0; j < count; j++) {
-        const uint8_t *m = rows->masks + (first + (size_t)j) * S * S, *c = palette[j % 8];
+        const uint8_t *m = rows->masks + (first + (size_t)j) * S * S;
+        uint8_t c[3];
+        sam_mask_colour((size_t)j, c);
         for (int i = 0; i < S * S; i++)
             for (int k = 0; m[i] && k < 3; k++)
                 t->px[(size_t)i * 3 + k] = (uint8_t)((t->px[(size_t)i * 3 + k] + c[k]) / 2);
     }
     for (int j = 0; j < count; j++) {
         const float *p = rows->prompts + (first + (size_t)j) * 4;
-        const uint8_t *c = palette[j % 8];
+        uint8_t c[3];
+        sam_mask_colour((size_t)j, c);
         if (points) {
             for (int d = -2; d <= 2; d++) {
                 paint(t, (int)p[0] + d, (int)p[1], c);
