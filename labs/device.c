@@ -93,10 +93,10 @@ int lab_choose_device(const char *device, const char *precision, struct lab_devi
     return LAB_OK;
 }
 
-/* Debian 12's libtorch 1.13 sizes its pool by cpuinfo's physical cores,
- * which reads 1 on some virtual machines with 2 vCPUs: a CPU run then
- * trains on one core of two (lab 2.2.5's quick mode at 140 images/s
- * instead of 250). */
+/* Debian 12's libtorch 1.13 starts with one intra-op thread on this
+ * project's 2-vCPU machine (its default core count reads 1 there): a CPU
+ * run then trains on one core of two (lab 2.2.5's quick mode at 140
+ * images/s instead of 250, docs/perf.md). */
 int lab_use_all_cpus(struct lab_device_choice *dc)
 {
     struct ts_runtime_info info;
