@@ -3,9 +3,11 @@
 #include "base/error.h"
 #include "shim/lazy.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int lab_cpu_has_native_bf16(const char *cpuinfo_path)
 {
@@ -88,5 +90,27 @@ int lab_choose_device(const char *device, const char *precision, struct lab_devi
         return lab_err(LAB_EUSAGE, "use --precision auto, bf16 or fp32", "unknown precision '%s'", precision);
     }
     snprintf(out->precision, sizeof out->precision, "%s", out->bf16 ? "bf16" : "fp32");
+    return LAB_OK;
+}
+
+/* Debian 12's libtorch 1.13 starts with one intra-op thread on this
+ * project's 2-vCPU machine (its default core count reads 1 there): a CPU
+ * run then trains on one core of two (lab 2.2.5's quick mode at 140
+ * images/s instead of 250, docs/perf.md). */
+int lab_use_all_cpus(struct lab_device_choice *dc)
+{
+    struct ts_runtime_info info;
+    if (ts_runtime_info_get(&info) != TS_OK)
+        return lab_err(LAB_EINTERNAL, NULL, "cannot query libtorch: %s", ts_last_error());
+    dc->threads = info.num_threads;
+    if (getenv("OMP_NUM_THREADS"))
+        return LAB_OK;
+    cpu_set_t set;
+    long cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus <= info.num_threads)
+        return LAB_OK;
+    if (ts_set_num_threads((int)cpus) != TS_OK)
+        return lab_err(LAB_EINTERNAL, NULL, "cannot set libtorch's threads: %s", ts_last_error());
+    dc->threads = (int)cpus;
     return LAB_OK;
 }

@@ -264,6 +264,8 @@ static int start_run(const struct run_args *a, const struct lab_impl *impl, stru
         snprintf(r->dev.reason, sizeof r->dev.reason, "lab %s's %s mode trains in %s on a CPU (lab.json cpu_precision; "
                  "--precision overrides)", a->lab_id, a->quick ? "quick" : "full", cpu_prec);
     }
+    if ((rc = lab_use_all_cpus(&r->dev)))
+        return rc;
     if ((rc = make_run_dir(a, r)))
         return rc;
     if (!a->resume) {
@@ -482,8 +484,9 @@ int cmd_run(int argc, char **argv)
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         lab_say(&r, "lab %s  %s%s", a.lab_id, lab_manifest_title(r.manifest), r.resume ? "  (resumed)" : "");
-        lab_say(&r, "device %s%s%s, precision %s (%s)", r.dev.device_name, r.dev.gpu_name[0] ? " " : "",
-                r.dev.gpu_name, r.dev.precision, r.dev.reason);
+        lab_say(&r, "device %s%s%s (%d CPU thread%s), precision %s (%s)", r.dev.device_name,
+                r.dev.gpu_name[0] ? " " : "", r.dev.gpu_name, r.dev.threads, r.dev.threads == 1 ? "" : "s",
+                r.dev.precision, r.dev.reason);
         rc = impl->run(&r);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);

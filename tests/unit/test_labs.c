@@ -3,12 +3,15 @@
  * parameter count the manifest states; an unknown name is refused. */
 #include "base/error.h"
 #include "labs/config.h"
+#include "labs/device.h"
 #include "labs/lab.h"
 #include "labs/models/model.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 START_TEST(test_listed_models_build_with_their_counts)
@@ -58,12 +61,40 @@ START_TEST(test_listed_models_build_with_their_counts)
 }
 END_TEST
 
+/* libtorch may start with fewer threads than CPUs (one of two on this
+ * project's machine): lab run takes them all, unless OMP_NUM_THREADS chose. */
+START_TEST(test_use_all_cpus_follows_affinity_unless_omp_num_threads)
+{
+    cpu_set_t set;
+    ck_assert_int_eq(sched_getaffinity(0, sizeof set, &set), 0);
+    struct ts_runtime_info info;
+    struct lab_device_choice dc = {0};
+    unsetenv("OMP_NUM_THREADS");
+    ck_assert_int_eq(ts_set_num_threads(1), TS_OK);
+    ck_assert_int_eq(lab_use_all_cpus(&dc), LAB_OK);
+    ck_assert_int_eq(dc.threads, CPU_COUNT(&set));
+    ck_assert_int_eq(ts_runtime_info_get(&info), TS_OK);
+    ck_assert_int_eq(info.num_threads, CPU_COUNT(&set));
+
+    setenv("OMP_NUM_THREADS", "1", 1);
+    ck_assert_int_eq(ts_set_num_threads(1), TS_OK);
+    ck_assert_int_eq(lab_use_all_cpus(&dc), LAB_OK);
+    ck_assert_int_eq(dc.threads, 1);
+    ck_assert_int_eq(ts_runtime_info_get(&info), TS_OK);
+    ck_assert_int_eq(info.num_threads, 1);
+    unsetenv("OMP_NUM_THREADS");
+}
+END_TEST
+
 Suite *suite_labs(void)
 {
     Suite *s = suite_create("labs");
     TCase *tc = tcase_create("registry");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_listed_models_build_with_their_counts);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("threads");
+    tcase_add_test(tc, test_use_all_cpus_follows_affinity_unless_omp_num_threads);
     suite_add_tcase(s, tc);
     return s;
 }
