@@ -41,14 +41,7 @@ static void teardown(void)
 }
 
 /* bin/<name>: a script whose body is `body`. */
-static void tool(const char *name, const char *body)
-{
-    char p[4300], text[8192];
-    snprintf(p, sizeof p, "%s/bin/%s", dir, name);
-    int n = snprintf(text, sizeof text, "#!/bin/sh\n%s\n", body);
-    tu_write_file(p, text, (size_t)n);
-    ck_assert_int_eq(chmod(p, 0755), 0);
-}
+static void tool(const char *name, const char *body) { tu_write_tool(dir, name, body); }
 
 static const char *fixture(const char *name)
 {

@@ -109,14 +109,8 @@ static void teardown(void)
     free(dir);
 }
 
-static void tool(const char *name, const char *body)
-{
-    char p[4300], text[8192];
-    snprintf(p, sizeof p, "%s/bin/%s", dir, name);
-    int n = snprintf(text, sizeof text, "#!/bin/sh\n%s\n", body);
-    tu_write_file(p, text, (size_t)n);
-    ck_assert_int_eq(chmod(p, 0755), 0);
-}
+/* bin/<name>: a script whose body is `body`. */
+static void tool(const char *name, const char *body) { tu_write_tool(dir, name, body); }
 
 /* sacct's k-th call prints answer k (the last one from then on), each
  * call counted in sacct.calls; scontrol prints CTL_ENDED. The answers are

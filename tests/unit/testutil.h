@@ -18,6 +18,9 @@ int tu_run(const char *cmd, char **output);
 
 /* Writes a whole file (test fixtures only; not atomic). */
 void tu_write_file(const char *path, const void *data, size_t len);
+/* DIR/bin/NAME: an executable /bin/sh script whose body is `body` (a stand-in
+ * for a command the code under test runs; put DIR/bin first on PATH). */
+void tu_write_tool(const char *dir, const char *name, const char *body);
 
 /* A state-dict key list ("key<TAB>shape[<TAB>param|buffer]" rows, shape
  * "64x3x3x3", a 0-d tensor "" or "scalar"; '#' and header lines skipped,
