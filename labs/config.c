@@ -348,6 +348,8 @@ static const struct value_range {
     {"train.weight_decay", 0, 0, 1, 0, 0, NULL},
     {"train.label_smoothing", 0, 0, 1, 0, 1, NULL},
     {"train.mixup", 0, 0, 100, 0, 0, NULL},
+    {"train.distill_temperature", 0, 0, 100, 1, 0, NULL},
+    {"train.distill_alpha", 0, 0, 1, 0, 0, NULL},
     {"train.grad_clip", 0, 0, 1e6, 0, 0, NULL},
     {"train.warmup_epochs", 1, 0, 10000, 0, 0, NULL},
     {"train.warmup_start_factor", 0, 0, 1, 1, 0, NULL},

@@ -8,6 +8,7 @@
 #include "labs/config.h"
 #include "labs/ema.h"
 #include "labs/models/nn.h"
+#include "labs/models/vit.h"
 #include "labs/models/weights.h"
 #include "labs/tasks/classify.h"
 
@@ -46,6 +47,8 @@ int train_config_read(const json_t *config, const struct lab_device_choice *dev,
         out->freeze = NULL;
     out->unfreeze_epoch = (int)lab_cfg_int(config, "train.unfreeze_epoch", -1);
     out->ema_decay = lab_cfg_num(config, "train.ema_decay", 0);
+    out->distill_temperature = lab_cfg_num(config, "train.distill_temperature", 3.0);
+    out->distill_alpha = lab_cfg_num(config, "train.distill_alpha", 0.5);
     if (out->ema_decay < 0 || out->ema_decay >= 1)
         return lab_err(LAB_EUSAGE, "use 0 (off) or a decay below 1, e.g. 0.999", "train.ema_decay is %g",
                        out->ema_decay);
@@ -100,26 +103,64 @@ static int upload(const struct ds_batch *b, ts_device device, ts_tensor **x, ts_
     return LAB_OK;
 }
 
-/* Forward under autocast when asked; logits come back as fp32. */
-static int forward_fp32(struct model *m, const ts_tensor *x, int training, const struct train_config *tc,
-                        ts_tensor **logits)
+/* Forward under autocast when asked. */
+static int forward_outputs(struct model *m, const ts_tensor *x, int training, const struct train_config *tc,
+                           struct model_tensors *out)
 {
     int token = 0;
     if (tc->bf16)
         NN_TRY(ts_autocast_push(tc->device, TS_BF16, &token));
-    struct model_tensors in = {0}, out;
+    struct model_tensors in = {0};
     int rc = model_tensors_add(&in, "pixel_values", (ts_tensor *)x);
     if (!rc)
-        rc = model_run(m, &in, training, &out);
+        rc = model_run(m, &in, training, out);
     if (tc->bf16)
         ts_autocast_pop(token);
-    if (rc)
-        return rc;
-    ts_tensor *raw = model_tensors_get(&out, "logits");
+    return rc;
+}
+
+/* Output `name` as fp32. */
+static int output_fp32(const struct model *m, const struct model_tensors *out, const char *name,
+                       const struct train_config *tc, ts_tensor **t)
+{
+    ts_tensor *raw = model_tensors_get(out, name);
     if (!raw)
-        return lab_err(LAB_EINTERNAL, NULL, "%s returned no 'logits'", m->name);
-    NN_TRY(ts_to(logits, raw, tc->device, TS_F32));
+        return strcmp(name, "logits")
+                   ? lab_err(LAB_EUSAGE, "distil into a model with a distillation head (--model deit)",
+                             "%s has no '%s' output", m->name, name)
+                   : lab_err(LAB_EINTERNAL, NULL, "%s returned no 'logits'", m->name);
+    NN_TRY(ts_to(t, raw, tc->device, TS_F32));
     return LAB_OK;
+}
+
+/* Forward under autocast when asked; logits come back as fp32. */
+static int forward_fp32(struct model *m, const ts_tensor *x, int training, const struct train_config *tc,
+                        ts_tensor **logits)
+{
+    struct model_tensors out;
+    LAB_TRY(forward_outputs(m, x, training, tc, &out));
+    return output_fp32(m, &out, "logits", tc, logits);
+}
+
+/* DeiT's loss: the CLS head against the labels, the distillation head
+ * against the teacher's logits (the teacher in eval mode, no gradient);
+ * *logits gets the model's own ("logits", the heads' average). */
+static int distill_loss(struct model *m, const ts_tensor *x, const ts_tensor *y, const struct train_config *tc,
+                        ts_tensor **logits, ts_tensor **loss)
+{
+    struct model_tensors out, tout;
+    ts_tensor *cls, *dist, *teacher;
+    LAB_TRY(forward_outputs(m, x, 1, tc, &out));
+    LAB_TRY(output_fp32(m, &out, "logits", tc, logits));
+    LAB_TRY(output_fp32(m, &out, "cls_logits", tc, &cls));
+    LAB_TRY(output_fp32(m, &out, "dist_logits", tc, &dist));
+    int grad = ts_no_grad_push();
+    int rc = forward_outputs(tc->teacher, x, 0, tc, &tout);
+    if (!rc)
+        rc = output_fp32(tc->teacher, &tout, "logits", tc, &teacher);
+    ts_grad_mode_pop(grad);
+    LAB_TRY(rc);
+    return vit_distillation_loss(cls, dist, teacher, y, tc->distill_temperature, tc->distill_alpha, loss);
 }
 
 int classifier_evaluate(struct lab_run *r, struct model *m, const struct classify_data *d,
@@ -331,11 +372,15 @@ int train_batch(struct model *m, ts_optim *opt, struct ds_batch *b, const struct
         NN_TRY(ts_rc);
     }
     LAB_TRY(upload(b, tc->device, &x, &y));
-    LAB_TRY(forward_fp32(m, x, 1, tc, &logits));
-    if (y_b)
-        LAB_TRY(classify_loss_mixed(logits, y, y_b, lambda, tc->label_smoothing, &loss));
-    else
-        LAB_TRY(classify_loss(logits, y, tc->label_smoothing, &loss));
+    if (tc->teacher) {
+        LAB_TRY(distill_loss(m, x, y, tc, &logits, &loss));
+    } else {
+        LAB_TRY(forward_fp32(m, x, 1, tc, &logits));
+        if (y_b)
+            LAB_TRY(classify_loss_mixed(logits, y, y_b, lambda, tc->label_smoothing, &loss));
+        else
+            LAB_TRY(classify_loss(logits, y, tc->label_smoothing, &loss));
+    }
     if (first)
         NN_TRY(ts_optim_zero_grad(opt));
     if (tc->accumulate > 1) {

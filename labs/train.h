@@ -32,6 +32,12 @@ struct train_config {
     const json_t *freeze; /* train.freeze: state-dict name prefixes not trained, borrowed */
     int unfreeze_epoch;   /* train.unfreeze_epoch: from this epoch (0-based) on the frozen train too; -1 never */
     double ema_decay;     /* train.ema_decay: > 0 keeps an average of the weights (labs/ema.h), evaluated and saved */
+    /* Distillation (DeiT): with a teacher, the loss is vit_distillation_loss
+     * of the model's "cls_logits" and "dist_logits" against the teacher's
+     * logits (train.distill_temperature, train.distill_alpha). The teacher is
+     * the lab's to load and free (labs/teacher.h); NULL: none. */
+    struct model *teacher;
+    double distill_temperature, distill_alpha;
 };
 /* Reads the "train" group and "seed" of a resolved configuration. */
 int train_config_read(const json_t *config, const struct lab_device_choice *dev, struct train_config *out);

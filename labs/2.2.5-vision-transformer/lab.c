@@ -11,6 +11,7 @@
 #include "labs/plots.h"
 #include "labs/run.h"
 #include "labs/tasks/classify.h"
+#include "labs/teacher.h"
 #include "labs/train.h"
 
 #include <math.h>
@@ -285,6 +286,25 @@ static int run(struct lab_run *r)
         rc = nn_fail(TS_ETORCH, "ts_manual_seed");
     if (!rc)
         rc = create_model_cfg(r->config, name, train_full->num_classes, &m);
+    struct model *teacher = NULL;
+    const char *teacher_dir = lab_cfg_str(r->config, "train.teacher", "");
+    if (!rc && *teacher_dir) {
+        char desc[4400];
+        if (strcmp(name, "deit"))
+            rc = lab_err(LAB_EUSAGE, "distil into --model deit (the model with a distillation token)",
+                         "train.teacher is set, but %s has no distillation head", name);
+        else if (tc.mixup > 0)
+            rc = lab_err(LAB_EUSAGE, "use train.mixup 0 with a teacher", "mixup and distillation together are not supported");
+        if (!rc)
+            rc = lab_teacher_load(teacher_dir, lab_cfg_str(r->config, "train.teacher_model", "resnet18"), r->config,
+                                  tc.device, &teacher, desc, sizeof desc);
+        if (!rc) {
+            tc.teacher = teacher;
+            lab_say(r, "distillation: teacher %s, %lld parameters; temperature %g, alpha %g (alpha * CE(cls head) + "
+                       "(1 - alpha) * T^2 * KL(teacher || distillation head))",
+                    desc, (long long)model_num_params(teacher), tc.distill_temperature, tc.distill_alpha);
+        }
+    }
     json_t *mm = json_object();
     struct eval_result e = {0};
     char ckpt[4200], path[4200], rel[256];
@@ -330,6 +350,7 @@ static int run(struct lab_run *r)
     json_decref(mm);
     eval_result_free(&e);
     model_free(m);
+    model_free(teacher);
     data_free(train, train_full, eval, eval_full);
     return rc;
 }

@@ -65,6 +65,8 @@ int64_t vit_num_tokens(const struct vit_config *c, int variant)
 }
 
 static int vit_model_forward(struct model *m, const ts_tensor *x, int training, ts_tensor **out);
+static int vit_model_forward_named(struct model *m, const struct model_tensors *in, int training,
+                                   struct model_tensors *out);
 
 int vit_variant_of(const struct model *m)
 {
@@ -183,6 +185,8 @@ int vit_new(const struct vit_config *c, int variant, struct model **out)
     struct model *m;
     LAB_TRY(model_new(variant_names[variant], sizeof(struct vit_net), &m));
     m->forward = vit_model_forward;
+    if (variant == VIT_DEIT)
+        m->forward_named = vit_model_forward_named;
     int rc = build(m, c, variant);
     if (rc) {
         model_free(m);
@@ -303,6 +307,25 @@ static int vit_model_forward(struct model *m, const ts_tensor *x, int training, 
     NN_TRY(ts_add(&sum, o.logits, o.dist_logits));
     NN_TRY(ts_mul_scalar(y, sum, 0.5));
     return LAB_OK;
+}
+
+/* DeiT's heads apart for distillation: "logits" (their average, what
+ * `forward` gives), "cls_logits" and "dist_logits". */
+static int vit_model_forward_named(struct model *m, const struct model_tensors *in, int training,
+                                   struct model_tensors *out)
+{
+    const ts_tensor *x = model_tensors_get(in, "pixel_values");
+    if (!x)
+        return lab_err(LAB_EINTERNAL, NULL, "%s takes \"pixel_values\"", m->name);
+    struct vit_outputs o;
+    ts_tensor *sum, *avg;
+    LAB_TRY(vit_forward_ex(m, x, training, 0, &o));
+    NN_TRY(ts_add(&sum, o.logits, o.dist_logits));
+    NN_TRY(ts_mul_scalar(&avg, sum, 0.5));
+    *out = (struct model_tensors){0};
+    LAB_TRY(model_tensors_add(out, "logits", avg));
+    LAB_TRY(model_tensors_add(out, "cls_logits", o.logits));
+    return model_tensors_add(out, "dist_logits", o.dist_logits);
 }
 
 /* The rows of the patch positions: after CLS (and the distillation token). */

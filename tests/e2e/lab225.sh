@@ -134,4 +134,23 @@ PYEOF
 done
 expect_exit 2 "$LAB_BIN" run 2.2.5 --quick --set model.pool=max --out "$TEST_TMP/bad3"
 expect_match "$LAST_ERR" 'model.pool'
+
+# DeiT distilled from a 2.2.1 ResNet-18 run (a few batches of each): the
+# teacher is named and loaded, the student trains and is evaluated on its
+# heads' average; a teacher for a model without a distillation head, and a
+# teacher from other preprocessing, are refused before training.
+TINY=(--quick --device cpu --epochs 1 --set data.train_subset=64 --set data.eval_subset=32)
+rc=0; "$LAB_BIN" run 2.2.1 "${TINY[@]}" --model resnet18 --out "$TEST_TMP/t221" >/dev/null 2>&1 || rc=$?
+[ -s "$TEST_TMP/t221/models/resnet18/model.safetensors" ] || fail "the 2.2.1 teacher run (exit $rc) wrote no weights"
+rc=0; "$LAB_BIN" run 2.2.5 "${TINY[@]}" --model deit --set train.teacher="$TEST_TMP/t221" --out "$TEST_TMP/deit" \
+  >"$TEST_TMP/deit.out" 2>&1 || rc=$?
+out=$(cat "$TEST_TMP/deit.out")
+expect_match "$out" "distillation: teacher 2.2.1 resnet18 \\($TEST_TMP/t221\\), [0-9]+ parameters; temperature 3, alpha 0.5"
+expect_match "$out" 'deit epoch 1/1: train loss [0-9.]+'
+[ -s "$TEST_TMP/deit/models/deit/predictions.safetensors" ] || fail "the distilled run (exit $rc) wrote no predictions: $out"
+expect_exit 2 "$LAB_BIN" run 2.2.5 "${TINY[@]}" --model vit --set train.teacher="$TEST_TMP/t221" --out "$TEST_TMP/bad4"
+expect_match "$LAST_ERR" 'deit'
+expect_exit 2 "$LAB_BIN" run 2.2.5 "${TINY[@]}" --model deit --set data.pad=0 --set train.teacher="$TEST_TMP/t221" \
+  --out "$TEST_TMP/bad5"
+expect_match "$LAST_ERR" 'data.pad'
 echo ok
