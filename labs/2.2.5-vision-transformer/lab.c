@@ -2,6 +2,7 @@
  * the classify task; beyond the task's artifacts, the last block's attention
  * on a fixed set of eval images (attention.safetensors). */
 #include "base/error.h"
+#include "labs/2.2.5-vision-transformer/compare.h"
 #include "datasets/registry.h"
 #include "labs/config.h"
 #include "labs/lab.h"
@@ -263,6 +264,13 @@ static int run(struct lab_run *r)
         data_free(train, train_full, eval, eval_full);
         return rc;
     }
+    json_t *other = NULL;
+    char other_lab[32] = "";
+    const char *compare_with = lab_cfg_str(r->config, "compare_with", "");
+    if (*compare_with && (rc = vit_compare_load(compare_with, train_full->name, &other, other_lab, sizeof other_lab))) {
+        data_free(train, train_full, eval, eval_full);
+        return rc;
+    }
     cd.train = train;
     cd.eval = eval;
     struct vit_config vc;
@@ -343,8 +351,13 @@ static int run(struct lab_run *r)
         const json_t *thr = lab_cfg_get(r->manifest, lab_cfg_bool(r->config, "quick", 0)
                                                          ? "thresholds.quick.test_accuracy"
                                                          : "thresholds.full.test_accuracy");
-        rc = classify_write_comparison(r, models, thr);
+        json_t *all = other ? vit_compare_merge(models, other, other_lab) : json_incref(models);
+        if (other)
+            lab_say(r, "compared with %s (lab %s)", compare_with, other_lab);
+        rc = classify_write_comparison(r, all, thr);
+        json_decref(all);
     }
+    json_decref(other);
     if (rc == LAB_EINTERRUPTED)
         lab_run_save_metrics(r);
     json_decref(mm);

@@ -137,17 +137,25 @@ expect_match "$LAST_ERR" 'model.pool'
 
 # DeiT distilled from a 2.2.1 ResNet-18 run (a few batches of each): the
 # teacher is named and loaded, the student trains and is evaluated on its
-# heads' average; a teacher for a model without a distillation head, and a
-# teacher from other preprocessing, are refused before training.
+# heads' average, and compare_with puts the 2.2.1 run's model beside it in
+# comparison.md; a teacher for a model without a distillation head, a
+# teacher from other preprocessing and a compare_with that is no run are
+# refused before training.
 TINY=(--quick --device cpu --epochs 1 --set data.train_subset=64 --set data.eval_subset=32)
 rc=0; "$LAB_BIN" run 2.2.1 "${TINY[@]}" --model resnet18 --out "$TEST_TMP/t221" >/dev/null 2>&1 || rc=$?
 [ -s "$TEST_TMP/t221/models/resnet18/model.safetensors" ] || fail "the 2.2.1 teacher run (exit $rc) wrote no weights"
-rc=0; "$LAB_BIN" run 2.2.5 "${TINY[@]}" --model deit --set train.teacher="$TEST_TMP/t221" --out "$TEST_TMP/deit" \
-  >"$TEST_TMP/deit.out" 2>&1 || rc=$?
+rc=0; "$LAB_BIN" run 2.2.5 "${TINY[@]}" --model deit --set train.teacher="$TEST_TMP/t221" \
+  --set compare_with="$TEST_TMP/t221" --out "$TEST_TMP/deit" >"$TEST_TMP/deit.out" 2>&1 || rc=$?
 out=$(cat "$TEST_TMP/deit.out")
 expect_match "$out" "distillation: teacher 2.2.1 resnet18 \\($TEST_TMP/t221\\), [0-9]+ parameters; temperature 3, alpha 0.5"
 expect_match "$out" 'deit epoch 1/1: train loss [0-9.]+'
 [ -s "$TEST_TMP/deit/models/deit/predictions.safetensors" ] || fail "the distilled run (exit $rc) wrote no predictions: $out"
+expect_match "$out" "compared with $TEST_TMP/t221 \\(lab 2.2.1\\)"
+grep -q '^| deit | 4774164 |' "$TEST_TMP/deit/comparison.md" && grep -q '^| resnet18 (2.2.1) | 11173962 |' "$TEST_TMP/deit/comparison.md" \
+  || fail "comparison.md lacks the ViT or the 2.2.1 model: $(cat "$TEST_TMP/deit/comparison.md")"
+[ -s "$TEST_TMP/deit/plots/comparison.png" ] || fail "no plots/comparison.png"
+expect_exit 2 "$LAB_BIN" run 2.2.5 "${TINY[@]}" --set compare_with="$TEST_TMP/nothing" --out "$TEST_TMP/bad6"
+expect_match "$LAST_ERR" 'no metrics.json'
 expect_exit 2 "$LAB_BIN" run 2.2.5 "${TINY[@]}" --model vit --set train.teacher="$TEST_TMP/t221" --out "$TEST_TMP/bad4"
 expect_match "$LAST_ERR" 'deit'
 expect_exit 2 "$LAB_BIN" run 2.2.5 "${TINY[@]}" --model deit --set data.pad=0 --set train.teacher="$TEST_TMP/t221" \
