@@ -1,6 +1,7 @@
 #include "labs/2.2.2-transfer-learning/classes.h"
 
 #include "base/error.h"
+#include "datasets/rng.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,50 @@ int transfer_class_view(const struct ds_dataset *base, int lo, int hi, size_t pe
     snprintf(d->name, sizeof d->name, "%.40s[%d-%d]", base->name, lo, hi - 1);
     d->n = n;
     d->num_classes = hi - lo;
+    d->get = view_get;
+    d->destroy = view_destroy;
+    d->ctx = v;
+    *out = d;
+    return LAB_OK;
+}
+
+static int cmp_index(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int transfer_seeded_subset(const struct ds_dataset *base, size_t n, uint64_t seed, struct ds_dataset **out)
+{
+    *out = NULL;
+    if (n > base->n)
+        n = base->n;
+    struct view *v = calloc(1, sizeof *v);
+    struct ds_dataset *d = calloc(1, sizeof *d);
+    if (v)
+        v->index = malloc((base->n ? base->n : 1) * sizeof *v->index);
+    if (!v || !v->index || !d) {
+        if (v)
+            free(v->index);
+        free(v);
+        free(d);
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory for a subset of %s", base->name);
+    }
+    for (size_t i = 0; i < base->n; i++)
+        v->index[i] = i;
+    struct ds_rng r;
+    ds_rng_seed(&r, seed, 0x737562736574ull /* "subset" */, base->n);
+    for (size_t i = 0; i < n; i++) { /* the first n of a Fisher-Yates shuffle */
+        size_t j = i + (size_t)ds_rng_below(&r, (uint64_t)(base->n - i)), t = v->index[i];
+        v->index[i] = v->index[j];
+        v->index[j] = t;
+    }
+    qsort(v->index, n, sizeof *v->index, cmp_index);
+    v->base = base;
+    v->lo = 0;
+    snprintf(d->name, sizeof d->name, "%.50s", base->name);
+    d->n = n;
+    d->num_classes = base->num_classes;
     d->get = view_get;
     d->destroy = view_destroy;
     d->ctx = v;

@@ -74,6 +74,7 @@ static int create_model(const char *name, int num_classes, struct model **out)
 
 struct tl_data {
     struct ds_dataset *train_full, *eval_full, *train, *eval;
+    struct ds_dataset *train_classes; /* the classes' training samples the seeded subset is drawn from, or NULL */
     struct classify_data cd;
     const char *const *class_names;
     int channels; /* the dataset's, as stored */
@@ -82,6 +83,7 @@ struct tl_data {
 static void tl_data_free(struct tl_data *d)
 {
     ds_dataset_free(d->train);
+    ds_dataset_free(d->train_classes);
     ds_dataset_free(d->eval);
     ds_dataset_free(d->train_full);
     ds_dataset_free(d->eval_full);
@@ -106,8 +108,11 @@ static int open_data(const json_t *config, struct tl_data *d)
         return rc;
     int lo, hi;
     class_range(config, "data.classes", d->train_full->num_classes, &lo, &hi);
-    rc = transfer_class_view(d->train_full, lo, hi, (size_t)lab_cfg_int(config, "data.train_per_class", 0),
-                             (size_t)lab_cfg_int(config, "data.train_subset", 0), &d->train);
+    size_t subset = (size_t)lab_cfg_int(config, "data.train_subset", 0);
+    rc = transfer_class_view(d->train_full, lo, hi, (size_t)lab_cfg_int(config, "data.train_per_class", 0), 0,
+                             subset ? &d->train_classes : &d->train);
+    if (!rc && subset) /* the course's subset, drawn at random: from the run's seed, so a rerun draws the same */
+        rc = transfer_seeded_subset(d->train_classes, subset, (uint64_t)lab_cfg_int(config, "seed", 42), &d->train);
     if (!rc)
         rc = transfer_class_view(d->eval_full, lo, hi, 0, (size_t)lab_cfg_int(config, "data.eval_subset", 0), &d->eval);
     if (rc)
@@ -554,6 +559,14 @@ static int run(struct lab_run *r)
     if (!rc)
         lab_say(r, "data %s: %zu training images, %zu test images, %d classes", d.train->name, d.train->n, d.eval->n,
                 d.train->num_classes);
+    if (!rc && d.train_classes) {
+        long long seed = (long long)lab_cfg_int(r->config, "seed", 42);
+        lab_say(r, "data: the training subset is %zu of the %zu images, drawn at random with seed %lld (--seed)",
+                d.train->n, d.train_classes->n, seed);
+        json_object_set_new(r->metrics, "train_subset",
+                            json_pack("{s:I, s:I, s:I}", "images", (json_int_t)d.train->n, "of",
+                                      (json_int_t)d.train_classes->n, "seed", (json_int_t)seed));
+    }
     json_t *models = json_object_get(r->metrics, "models");
     if (!models) {
         json_object_set_new(r->metrics, "lab", json_string("2.2.2"));
