@@ -32,6 +32,30 @@ static void view_destroy(struct ds_dataset *d)
     free(v);
 }
 
+/* A dataset of base's samples index[0..n), relabelled label - lo; takes
+ * index (freed on failure too). */
+static int index_view(const struct ds_dataset *base, size_t *index, size_t n, int lo, int num_classes,
+                      const char *name, struct ds_dataset **out)
+{
+    struct view *v = calloc(1, sizeof *v);
+    struct ds_dataset *d = calloc(1, sizeof *d);
+    if (!v || !d) {
+        free(index);
+        free(v);
+        free(d);
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory for a view of %s", base->name);
+    }
+    *v = (struct view){.base = base, .index = index, .lo = lo};
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->n = n;
+    d->num_classes = num_classes;
+    d->get = view_get;
+    d->destroy = view_destroy;
+    d->ctx = v;
+    *out = d;
+    return LAB_OK;
+}
+
 int transfer_class_view(const struct ds_dataset *base, int lo, int hi, size_t per_class, size_t max_total,
                         struct ds_dataset **out)
 {
@@ -39,17 +63,11 @@ int transfer_class_view(const struct ds_dataset *base, int lo, int hi, size_t pe
     if (lo < 0 || hi <= lo || hi > base->num_classes)
         return lab_err(LAB_EUSAGE, "give data.classes as [first, end) inside the dataset's classes",
                        "classes [%d, %d) of %s, which has %d", lo, hi, base->name, base->num_classes);
-    struct view *v = calloc(1, sizeof *v);
+    size_t *index = malloc((base->n ? base->n : 1) * sizeof *index);
     size_t *taken = calloc((size_t)(hi - lo), sizeof *taken);
-    struct ds_dataset *d = calloc(1, sizeof *d);
-    if (v)
-        v->index = malloc(base->n * sizeof *v->index);
-    if (!v || !v->index || !taken || !d) {
+    if (!index || !taken) {
+        free(index);
         free(taken);
-        free(d);
-        if (v)
-            free(v->index);
-        free(v);
         return lab_err(LAB_EINTERNAL, NULL, "out of memory for a class view of %s", base->name);
     }
     size_t n = 0;
@@ -64,27 +82,18 @@ int transfer_class_view(const struct ds_dataset *base, int lo, int hi, size_t pe
         if (label < lo || label >= hi || (per_class && taken[label - lo] >= per_class))
             continue;
         taken[label - lo]++;
-        v->index[n++] = i;
+        index[n++] = i;
     }
     free(taken);
     if (!rc && n == 0)
         rc = lab_err(LAB_EUSAGE, "check data.classes", "%s has no sample of classes [%d, %d)", base->name, lo, hi);
     if (rc) {
-        free(v->index);
-        free(v);
-        free(d);
+        free(index);
         return rc;
     }
-    v->base = base;
-    v->lo = lo;
-    snprintf(d->name, sizeof d->name, "%.40s[%d-%d]", base->name, lo, hi - 1);
-    d->n = n;
-    d->num_classes = hi - lo;
-    d->get = view_get;
-    d->destroy = view_destroy;
-    d->ctx = v;
-    *out = d;
-    return LAB_OK;
+    char name[64];
+    snprintf(name, sizeof name, "%.40s[%d-%d]", base->name, lo, hi - 1);
+    return index_view(base, index, n, lo, hi - lo, name, out);
 }
 
 static int cmp_index(const void *a, const void *b)
@@ -98,35 +107,18 @@ int transfer_seeded_subset(const struct ds_dataset *base, size_t n, uint64_t see
     *out = NULL;
     if (n > base->n)
         n = base->n;
-    struct view *v = calloc(1, sizeof *v);
-    struct ds_dataset *d = calloc(1, sizeof *d);
-    if (v)
-        v->index = malloc((base->n ? base->n : 1) * sizeof *v->index);
-    if (!v || !v->index || !d) {
-        if (v)
-            free(v->index);
-        free(v);
-        free(d);
+    size_t *index = malloc((base->n ? base->n : 1) * sizeof *index);
+    if (!index)
         return lab_err(LAB_EINTERNAL, NULL, "out of memory for a subset of %s", base->name);
-    }
     for (size_t i = 0; i < base->n; i++)
-        v->index[i] = i;
+        index[i] = i;
     struct ds_rng r;
     ds_rng_seed(&r, seed, 0x737562736574ull /* "subset" */, base->n);
     for (size_t i = 0; i < n; i++) { /* the first n of a Fisher-Yates shuffle */
-        size_t j = i + (size_t)ds_rng_below(&r, (uint64_t)(base->n - i)), t = v->index[i];
-        v->index[i] = v->index[j];
-        v->index[j] = t;
+        size_t j = i + (size_t)ds_rng_below(&r, (uint64_t)(base->n - i)), t = index[i];
+        index[i] = index[j];
+        index[j] = t;
     }
-    qsort(v->index, n, sizeof *v->index, cmp_index);
-    v->base = base;
-    v->lo = 0;
-    snprintf(d->name, sizeof d->name, "%.50s", base->name);
-    d->n = n;
-    d->num_classes = base->num_classes;
-    d->get = view_get;
-    d->destroy = view_destroy;
-    d->ctx = v;
-    *out = d;
-    return LAB_OK;
+    qsort(index, n, sizeof *index, cmp_index);
+    return index_view(base, index, n, 0, base->num_classes, base->name, out);
 }

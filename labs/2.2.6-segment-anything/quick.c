@@ -10,6 +10,7 @@
 #include "labs/2.2.6-segment-anything/quick_plots.h"
 
 #include "base/error.h"
+#include "base/progress.h"
 #include "datasets/loaders.h"
 #include "datasets/mosaic.h"
 #include "datasets/rng.h"
@@ -22,7 +23,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 
 struct qcfg {
@@ -167,13 +167,6 @@ static int train_step(struct model *m, ts_optim *opt, const struct qcfg *q, cons
     return LAB_OK;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static int train(struct lab_run *r, struct model *m, const struct ds_dataset *tr, const struct qcfg *q, json_t *mm)
 {
     struct ts_adamw_opts ao = {.lr = q->lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = q->wd};
@@ -187,14 +180,14 @@ static int train(struct lab_run *r, struct model *m, const struct ds_dataset *tr
     struct ds_rng rng;
     ds_rng_seed(&rng, q->seed, 2206, 1);
     json_t *curve = json_array();
-    double t0 = now_s(), sum = 0, ps[3] = {0, 0, 0};
+    double t0 = lab_monotonic_s(), sum = 0, ps[3] = {0, 0, 0};
     int done = 0, win = 0;
     for (int s = 0; !rc && s < q->steps; s++) {
         if (lab_interrupted) {
             rc = lab_err(LAB_EINTERRUPTED, "run it again", "interrupted");
             break;
         }
-        if (q->max_seconds > 0 && now_s() - t0 > q->max_seconds) {
+        if (q->max_seconds > 0 && lab_monotonic_s() - t0 > q->max_seconds) {
             lab_say(r, "stopping after %d steps: train.max_seconds %.0f reached", s, q->max_seconds);
             break;
         }
@@ -215,13 +208,13 @@ static int train(struct lab_run *r, struct model *m, const struct ds_dataset *tr
             ps[k] += parts[k];
         if (win == q->log_every || s == q->steps - 1) {
             lab_say(r, "step %d/%d: loss %.4f (focal %.4f, dice %.4f, iou mse %.4f), %.0f s", s + 1, q->steps, sum / win,
-                    ps[0] / win, ps[1] / win, ps[2] / win, now_s() - t0);
+                    ps[0] / win, ps[1] / win, ps[2] / win, lab_monotonic_s() - t0);
             json_array_append_new(curve, json_pack("{s:i, s:f, s:f, s:f, s:f}", "step", s + 1, "loss", sum / win,
                                                    "focal", ps[0] / win, "dice", ps[1] / win, "iou_mse", ps[2] / win));
             sum = 0, win = 0, ps[0] = ps[1] = ps[2] = 0;
         }
     }
-    double secs = now_s() - t0;
+    double secs = lab_monotonic_s() - t0;
     json_object_set_new(mm, "curve", curve);
     json_object_set_new(mm, "steps", json_integer(done));
     json_object_set_new(mm, "train_time_s", json_real(secs));
@@ -390,13 +383,13 @@ int sam_quick_run(struct lab_run *r)
         json_object_set_new(mm, "params", json_integer(model_num_params(m)));
         rc = train(r, m, tr, &q, mm);
     }
-    double t0 = now_s();
+    double t0 = lab_monotonic_s();
     if (!rc)
         rc = evaluate(m, ev, &q, r->dev.device, &p);
     if (!rc) {
         double box = p.count[0] ? p.iou_sum[0] / (double)p.count[0] : 0;
         double pt = p.count[1] ? p.iou_sum[1] / (double)p.count[1] : 0;
-        double ms = (now_s() - t0) * 1000.0 / (double)ev->n;
+        double ms = (lab_monotonic_s() - t0) * 1000.0 / (double)ev->n;
         lab_say(r, "held-out: mIoU box %.4f, point %.4f over %zu instances in %zu mosaics (%.1f ms per mosaic)", box, pt,
                 p.count[0], ev->n, ms);
         json_object_set_new(mm, "miou_box", json_real(box));

@@ -1,6 +1,7 @@
 #include "labs/2.2.6-segment-anything/quick_auto.h"
 
 #include "base/error.h"
+#include "base/progress.h"
 #include "labs/2.2.6-segment-anything/amg.h"
 #include "labs/2.2.6-segment-anything/generator.h"
 #include "labs/2.2.6-segment-anything/png_out.h"
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum { MAX_SHOWN = 8 };
 
@@ -32,13 +32,6 @@ int sam_quick_auto_opts(const json_t *config, struct sam_amg_opts *o)
         return lab_err(LAB_EUSAGE, "use auto.points_per_side 1..64, auto.crop_n_layers 0..2, auto.min_mask_region_area >= 0",
                        "the automatic mask settings are out of range");
     return LAB_OK;
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* Each instance's best IoU with any automatic mask; masks drawn into tile. */
@@ -89,7 +82,7 @@ int sam_quick_auto(struct lab_run *r, struct model *m, const struct ds_dataset *
     const char *captions[MAX_SHOWN];
     int ok[MAX_SHOWN], nt = 0, rc = LAB_OK;
     size_t masks = 0, instances = 0, found = 0;
-    double best_sum = 0, t0 = now_s();
+    double best_sum = 0, t0 = lab_monotonic_s();
     for (int i = 0; !rc && i < images; i++) {
         struct ds_sample smp;
         memset(&smp, 0, sizeof smp);
@@ -123,7 +116,7 @@ int sam_quick_auto(struct lab_run *r, struct model *m, const struct ds_dataset *
         ds_sample_free(&smp);
     }
     sam_predictor_free(&p);
-    double ms = (now_s() - t0) * 1000.0 / images;
+    double ms = (lab_monotonic_s() - t0) * 1000.0 / images;
     char path[4200];
     if (!rc && nt && !(rc = lab_run_path(r, "plots/auto-masks.png", path, sizeof path)))
         rc = plot_image_grid(path, "Automatic masks on held-out mosaics (found: an instance some mask covers with IoU >= 0.5)",

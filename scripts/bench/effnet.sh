@@ -14,20 +14,10 @@
 # Q_PER_CLASS (100, the quick mode's), Q_EPOCHS (3), B224 (8), L_PER_CLASS (8), L_EPOCHS (3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${1:-build}
-THREADS=${THREADS:-$(nproc)}
-export OMP_NUM_THREADS=$THREADS
-PY=/usr/bin/python3
-PAIRS=${PAIRS:-5}
+. scripts/bench/train_lib.bash
 LR=0.003 # lab.json's quick train.scratch.lr
-if [ ! -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
-  echo "effnet.sh: skipped, Debian's dataset-fashion-mnist is not installed"; exit 0
-fi
-if ! $PY -c 'import torch' 2>/dev/null; then
-  echo "effnet.sh: skipped, $PY has no torch (apt install python3-torch)"; exit 0
-fi
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-export LAB_HOME=$tmp/home HF_HUB_CACHE=$tmp/hub
+train_bench_require effnet
+export HF_HUB_CACHE=$tmp/hub
 # One lab measurement: images/s of the epochs after the first.
 if [ "${2:-}" = "--lab-once" ]; then
   size=$3 per_class=$4 batch=$5 epochs=$6 out=$tmp/run

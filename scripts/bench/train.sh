@@ -7,13 +7,7 @@
 # PAIRS (interleaved lab/Python pairs per row, default 5; scripts/bench/pairs.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${1:-build}
-THREADS=${THREADS:-$(nproc)}
-export OMP_NUM_THREADS=$THREADS
-PY=/usr/bin/python3
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-export LAB_HOME=$tmp/home
-PAIRS=${PAIRS:-5}
+. scripts/bench/train_lib.bash
 # One lab measurement: images/s of one epoch, as its metrics.json records it.
 if [ "${2:-}" = "--lab-once" ]; then
   m=$3 n=$4 prec=$5 out=$tmp/run

@@ -8,18 +8,9 @@
 # lab/Python pairs per row, default 5; scripts/bench/pairs.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${1:-build}
-THREADS=${THREADS:-$(nproc)}
-export OMP_NUM_THREADS=$THREADS
-PY=/usr/bin/python3
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-export LAB_HOME=$tmp/home
-PAIRS=${PAIRS:-5}
+. scripts/bench/train_lib.bash
 N=${VIT_IMAGES:-2048}
-if [ ! -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || ! $PY -c 'import torch' 2>/dev/null; then
-  echo "== vit: skipped: needs Debian's dataset-fashion-mnist and python3-torch (make deps) =="
-  exit 0
-fi
+train_bench_require vit
 # One lab measurement: images/s of one epoch, as its metrics.json records it.
 if [ "${2:-}" = "--lab-once" ]; then
   prec=$3 out=$tmp/run

@@ -14,7 +14,6 @@ decay 0.01) with a per-epoch cosine, cross-entropy, fp32. The first epoch
 is warm-up; the figure is images/s over the later epochs, as
 scripts/bench/effnet.sh reads lab's.
 """
-import gzip
 import math
 import os
 import sys
@@ -22,6 +21,8 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+import fashion  # tests/bench/fashion.py
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "ref"))
 import efficientnet  # noqa: E402
@@ -32,11 +33,7 @@ if epochs < 2:
     sys.exit("effnet_bench.py: at least 2 epochs (the first is warm-up)")
 torch.set_num_threads(threads)
 torch.manual_seed(42)
-root = "/usr/share/datasets/fashion-mnist/"
-with gzip.open(root + "train-images-idx3-ubyte.gz") as f:
-    all_images = torch.frombuffer(bytearray(f.read()[16:]), dtype=torch.uint8).reshape(-1, 1, 28, 28)
-with gzip.open(root + "train-labels-idx1-ubyte.gz") as f:
-    all_labels = torch.frombuffer(bytearray(f.read()[8:]), dtype=torch.uint8).long()
+all_images, all_labels = fashion.train_split()
 # The quick mode's class view: classes 5-9 in file order, PER_CLASS of each.
 keep, taken = [], [0] * 5
 for i, y in enumerate(all_labels.tolist()):

@@ -9,7 +9,6 @@ does; SGD momentum 0.9, weight decay 5e-4, cosine per batch; bf16 autocast on
 the forward pass when PREC is bf16, loss in fp32; one epoch timed, after a
 few warm-up steps that are not counted.
 """
-import gzip
 import math
 import os
 import sys
@@ -18,17 +17,15 @@ import time
 import torch
 import torch.nn.functional as F
 
+import fashion  # tests/bench/fashion.py
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "ref"))
 import cnn221  # noqa: E402
 
 name, n, batch, prec, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 torch.set_num_threads(threads)
 torch.manual_seed(42)
-root = "/usr/share/datasets/fashion-mnist/"
-with gzip.open(root + "train-images-idx3-ubyte.gz") as f:
-    images = torch.frombuffer(bytearray(f.read()[16:16 + n * 784]), dtype=torch.uint8).reshape(n, 1, 28, 28)
-with gzip.open(root + "train-labels-idx1-ubyte.gz") as f:
-    labels = torch.frombuffer(bytearray(f.read()[8:8 + n]), dtype=torch.uint8).long()
+images, labels = fashion.train_split(n)
 
 model = cnn221.MODELS[name]()
 model.train()

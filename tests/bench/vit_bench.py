@@ -11,7 +11,6 @@ warm-up over the epoch set per batch; clip_grad_norm_(1.0); cross-entropy
 without label smoothing; bf16 autocast on the forward pass when PREC is
 bf16, the loss in fp32; one epoch timed after three warm-up steps.
 """
-import gzip
 import math
 import os
 import sys
@@ -20,17 +19,15 @@ import time
 import torch
 import torch.nn.functional as F
 
+import fashion  # tests/bench/fashion.py
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "ref"))
 import vit225  # noqa: E402  (it sets one thread on import: set ours after)
 
 n, batch, prec, threads = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 torch.set_num_threads(threads)
 torch.manual_seed(42)
-root = "/usr/share/datasets/fashion-mnist/"
-with gzip.open(root + "train-images-idx3-ubyte.gz") as f:
-    images = torch.frombuffer(bytearray(f.read()[16:16 + n * 784]), dtype=torch.uint8).reshape(n, 1, 28, 28)
-with gzip.open(root + "train-labels-idx1-ubyte.gz") as f:
-    labels = torch.frombuffer(bytearray(f.read()[8:8 + n]), dtype=torch.uint8).long()
+images, labels = fashion.train_split(n)
 
 model = vit225.VisionTransformer(dropout=0.0)
 model.train()
