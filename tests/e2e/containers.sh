@@ -3,7 +3,8 @@
 # --local, then lab run 2.2.1 --quick --engine podman in that image: it
 # finishes, its run directory appears on the host owned by the caller,
 # /dev/shm inside is the host's (--ipc=host), exit codes come back, SIGINT
-# stops the container, lab ps --clean removes what a killed runner left.
+# stops the container, lab ps --clean removes what a killed runner left, and
+# Gradescope's and PrairieLearn's wrappers grade in containers laid out as theirs.
 # Skips (exit 77, with podman's own words) only when podman cannot run a
 # container on this machine at all.
 set -euo pipefail
