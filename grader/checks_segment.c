@@ -57,7 +57,7 @@ static int is_full(struct grade_ctx *g)
     return full;
 }
 
-/* The VOC2012 directory: --data-dir when it holds the split lists, else
+/* The VOC2012 directory: --data when it holds the split lists, else
  * the grader's cache. */
 static const char *voc_root(struct grade_ctx *g)
 {

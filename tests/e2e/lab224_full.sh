@@ -186,13 +186,27 @@ h = by["honesty.miou"]
 assert h["status"] in ("error", "fail") and "lab fetch voc2012" in h["message"], h
 PYEOF
 
-# 6. Joint augmentation in full mode: the same sizes, another first loss.
+# 5b. --data naming a VOC2012 directory stands in for the grader's cache.
+LAB_CACHE=$TEST_TMP/empty-cache LAB_OFFLINE=1 expect_exit 1 "$LAB_BIN" grade vera-2.2.4.tar.gz --format json \
+  --data "$UNPACKED" --out vera-datadir.json
+"$PY" - vera-datadir.json <<'PYEOF' || fail "grade --data did not read the VOC val split there"
+import json, sys
+by = {c["id"]: c for c in json.load(open(sys.argv[1]))["checks"]}
+assert by["honesty.miou"]["status"] == "pass" and "voc2012/val" in by["honesty.miou"]["message"], by["honesty.miou"]
+PYEOF
+
+# 6. Joint augmentation and the notebook's border remap in full mode: the
+# same sizes, each another first loss.
 expect_exit 1 "$LAB_BIN" run 2.2.4 "${SHORT[@]}" --set data.augment=joint --out "$TEST_TMP/run-joint"
 expect_match "$LAST_OUT" 'augmentation: joint'
-"$PY" - "$run" "$TEST_TMP/run-joint" <<'PYEOF' || fail "data.augment=joint did not change the training"
+expect_exit 1 "$LAB_BIN" run 2.2.4 "${SHORT[@]}" --set data.border=background --out "$TEST_TMP/run-bg"
+expect_match "$LAST_OUT" 'training borders as background'
+"$PY" - "$run" "$TEST_TMP/run-joint" "$TEST_TMP/run-bg" <<'PYEOF' || fail "data.augment=joint or data.border=background did not change the training"
 import json, sys
-a, b = (json.load(open(d + "/metrics.json"))["models"]["unet"] for d in sys.argv[1:3])
-assert b["augment"] == "joint" and abs(a["epochs"][0]["train_loss"] - b["epochs"][0]["train_loss"]) > 1e-6, (a, b)
+a, b, c = (json.load(open(d + "/metrics.json"))["models"]["unet"] for d in sys.argv[1:4])
+first = lambda m: m["epochs"][0]["train_loss"]
+assert b["augment"] == "joint" and abs(first(a) - first(b)) > 1e-6, (a, b)
+assert abs(first(a) - first(c)) > 1e-6, (a, c)
 PYEOF
 expect_exit 2 "$LAB_BIN" run 2.2.4 --device cpu --set data.augment=mixup --out "$TEST_TMP/bad-aug"
 expect_match "$LAST_ERR" 'data.augment: none .* or joint'
