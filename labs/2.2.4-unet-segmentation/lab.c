@@ -6,11 +6,11 @@
 #include "base/error.h"
 #include "datasets/loaders.h"
 #include "datasets/mosaic.h"
+#include "labs/2.2.4-unet-segmentation/seg_models.h"
 #include "labs/2.2.4-unet-segmentation/seg_plots.h"
 #include "labs/config.h"
 #include "labs/lab.h"
 #include "labs/models/nn.h"
-#include "labs/models/unet.h"
 #include "labs/models/weights.h"
 #include "labs/run.h"
 #include "labs/tasks/segment.h"
@@ -25,7 +25,7 @@
 
 struct seg_cfg {
     int size, width, classes, epochs, batch;
-    int64_t train_n, eval_n;
+    int64_t train_n, eval_n, max_batches; /* max_batches 0: every batch (CI shortens epochs with it) */
     double lr, wd, mean, std, ce_w, dice_w, smooth, gamma;
     int loss_kind;  /* train.loss, segment_loss_kind_parse's */
     int border_bg;  /* data.border "background": the notebook's remap of 255 to 0, training masks only */
@@ -42,6 +42,7 @@ static void cfg_of(const json_t *c, struct seg_cfg *s)
     s->batch = (int)lab_cfg_int(c, "train.batch_size", 8);
     s->train_n = lab_cfg_int(c, "data.train_subset", 2000);
     s->eval_n = lab_cfg_int(c, "data.eval_subset", 200);
+    s->max_batches = lab_cfg_int(c, "train.max_batches", 0);
     s->lr = lab_cfg_num(c, "train.lr", 1e-3);
     s->wd = lab_cfg_num(c, "train.weight_decay", 1e-4);
     s->seed = (uint64_t)lab_cfg_int(c, "seed", 42);
@@ -62,8 +63,7 @@ static void cfg_of(const json_t *c, struct seg_cfg *s)
 static int validate(const json_t *config)
 {
     const char *name = lab_cfg_str(config, "model.name", "unet");
-    if (strcmp(name, "unet") != 0)
-        return lab_err(LAB_EUSAGE, "models: unet", "unknown model '%s'", name);
+    LAB_TRY(seg_model_check(name));
     const char *ds = lab_cfg_str(config, "data.dataset", "");
     if (strcmp(ds, "fashion-mnist-mosaic") != 0)
         return lab_err(LAB_EUSAGE, "run the quick mode (--quick); VOC training is not implemented yet",
@@ -82,34 +82,35 @@ static int validate(const json_t *config)
                        "model.base_width %d is out of range", s.width);
     if (s.size < 16 || s.size > 512)
         return lab_err(LAB_EUSAGE, "set data.canvas between 16 and 512", "data.canvas %d is out of range", s.size);
+    if (s.size % seg_model_size_multiple(name))
+        return lab_err(LAB_EUSAGE, "set data.canvas to a multiple of 16 (48 in quick mode, 256 in the course)",
+                       "%s's decoder does not pad, so data.canvas %d must be a multiple of 16", name, s.size);
     const char *sched = lab_cfg_str(config, "train.schedule", "cosine"), *opt = lab_cfg_str(config, "train.optimizer", "adamw");
     if (strcmp(sched, "cosine") != 0 && strcmp(sched, "none") != 0)
         return lab_err(LAB_EUSAGE, "train.schedule: cosine or none", "unknown schedule '%s'", sched);
     if (strcmp(opt, "adamw") != 0)
         return lab_err(LAB_EUSAGE, "train.optimizer: adamw", "lab 2.2.4 trains with AdamW, not '%s'", opt);
-    if (s.batch < 1 || s.epochs < 0 || s.train_n < 1 || s.eval_n < 1)
-        return lab_err(LAB_EUSAGE, "use train.batch_size >= 1, train.epochs >= 0 and subsets >= 1",
+    if (s.batch < 1 || s.epochs < 0 || s.train_n < 1 || s.eval_n < 1 || s.max_batches < 0)
+        return lab_err(LAB_EUSAGE, "use train.batch_size >= 1, train.epochs >= 0, subsets >= 1 and train.max_batches >= 0",
                        "the training sizes are out of range");
     return LAB_OK;
 }
 
+/* The course's models at the course's sizes (3 channels, width 64). */
 static int create_model(const char *name, int num_classes, struct model **out)
 {
-    if (strcmp(name, "unet") != 0)
-        return lab_err(LAB_EUSAGE, "models: unet", "unknown model '%s'", name);
-    return unet_create(3, num_classes, 64, out);
+    return seg_model_create(name, 3, num_classes, 64, out);
 }
 
-/* A configuration's U-Net: its input channels, base width and classes come
+/* A configuration's model: its input channels, base width and classes come
  * from the configuration, since a segmenter's classes (background included)
  * are the data's, not the caller's classifier count. */
 static int create_model_cfg(const json_t *config, const char *name, int num_classes, struct model **out)
 {
-    if (strcmp(name, "unet") != 0)
-        return lab_err(LAB_EUSAGE, "models: unet", "unknown model '%s'", name);
     const json_t *in = json_array_get(lab_cfg_get(config, "data.input_size"), 0);
     int k = (int)lab_cfg_int(config, "data.num_classes", num_classes);
-    return unet_create(in ? (int)json_integer_value(in) : 3, k, (int)lab_cfg_int(config, "model.base_width", 64), out);
+    return seg_model_create(name, in ? (int)json_integer_value(in) : 3, k,
+                            (int)lab_cfg_int(config, "model.base_width", 64), out);
 }
 
 /* Samples [first, first + n) of `d` as normalized images [n,1,S,S] and
@@ -273,6 +274,8 @@ static int train_loop(struct lab_run *r, struct model *m, const struct ds_datase
         double sum = 0;
         long batches = 0;
         for (size_t b0 = 0; !rc && b0 < n; b0 += (size_t)s->batch) {
+            if (s->max_batches && batches >= s->max_batches)
+                break;
             if (lab_interrupted) {
                 rc = lab_err(LAB_EINTERRUPTED, "run it again", "interrupted");
                 break;
@@ -354,12 +357,16 @@ static int run(struct lab_run *r)
     int rc = open_mosaics(&s, &itr, &iev, &tr, &ev);
     if (!rc && ts_manual_seed(s.seed) != TS_OK)
         rc = nn_fail(TS_ETORCH, "ts_manual_seed");
+    const char *name = lab_cfg_str(r->config, "model.name", "unet");
     if (!rc)
-        rc = create_model_cfg(r->config, "unet", s.classes, &m);
+        rc = create_model_cfg(r->config, name, s.classes, &m);
     if (!rc) {
         lab_say(r, "data fashion-mnist mosaics %dx%d: %zu training, %zu test canvases, %d classes (255 borders ignored)",
                 s.size, s.size, tr->n, ev->n, s.classes);
-        lab_say(r, "unet: base width %d, %lld parameters; AdamW lr %g weight decay %g, %d epoch(s), batch %d", s.width,
+        char width[64];
+        snprintf(width, sizeof width, strcmp(name, "deeplabv3-resnet50") ? "base width %d" : "ResNet-50 backbone",
+                 s.width);
+        lab_say(r, "%s: %s, %lld parameters; AdamW lr %g weight decay %g, %d epoch(s), batch %d", name, width,
                 (long long)model_num_params(m), s.lr, s.wd, s.epochs, s.batch);
         lab_say(r, "schedule %s", s.cosine ? "cosine per epoch" : "none");
         lab_say(r, "loss %s; training borders %s", lab_cfg_str(r->config, "train.loss", "ce_dice"),
@@ -392,15 +399,19 @@ static int run(struct lab_run *r)
         json_object_set_new(mm, "test_images", json_integer((json_int_t)ev->n));
         lab_say(r, "test: mIoU %.4f over %lld present classes, pixel accuracy %.4f, mean Dice %.4f", met.miou,
                 (long long)met.present, met.pixel_accuracy, met.mdice);
-        json_t *meta = json_pack("{s:s, s:s, s:s}", "format", "pt", "lab", "2.2.4", "model", "unet");
-        if (!(rc = lab_run_path(r, "models/unet/model.safetensors", path, sizeof path)))
+        json_t *meta = json_pack("{s:s, s:s, s:s}", "format", "pt", "lab", "2.2.4", "model", name);
+        char rel[128];
+        snprintf(rel, sizeof rel, "models/%s/model.safetensors", name);
+        if (!(rc = lab_run_path(r, rel, path, sizeof path)))
             rc = weights_save(m->params, path, meta, NULL, 0);
         json_decref(meta);
     }
     if (!rc) {
         for (size_t i = 0; i < ev->n; i++)
             idx[i] = (int64_t)i;
-        if (!(rc = lab_run_path(r, "models/unet/predictions.safetensors", path, sizeof path)))
+        char rel[128];
+        snprintf(rel, sizeof rel, "models/%s/predictions.safetensors", name);
+        if (!(rc = lab_run_path(r, rel, path, sizeof path)))
             rc = segment_save_predictions(path, pred, idx, (int64_t)ev->n, s.size, s.size);
     }
     if (!rc)
@@ -410,7 +421,7 @@ static int run(struct lab_run *r)
         json_object_set_new(r->metrics, "dataset", json_string("fashion-mnist-mosaic"));
         json_object_set_new(mm, "status", json_string("done"));
         json_t *models = json_object();
-        json_object_set(models, "unet", mm);
+        json_object_set(models, name, mm);
         json_object_set_new(r->metrics, "models", models);
         rc = lab_run_save_metrics(r);
     }
