@@ -9,7 +9,7 @@ tests/unit/test_unet.c checks labs/models/unet.c against:
       CASE.safetensors      random weights, BN statistics included
       CASE.x                the input batch; CASE.eval (eval logits); CASE.train (training-mode
                             logits, batch statistics); CASE.mean_after (inc's first BN running
-                            mean after that forward); course: CASE.eval_bf16 (eval under
+                            mean after that forward); course, transposed: CASE.eval_bf16 (eval under
                             torch.autocast("cpu", bfloat16))
   unet.py check CASE WEIGHTS X OUT   loads lab's WEIGHTS strictly, writes eval logits on X
 """
@@ -182,7 +182,7 @@ def generate(d):
         model.eval()
         with torch.no_grad():
             save(d, name + ".eval", model(x))
-            if name == "course":
+            if name in ("course", "transposed"):
                 with torch.autocast("cpu", dtype=torch.bfloat16):
                     save(d, name + ".eval_bf16", model(x))
             model.train()
