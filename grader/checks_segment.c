@@ -362,7 +362,7 @@ const struct rubric_check checks_segment[] = {
     {"honesty.miou", "metrics.json's mIoU matches the predictions", 3, RC_PER_MODEL, 30, honesty_miou,
      {"TS-METRICS-MISMATCH"}, 0, NULL},
     {"results.miou", "mIoU reaches the course target", 3, RC_PER_MODEL, 10, results_miou, {KB_SEG_TARGET}, 0, NULL},
-    {"reeval.load", "the weights load into the lab's U-Net", 2, RC_PER_MODEL | RC_REEVAL, 120,
+    {"reeval.load", "the weights load into the lab's model of that name", 2, RC_PER_MODEL | RC_REEVAL, 120,
      reeval_load_registered, {"TS-STATE-DICT-MISMATCH"}, 0, NULL},
     {"reeval.masks", "the weights predict the submitted masks", 3, RC_PER_MODEL | RC_REEVAL, 600,
      segment_reeval_masks, {"TS-REEVAL-MISMATCH"}, 0, NULL},

@@ -1,5 +1,6 @@
 /* Re-evaluation of a submitted segmenter (`lab grade --reeval`, lab 2.2.4):
- * the weights, loaded by reeval.load into the lab's U-Net, run again on the
+ * the weights, loaded by reeval.load into the lab's model of the submitted name
+ * (unet, larger-unet, attention-unet or deeplabv3-resnet50), run again on the
  * held-out mosaics the grader renders itself, normalized as the lab defines;
  * their argmax must be the submitted masks, pixel for pixel up to the
  * tolerance of the weights' encoding. Masks written from anything but these

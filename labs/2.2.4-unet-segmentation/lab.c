@@ -10,11 +10,11 @@
 #include "datasets/augment.h"
 #include "datasets/loaders.h"
 #include "datasets/mosaic.h"
+#include "labs/2.2.4-unet-segmentation/seg_models.h"
 #include "labs/2.2.4-unet-segmentation/seg_plots.h"
 #include "labs/config.h"
 #include "labs/lab.h"
 #include "labs/models/nn.h"
-#include "labs/models/unet.h"
 #include "labs/models/weights.h"
 #include "labs/run.h"
 #include "labs/tasks/segment.h"
@@ -80,8 +80,7 @@ static void cfg_of(const json_t *c, struct seg_cfg *s)
 static int validate(const json_t *config)
 {
     const char *name = lab_cfg_str(config, "model.name", "unet");
-    if (strcmp(name, "unet") != 0)
-        return lab_err(LAB_EUSAGE, "models: unet", "unknown model '%s'", name);
+    LAB_TRY(seg_model_check(name));
     const char *ds = lab_cfg_str(config, "data.dataset", "");
     if (strcmp(ds, "fashion-mnist-mosaic") != 0 && strcmp(ds, "voc2012") != 0)
         return lab_err(LAB_EUSAGE, "data.dataset: voc2012 (the full mode) or fashion-mnist-mosaic (--quick)",
@@ -113,6 +112,9 @@ static int validate(const json_t *config)
     if (!(s.scale_max >= 1.0 && s.scale_max <= 4.0))
         return lab_err(LAB_EUSAGE, "set data.augment_scale between 1 and 4 (the largest zoom; 1.5 by default)",
                        "data.augment_scale %g is out of range", s.scale_max);
+    if (s.size % seg_model_size_multiple(name))
+        return lab_err(LAB_EUSAGE, "set data.canvas to a multiple of 16 (48 in quick mode, 256 in the course)",
+                       "%s's decoder does not pad, so data.canvas %d must be a multiple of 16", name, s.size);
     const char *sched = lab_cfg_str(config, "train.schedule", "cosine"), *opt = lab_cfg_str(config, "train.optimizer", "adamw");
     if (strcmp(sched, "cosine") != 0 && strcmp(sched, "none") != 0)
         return lab_err(LAB_EUSAGE, "train.schedule: cosine or none", "unknown schedule '%s'", sched);
@@ -128,23 +130,21 @@ static int validate(const json_t *config)
     return LAB_OK;
 }
 
+/* The course's models at the course's sizes (3 channels, width 64). */
 static int create_model(const char *name, int num_classes, struct model **out)
 {
-    if (strcmp(name, "unet") != 0)
-        return lab_err(LAB_EUSAGE, "models: unet", "unknown model '%s'", name);
-    return unet_create(3, num_classes, 64, out);
+    return seg_model_create(name, 3, num_classes, 64, out);
 }
 
-/* A configuration's U-Net: its input channels, base width and classes come
+/* A configuration's model: its input channels, base width and classes come
  * from the configuration, since a segmenter's classes (background included)
  * are the data's, not the caller's classifier count. */
 static int create_model_cfg(const json_t *config, const char *name, int num_classes, struct model **out)
 {
-    if (strcmp(name, "unet") != 0)
-        return lab_err(LAB_EUSAGE, "models: unet", "unknown model '%s'", name);
     const json_t *in = json_array_get(lab_cfg_get(config, "data.input_size"), 0);
     int k = (int)lab_cfg_int(config, "data.num_classes", num_classes);
-    return unet_create(in ? (int)json_integer_value(in) : 3, k, (int)lab_cfg_int(config, "model.base_width", 64), out);
+    return seg_model_create(name, in ? (int)json_integer_value(in) : 3, k,
+                            (int)lab_cfg_int(config, "model.base_width", 64), out);
 }
 
 /* Sample i of `d` at S x S with its class mask (255 borders): a VOC image
@@ -419,8 +419,9 @@ static int run(struct lab_run *r)
     size_t n_ev = rc ? 0 : split_n(ev, s.eval_n);
     if (!rc && ts_manual_seed(s.seed) != TS_OK)
         rc = nn_fail(TS_ETORCH, "ts_manual_seed");
+    const char *name = lab_cfg_str(r->config, "model.name", "unet");
     if (!rc)
-        rc = create_model_cfg(r->config, "unet", s.classes, &m);
+        rc = create_model_cfg(r->config, name, s.classes, &m);
     if (!rc) {
         if (s.full)
             lab_say(r, "data voc2012: %zu train, %zu val images resized to %dx%d (images bilinear, masks nearest), "
@@ -433,7 +434,10 @@ static int run(struct lab_run *r)
                     "image and mask alike)", s.scale_max, s.size, s.size);
         if (s.max_batches)
             lab_say(r, "at most %lld batch(es) an epoch (train.max_batches)", (long long)s.max_batches);
-        lab_say(r, "unet: base width %d, %lld parameters; AdamW lr %g weight decay %g, %d epoch(s), batch %d", s.width,
+        char width[64];
+        snprintf(width, sizeof width, strcmp(name, "deeplabv3-resnet50") ? "base width %d" : "ResNet-50 backbone",
+                 s.width);
+        lab_say(r, "%s: %s, %lld parameters; AdamW lr %g weight decay %g, %d epoch(s), batch %d", name, width,
                 (long long)model_num_params(m), s.lr, s.wd, s.epochs, s.batch);
         lab_say(r, "schedule %s", s.cosine ? "cosine per epoch" : "none");
         lab_say(r, "loss %s; training borders %s", lab_cfg_str(r->config, "train.loss", "ce_dice"),
@@ -474,15 +478,19 @@ static int run(struct lab_run *r)
         json_object_set_new(mm, "test_images", json_integer((json_int_t)n_ev));
         lab_say(r, "test: mIoU %.4f over %lld present classes, pixel accuracy %.4f, mean Dice %.4f", met.miou,
                 (long long)met.present, met.pixel_accuracy, met.mdice);
-        json_t *meta = json_pack("{s:s, s:s, s:s}", "format", "pt", "lab", "2.2.4", "model", "unet");
-        if (!(rc = lab_run_path(r, "models/unet/model.safetensors", path, sizeof path)))
+        json_t *meta = json_pack("{s:s, s:s, s:s}", "format", "pt", "lab", "2.2.4", "model", name);
+        char rel[128];
+        snprintf(rel, sizeof rel, "models/%s/model.safetensors", name);
+        if (!(rc = lab_run_path(r, rel, path, sizeof path)))
             rc = weights_save(m->params, path, meta, NULL, 0);
         json_decref(meta);
     }
     if (!rc) {
         for (size_t i = 0; i < n_ev; i++)
             idx[i] = (int64_t)i;
-        if (!(rc = lab_run_path(r, "models/unet/predictions.safetensors", path, sizeof path)))
+        char rel[128];
+        snprintf(rel, sizeof rel, "models/%s/predictions.safetensors", name);
+        if (!(rc = lab_run_path(r, rel, path, sizeof path)))
             rc = segment_save_predictions(path, pred, idx, (int64_t)n_ev, s.size, s.size,
                                           s.full ? "voc2012/val" : "fashion-mnist-mosaic/test");
     }
@@ -493,7 +501,7 @@ static int run(struct lab_run *r)
         json_object_set_new(r->metrics, "dataset", json_string(s.full ? "voc2012" : "fashion-mnist-mosaic"));
         json_object_set_new(mm, "status", json_string("done"));
         json_t *models = json_object();
-        json_object_set(models, "unet", mm);
+        json_object_set(models, name, mm);
         json_object_set_new(r->metrics, "models", models);
         rc = lab_run_save_metrics(r);
     }
