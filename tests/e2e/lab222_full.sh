@@ -7,8 +7,9 @@
 # fills the HF cache; a tiny full-mode run (Fashion-MNIST standing in for
 # CIFAR-100) loads that backbone, drops the 1000-class head and makes a
 # 10-class one, and evaluates with the served config's transform; the
-# course's CIFAR-100 run on a stand-in in the real binary format gets the
-# 100-class head and is graded against test.bin's fine labels; offline
+# course's CIFAR-100 run on a stand-in in the real binary format (fetched
+# through the mirror) gets the 100-class head and is graded against
+# test.bin's fine labels; offline
 # with a dead server it still runs from the cache, with an empty cache it
 # names the snapshot; a wrong revision and a 401/403 on the run's own
 # download fail with their fix and leave the cache as it was.
@@ -115,12 +116,12 @@ else:
 PYEOF
 
   # 2b. The course's own run: CIFAR-100 (a stand-in in the real binary
-  # format, random pixels, put where `lab fetch cifar-100` unpacks it) with
-  # the lab's data settings, shrunk: the 100-class head on the served
-  # backbone, and the self-check grades its predictions against test.bin's
-  # fine labels.
-  C100=$LAB_CACHE/datasets/cifar-100/unpacked/cifar-100-binary
-  "$PY" - "$C100" <<'PYEOF'
+  # format, random pixels), fetched through the mirror as `lab fetch
+  # cifar-100` fetches the real archive (a manifest of the test's own,
+  # LAB_TEST_MANIFEST_DIR, carries the stand-in's size and md5), then the
+  # lab's data settings, shrunk: the 100-class head on the served backbone,
+  # and the self-check grades its predictions against test.bin's fine labels.
+  "$PY" - "$TEST_TMP/c100/cifar-100-binary" <<'PYEOF'
 import os, random, sys
 d = sys.argv[1]
 os.makedirs(d)
@@ -131,6 +132,21 @@ for name, n in (("train.bin", 200), ("test.bin", 100)):
             fine = (i * 37) % 100
             f.write(bytes([fine % 20, fine]) + r.randbytes(3072))
 PYEOF
+  mkdir -p "$WWW/mirror/cifar-100" "$TEST_TMP/manifests"
+  tar -czf "$WWW/mirror/cifar-100/cifar-100-binary.tar.gz" -C "$TEST_TMP/c100" cifar-100-binary
+  "$PY" - "$LAB_SRC/datasets/cifar-100.json" "$TEST_TMP/manifests/cifar-100.json" \
+    "$WWW/mirror/cifar-100/cifar-100-binary.tar.gz" <<'PYEOF'
+import hashlib, json, os, sys
+e = json.load(open(sys.argv[1]))
+blob = open(sys.argv[3], "rb").read()
+e["files"][0].update(size=len(blob), size_approx=False, urls=[],
+                     checks=[{"algo": "md5", "hex": hashlib.md5(blob).hexdigest(), "source": "test"}])
+json.dump(e, open(sys.argv[2], "w"))
+PYEOF
+  LAB_TEST_MANIFEST_DIR=$TEST_TMP/manifests LAB_MIRROR=$BASE/mirror expect_exit 0 "$LAB_BIN" fetch cifar-100
+  expect_match "$LAST_OUT" 'cifar-100/cifar-100-binary.tar.gz: downloaded from'
+  C100=$LAB_CACHE/datasets/cifar-100/unpacked/cifar-100-binary
+  cmp -s "$C100/test.bin" "$TEST_TMP/c100/cifar-100-binary/test.bin" || fail "lab fetch cifar-100 did not unpack test.bin"
   C100_RUN=(--device cpu --precision fp32 --set strategy=frozen --set data.train_subset=64 --set data.eval_subset=32
             --set train.frozen.epochs=1 --set train.batch_size=32)
   rc=0; HF_HUB_OFFLINE=1 HF_ENDPOINT=$DEAD "$LAB_BIN" run 2.2.2 "${C100_RUN[@]}" --out "$TEST_TMP/run-c100" \
