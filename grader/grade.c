@@ -274,9 +274,12 @@ static int run_check(struct grade_ctx *g, const struct rubric_check *c, int coun
             check_set(&o, CHECK_TIMEOUT, c->kb[0], "took %.1f s, over its %.1f s budget (%s)", took, budget, was);
         }
     }
+    /* a model outside the rubric's list is checked and reported, but its
+     * passes earn nothing, or a second model would lift the score past the
+     * lab's maximum */
     if (o.uncounted || !counted)
         max = 0;
-    return add_check(r, c->id, name, o.status, o.status == CHECK_PASS ? c->points : 0, max, o.message, o.kb);
+    return add_check(r, c->id, name, o.status, o.status == CHECK_PASS ? max : 0, max, o.message, o.kb);
 }
 
 static void model_reset(struct grade_ctx *g)

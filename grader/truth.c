@@ -125,6 +125,61 @@ int truth_mosaic_masks(const char *data_dir, const struct truth_mosaic *spec, ui
     return LAB_OK;
 }
 
+int truth_voc_count(const char *root, size_t *n)
+{
+    struct ds_dataset *d = NULL;
+    int rc = ds_voc_open(root, 0, &d);
+    *n = rc ? 0 : d->n;
+    ds_dataset_free(d);
+    return rc;
+}
+
+int truth_voc_masks(const char *root, int size, size_t n, uint8_t **masks, uint8_t **images, size_t *n_out)
+{
+    *masks = NULL;
+    if (images)
+        *images = NULL;
+    *n_out = 0;
+    if (size < 16 || size > 512)
+        return lab_err(LAB_EINTERNAL, "fix the lab's data block", "VOC truth at %d pixels", size);
+    struct ds_dataset *d = NULL;
+    int rc = ds_voc_open(root, 0, &d);
+    if (rc)
+        return rc;
+    if (n == 0 || n > d->n)
+        n = d->n;
+    size_t px = (size_t)size * (size_t)size;
+    uint8_t *m = malloc(px * n), *im = images ? malloc(px * 3 * n) : NULL;
+    if (!m || (images && !im))
+        rc = lab_err(LAB_EINTERNAL, "free some memory", "out of memory for %zu VOC masks", n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct ds_sample smp;
+        memset(&smp, 0, sizeof smp);
+        rc = ds_dataset_get(d, i, &smp);
+        if (!rc)
+            rc = ds_voc_resize(&smp, size);
+        if (!rc && smp.image.c != 3)
+            rc = lab_err(LAB_EINTERNAL, NULL, "VOC image %zu is not RGB", i);
+        if (!rc) {
+            memcpy(m + i * px, smp.mask.px, px);
+            if (im)
+                memcpy(im + i * px * 3, smp.image.px, px * 3);
+        }
+        ds_sample_free(&smp);
+    }
+    ds_dataset_free(d);
+    if (rc) {
+        free(m);
+        free(im);
+        return rc;
+    }
+    *masks = m;
+    if (images)
+        *images = im;
+    *n_out = n;
+    return LAB_OK;
+}
+
 int truth_mosaic_instances(const char *data_dir, int size, size_t n, uint64_t seed, struct truth_instances *out)
 {
     memset(out, 0, sizeof *out);

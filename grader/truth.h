@@ -49,6 +49,16 @@ struct truth_mosaic {
 };
 int truth_mosaic_masks(const char *data_dir, const struct truth_mosaic *spec, uint8_t **masks, uint8_t **images);
 
+/* The Pascal VOC val split as a segment lab's full mode evaluates it (lab
+ * 2.2.4): the first n ids of ImageSets/Segmentation/val.txt (n 0: all of
+ * them; *n_out says how many), each mask resized to size x size by
+ * ds_voc_resize (255 kept) and, when images is not NULL, the RGB images
+ * [n, size, size, 3] resized the same way. root: the VOC2012 directory, or
+ * NULL for the grader's cache (LAB_EENV naming `lab fetch voc2012` when it
+ * is not there). */
+int truth_voc_count(const char *root, size_t *n);
+int truth_voc_masks(const char *root, int size, size_t n, uint8_t **masks, uint8_t **images, size_t *n_out);
+
 /* The held-out instances of a prompt lab's quick mode (2.2.6), rendered again
  * from Fashion-MNIST's t10k items as the lab renders its eval split (canvas i
  * depends only on seed and i): for each instance in canvas order, its 0/1

@@ -121,9 +121,16 @@ int cmd_info(int argc, char **argv)
     printf("\ndata: %s (full mode), %s (--quick)\n", json_string_value(json_object_get(ds, "full")),
            json_string_value(json_object_get(ds, "quick")));
     printf("\nmodels:\n");
+    int name_w = 16; /* wider for a long name (2.2.4's deeplabv3-resnet50), so the counts align */
     json_array_foreach(json_object_get(m, "models"), i, v)
     {
-        printf("  %-16s", json_string_value(json_object_get(v, "name")));
+        const char *n = json_string_value(json_object_get(v, "name"));
+        if (n && (int)strlen(n) + 1 > name_w)
+            name_w = (int)strlen(n) + 1;
+    }
+    json_array_foreach(json_object_get(m, "models"), i, v)
+    {
+        printf("  %-*s", name_w, json_string_value(json_object_get(v, "name")));
         json_t *params = json_object_get(v, "params");
         if (json_is_integer(params))
             print_group("%12s parameters", json_integer_value(params));

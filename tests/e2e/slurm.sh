@@ -37,23 +37,10 @@ expect_exit 1 "$LAB_BIN" run 2.2.1 --quick --model lenet5 --device cpu --set per
   --out run
 expect_exit 0 "$LAB_BIN" submit run --student base -o base.tar.gz
 mkdir base && tar xzf base.tar.gz -C base
-"$PY" - <<'EOF' || fail "making the submissions failed"
-import io, json, os, shutil, tarfile
-os.makedirs("in")
-files = sorted(os.path.relpath(os.path.join(r, f), "base") for r, _, fs in os.walk("base") for f in fs)
-blobs = {f: open(os.path.join("base", f), "rb").read() for f in files}
-def add(t, name, data):
-    ti = tarfile.TarInfo("./" + name); ti.size = len(data); ti.mode = 0o644
-    t.addfile(ti, io.BytesIO(data))
-for i in range(97):
-    s = json.loads(blobs["submission.json"]); s["student"] = f"s{i:03d}"
-    with tarfile.open(f"in/s{i:03d}.tar.gz", "w:gz", compresslevel=1) as t:
-        for f in files:
-            add(t, f, json.dumps(s).encode() if f == "submission.json" else blobs[f])
-shutil.copytree("base", "in/folder-sub")          # a folder submission
-shutil.copy("in/s000.tar.gz", "in/fault-crash.tar.gz")
-open("in/broken.tar.gz", "wb").write(b"not an archive")
-EOF
+slurm_copies base in 97
+cp -r base in/folder-sub                        # a folder submission
+cp in/s000.tar.gz in/fault-crash.tar.gz
+printf 'not an archive' >in/broken.tar.gz
 total=$(ls in | wc -l)
 [ "$total" -eq 100 ] || fail "made $total submissions, not 100"
 FAULTS="crash@fault-crash"
