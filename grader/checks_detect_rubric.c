@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "grader/grade.h"
+#include "datasets/mosaic_set.h"
 #include "grader/truth.h"
 #include "labs/config.h"
 
@@ -22,11 +23,13 @@ struct detect_state {
     char err[600];
     int has_map50; /* honesty.map recomputed it against the grader's truth */
     double map50;
+    struct det_reeval *reeval; /* --reeval's state (reeval_detect.c) */
 };
 
 static void state_free(void *v)
 {
     struct detect_state *s = v;
+    det_reeval_free(s->reeval);
     detect_predictions_free(&s->p);
     free(s);
 }
@@ -47,8 +50,7 @@ int detect_model_begin(struct grade_ctx *g, const struct sub_model *sm)
     return LAB_OK;
 }
 
-/* The decoded predictions, or NULL with o set to why the check skipped. */
-static const struct detect_predictions *decoded(struct grade_ctx *g, struct check_out *o)
+const struct detect_predictions *det_decoded(struct grade_ctx *g, struct check_out *o)
 {
     const struct detect_state *s = g->m.task;
     if (s && s->ok)
@@ -70,7 +72,7 @@ static enum check_status shape_detections(struct grade_ctx *g, struct check_out 
 #define WRAP(fn, call)                                              \
     static enum check_status fn(struct grade_ctx *g, struct check_out *o) \
     {                                                               \
-        const struct detect_predictions *p = decoded(g, o);         \
+        const struct detect_predictions *p = det_decoded(g, o);     \
         return p ? call : o->status;                                \
     }
 WRAP(boxes_format, det_check_box_format(p, o))
@@ -81,7 +83,7 @@ WRAP(boxes_duplicates, det_check_duplicates(p, lab_cfg_num(g->sub->config, "dete
 
 static enum check_status scores_threshold(struct grade_ctx *g, struct check_out *o)
 {
-    const struct detect_predictions *p = decoded(g, o);
+    const struct detect_predictions *p = det_decoded(g, o);
     if (!p)
         return o->status;
     const json_t *conf = lab_cfg_get(g->sub->config, "detect.conf");
@@ -93,15 +95,29 @@ static enum check_status scores_threshold(struct grade_ctx *g, struct check_out 
 /* The grader's own boxes for the mosaics the predictions name: rendered
  * from eval_set, which must cover the whole set the lab evaluates (at least
  * the manifest's quick eval_subset, each canvas once, in order, at its
- * size). CHECK_PASS when t is filled; otherwise o says why. */
-static enum check_status truth_for(struct grade_ctx *g, const struct detect_predictions *p, struct truth_boxes *t,
-                                   struct check_out *o)
+ * size) and be of the test split: mosaics of the training split are what
+ * the weights were fitted to. Canvases kept for re-evaluation are bounded
+ * (DET_MAX_CANVAS_BYTES): an untrusted eval_set may name 100,000 of 1024
+ * pixels. */
+#define DET_MAX_CANVAS_BYTES ((size_t)1 << 30)
+enum check_status det_truth_for(struct grade_ctx *g, const struct detect_predictions *p, int canvases,
+                                struct truth_boxes *t, struct check_out *o)
 {
     memset(t, 0, sizeof *t);
     if (!p->eval_set[0])
         return check_set(o, CHECK_FAIL, KB_DET_FILE, "predictions.safetensors names no eval_set: the grader cannot "
                          "tell which images the boxes are for (lab writes it; docs/submission-format.md, \"detect\")");
-    int rc = truth_mosaic_boxes(p->eval_set, g->opts ? g->opts->data_dir : NULL, t);
+    struct ds_mosaic_config cfg;
+    int train = 0;
+    int rc = ds_mosaic_set_parse(p->eval_set, &train, &cfg);
+    if (!rc && train)
+        return check_set(o, CHECK_FAIL, KB_DET_FILE, "eval_set %s names mosaics of Fashion-MNIST's training split; "
+                         "the lab evaluates on the test split (lab writes fashion-mnist-mosaic:test:...)", p->eval_set);
+    if (!rc && canvases && cfg.n * (size_t)cfg.size * (size_t)cfg.size > DET_MAX_CANVAS_BYTES)
+        return check_set(o, CHECK_FAIL, KB_DET_FILE, "eval_set %s is %zu canvases of %d pixels, more than the grader "
+                         "re-runs (1 GiB of canvases; the lab evaluates 300 of 96)", p->eval_set, cfg.n, cfg.size);
+    if (!rc)
+        rc = truth_mosaic_render(&cfg, train, g->opts ? g->opts->data_dir : NULL, canvases, t);
     if (rc == LAB_EUSAGE)
         return check_set(o, CHECK_FAIL, KB_DET_FILE, "eval_set: %s", lab_err_message());
     if (rc)
@@ -128,11 +144,11 @@ static enum check_status truth_for(struct grade_ctx *g, const struct detect_pred
 
 static enum check_status honesty_map(struct grade_ctx *g, struct check_out *o)
 {
-    const struct detect_predictions *p = decoded(g, o);
+    const struct detect_predictions *p = det_decoded(g, o);
     if (!p)
         return o->status;
     struct truth_boxes t;
-    if (truth_for(g, p, &t, o) != CHECK_PASS)
+    if (det_truth_for(g, p, 0, &t, o) != CHECK_PASS)
         return o->status;
     struct det_boxes truth = {t.g, t.boxes, NULL, t.classes, t.image};
     const json_t *mm = json_object_get(json_object_get(g->sub->metrics, "models"), g->m.name);
@@ -145,6 +161,19 @@ static enum check_status honesty_map(struct grade_ctx *g, struct check_out *o)
     return st;
 }
 
+int det_submitted_map50(const struct grade_ctx *g, double *map50)
+{
+    const struct detect_state *s = g->m.task;
+    *map50 = s && s->has_map50 ? s->map50 : 0;
+    return s && s->has_map50;
+}
+
+struct det_reeval **det_reeval_slot(struct grade_ctx *g)
+{
+    struct detect_state *s = g->m.task;
+    return s ? &s->reeval : NULL;
+}
+
 static const json_t *map_target(const struct grade_ctx *g)
 {
     int quick = !strcmp(lab_cfg_str(g->sub->config, "data.dataset", ""), "fashion-mnist-mosaic");
@@ -155,7 +184,7 @@ static const json_t *map_target(const struct grade_ctx *g)
 /* Judged on the grader's recomputed mAP50 only (honesty.map runs first). */
 static enum check_status results_map(struct grade_ctx *g, struct check_out *o)
 {
-    if (!decoded(g, o))
+    if (!det_decoded(g, o))
         return o->status;
     const struct detect_state *s = g->m.task;
     const json_t *want = map_target(g);
@@ -186,5 +215,13 @@ const struct rubric_check checks_detect[] = {
      {KB_DET_METRICS, KB_DET_FILE, KB_DET_DUPLICATES}, 0, NULL},
     {"results.threshold", "mAP50 reaches the course target", 3, RC_PER_MODEL, 10, results_map, {KB_DET_MAP_TARGET},
      0, NULL},
+    {"reeval.load", "the weights load into the lab's YOLOv8", 2, RC_PER_MODEL | RC_REEVAL, 120, det_reeval_load,
+     {"TS-STATE-DICT-MISMATCH"}, 0, NULL},
+    {"reeval.detections", "the weights reproduce the submitted detections", 3, RC_PER_MODEL | RC_REEVAL, 600,
+     det_reeval_detections, {"TS-REEVAL-MISMATCH"}, 0, NULL},
+    {"reeval.heldout", "the weights score as well on mosaics the student never saw", 2, RC_PER_MODEL | RC_REEVAL,
+     600, det_reeval_heldout, {"TS-REEVAL-HELDOUT-GAP"}, 0, NULL},
+    {"reeval.batch", "outputs do not depend on the batch", 1, RC_PER_MODEL | RC_REEVAL, 120, det_reeval_batch,
+     {"TS-BATCH-DEPENDENT"}, 0, NULL},
     {NULL, NULL, 0, 0, 0, NULL, {NULL}, 0, NULL},
 };

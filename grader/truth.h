@@ -23,9 +23,17 @@ struct truth_boxes {
     int size;           /* canvas side */
     float *boxes;       /* [g, 4] x1, y1, x2, y2 pixels */
     int64_t *classes, *image;
+    uint8_t *canvases;  /* [n_images, size, size] gray, or NULL (truth_mosaic_render) */
 };
 
 int truth_mosaic_boxes(const char *eval_set, const char *data_dir, struct truth_boxes *out);
+/* The same for a set given by its configuration (train: Fashion-MNIST's
+ * training split, else t10k), with the gray canvases when `canvases`: the
+ * re-evaluation runs the submitted weights on them (grader/reeval_detect.c),
+ * also on a set of its own drawing. */
+struct ds_mosaic_config;
+int truth_mosaic_render(const struct ds_mosaic_config *cfg, int train, const char *data_dir, int canvases,
+                        struct truth_boxes *out);
 void truth_boxes_free(struct truth_boxes *t);
 
 /* The held-out mosaics of a segment lab's quick mode, rendered again from

@@ -335,24 +335,6 @@ static int grow(struct detect_predictions *p, int64_t *cap, int64_t need)
     return LAB_OK;
 }
 
-/* Clips the eval output's boxes ([n, rows, a]: cx, cy, w, h first) to the
- * canvas before NMS: clipped after it, as scale_boxes does, two boxes that
- * leave the canvas on the same side can become one box twice, which the
- * grader's duplicates check rightly refuses. */
-static void clip_cxcywh(float *y, size_t n, int64_t rows, int64_t a, float side)
-{
-    for (size_t i = 0; i < n; i++) {
-        float *r = y + i * (size_t)(rows * a);
-        for (int64_t j = 0; j < a; j++) {
-            float x1 = r[j] - r[2 * a + j] / 2, x2 = r[j] + r[2 * a + j] / 2;
-            float y1 = r[a + j] - r[3 * a + j] / 2, y2 = r[a + j] + r[3 * a + j] / 2;
-            x1 = fminf(fmaxf(x1, 0), side), x2 = fminf(fmaxf(x2, 0), side);
-            y1 = fminf(fmaxf(y1, 0), side), y2 = fminf(fmaxf(y2, 0), side);
-            r[j] = (x1 + x2) / 2, r[a + j] = (y1 + y2) / 2, r[2 * a + j] = x2 - x1, r[3 * a + j] = y2 - y1;
-        }
-    }
-}
-
 /* Ultralytics' val on the eval mosaics: the detections into p (the
  * evaluation order is the split's), the ground truth into gt arrays. */
 static int evaluate(struct model *m, const struct ds_dataset *d, const struct yq_cfg *s, ts_device dev,
@@ -385,7 +367,7 @@ static int evaluate(struct model *m, const struct ds_dataset *d, const struct yq
             rc = nn_fail(TS_ETORCH, "reading the eval output");
         ts_scope_end();
         if (!rc)
-            clip_cxcywh(y, bn, 4 + k, a, (float)s->size);
+            yolo_clip_cxcywh(y, bn, 4 + k, a, (float)s->size);
         for (size_t i = 0; !rc && i < bn; i++) {
             int nd = 0;
             rc = yolo_nms(y + i * (size_t)((4 + k) * a), (int)k, a, &no, det, &nd);
