@@ -17,12 +17,13 @@ static int at(struct lab_run *r, const char *name, char *path, size_t cap)
     return lab_run_path(r, rel, path, cap);
 }
 
-static int threshold_plot(struct lab_run *r, const struct yolo_full_plots *p, const char *path)
+static int threshold_plot(const struct yolo_full_plots *p, const char *path)
 {
     const struct yolo_study *s = p->study;
     if (s->n_rows > MAXN || s->n_images + 1 > MAXN)
         return lab_err(LAB_EINTERNAL, NULL, "too many series for the threshold plot");
     double x[MAXN], y[MAXN][MAXN];
+    char labels[MAXN][64];
     struct plot_series series[MAXN];
     for (int t = 0; t < s->n_rows; t++) {
         x[t] = s->rows[t].conf;
@@ -32,13 +33,11 @@ static int threshold_plot(struct lab_run *r, const struct yolo_full_plots *p, co
     }
     for (int i = 0; i <= s->n_images; i++) {
         const char *cap = i < s->n_images ? p->captions[i] : "all images";
-        static char labels[MAXN][64];
         snprintf(labels[i], sizeof labels[i], "%.*s", (int)strcspn(cap, "\n"), cap);
         series[i] = (struct plot_series){labels[i], x, y[i], s->n_rows};
     }
     char title[160];
     snprintf(title, sizeof title, "%s: detections against the confidence threshold", p->model);
-    (void)r;
     return plot_lines(path, title, "confidence threshold", "detections", series, s->n_images + 1);
 }
 
@@ -54,7 +53,7 @@ int yolo_full_plots_write(struct lab_run *r, const struct yolo_full_plots *p)
         LAB_TRY(plot_image_grid(path, title, p->drawn, p->n_images < MAXN ? p->n_images : MAXN, p->captions, ok));
     }
     LAB_TRY(at(r, "thresholds.png", path, sizeof path));
-    LAB_TRY(threshold_plot(r, p, path));
+    LAB_TRY(threshold_plot(p, path));
 
     double xs[MAXN], mean[MAXN], median[MAXN];
     for (int i = 0; i < p->n_sizes && i < MAXN; i++)
