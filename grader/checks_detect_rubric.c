@@ -142,11 +142,102 @@ enum check_status det_truth_for(struct grade_ctx *g, const struct detect_predict
     return CHECK_PASS;
 }
 
+static int quick_mode(const struct grade_ctx *g)
+{
+    return !strcmp(lab_cfg_str(g->sub->config, "data.dataset", ""), "fashion-mnist-mosaic");
+}
+
+/* The count metrics.json claims in a study row against the predictions'. */
+static int study_row_matches(const struct detect_predictions *p, const json_t *row, double conf, char *why,
+                             size_t cap)
+{
+    int64_t total = 0, per_class[1024] = {0};
+    int64_t *per_image = calloc((size_t)(p->n > 0 ? p->n : 1), sizeof *per_image);
+    if (!per_image)
+        return snprintf(why, cap, "out of memory"), 0;
+    for (int64_t i = 0; i < p->m; i++)
+        if (p->scores[i] > conf) { /* as NMS keeps a box: score > conf */
+            total++;
+            per_image[p->image_index[i]]++;
+            if (p->classes[i] >= 0 && p->classes[i] < 1024)
+                per_class[p->classes[i]]++;
+        }
+    const json_t *img = json_object_get(row, "per_image"), *cls = json_object_get(row, "per_class"), *v;
+    int ok = json_integer_value(json_object_get(row, "detections")) == total;
+    if (!ok)
+        snprintf(why, cap, "at conf %g metrics.json counts %lld detections, the predictions %lld", conf,
+                 (long long)json_integer_value(json_object_get(row, "detections")), (long long)total);
+    if (ok && (!json_is_array(img) || (int64_t)json_array_size(img) != p->n))
+        ok = 0, snprintf(why, cap, "at conf %g per_image is not a list of %lld counts", conf, (long long)p->n);
+    for (int64_t i = 0; ok && i < p->n; i++)
+        if (json_integer_value(json_array_get(img, (size_t)i)) != per_image[i])
+            ok = 0, snprintf(why, cap, "at conf %g image %lld has %lld detections in metrics.json, %lld in the "
+                             "predictions", conf, (long long)i, (long long)json_integer_value(json_array_get(img, (size_t)i)),
+                             (long long)per_image[i]);
+    size_t k;
+    int64_t listed = 0;
+    json_array_foreach(cls, k, v)
+    {
+        if (!ok)
+            break;
+        int64_t c = json_integer_value(json_object_get(v, "class")), n = json_integer_value(json_object_get(v, "count"));
+        listed += n;
+        if (c < 0 || c >= 1024 || per_class[c] != n)
+            ok = 0, snprintf(why, cap, "at conf %g class %lld has %lld detections in metrics.json, %lld in the "
+                             "predictions", conf, (long long)c, (long long)n, (long long)(c >= 0 && c < 1024 ? per_class[c] : 0));
+    }
+    if (ok && (!json_is_array(cls) || listed != total))
+        ok = 0, snprintf(why, cap, "at conf %g per_class lists %lld of %lld detections", conf, (long long)listed,
+                         (long long)total);
+    free(per_image);
+    return ok;
+}
+
+/* A full run detects on sample images nobody labelled, so there is no mAP
+ * to recompute. What the predictions do determine is the threshold study
+ * from the predictions' own threshold (detect.conf) up: NMS at a higher
+ * threshold keeps exactly the saved boxes that score above it
+ * (labs/2.2.3-yolo-detection/study.h), so those rows of metrics.json must
+ * be the predictions' counts, per image and per class. */
+static enum check_status honesty_study(struct grade_ctx *g, const struct detect_predictions *p, const json_t *mm,
+                                       struct check_out *o)
+{
+    const json_t *rows = json_object_get(mm, "threshold_study"), *conf = lab_cfg_get(g->sub->config, "detect.conf");
+    if (!json_is_array(rows) || !json_array_size(rows) || !json_is_number(conf))
+        return check_set(o, CHECK_FAIL, KB_DET_METRICS, "metrics.json has no threshold_study for %s, or config.json no "
+                         "detect.conf: a full run writes both (docs/labs/2.2.3.md)", g->m.name);
+    if (json_integer_value(json_object_get(mm, "detections")) != p->m)
+        return check_set(o, CHECK_FAIL, KB_DET_METRICS, "metrics.json counts %lld detections, the predictions hold %lld",
+                         (long long)json_integer_value(json_object_get(mm, "detections")), (long long)p->m);
+    double c0 = json_number_value(conf);
+    size_t i, checked = 0;
+    const json_t *row;
+    char why[300];
+    json_array_foreach(rows, i, row)
+    {
+        double c = json_number_value(json_object_get(row, "conf"));
+        if (c < c0)
+            continue; /* below the saved threshold: those boxes are not in the predictions */
+        if (!study_row_matches(p, row, c, why, sizeof why))
+            return check_set(o, CHECK_FAIL, KB_DET_METRICS, "the threshold study is not the predictions': %s", why);
+        checked++;
+    }
+    if (!checked)
+        return check_set(o, CHECK_FAIL, KB_DET_METRICS, "no threshold_study row is at or above the predictions' "
+                         "threshold %g, so none can be checked", c0);
+    return check_set(o, CHECK_PASS, NULL, "the threshold study's %zu row(s) at conf >= %g match the predictions per "
+                     "image and per class (%zu below it are not in the predictions; no mAP: the sample images "
+                     "have no labels)", checked, c0, json_array_size(rows) - checked);
+}
+
 static enum check_status honesty_map(struct grade_ctx *g, struct check_out *o)
 {
     const struct detect_predictions *p = det_decoded(g, o);
     if (!p)
         return o->status;
+    if (!quick_mode(g) && json_object_get(json_object_get(json_object_get(g->sub->metrics, "models"), g->m.name),
+                                          "threshold_study"))
+        return honesty_study(g, p, json_object_get(json_object_get(g->sub->metrics, "models"), g->m.name), o);
     struct truth_boxes t;
     if (det_truth_for(g, p, 0, &t, o) != CHECK_PASS)
         return o->status;
@@ -176,8 +267,7 @@ struct det_reeval **det_reeval_slot(struct grade_ctx *g)
 
 static const json_t *map_target(const struct grade_ctx *g)
 {
-    int quick = !strcmp(lab_cfg_str(g->sub->config, "data.dataset", ""), "fashion-mnist-mosaic");
-    const json_t *t = lab_cfg_get(g->lab, quick ? "thresholds.quick.map50" : "thresholds.full.map50");
+    const json_t *t = lab_cfg_get(g->lab, quick_mode(g) ? "thresholds.quick.map50" : "thresholds.full.map50");
     return json_is_number(t) ? t : NULL;
 }
 
@@ -188,8 +278,11 @@ static enum check_status results_map(struct grade_ctx *g, struct check_out *o)
         return o->status;
     const struct detect_state *s = g->m.task;
     const json_t *want = map_target(g);
+    /* Nothing to reach is reached (as checks_classify.c's results.threshold):
+     * counting the points in every mode keeps one max_score for the lab. */
     if (!want)
-        return check_skip_uncounted(o, "the course sets no mAP50 target for this mode");
+        return check_set(o, CHECK_PASS, NULL, "the course sets no mAP50 target for the full mode (its sample images "
+                         "have no labels): nothing to reach");
     if (!s->has_map50)
         return check_set(o, CHECK_SKIPPED, NULL, "skipped: mAP50 could not be recomputed (see honesty.map)");
     double t = json_number_value(want);

@@ -158,10 +158,11 @@ reeval_fails borrowed reeval.detections TS-REEVAL-MISMATCH
 reeval_fails wrapped reeval.load TS-STATE-DICT-MISMATCH
 expect_match "$(cat v-wrapped.json)" '355 unexpected \(module\.model\.'
 
-expect_exit 2 "$LAB_BIN" run 2.2.3 --device cpu --out "$TEST_TMP/full"
-expect_match "$LAST_ERR" 'only a quick mode'
+# The full mode needs the released weights: offline and not cached, it says how to get them.
+LAB_OFFLINE=1 expect_exit 3 "$LAB_BIN" run 2.2.3 --device cpu --out "$TEST_TMP/full"
+expect_match "$LAST_ERR" 'lab fetch yolov8-weights'
 expect_exit 2 "$LAB_BIN" run 2.2.3 --quick --set data.input_size=[3,100,100] --out "$TEST_TMP/bad"
 expect_match "$LAST_ERR" 'multiple of 32'
 expect_exit 0 "$LAB_BIN" list
-expect_match "$LAST_OUT" '^2\.2\.3 .* quick, grading'
+expect_match "$LAST_OUT" '^2\.2\.3 .* quick, grading \(full: lab fetch yolov8-weights\)'
 echo ok
