@@ -13,27 +13,8 @@ command -v podman >/dev/null || skip "podman is not installed (scripts/install-d
 [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || skip "Debian's dataset-fashion-mnist is not installed"
 unset LAB_ENGINE LAB_IMAGE
 
-# A podman of the test's own: its storage under TEST_TMP (nothing of the
-# user's is touched), and the settings this kind of host needs written in a
-# containers.conf of its own, never in lab: runc (crun refuses hybrid
-# cgroups), the caller's own ulimits as defaults (a sandbox may refuse
-# podman's 1048576 open files), no network (the test needs none).
-export CONTAINERS_CONF=$TEST_TMP/containers.conf CONTAINERS_STORAGE_CONF=$TEST_TMP/storage.conf
-# (podman lowers its own process limit to 32768 at start: no more than that.)
-nproc_hard=$(ulimit -Hu); { [ "$nproc_hard" = unlimited ] || [ "$nproc_hard" -gt 32768 ]; } && nproc_hard=32768
-cat >"$CONTAINERS_CONF" <<EOF
-[containers]
-default_ulimits = ["nofile=$(ulimit -Sn):$(ulimit -Hn)", "nproc=$nproc_hard:$nproc_hard"]
-netns = "none"
-[engine]
-runtime = "runc"
-EOF
-cat >"$CONTAINERS_STORAGE_CONF" <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$TEST_TMP/podman/root"
-runroot = "$TEST_TMP/podman/run"
-EOF
+. "$(dirname "$0")/podman_lib.bash"
+podman_private "$TEST_TMP"
 cleanup() {
   jobs -p | xargs -r kill -9 2>/dev/null || true
   podman rm -af -t 0 >/dev/null 2>&1 || true

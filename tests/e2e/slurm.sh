@@ -7,7 +7,8 @@
 # while array tasks are still queued (the collect job is its only writer);
 # a rerun records nothing new; --no-collect-job; stopping the command that
 # follows leaves the jobs to finish (a collect by hand meanwhile is safe);
-# a task that exceeds --time is recorded as timeout; lab run --engine slurm;
+# a task that exceeds --time is recorded as timeout; lab run --engine slurm
+# natively and in the local image with the node's podman;
 # lab doctor's Slurm group; usage errors. Skips (77) when Slurm cannot start.
 set -euo pipefail
 . "$(dirname "$0")/lib.bash"
@@ -153,6 +154,22 @@ expect_exit 1 "$LAB_BIN" run 2.2.1 --engine slurm --gres gpu:1 --quick --model l
 expect_match "$LAST_OUT" "run dir: $TEST_TMP/slurm-run"
 expect_match "$LAST_OUT" 'self-check'
 [ -s slurm-run/metrics.json ] || fail "lab run --engine slurm left no metrics.json in slurm-run"
+# ... and in the course image with the node's podman: the image `lab image
+# build --local` makes here, run by a podman of the test's own (its
+# configuration exported to the job, as a site's would be in place).
+if command -v podman >/dev/null; then
+  . "$HERE/podman_lib.bash"
+  mkdir -p "$TEST_TMP/pm" && podman_private "$TEST_TMP/pm"
+  trap 'podman rm -af -t 0 >/dev/null 2>&1; podman rmi -af >/dev/null 2>&1; slurm_stop' EXIT
+  IMAGE=lab-local:$("$LAB_BIN" --version | head -1 | cut -d' ' -f2)
+  "$LAB_BIN" image build --local --engine podman >image.log 2>&1 || fail "lab image build --local failed: $(tail -3 image.log)"
+  expect_exit 1 "$LAB_BIN" run 2.2.1 --engine slurm --image "$IMAGE" --quick --model lenet5 --device cpu \
+    --set per_model.lenet5.data.train_subset=1500 --out slurm-podman
+  expect_match "$LAST_OUT$LAST_ERR" "running lab 2\.2\.1 in podman .*image $IMAGE"
+  expect_match "$LAST_OUT" "run dir: $TEST_TMP/slurm-podman"
+  [ -s slurm-podman/metrics.json ] && [ -s slurm-podman/models/lenet5/model.safetensors ] ||
+    fail "the run in the node's podman left no results in slurm-podman: $(ls -R slurm-podman 2>&1 | head)"
+fi
 
 # lab doctor's Slurm group, against this Slurm.
 "$LAB_BIN" doctor --json >doctor.json 2>/dev/null || true
