@@ -187,9 +187,11 @@ int grade_mode(struct grade_ctx *g)
         const char *ds = lab_cfg_str(cfg, "data.dataset", "");
         int64_t full = grade_split_size(ds), sub = lab_cfg_int(cfg, "data.eval_subset", 0);
         const json_t *cls = lab_cfg_get(cfg, "data.classes");
-        if (full > 0 && !strcmp(ds, dataset)) {
+        /* A mode whose data is not a registered split (2.2.6's mosaics and
+         * sample images) is still told apart by its dataset's name. */
+        if ((full > 0 || (full < 0 && *ds)) && !strcmp(ds, dataset)) {
             g->quick = quick;
-            g->eval_n = sub > 0 && sub < full ? sub : full;
+            g->eval_n = full < 0 ? (sub > 0 ? sub : 0) : sub > 0 && sub < full ? sub : full;
             g->classes = lab_cfg_int(cfg, "data.num_classes", 10);
             g->class_lo = g->class_hi = 0;
             if (json_array_size(cls) == 2) {
