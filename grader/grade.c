@@ -187,9 +187,11 @@ int grade_mode(struct grade_ctx *g)
         const char *ds = lab_cfg_str(cfg, "data.dataset", "");
         int64_t full = grade_split_size(ds), sub = lab_cfg_int(cfg, "data.eval_subset", 0);
         const json_t *cls = lab_cfg_get(cfg, "data.classes");
-        if (full > 0 && !strcmp(ds, dataset)) {
+        /* A mode whose data is not a registered split (2.2.6's mosaics and
+         * sample images) is still told apart by its dataset's name. */
+        if ((full > 0 || (full < 0 && *ds)) && !strcmp(ds, dataset)) {
             g->quick = quick;
-            g->eval_n = sub > 0 && sub < full ? sub : full;
+            g->eval_n = full < 0 ? (sub > 0 ? sub : 0) : sub > 0 && sub < full ? sub : full;
             g->classes = lab_cfg_int(cfg, "data.num_classes", 10);
             g->class_lo = g->class_hi = 0;
             if (json_array_size(cls) == 2) {
@@ -338,28 +340,11 @@ static int ungraded_model(struct grade_ctx *g, struct grade_report *r, int known
     return add_check(r, "integrity.model", name, CHECK_FAIL, 0, 0, msg, "TS-SUBMISSION-INTEGRITY");
 }
 
-/* The mode the data shows, not config.json's claim (integrity.mode): the
- * split it evaluated where the registry knows its size, else the dataset
- * only the lab's quick mode trains on (the mosaics the grader renders). */
-static int rubric_mode_quick(struct grade_ctx *g)
-{
-    if (grade_mode(g))
-        return g->quick;
-    json_t *full = NULL, *quick = NULL;
-    int yes = 0;
-    if (!lab_config_resolve(g->lab, 0, &full) && !lab_config_resolve(g->lab, 1, &quick)) {
-        const char *ds = lab_cfg_str(g->sub->config, "data.dataset", ""), *q = lab_cfg_str(quick, "data.dataset", "");
-        yes = *ds && !strcmp(ds, q) && strcmp(ds, lab_cfg_str(full, "data.dataset", "")) != 0;
-    }
-    json_decref(full);
-    json_decref(quick);
-    return yes;
-}
-
 static int run_rubric(struct grade_ctx *g, const struct rubric *rb, struct grade_report *r)
 {
     int rc = LAB_OK;
-    const struct rubric_models *rm = &rb->models[rubric_mode_quick(g)];
+    /* The mode the data shows, not config.json's claim (integrity.mode). */
+    const struct rubric_models *rm = &rb->models[grade_mode(g) && g->quick ? 1 : 0];
     for (size_t i = 0; !rc && i < rb->n; i++) {
         const struct rubric_check *c = &rb->checks[i];
         if (c->flags & RC_PER_MODEL || (c->flags & (RC_SUBMISSION | RC_REEVAL) && g->self_check))

@@ -16,10 +16,10 @@ for id in 2.2.1 2.2.2 2.2.3 2.2.4 2.2.5 2.2.6; do expect_match "$out" "^$id "; d
 
 # 2.2.3 runs its quick mode (trained on mosaics) and is graded; its full mode needs the released weights.
 expect_match "$out" '^2\.2\.3 .* quick, grading \(full: lab fetch yolov8-weights\)'
-# 2.2.6 runs its quick mode only; the full mode is refused.
-expect_match "$out" '^2\.2\.6 .* quick, grading \(full: not in this version\)'
-expect_exit 2 "$LAB_BIN" run 2.2.6
-expect_match "$LAST_ERR" 'only a quick mode'
+# 2.2.6 has both modes; the full one needs the official checkpoint first.
+expect_match "$out" '^2\.2\.6 .* quick, grading \(full: lab fetch sam-vit-b\)'
+expect_exit 3 "$LAB_BIN" run 2.2.6
+expect_match "$LAST_ERR" 'lab fetch sam-vit-b'
 out=$("$LAB_BIN" info 2.2.3)
 grep -q 'quick mode only' <<<"$out" && fail "lab info 2.2.3 still calls it quick-only: $out"
 expect_match "$out" 'shape.detections'

@@ -157,8 +157,9 @@ broken empty masks.nonempty TS-SAM-EMPTY-MASKS honesty.miou
 broken prompts predictions.prompts TS-SAM-PROMPTS
 broken fewer predictions.prompts TS-SAM-PROMPTS
 
-expect_exit 2 "$LAB_BIN" run 2.2.6 --device cpu --out "$TEST_TMP/full"
-expect_match "$LAST_ERR" 'only a quick mode'
+# the full mode needs the official checkpoint (tests/e2e/lab226_full.sh runs it)
+expect_exit 3 "$LAB_BIN" run 2.2.6 --device cpu --out "$TEST_TMP/full"
+expect_match "$LAST_ERR" 'lab fetch sam-vit-b'
 expect_exit 2 "$LAB_BIN" run 2.2.6 --quick --set sam.patch=7 --out "$TEST_TMP/bad"
 expect_match "$LAST_ERR" 'patch'
 echo ok

@@ -140,7 +140,7 @@ START_TEST(test_usage_errors_have_a_fix)
         {"lab", "run", NULL},
         {"lab", "run", "2.2.1", "--epochs", "-1", NULL},
         {"lab", "run", "2.2.1", "--precision", "fp8", NULL},
-        {"lab", "run", "2.2.6", NULL},
+        {"lab", "run", "2.2.6", "--set", "data.dataset=x", NULL},
         {"lab", "run", "2.2.3", "--set", "model=yolov8x", NULL},
         {"lab", "grade", "--batch", "x", "--jobs", "0"},
         {"lab", "grades", "exprot", NULL},
