@@ -72,13 +72,17 @@ assert a["has_code"] and a["can_run"] == {"full": False, "quick": True, "grading
 assert a["last_status"] == "ok" and a["last_attempt"]["status"] == "failed", a
 s = d["2.2.3"]
 assert s["has_code"] and s["can_run"]["quick"] and not s["can_run"]["full"], s'
-# A quick-only lab's full mode (2.2.6) is refused before any run
-# directory, engine or batch script.
+# A full mode whose data is missing (2.2.6 without its checkpoint) stops
+# before any result (its attempt, log and config, is recorded as failed);
+# --dry-run still shows the command on each engine.
 for engine in "" "--engine slurm"; do
   # shellcheck disable=SC2086
-  expect_exit 2 "$LAB_BIN" run 2.2.6 --dry-run $engine
-  expect_match "$LAST_ERR" 'only a quick mode'
+  expect_exit 0 "$LAB_BIN" run 2.2.6 --dry-run $engine
 done
+expect_exit 3 env LAB_OFFLINE=1 "$LAB_BIN" run 2.2.6 --device cpu --out "$TEST_TMP/sam-full"
+expect_match "$LAST_ERR$LAST_OUT" 'lab fetch sam-vit-b'
+[ ! -e "$TEST_TMP/sam-full/metrics.json" ] && [ ! -e "$TEST_TMP/sam-full/models" ] ||
+  fail "the refused full run wrote results: $(ls "$TEST_TMP/sam-full")"
 
 # --student without --seed: a seed of the student's own, the same each time;
 # --seed still wins.
