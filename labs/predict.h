@@ -33,6 +33,11 @@ struct predict_opts {
      * course's 0.88 / 0.95 */
     int auto_masks, points_per_side;
     double pred_iou_thresh, stability_thresh;
+    /* 2.2.6, the solution's annotator tools: refine every mask
+     * (refine_mask's min_area, 0 = off); the current mask is the largest
+     * (grow) or smallest (shrink) of the three instead of the best scored */
+    long refine;
+    int grow, shrink;
 };
 
 /* Writes out/predictions.json (per image: source, top-5 class ids, names

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE, O_CONF, O_IOU, O_IMGSZ, O_CLASSES, O_MAX_DET,
-       O_POINT, O_BOX, O_MULTIMASK, O_CUTOUT, O_AUTO, O_PPS, O_PRED_IOU, O_STABILITY };
+       O_POINT, O_BOX, O_MULTIMASK, O_CUTOUT, O_AUTO, O_PPS, O_PRED_IOU, O_STABILITY, O_REFINE, O_GROW, O_SHRINK };
 #define MAX_POINTS 64
 
 const struct lab_opt lab_predict_options[] = {
@@ -27,6 +27,9 @@ const struct lab_opt lab_predict_options[] = {
     {O_AUTO, "auto", 0, LAB_OPT_FLAG, NULL, "2.2.6: generate every mask (points_per_side 32, crop_n_layers 1,\npred_iou_thresh 0.88, stability 0.95, min region 100) into auto.json", 0, 0, NULL},
     {O_PPS, "points-per-side", 0, LAB_OPT_INT, "N", "2.2.6 --auto: the point grid's side (default 32)", 1, 256, NULL},
     {O_PRED_IOU, "pred-iou-thresh", 0, LAB_OPT_NUM, "X", "2.2.6 --auto: keep masks whose predicted IoU exceeds X\n(default 0.88)", 0, 1, NULL},
+    {O_REFINE, "refine", 0, LAB_OPT_INT, "N", "2.2.6: refine every mask as the solution's refine_mask does: erase\nregions under N pixels (the course's 500), fill holes, close the edge", 1, 1 << 30, NULL},
+    {O_GROW, "grow", 0, LAB_OPT_FLAG, NULL, "2.2.6 --multimask: the largest of the three masks is the current one\n(the solution's MagicWand.grow; it is the cutout's)", 0, 0, NULL},
+    {O_SHRINK, "shrink", 0, LAB_OPT_FLAG, NULL, "2.2.6 --multimask: the smallest of the three is the current one", 0, 0, NULL},
     {O_STABILITY, "stability-thresh", 0, LAB_OPT_NUM, "X", "2.2.6 --auto: keep masks whose stability score reaches X\n(default 0.95)", 0, 1, NULL},
     {0},
 };
@@ -62,6 +65,9 @@ int cmd_predict(int argc, char **argv)
         case O_PPS: o.points_per_side = (int)p.ival; break;
         case O_PRED_IOU: o.pred_iou_thresh = p.num; break;
         case O_STABILITY: o.stability_thresh = p.num; break;
+        case O_REFINE: o.refine = (long)p.ival; break;
+        case O_GROW: o.grow = 1; break;
+        case O_SHRINK: o.shrink = 1; break;
         }
     }
     if (c < 0)

@@ -15,6 +15,7 @@
 #include "labs/2.2.6-segment-anything/png_out.h"
 #include "labs/2.2.6-segment-anything/predictor.h"
 #include "labs/2.2.6-segment-anything/quick.h"
+#include "labs/2.2.6-segment-anything/refine.h"
 #include "labs/config.h"
 #include "labs/device.h"
 #include "labs/lab.h"
@@ -98,6 +99,8 @@ static int write_outputs(const struct predict_opts *o, const struct ds_image *im
     for (int k = 1; k < K; k++)
         if (iou[k] > iou[best])
             best = k;
+    if (o->grow || o->shrink) /* MagicWand's grow / shrink: by pixel count, not by score */
+        best = sam_mask_by_area(masks, K, hw, o->grow);
     for (int k = 0; k < K && !rc; k++) {
         const uint8_t *m = masks + (size_t)k * hw;
         long long area = 0;
@@ -144,6 +147,8 @@ static int write_outputs(const struct predict_opts *o, const struct ds_image *im
     json_object_set_new(root, "box", box ? json_pack("[f, f, f, f]", box[0], box[1], box[2], box[3]) : json_null());
     json_object_set_new(root, "multimask", json_boolean(o->multimask));
     json_object_set_new(root, "best", json_integer(best));
+    json_object_set_new(root, "best_by", json_string(o->grow ? "largest" : o->shrink ? "smallest" : "predicted IoU"));
+    json_object_set_new(root, "refine_min_area", o->refine ? json_integer(o->refine) : json_null());
     json_object_set_new(root, "masks", arr);
     json_object_set_new(root, "embedding_from_cache", json_boolean(p->from_cache));
     json_object_set_new(root, "encode_ms", json_real(p->encode_ms));
@@ -173,6 +178,11 @@ static int write_outputs(const struct predict_opts *o, const struct ds_image *im
 
 static int predict_prompts(const struct predict_opts *o, FILE *say)
 {
+    if (o->grow && o->shrink)
+        return lab_err(LAB_EUSAGE, "give --grow or --shrink, not both", "--grow and --shrink pick opposite masks");
+    if ((o->grow || o->shrink) && !o->multimask)
+        return lab_err(LAB_EUSAGE, "add --multimask: --grow and --shrink choose among its three masks",
+                       "--%s with one mask has nothing to choose from", o->grow ? "grow" : "shrink");
     double pts[MAX_PTS * 2], box[4];
     int labels[MAX_PTS], np = 0, has_box = 0;
     if (!o->auto_masks || o->n_points || o->box)
@@ -250,6 +260,8 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
                     ts_to_host(lt, TS_F32, low, sizeof *low * (size_t)K * sam_predictor_lowres(&p) * sam_predictor_lowres(&p))))
             rc = nn_fail(TS_ETORCH, "reading the masks");
         ts_scope_end();
+        for (int k = 0; !rc && o->refine && k < K; k++)
+            rc = sam_refine_mask(masks + (size_t)k * hw, im.h, im.w, o->refine);
         if (!rc)
             rc = write_outputs(o, &im, masks, iou, K, low, &p, pts, labels, np, has_box ? box : NULL);
     }

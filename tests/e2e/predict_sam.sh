@@ -2,7 +2,7 @@
 # lab predict 2.2.6 on a PNG with the tiny parity model saved as an official
 # .pth (torch.save of a state dict): points, a box, three masks, the cutout;
 # the masks are the image's size; a second run reads the cached embedding;
-# bad prompts name the problem. (--auto encodes 5 crops: too slow for CI;
+# bad prompts name the problem; --grow and --refine as the solution's tools. (--auto encodes 5 crops: too slow for CI;
 # the generator is tested in tests/unit/test_sam_predict.c.)
 set -euo pipefail
 . "$(dirname "$0")/lib.bash"
@@ -43,6 +43,31 @@ expect_exit 0 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --so
   --point 60,40 --out "$TEST_TMP/out2" --device cpu
 expect_match "$LAST_OUT" 'embedding from the cache'
 grep -q '"embedding_from_cache": true' "$TEST_TMP/out2/predictions.json" || fail "the second run recomputed the embedding"
+# The solution's annotator tools: --grow makes the largest of the three
+# masks the current one (the cutout's); --refine N rewrites every mask
+# (its exact rule is checked against NumPy in test_sam_refine.c).
+for v in plain:"" refined:"--refine 50"; do
+  # shellcheck disable=SC2086
+  expect_exit 0 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+    --point 60,40 --multimask --grow ${v#*:} --cutout --out "$TEST_TMP/out-${v%%:*}" --device cpu
+done
+"$PY" - "$TEST_TMP/out-refined" "$TEST_TMP/out-plain" <<'PYEOF' || fail "--grow / --refine wrote the wrong masks"
+import json, sys
+from PIL import Image
+d, plain = sys.argv[1:3]
+p = json.load(open(f"{d}/predictions.json"))
+areas = [m["area"] for m in p["masks"]]
+assert p["best"] == areas.index(max(areas)) and p["best_by"] == "largest" and p["refine_min_area"] == 50, p
+assert json.load(open(f"{plain}/predictions.json"))["refine_min_area"] is None
+c = Image.open(f"{d}/cutout.png")
+assert sum(1 for a in c.getdata(3) if a == 255) == max(areas)
+changed = [list(Image.open(f"{d}/{m['mask']}").getdata()) != list(Image.open(f"{plain}/{m['mask']}").getdata())
+           for m in p["masks"]]
+assert any(changed), "--refine changed no mask"
+PYEOF
+expect_exit 2 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+  --point 60,40 --grow --out "$TEST_TMP/out5" --device cpu
+expect_match "$LAST_ERR" 'add --multimask'
 expect_exit 2 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
   --point 60 --out "$TEST_TMP/out3" --device cpu
 expect_match "$LAST_ERR" 'X,Y'
