@@ -126,11 +126,25 @@ static enum check_status truth_for(struct grade_ctx *g, const struct detect_pred
     return CHECK_PASS;
 }
 
+/* Predictions on a student's own dataset: nothing to recompute them
+ * against. The check is skipped but still counted (max_score does not
+ * change): left out, a quick-mode submission could rename its eval_set to
+ * escape honesty.map; the report says the points are the instructor's to
+ * give by hand. */
+static int own_dataset(const struct detect_predictions *p)
+{
+    return !strncmp(p->eval_set, DETECT_EVAL_SET_OWN, strlen(DETECT_EVAL_SET_OWN));
+}
+
 static enum check_status honesty_map(struct grade_ctx *g, struct check_out *o)
 {
     const struct detect_predictions *p = decoded(g, o);
     if (!p)
         return o->status;
+    if (own_dataset(p))
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: the predictions are for the student's own dataset (%s), "
+                         "of which the grader holds no copy, so their mAP cannot be recomputed; these points are "
+                         "the instructor's to give by hand", p->eval_set);
     struct truth_boxes t;
     if (truth_for(g, p, &t, o) != CHECK_PASS)
         return o->status;
@@ -155,8 +169,12 @@ static const json_t *map_target(const struct grade_ctx *g)
 /* Judged on the grader's recomputed mAP50 only (honesty.map runs first). */
 static enum check_status results_map(struct grade_ctx *g, struct check_out *o)
 {
-    if (!decoded(g, o))
+    const struct detect_predictions *p = decoded(g, o);
+    if (!p)
         return o->status;
+    if (own_dataset(p))
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: the course sets no mAP50 target for a student's own "
+                         "dataset; these points are the instructor's to give by hand");
     const struct detect_state *s = g->m.task;
     const json_t *want = map_target(g);
     if (!want)
