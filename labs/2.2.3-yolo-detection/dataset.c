@@ -37,6 +37,10 @@ int yolo_dataset_validate(const json_t *config)
     yolo_train_cfg_of(config, 1, &s);
     val_settings(config, &s);
     LAB_TRY(yolo_train_cfg_check(&s));
+    const char *ds = lab_cfg_str(config, "data.dataset", "");
+    if (!lab_path_exists(ds))
+        return lab_err(LAB_EUSAGE, "give data.dataset as the path of a YOLO-format dataset's data.yaml or its folder "
+                       "(--set data.dataset=PATH/data.yaml)", "data.dataset %s does not exist", ds);
     const char *w = lab_cfg_str(config, "train.weights", "");
     if (*w && !lab_path_exists(w))
         return lab_err(LAB_EUSAGE, "give an Ultralytics .pt or a .safetensors with --set train.weights=FILE, or leave "

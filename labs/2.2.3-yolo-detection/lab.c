@@ -32,7 +32,10 @@ static enum mode mode_of(const json_t *config)
 {
     if (json_is_true(lab_cfg_get(config, "quick")))
         return QUICK;
-    return yolo_dataset_is_path(lab_cfg_str(config, "data.dataset", "")) ? DATASET : FULL;
+    /* anything but the full mode's own images is a path, so that a mistyped
+     * one is told it holds no data.yaml */
+    const char *ds = lab_cfg_str(config, "data.dataset", "");
+    return yolo_dataset_is_path(ds) || strcmp(ds, "coco-samples") ? DATASET : FULL;
 }
 
 static int no_full_mode(void)

@@ -141,6 +141,9 @@ eleven own own11
 expect_exit 2 "$LAB_BIN" run 2.2.3 --device cpu --set data.dataset=own11 --set data.input_size=[3,96,96] \
   --set train.weights="$w" --out badrun
 expect_match "$LAST_ERR" 'detects 10 classes, own11 names 11'
+expect_exit 2 "$LAB_BIN" run 2.2.3 --device cpu --set data.dataset=own12 --out badrun3
+expect_match "$LAST_ERR" 'data.dataset own12 does not exist'
+[ ! -e badrun3 ] || fail "a refused dataset run made its run directory"
 expect_exit 2 "$LAB_BIN" run 2.2.3 --quick --set data.dataset=own --out badrun2
 expect_match "$LAST_ERR" 'leave out --quick'
 echo ok
