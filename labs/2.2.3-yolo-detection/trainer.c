@@ -106,10 +106,7 @@ static void anchors_free(struct anchors *an)
     free(an->stride);
 }
 
-/* Samples order[0..n) letterboxed to [n,3,S,S] (RGB / 255, gray repeated),
- * and their boxes, moved with the image, padded to DS_MAX_OBJECTS slots
- * (mask 0 for padding). */
-static int load_batch(const struct ds_dataset *d, int size, const size_t *order, size_t n, float *x, int64_t *labels,
+int yolo_load_batch(const struct ds_dataset *d, int size, const size_t *order, size_t n, float *x, int64_t *labels,
                       float *boxes, uint8_t *mask)
 {
     size_t px = (size_t)size * size;
@@ -258,7 +255,7 @@ static int train_loop(struct lab_run *r, struct model *m, struct ema *e, const s
             size_t bn = n - b0 < B ? n - b0 : B;
             double lr = iter < s->warmup ? lr_ep * (double)(iter + 1) / (s->warmup + 1) : lr_ep;
             ts_optim_set_lr(opt, -1, lr);
-            rc = load_batch(tr, s->size, perm + b0, bn, b.x, b.gt_labels, b.gt_boxes, b.mask);
+            rc = yolo_load_batch(tr, s->size, perm + b0, bn, b.x, b.gt_labels, b.gt_boxes, b.mask);
             double it[3] = {0, 0, 0};
             ts_scope_begin();
             if (!rc)

@@ -41,6 +41,13 @@ int yolo_train_create(const struct yolo_train_cfg *s, struct model **m);
 int yolo_train(struct lab_run *r, struct model *m, struct ema *e, const struct ds_dataset *tr,
                const struct yolo_train_cfg *s, json_t *mm);
 
+/* Samples order[0..n) of d letterboxed to x [n,3,S,S] (RGB / 255, gray
+ * repeated, pad 114), and their boxes moved with the image into boxes
+ * [n, DS_MAX_OBJECTS, 4] (pixels of the input), labels and mask (0 for the
+ * unused slots). */
+int yolo_load_batch(const struct ds_dataset *d, int size, const size_t *order, size_t n, float *x, int64_t *labels,
+                    float *boxes, uint8_t *mask);
+
 /* What the run evaluates on, for its metrics and messages. */
 struct yolo_eval_spec {
     const char *dataset;          /* metrics.json "dataset" */

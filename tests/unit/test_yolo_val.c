@@ -13,6 +13,7 @@
 #include "datasets/yolo_read.h"
 #include "labs/2.2.3-yolo-detection/dataset.h"
 #include "labs/2.2.3-yolo-detection/evaluate.h"
+#include "labs/2.2.3-yolo-detection/trainer.h"
 #include "labs/2.2.3-yolo-detection/val.h"
 #include "labs/models/yolov8.h"
 #include "tests/unit/testutil.h"
@@ -108,6 +109,36 @@ START_TEST(test_evaluate_keeps_sizes_and_every_box)
     detect_predictions_free(&p);
     yolo_truth_free(&t);
     model_free(m);
+    ds_dataset_free(d);
+    yolo_data_free(&yd);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A training batch: b (50x70 gray) letterboxed into 64x64 is scaled by
+ * 64/70 to 46x64 and padded 9 left, 9 right; its box moves with it. */
+START_TEST(test_train_batch_letterboxes_boxes)
+{
+    char *dir = tu_tempdir();
+    make_dataset(dir);
+    struct ds_dataset *d;
+    struct yolo_data yd;
+    ck_assert_int_eq(ds_yolo_open(dir, "val", &d, &yd), LAB_OK);
+    float *x = malloc(sizeof *x * 3 * 64 * 64), boxes[DS_MAX_OBJECTS * 4];
+    int64_t labels[DS_MAX_OBJECTS];
+    uint8_t mask[DS_MAX_OBJECTS];
+    size_t order[1] = {1};
+    ck_assert_msg(yolo_load_batch(d, 64, order, 1, x, labels, boxes, mask) == LAB_OK, "%s", lab_err_message());
+    ck_assert(mask[0] == 1 && mask[1] == 0 && labels[0] == 2);
+    double r = 46.0 / 50, ry = 64.0 / 70; /* new size round(50 * 64/70) = 46 x 64 */
+    ck_assert_msg(fabs(boxes[0] - (15 * r + 9)) < 1e-4 && fabs(boxes[2] - (35 * r + 9)) < 1e-4, "x %g %g", boxes[0],
+                  boxes[2]);
+    ck_assert_msg(fabs(boxes[1] - 10.5 * ry) < 1e-4 && fabs(boxes[3] - 24.5 * ry) < 1e-4, "y %g %g", boxes[1],
+                  boxes[3]);
+    ck_assert(fabsf(x[0] - 114.0f / 255) < 1e-6f && fabsf(x[2 * 4096 + 63] - 114.0f / 255) < 1e-6f); /* the pad */
+    ck_assert(x[32 * 64 + 20] == x[4096 + 32 * 64 + 20]);  /* gray: the channels repeat */
+    free(x);
     ds_dataset_free(d);
     yolo_data_free(&yd);
     tu_rmtree(dir);
@@ -217,6 +248,7 @@ Suite *suite_yolo_val(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_evaluate_keeps_sizes_and_every_box);
+    tcase_add_test(tc, test_train_batch_letterboxes_boxes);
     tcase_add_test(tc, test_val_table_rows);
     tcase_add_test(tc, test_open_digest_and_paths);
     tcase_add_test(tc, test_mosaics_export_as_the_set);
