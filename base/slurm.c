@@ -380,6 +380,15 @@ int lab_slurm_task_fate(const char *jobid, struct lab_slurm_view *v, long task, 
     }
 }
 
+int lab_slurm_mem_spec_ok(const char *s)
+{
+    size_t digits = strspn(s, "0123456789");
+    if (digits == 0 || digits > 12 || strspn(s, "0") == digits)
+        return 0;
+    const char *unit = s + digits;
+    return !*unit || (unit[1] == 0 && strchr("KMGTkmgt", *unit));
+}
+
 int lab_slurm_escape_pattern(const char *path, char *out, size_t cap)
 {
     size_t k = 0;

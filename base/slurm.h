@@ -94,6 +94,10 @@ int lab_slurm_parse_scontrol(const char *text, const char *jobid, struct lab_slu
 /* 1 for a state after which the task will not run again by itself. */
 int lab_slurm_state_final(const char *state);
 
+/* 1 when `s` is a size sbatch's --mem takes: a positive whole number of
+ * megabytes, or one with a K, M, G or T suffix. */
+int lab_slurm_mem_spec_ok(const char *s);
+
 /* `path` with every '%' doubled, for sbatch's --output (where %j, %A,
  * %a ... are replaced); LAB_EUSAGE when it does not fit. */
 int lab_slurm_escape_pattern(const char *path, char *out, size_t cap);

@@ -49,4 +49,12 @@ void ds_aug_color_jitter(struct ds_image *im, const float jitter[4], struct ds_r
 int ds_aug_randaugment(struct ds_sample *s, int n, int m, struct ds_rng *r);
 void ds_aug_random_erasing(float *chw, int c, int h, int w, float p, struct ds_rng *r);
 
+/* Joint augmentation of a segmentation sample: one horizontal flip (p 0.5),
+ * one zoom by a factor uniform in [1, scale_max] (image bilinear, class mask
+ * nearest) and one random crop back to the input's size, drawn once and
+ * applied to the image and its mask alike. Zooming in only, the crop never
+ * leaves the image: no padding, and every mask value (255 included) is one
+ * the input had. */
+int ds_aug_joint(struct ds_sample *s, double scale_max, struct ds_rng *r);
+
 #endif

@@ -49,5 +49,12 @@ int ds_image_apply_orientation(struct ds_image *im, int orientation);
  * kept as 255), ids from ImageSets/Segmentation/{train,val}.txt. `root` is
  * the VOC2012 directory; NULL finds it in the cache. */
 int ds_voc_open(const char *root, int train, struct ds_dataset **out);
+/* VOC's 21 class names in id order, background first. */
+extern const char *const ds_voc_classes[21];
+/* The course's VOC transform (2.2.4 lab [8]): the image to size x size
+ * bilinear (aspect ratio not kept), the mask to the same size nearest with
+ * PIL's source index floor((i + 0.5) * in / out), so 255 stays 255 and no
+ * id is blended. */
+int ds_voc_resize(struct ds_sample *s, int size);
 
 #endif

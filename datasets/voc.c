@@ -7,6 +7,7 @@
 #include "datasets/manifest.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,4 +116,31 @@ fail:
     free(text);
     ds_dataset_free(d);
     return rc;
+}
+
+const char *const ds_voc_classes[21] = {"background", "aeroplane", "bicycle", "bird",  "boat",       "bottle",
+                                        "bus",        "car",       "cat",     "chair", "cow",        "diningtable",
+                                        "dog",        "horse",     "motorbike", "person", "pottedplant", "sheep",
+                                        "sofa",       "train",     "tvmonitor"};
+
+int ds_voc_resize(struct ds_sample *s, int size)
+{
+    if (!s->mask.px || s->mask.c != 1 || s->mask.w != s->image.w || s->mask.h != s->image.h)
+        return lab_err(LAB_EINTERNAL, NULL, "a VOC sample needs a one-channel mask the image's size");
+    struct ds_image m;
+    int rc = ds_image_resize(&s->image, size, size, DS_RESAMPLE_BILINEAR);
+    if (rc || (rc = ds_image_alloc(&m, size, size, 1)))
+        return rc;
+    const int iw = s->mask.w, ih = s->mask.h;
+    for (int y = 0; y < size; y++) {
+        int sy = (int)floor((y + 0.5) * ih / size);
+        sy = sy < ih ? sy : ih - 1;
+        for (int x = 0; x < size; x++) {
+            int sx = (int)floor((x + 0.5) * iw / size);
+            m.px[(size_t)y * size + x] = s->mask.px[(size_t)sy * iw + (sx < iw ? sx : iw - 1)];
+        }
+    }
+    ds_image_free(&s->mask);
+    s->mask = m;
+    return LAB_OK;
 }

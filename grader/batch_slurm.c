@@ -86,6 +86,13 @@ int batch_slurm_submit_attempt(json_t *meta, const char *dir, const char *array_
     rc = rc ? rc : lab_argv_pushf(&args, "--output=%s/logs/task-%%A_%%a.out", edir);
     rc = rc ? rc : lab_argv_pushf(&args, "--cpus-per-task=%d",
                                   (int)json_integer_value(json_object_get(meta, "cpus_per_task")));
+    json_t *mem = json_object_get(meta, "task_mem");
+    if (!rc && json_is_string(mem))
+        rc = lab_argv_pushf(&args, "--mem=%s", json_string_value(mem));
+    /* A task whose node fails is resubmitted by the collect step, counted
+     * against --retries: Slurm's own requeue would retry it without limit
+     * and hide the NODE_FAIL the gradebook must record once they run out. */
+    rc = rc ? rc : lab_argv_push(&args, "--no-requeue");
     char script[PATH_MAX];
     snprintf(script, sizeof script, "%s/task.sh", dir);
     rc = rc ? rc : lab_slurm_submit(&args, script, NULL, array_job, cap);
@@ -139,6 +146,8 @@ static json_t *meta_of(const struct batch_opts *o, const struct batch_slurm_opts
         json_object_set_new(m, "data_dir", json_string(o->data_dir));
     if (m && so->gres)
         json_object_set_new(m, "gres", json_string(so->gres));
+    if (m && so->task_mem)
+        json_object_set_new(m, "task_mem", json_string(so->task_mem));
     return m;
 }
 

@@ -27,6 +27,7 @@
 struct batch_slurm_opts {
     const char *spool_parent;     /* where spools are made (shared storage) */
     const char *partition, *gres, *time_limit, *account;
+    const char *task_mem;         /* sbatch --mem of each array task, or null */
     int array_parallel;           /* %N: tasks at once, 0 = Slurm decides */
     int tasks;                    /* array size, 0 = one per 10 submissions, at most 1000 */
     int retries;                  /* resubmissions of a failed task */

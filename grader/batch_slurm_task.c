@@ -39,18 +39,52 @@ static void keep_only_stderr(const char *workdir)
         closedir(d);
 }
 
-/* LAB_TEST_SLURM_FAULT=fail@T (tests only): on the first attempt, task T
- * fails (exit 1) after grading its first submission. */
-static int fault_here(const struct batch_spool *sp, long task)
+/* LAB_TEST_SLURM_FAULT=KIND@T[,KIND@T...] (tests only): on the first
+ * attempt, after grading its first submission, task T
+ *   fail  exits 1;
+ *   hang  waits to be killed (a test then fails its node);
+ *   hog   touches memory until Slurm's --mem limit kills it. */
+enum slurm_fault { FAULT_NONE, FAULT_FAIL, FAULT_HANG, FAULT_HOG };
+
+static enum slurm_fault fault_here(const struct batch_spool *sp, long task)
 {
     const char *spec = getenv("LAB_TEST_SLURM_FAULT");
-    long t;
-    if (!spec || sscanf(spec, "fail@%ld", &t) != 1 || t != task)
-        return 0;
     json_t *first = json_array_get(json_object_get(sp->meta, "attempts"), 0);
     const char *job = getenv("SLURM_ARRAY_JOB_ID");
     const char *j0 = json_string_value(json_object_get(first, "job"));
-    return job && j0 && strcmp(job, j0) == 0;
+    if (!spec || !job || !j0 || strcmp(job, j0) != 0)
+        return FAULT_NONE;
+    static const char *const kinds[] = {[FAULT_FAIL] = "fail", [FAULT_HANG] = "hang", [FAULT_HOG] = "hog"};
+    for (const char *p = spec; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+        char kind[8];
+        long t;
+        if (sscanf(p, "%7[a-z]@%ld", kind, &t) != 2 || t != task)
+            continue;
+        for (int k = FAULT_FAIL; k <= FAULT_HOG; k++)
+            if (strcmp(kind, kinds[k]) == 0)
+                return (enum slurm_fault)k;
+    }
+    return FAULT_NONE;
+}
+
+/* The fault's effect; returns only for FAULT_FAIL (or a hog nothing
+ * stopped: no --mem limit). */
+static void fault_act(enum slurm_fault f, long task)
+{
+    fprintf(stderr, "lab: LAB_TEST_SLURM_FAULT: task %ld %s on purpose\n", task,
+            f == FAULT_HANG ? "hangs" : f == FAULT_HOG ? "eats memory" : "fails");
+    if (f == FAULT_HANG)
+        for (;;)
+            pause();
+    if (f == FAULT_HOG) {
+        for (int i = 0; i < 64; i++) { /* 64 x 64 MiB, touched: resident */
+            char *b = malloc(64u << 20);
+            if (b)
+                memset(b, 1, 64u << 20);
+            sleep(0);
+        }
+        sleep(60);
+    }
 }
 
 int batch_slurm_task(const char *spool, batch_grade_fn grade)
@@ -94,15 +128,15 @@ int batch_slurm_task(const char *spool, batch_grade_fn grade)
     struct sandbox_limits lim;
     batch_sandbox_limits(&sp.opts, &lim);
     lim.private_net = sandbox_can_isolate_network();
-    int fault = fault_here(&sp, task);
+    enum slurm_fault fault = fault_here(&sp, task);
     size_t graded = 0;
     for (size_t i = (size_t)task; i < sp.n && !rc; i += sp.tasks) {
         char res[PATH_MAX];
         batch_spool_path(&sp, "results", i, ".json", res, sizeof res);
         if (lab_path_exists(res))
             continue; /* graded by an earlier attempt */
-        if (fault && graded == 1) {
-            fprintf(stderr, "lab: LAB_TEST_SLURM_FAULT: task %ld fails on purpose\n", task);
+        if (fault != FAULT_NONE && graded == 1) {
+            fault_act(fault, task);
             batch_spool_close(&sp);
             return lab_err(LAB_EFAIL, NULL, "task %ld failed on purpose (LAB_TEST_SLURM_FAULT)", task);
         }
@@ -123,7 +157,12 @@ int batch_slurm_task(const char *spool, batch_grade_fn grade)
         struct sandbox_outcome oc;
         sandbox_collect(job.child, &oc);
         rc = batch_spool_put_result(&sp, i, &oc);
-        printf("%zu %s: ended %d/%d in %.2f s\n", i, sp.items[i].source, (int)oc.how, oc.code, oc.wall_s);
+        static const char *const how[] = {[SANDBOX_EXITED] = "exited with status",
+                                          [SANDBOX_SIGNALED] = "killed by signal",
+                                          [SANDBOX_TIMED_OUT] = "timed out, status",
+                                          [SANDBOX_TOO_MUCH_OUTPUT] = "wrote too much, status"};
+        printf("%zu %s: the grader %s %d after %.2f s (the collect step scores it)\n", i, sp.items[i].source,
+               how[oc.how], oc.code, oc.wall_s);
         fflush(stdout);
         sandbox_outcome_clear(&oc);
         keep_only_stderr(job.workdir);

@@ -10,6 +10,7 @@
 #define GRADER_CHECKS_DETECT_H
 
 #include "grader/checks.h"
+#include "grader/truth.h"
 #include "labs/tasks/coco_eval.h"
 #include "labs/tasks/detect.h"
 
@@ -49,5 +50,29 @@ enum check_status det_check_map(const struct detect_predictions *p, const struct
  * predictions could be evaluated) for the results check. */
 enum check_status det_check_map_ex(const struct detect_predictions *p, const struct det_boxes *truth, int64_t k,
                                    const json_t *model_metrics, struct check_out *o, double *map50);
+
+/* For the re-evaluation (grader/reeval_detect.c), from the rubric's state
+ * of one model (checks_detect_rubric.c): the decoded predictions, or NULL
+ * with o set to why the check skipped; the grader's own boxes (and, with
+ * `canvases`, the gray canvases) of the eval_set they name, checked to be
+ * the whole evaluation (CHECK_PASS when t is filled, o says why not);
+ * the mAP50 honesty.map recomputed from the submitted boxes (0 when it
+ * could not); the re-evaluation's own slot, freed with the model. */
+struct det_reeval;
+struct grade_ctx;
+const struct detect_predictions *det_decoded(struct grade_ctx *g, struct check_out *o);
+enum check_status det_truth_for(struct grade_ctx *g, const struct detect_predictions *p, int canvases,
+                                struct truth_boxes *t, struct check_out *o);
+int det_submitted_map50(const struct grade_ctx *g, double *map50);
+struct det_reeval **det_reeval_slot(struct grade_ctx *g);
+void det_reeval_free(struct det_reeval *r);
+
+/* grader/reeval_detect.c: reeval.load (TS-STATE-DICT-MISMATCH),
+ * reeval.detections (TS-REEVAL-MISMATCH), reeval.heldout
+ * (TS-REEVAL-HELDOUT-GAP), reeval.batch (TS-BATCH-DEPENDENT). */
+enum check_status det_reeval_load(struct grade_ctx *g, struct check_out *o);
+enum check_status det_reeval_detections(struct grade_ctx *g, struct check_out *o);
+enum check_status det_reeval_heldout(struct grade_ctx *g, struct check_out *o);
+enum check_status det_reeval_batch(struct grade_ctx *g, struct check_out *o);
 
 #endif

@@ -13,6 +13,7 @@
 #include "grader/rubric.h"
 #include "grader/tensors.h"
 #include "grader/truth.h"
+#include "labs/tasks/prompt_study.h"
 #include "labs/config.h"
 
 #include <math.h>
@@ -38,6 +39,7 @@ static void state_free(void *v)
     struct prompt_state *s = v;
     free(s->prompts);
     free(s->image);
+    free(s->iou_pred);
     truth_instances_free(&s->truth);
     free(s);
 }
@@ -60,11 +62,11 @@ static void decode(const struct sub_model *sm, struct prompt_state *s)
         snprintf(s->err, sizeof s->err, "'masks' %s is not u8 0/1 masks (threshold the upsampled logits at 0)", got);
         return;
     }
-    if (mt->ndim != 3 || mt->shape[0] < 1 || mt->shape[0] > 1000000 || mt->shape[1] != s->size ||
-        mt->shape[2] != s->size) {
+    if (mt->ndim != 3 || mt->shape[0] < 1 || mt->shape[0] > 1000000 || mt->shape[1] != s->h ||
+        mt->shape[2] != s->w) {
         snprintf(s->err, sizeof s->err, "'masks' %s is not [P, %lld, %lld]: masks at the image's size, not SAM's "
-                 "256x256 low-res logits (upsample them to the input, then threshold at 0)", got, (long long)s->size,
-                 (long long)s->size);
+                 "256x256 low-res logits (upsample them to the input, then threshold at 0)", got, (long long)s->h,
+                 (long long)s->w);
         return;
     }
     s->p = mt->shape[0];
@@ -82,6 +84,13 @@ static void decode(const struct sub_model *sm, struct prompt_state *s)
                  "mask's mosaic", (long long)s->p);
         return;
     }
+    size_t nv = 0;
+    if (s->full && (st_get(sm->predictions, "iou_predictions", &it) != LAB_OK || !it || it->ndim != 1 ||
+                    it->shape[0] != s->p || gt_to_f32(it, (size_t)s->p, &s->iou_pred, &nv) != LAB_OK)) {
+        snprintf(s->err, sizeof s->err, "predictions.safetensors has no float 'iou_predictions' [%lld] (SAM's "
+                 "predicted IoU of each mask)", (long long)s->p);
+        return;
+    }
     s->shape_ok = 1;
 }
 
@@ -93,12 +102,26 @@ int prompt_model_begin(struct grade_ctx *g, const struct sub_model *sm)
     g->m.task = s;
     g->m.task_free = state_free;
     json_t *cfg = NULL;
+    if (lab_config_resolve(g->lab, 0, &cfg) == LAB_OK)
+        s->full = !strcmp(lab_cfg_str(g->sub->config, "data.dataset", ""), lab_cfg_str(cfg, "data.dataset", "-"));
+    json_decref(cfg);
+    cfg = NULL;
+    if (s->full) {
+        /* the notebook's placeholder: what every full-mode run prompts */
+        struct ds_image im = {0};
+        if (sam_placeholder(&im) == LAB_OK)
+            s->h = im.h, s->w = im.w, s->need = 1;
+        ds_image_free(&im);
+        decode(sm, s);
+        return LAB_OK;
+    }
     if (lab_config_resolve(g->lab, 1, &cfg) == LAB_OK) {
         s->size = lab_cfg_int(cfg, "sam.img_size", 0);
         s->need = lab_cfg_int(cfg, "data.eval_subset", 0);
         s->seed = (uint64_t)lab_cfg_int(cfg, "seed", 42);
     }
     json_decref(cfg);
+    s->h = s->w = s->size;
     if (s->size < 16 || s->size > 512 || s->need < 1)
         snprintf(s->err, sizeof s->err, "lab.json's quick config gives no sam.img_size and data.eval_subset");
     else
@@ -144,7 +167,7 @@ static enum check_status shape_masks(struct grade_ctx *g, struct check_out *o)
     struct prompt_state *s = g->m.task;
     if (s && s->shape_ok)
         return check_set(o, CHECK_PASS, NULL, "masks [%lld, %lld, %lld] u8 with their prompts and image_index",
-                         (long long)s->p, (long long)s->size, (long long)s->size);
+                         (long long)s->p, (long long)s->h, (long long)s->w);
     return check_set(o, CHECK_FAIL, KB_P_LOWRES, "%s", s ? s->err : "no predictions were decoded");
 }
 
@@ -153,7 +176,7 @@ static enum check_status masks_binary(struct grade_ctx *g, struct check_out *o)
     struct prompt_state *s = prompt_decoded(g, o);
     if (!s)
         return o->status;
-    size_t px = (size_t)(s->p * s->size * s->size), bad = 0;
+    size_t px = (size_t)(s->p * s->h * s->w), bad = 0;
     int first = -1;
     for (size_t i = 0; i < px; i++)
         if (s->masks[i] > 1) {
@@ -168,9 +191,61 @@ static enum check_status masks_binary(struct grade_ctx *g, struct check_out *o)
 
 /* The rows must be the lab's own prompts over all its held-out mosaics: a
  * submission that chose easier prompts, or fewer mosaics, is not scored. */
+/* The full mode's rows: per image, the notebook's three prompts in
+ * sam_study_prompts' order, one row a mask (3 for the multimask point). */
+static int64_t full_rows(const struct prompt_state *s, float *rows, int *kind, int64_t cap)
+{
+    struct sam_study_prompt sp[SAM_STUDY_N];
+    sam_study_prompts((int)s->w, (int)s->h, sp);
+    int64_t n = 0;
+    for (int64_t img = 0; img < s->need; img++)
+        for (int k = 0; k < SAM_STUDY_N; k++)
+            for (int j = 0; j < sam_study_masks(&sp[k]) && n < cap; j++, n++) {
+                sam_study_row(&sp[k], rows + n * 4);
+                kind[n] = (int)sp[k].kind;
+            }
+    return n;
+}
+
+static enum check_status full_prompts_match(struct prompt_state *s, struct check_out *o)
+{
+    float want[64 * 4];
+    int kind[64];
+    int64_t n = full_rows(s, want, kind, 64);
+    if (s->p != n)
+        return check_set(o, CHECK_FAIL, KB_P_PROMPTS, "%lld masks; the notebook's prompt study on its placeholder "
+                         "gives %lld (the centre point's 3, the central box's 1, the points with background corners' "
+                         "1)", (long long)s->p, (long long)n);
+    for (int64_t r = 0; r < n; r++) {
+        const float *got = s->prompts + r * 4, *w = want + r * 4;
+        int same = s->image[r] == r / (n / s->need);
+        for (int k = 0; k < 4; k++)
+            same = same && fabsf(got[k] - w[k]) <= 1e-3f;
+        if (!same)
+            return check_set(o, CHECK_FAIL, KB_P_PROMPTS, "row %lld (image %lld) is [%g, %g, %g, %g]; the notebook's "
+                             "prompt there is [%g, %g, %g, %g] (image 0)", (long long)r, (long long)s->image[r], got[0],
+                             got[1], got[2], got[3], w[0], w[1], w[2], w[3]);
+    }
+    s->prompts_ok = 1;
+    return check_set(o, CHECK_PASS, NULL, "%lld masks: the notebook's point, box and combined prompts on its "
+                     "placeholder", (long long)n);
+}
+
+/* No ground truth in the full mode: the check does not count there. */
+static int full_skip(struct grade_ctx *g, struct check_out *o)
+{
+    struct prompt_state *s = g->m.task;
+    if (!s || !s->full)
+        return 0;
+    check_skip_uncounted(o, "the full mode's sample images have no ground truth masks (docs/labs/2.2.6.md)");
+    return 1;
+}
+
 static enum check_status prompts_match(struct grade_ctx *g, struct check_out *o)
 {
     struct prompt_state *s = prompt_decoded(g, o);
+    if (s && s->full)
+        return full_prompts_match(s, o);
     if (!s || !prompt_truth(g, s, o))
         return o->status;
     const struct truth_instances *t = &s->truth;
@@ -236,6 +311,8 @@ int prompt_prompted(struct grade_ctx *g, struct check_out *o, struct prompt_stat
 
 static enum check_status masks_nonempty(struct grade_ctx *g, struct check_out *o)
 {
+    if (full_skip(g, o))
+        return o->status;
     struct prompt_state *s;
     if (!prompt_prompted(g, o, &s))
         return o->status;
@@ -290,6 +367,8 @@ static void miou_of(const struct prompt_state *s, int transposed, double miou[2]
 
 static enum check_status masks_orientation(struct grade_ctx *g, struct check_out *o)
 {
+    if (full_skip(g, o)) /* the masks' [P, 600, 800] shape already fixes H and W */
+        return o->status;
     struct prompt_state *s;
     if (!prompt_prompted(g, o, &s))
         return o->status;
@@ -305,11 +384,40 @@ static enum check_status masks_orientation(struct grade_ctx *g, struct check_out
     return check_set(o, CHECK_PASS, NULL, "mIoU %.4f as submitted, %.4f transposed: rows are H", as_is, swapped);
 }
 
+/* The full mode reports SAM's mean predicted IoU per prompt kind, which the
+ * grader recomputes from the submitted iou_predictions. */
+static enum check_status full_honesty(struct grade_ctx *g, struct prompt_state *s, struct check_out *o)
+{
+    float want[64 * 4];
+    int kind[64];
+    int64_t n = full_rows(s, want, kind, 64);
+    double sum[3] = {0, 0, 0};
+    int cnt[3] = {0, 0, 0};
+    for (int64_t r = 0; r < n && r < s->p; r++)
+        sum[kind[r]] += s->iou_pred[r], cnt[kind[r]]++;
+    static const char *const keys[3] = {"pred_iou_box", "pred_iou_point", "pred_iou_combination"};
+    const json_t *mm = json_object_get(json_object_get(g->sub->metrics, "models"), g->m.name);
+    for (int k = 0; k < 3; k++) {
+        double got = cnt[k] ? sum[k] / cnt[k] : 0;
+        const json_t *v = json_object_get(mm, keys[k]);
+        if (!json_is_number(v) || !(fabs(json_number_value(v) - got) <= P_TOL))
+            return check_set(o, CHECK_FAIL, KB_P_HONESTY, "metrics.json's models.%s.%s is %s%.4f; the mean of the "
+                             "submitted iou_predictions for those rows is %.4f (tolerance %.3f)", g->m.name, keys[k],
+                             json_is_number(v) ? "" : "missing, not ", json_is_number(v) ? json_number_value(v) : 0.0,
+                             got, P_TOL);
+    }
+    return check_set(o, CHECK_PASS, NULL, "the mean predicted IoUs per prompt kind are the submitted masks' "
+                     "(box %.4f, point %.4f, combination %.4f)", cnt[0] ? sum[0] / cnt[0] : 0,
+                     cnt[1] ? sum[1] / cnt[1] : 0, cnt[2] ? sum[2] / cnt[2] : 0);
+}
+
 static enum check_status honesty_miou(struct grade_ctx *g, struct check_out *o)
 {
     struct prompt_state *s;
     if (!prompt_prompted(g, o, &s))
         return o->status;
+    if (s->full)
+        return full_honesty(g, s, o);
     miou_of(s, 0, s->miou);
     if (s->miou[0] < 0)
         return check_set(o, CHECK_ERROR, NULL, "out of memory");
@@ -334,6 +442,8 @@ static enum check_status honesty_miou(struct grade_ctx *g, struct check_out *o)
 /* Judged on the grader's recomputed figures only (honesty.miou runs first). */
 static enum check_status results_miou(struct grade_ctx *g, struct check_out *o)
 {
+    if (full_skip(g, o))
+        return o->status;
     struct prompt_state *s = prompt_decoded(g, o);
     if (!s)
         return o->status;
@@ -351,6 +461,20 @@ static enum check_status results_miou(struct grade_ctx *g, struct check_out *o)
                      s->miou[0], tb, s->miou[1], tp);
 }
 
+static enum check_status prompt_reeval_load(struct grade_ctx *g, struct check_out *o)
+{
+    if (full_skip(g, o)) /* the official weights are the course's, not the student's */
+        return o->status;
+    return reeval_load_registered(g, o);
+}
+
+static enum check_status prompt_reeval_masks_full(struct grade_ctx *g, struct check_out *o)
+{
+    if (full_skip(g, o))
+        return o->status;
+    return prompt_reeval_masks(g, o);
+}
+
 const struct rubric_check checks_prompt[] = {
     {"shape.masks", "masks are [P, H, W] at the image's size with prompts and image_index", 2, RC_PER_MODEL, 10,
      shape_masks, {KB_P_LOWRES}, 0, NULL},
@@ -364,9 +488,9 @@ const struct rubric_check checks_prompt[] = {
      honesty_miou, {KB_P_HONESTY}, 0, NULL},
     {"results.miou", "box and point mIoU reach the course targets", 3, RC_PER_MODEL, 10, results_miou, {KB_P_TARGET},
      0, NULL},
-    {"reeval.load", "the weights load into the lab's SAM", 2, RC_PER_MODEL | RC_REEVAL, 120, reeval_load_registered,
+    {"reeval.load", "the weights load into the lab's SAM", 2, RC_PER_MODEL | RC_REEVAL, 120, prompt_reeval_load,
      {"TS-STATE-DICT-MISMATCH"}, 0, NULL},
     {"reeval.masks", "the weights, given the lab's prompts, predict the submitted masks", 3,
-     RC_PER_MODEL | RC_REEVAL, 600, prompt_reeval_masks, {"TS-REEVAL-MISMATCH"}, 0, NULL},
+     RC_PER_MODEL | RC_REEVAL, 600, prompt_reeval_masks_full, {"TS-REEVAL-MISMATCH"}, 0, NULL},
     {NULL, NULL, 0, 0, 0, NULL, {NULL}, 0, NULL},
 };

@@ -21,6 +21,12 @@ struct prompt_state {
     struct truth_instances truth;
     int has_miou;
     double miou[2]; /* box, point */
+    /* The full mode (the notebook's prompt study on its placeholder): no
+     * ground truth, so only the format, the prompts and the reported
+     * predicted IoUs are checked (docs/labs/2.2.6.md). */
+    int full;
+    int64_t h, w;    /* the masks' size: size x size in the quick mode */
+    float *iou_pred; /* [p] in the full mode */
 };
 
 /* The state when the masks decoded, else NULL with o set to skipped. */

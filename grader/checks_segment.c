@@ -1,8 +1,11 @@
 /* The segment task's rubric functions (lab 2.2.4): decode a model's masks
  * once (segment_model_begin), judge them against the geometry of the lab's
- * quick mode (lab.json, never the submission's config), and recompute mIoU
- * against mosaics the grader renders itself (grader/truth.h), so the
- * figures of metrics.json are never trusted. */
+ * mode that the submission's data names (lab.json, never the submission's
+ * config), and recompute mIoU against ground truth the grader holds itself
+ * (grader/truth.h): the quick mode's mosaics it renders, the full mode's
+ * VOC val split from its own cache. The figures of metrics.json are never
+ * trusted; without the val split nothing is recomputed, and the checks
+ * say so. */
 #include "grader/checks_segment.h"
 
 #include "grader/checks_masks.h"
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KB_SEG_TARGET "TS-MIOU-BELOW-TARGET"
 #define KB_SEG_COVERAGE "TS-PREDICTIONS-COVERAGE"
@@ -41,22 +45,62 @@ static void state_free(void *v)
     free(s);
 }
 
+/* Full mode when the submission evaluated the full mode's dataset: its
+ * masks must then cover the grader's val split, which a claim cannot
+ * change. */
+static int is_full(struct grade_ctx *g)
+{
+    json_t *cfg = NULL;
+    int full = lab_config_resolve(g->lab, 0, &cfg) == LAB_OK &&
+               strcmp(lab_cfg_str(cfg, "data.dataset", "-"), lab_cfg_str(g->sub->config, "data.dataset", "")) == 0;
+    json_decref(cfg);
+    return full;
+}
+
+/* The VOC2012 directory: --data when it holds the split lists, else
+ * the grader's cache. */
+static const char *voc_root(struct grade_ctx *g)
+{
+    const char *d = g->opts ? g->opts->data_dir : NULL;
+    char list[4400];
+    if (!d || snprintf(list, sizeof list, "%s/ImageSets/Segmentation/val.txt", d) >= (int)sizeof list)
+        return NULL;
+    return access(list, R_OK) == 0 ? d : NULL;
+}
+
 static void find_geometry(struct grade_ctx *g, struct segment_state *s)
 {
     json_t *cfg = NULL;
-    if (lab_config_resolve(g->lab, 1, &cfg) == LAB_OK) {
+    s->full = is_full(g);
+    if (lab_config_resolve(g->lab, !s->full, &cfg) == LAB_OK) {
         s->size = lab_cfg_int(cfg, "data.canvas", 0);
         s->classes = lab_cfg_int(cfg, "data.num_classes", 0);
         s->need = lab_cfg_int(cfg, "data.eval_subset", 0);
         s->seed = (uint64_t)lab_cfg_int(cfg, "seed", 42);
         const json_t *in = json_array_get(lab_cfg_get(cfg, "data.input_size"), 0);
         s->channels = in ? json_integer_value(in) : 1;
-        const json_t *m = json_array_get(lab_cfg_get(cfg, "data.normalize.mean"), 0);
-        const json_t *d = json_array_get(lab_cfg_get(cfg, "data.normalize.std"), 0);
-        s->mean = m ? json_number_value(m) : 0.0;
-        s->std = d && json_number_value(d) > 0 ? json_number_value(d) : 1.0;
+        const json_t *ms = lab_cfg_get(cfg, "data.normalize.mean"), *ds = lab_cfg_get(cfg, "data.normalize.std");
+        for (size_t c = 0; c < 3; c++) {
+            const json_t *m = json_array_get(ms, c < json_array_size(ms) ? c : 0);
+            const json_t *d = json_array_get(ds, c < json_array_size(ds) ? c : 0);
+            s->mean[c] = m ? json_number_value(m) : 0.0;
+            s->std[c] = d && json_number_value(d) > 0 ? json_number_value(d) : 1.0;
+        }
     }
     json_decref(cfg);
+    if (s->full) {
+        /* the lab evaluates its first eval_subset val images, or all of them */
+        size_t n = 0;
+        s->voc_root = voc_root(g);
+        if (truth_voc_count(s->voc_root, &n) != LAB_OK)
+            snprintf(s->data_err, sizeof s->data_err,
+                     "the grader has no VOC 2012 val split, so nothing is recomputed and no claim is taken: %s%s%s",
+                     lab_err_message(), lab_err_fix()[0] ? "; fix: " : "", lab_err_fix());
+        else if (s->need <= 0 || (size_t)s->need > n)
+            s->need = (int64_t)n;
+        lab_err_clear();
+        return;
+    }
     /* The run's own seed picks the mosaics it trained and evaluated on; the
      * grader renders that split itself, so no seed can flatter a score. */
     int64_t seed = lab_cfg_int(g->sub->config, "seed", (int64_t)s->seed);
@@ -108,8 +152,8 @@ static void decode(const struct sub_model *sm, struct segment_state *s)
         if (s->indices[i] != i)
             why = "indices other than 0..N-1 in order";
     if (why)
-        snprintf(s->coverage, sizeof s->coverage, "%lld masks: %s (the lab evaluates %lld held-out mosaics)",
-                 (long long)s->n, why, (long long)s->need);
+        snprintf(s->coverage, sizeof s->coverage, "%lld masks: %s (the lab evaluates %lld %s)", (long long)s->n, why,
+                 (long long)s->need, s->full ? "VOC val images" : "held-out mosaics");
     else
         s->covered = 1;
 }
@@ -124,7 +168,8 @@ int segment_model_begin(struct grade_ctx *g, const struct sub_model *sm)
     find_geometry(g, s);
     g->m.classes = s->classes; /* the re-evaluation builds the model with them */
     if (s->size < 16 || s->classes < 2 || s->classes > 255)
-        snprintf(s->err, sizeof s->err, "lab.json's quick data block gives no canvas size and classes");
+        snprintf(s->err, sizeof s->err, "lab.json's %s data block gives no canvas size and classes",
+                 s->full ? "full" : "quick");
     else
         decode(sm, s);
     return LAB_OK;
@@ -170,19 +215,36 @@ static enum check_status coverage(struct grade_ctx *g, struct check_out *o)
     struct segment_state *s = segment_decoded(g, o);
     if (!s)
         return o->status;
+    if (s->data_err[0])
+        return check_set(o, CHECK_ERROR, NULL, "%s", s->data_err);
     if (!s->covered)
         return check_set(o, CHECK_FAIL, KB_SEG_COVERAGE, "%s", s->coverage);
-    return check_set(o, CHECK_PASS, NULL, "%lld masks, one for each held-out mosaic in order (the lab evaluates %lld)",
-                     (long long)s->n, (long long)s->need);
+    return check_set(o, CHECK_PASS, NULL, "%lld masks, one for each %s in order (the lab evaluates %lld)",
+                     (long long)s->n, s->full ? "VOC val image" : "held-out mosaic", (long long)s->need);
 }
 
-/* The grader's masks and canvases of the held-out mosaics, rendered once. */
+/* The grader's masks and images of the eval split, made once: the
+ * held-out mosaics rendered, or VOC's val split read from its cache (the
+ * images only for re-evaluation). */
 int segment_truth(struct grade_ctx *g, struct segment_state *s, struct check_out *o)
 {
+    if (s->data_err[0]) {
+        check_set(o, CHECK_ERROR, NULL, "%s", s->data_err);
+        return 0;
+    }
     if (!s->covered) {
         check_set(o, CHECK_SKIPPED, NULL, "skipped: the masks do not cover the held-out mosaics (see "
                   "predictions.coverage)");
         return 0;
+    }
+    if (!s->truth_once.state && s->full) {
+        size_t got = 0;
+        int rc = truth_voc_masks(s->voc_root, (int)s->size, (size_t)s->n, &s->truth,
+                                 g->opts && g->opts->reeval ? &s->canvases : NULL, &got);
+        if (!rc && got != (size_t)s->n)
+            rc = lab_err(LAB_EINTERNAL, NULL, "the val split has %zu images, %lld masks were submitted", got,
+                         (long long)s->n);
+        truth_once_record(&s->truth_once, rc);
     }
     if (!s->truth_once.state) {
         struct truth_mosaic spec = {.size = (int)s->size, .n = (size_t)s->n, .seed = s->seed + 1,
@@ -258,7 +320,12 @@ static enum check_status honesty_miou(struct grade_ctx *g, struct check_out *o)
         char msg[sizeof o->message];
         snprintf(msg, sizeof msg, "%s", o->message);
         check_set(o, CHECK_FAIL, "TS-METRICS-MISMATCH", "recomputed mIoU from the predictions against the grader's "
-                  "own mosaics: %s", msg);
+                  "own %s: %s", s->full ? "VOC val masks" : "mosaics", msg);
+    } else if (st == CHECK_PASS) {
+        char msg[sizeof o->message];
+        snprintf(msg, sizeof msg, "%s", o->message);
+        check_set(o, CHECK_PASS, NULL, "%s, recomputed against the grader's own %s", msg,
+                  s->full ? "VOC val masks (voc2012/val, 255 left out)" : "mosaics");
     }
     return st;
 }
@@ -269,9 +336,10 @@ static enum check_status results_miou(struct grade_ctx *g, struct check_out *o)
     struct segment_state *s = segment_decoded(g, o);
     if (!s)
         return o->status;
-    const json_t *want = lab_cfg_get(g->lab, "thresholds.quick.miou");
+    const json_t *want = lab_cfg_get(g->lab, s->full ? "thresholds.full.miou" : "thresholds.quick.miou");
     if (!json_is_number(want))
-        return check_skip_uncounted(o, "the course sets no mIoU target for the quick mode");
+        return check_skip_uncounted(o, s->full ? "the course sets no mIoU target" : "the course sets no mIoU target "
+                                                                                    "for the quick mode");
     if (!s->has_miou)
         return check_set(o, CHECK_SKIPPED, NULL, "skipped: mIoU could not be recomputed (see honesty.miou)");
     double t = json_number_value(want);
@@ -294,7 +362,7 @@ const struct rubric_check checks_segment[] = {
     {"honesty.miou", "metrics.json's mIoU matches the predictions", 3, RC_PER_MODEL, 30, honesty_miou,
      {"TS-METRICS-MISMATCH"}, 0, NULL},
     {"results.miou", "mIoU reaches the course target", 3, RC_PER_MODEL, 10, results_miou, {KB_SEG_TARGET}, 0, NULL},
-    {"reeval.load", "the weights load into the lab's U-Net", 2, RC_PER_MODEL | RC_REEVAL, 120,
+    {"reeval.load", "the weights load into the lab's model of that name", 2, RC_PER_MODEL | RC_REEVAL, 120,
      reeval_load_registered, {"TS-STATE-DICT-MISMATCH"}, 0, NULL},
     {"reeval.masks", "the weights predict the submitted masks", 3, RC_PER_MODEL | RC_REEVAL, 600,
      segment_reeval_masks, {"TS-REEVAL-MISMATCH"}, 0, NULL},

@@ -15,13 +15,16 @@ struct segment_state {
     char err[600];
     const uint8_t *masks; /* views the predictions file */
     int64_t n, size, classes, need, channels;
-    double mean, std; /* the lab's normalization (its quick mode), not the submission's */
+    double mean[3], std[3]; /* the lab's normalization (of the mode graded), not the submission's */
     uint64_t seed;
+    int full;             /* the submission evaluated the full mode's dataset (VOC val), not mosaics */
+    const char *voc_root; /* the VOC2012 directory the grader reads, NULL for its cache */
+    char data_err[600];   /* full mode: why the grader has no val split (then nothing is recomputed) */
     int64_t *indices;
     int covered; /* indices are 0..n-1 in order and n >= need */
     char coverage[400];
     struct truth_once truth_once;
-    uint8_t *truth, *canvases; /* [n, size, size]: class masks with SEG_IGNORE borders, gray canvases */
+    uint8_t *truth, *canvases; /* class masks [n, size, size] with SEG_IGNORE; images [n, size, size, channels] */
     int has_miou; /* honesty.miou recomputed it */
     double miou;
     float *rerun; /* reeval.masks' logits of the first REEVAL_BATCH_SAMPLES canvases, for reeval.batch */

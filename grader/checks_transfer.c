@@ -6,9 +6,9 @@
  * mode's classes; and a pretrained backbone sees inputs normalized with its
  * own constants (ImageNet's for timm's), not the new dataset's. */
 #include "grader/rubric.h"
+#include "grader/grade_ckpt.h"
 
 #include "base/error.h"
-#include "datasets/hf.h"
 #include "labs/models/nn.h"
 #include "datasets/registry.h"
 #include "grader/tensors.h"
@@ -48,43 +48,7 @@ static int is_buffer(const char *name)
     return 0;
 }
 
-/* The checkpoint the lab's mode starts from: its repo is the lab's (never
- * the submission's), the revision the run's metrics name (quick mode's is a
- * digest of its recipe), else the lab's. */
-struct ckpt {
-    char repo[160], revision[80], weights[4400], config[4400];
-    int found;
-};
-
-static int find_ckpt(struct grade_ctx *g, const char *model, struct ckpt *c)
-{
-    memset(c, 0, sizeof *c);
-    json_t *cfg = NULL;
-    if (!grade_mode(g) || lab_config_resolve(g->lab, g->quick, &cfg))
-        return lab_err(LAB_EUSAGE, NULL, "%s", g->mode_err[0] ? g->mode_err : "the lab's configuration is unusable");
-    int quick_src = json_is_object(lab_cfg_get(cfg, "source"));
-    snprintf(c->repo, sizeof c->repo, "%s", lab_cfg_str(cfg, quick_src ? "source.repo" : "weights.repo", ""));
-    snprintf(c->revision, sizeof c->revision, "%s", lab_cfg_str(cfg, "weights.revision", "main"));
-    json_decref(cfg);
-    const json_t *models = json_object_get(g->sub->metrics, "models");
-    const char *rev = NULL;
-    if (model)
-        rev = json_string_value(json_object_get(json_object_get(json_object_get(models, model), "pretrained"), "revision"));
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)models, k, v) if (!rev)
-        rev = json_string_value(json_object_get(json_object_get(v, "pretrained"), "revision"));
-    if (rev && *rev && strlen(rev) < sizeof c->revision && !strchr(rev, '/') && !strstr(rev, ".."))
-        snprintf(c->revision, sizeof c->revision, "%s", rev);
-    int found_cfg = 0;
-    LAB_TRY(ds_hf_cached_path(c->repo, c->revision, "model.safetensors", c->weights, sizeof c->weights, &c->found));
-    LAB_TRY(ds_hf_cached_path(c->repo, c->revision, "config.json", c->config, sizeof c->config, &found_cfg));
-    if (!found_cfg)
-        c->config[0] = '\0';
-    return LAB_OK;
-}
-
-static enum check_status no_ckpt(struct check_out *o, const struct ckpt *c, const char *kb)
+static enum check_status no_ckpt(struct check_out *o, const struct grade_ckpt *c, const char *kb)
 {
     return check_set(o, CHECK_ERROR, kb,
                      "the grader's Hugging Face cache has no %s@%s to compare with (%s); fix: on the grading machine, "
@@ -148,14 +112,14 @@ static double cosine(const struct cmp *r)
 }
 
 /* Opens the checkpoint and compares; CHECK_PASS in *st when it could. */
-static int load_and_compare(struct grade_ctx *g, struct check_out *o, const char *kb, struct ckpt *c, struct cmp *r)
+static int load_and_compare(struct grade_ctx *g, struct check_out *o, const char *kb, struct grade_ckpt *c, struct cmp *r)
 {
     const st_file *w = g->m.sm->weights;
     if (!w) {
         check_set(o, CHECK_FAIL, kb, "models/%s/model.safetensors is missing", g->m.name);
         return 0;
     }
-    if (find_ckpt(g, g->m.name, c)) {
+    if (grade_ckpt_find(g, g->m.name, c)) {
         check_set(o, CHECK_ERROR, NULL, "%s", lab_err_message());
         return 0;
     }
@@ -200,7 +164,7 @@ static enum check_status transfer_backbone(struct grade_ctx *g, struct check_out
 {
     if (is_scratch(g->m.name))
         return check_skip_uncounted(o, "scratch trains from random weights");
-    struct ckpt c;
+    struct grade_ckpt c;
     struct cmp r;
     if (!load_and_compare(g, o, KB_BACKBONE, &c, &r))
         return o->status;
@@ -237,7 +201,7 @@ static enum check_status transfer_frozen(struct grade_ctx *g, struct check_out *
 {
     if (strcmp(g->m.name, "frozen"))
         return check_skip_uncounted(o, "%s does not freeze the backbone", g->m.name);
-    struct ckpt c;
+    struct grade_ckpt c;
     struct cmp r;
     if (!load_and_compare(g, o, KB_FROZEN, &c, &r))
         return o->status;
@@ -301,9 +265,9 @@ static enum check_status transfer_head(struct grade_ctx *g, struct check_out *o)
  * else the lab's for the mode. */
 static int expected_norm(struct grade_ctx *g, double mean[3], double std[3], char *from, size_t cap)
 {
-    struct ckpt c;
+    struct grade_ckpt c;
     struct pretrained_cfg pc;
-    if (!find_ckpt(g, NULL, &c) && c.config[0] && !pretrained_cfg_read(c.config, &pc)) {
+    if (!grade_ckpt_find(g, NULL, &c) && c.config[0] && !pretrained_cfg_read(c.config, &pc)) {
         for (int i = 0; i < 3; i++) {
             mean[i] = pc.mean[pc.channels == 3 ? i : 0];
             std[i] = pc.std[pc.channels == 3 ? i : 0];

@@ -187,9 +187,11 @@ int grade_mode(struct grade_ctx *g)
         const char *ds = lab_cfg_str(cfg, "data.dataset", "");
         int64_t full = grade_split_size(ds), sub = lab_cfg_int(cfg, "data.eval_subset", 0);
         const json_t *cls = lab_cfg_get(cfg, "data.classes");
-        if (full > 0 && !strcmp(ds, dataset)) {
+        /* A mode whose data is not a registered split (2.2.6's mosaics and
+         * sample images) is still told apart by its dataset's name. */
+        if ((full > 0 || (full < 0 && *ds)) && !strcmp(ds, dataset)) {
             g->quick = quick;
-            g->eval_n = sub > 0 && sub < full ? sub : full;
+            g->eval_n = full < 0 ? (sub > 0 ? sub : 0) : sub > 0 && sub < full ? sub : full;
             g->classes = lab_cfg_int(cfg, "data.num_classes", 10);
             g->class_lo = g->class_hi = 0;
             if (json_array_size(cls) == 2) {
@@ -274,9 +276,12 @@ static int run_check(struct grade_ctx *g, const struct rubric_check *c, int coun
             check_set(&o, CHECK_TIMEOUT, c->kb[0], "took %.1f s, over its %.1f s budget (%s)", took, budget, was);
         }
     }
+    /* a model outside the rubric's list is checked and reported, but its
+     * passes earn nothing, or a second model would lift the score past the
+     * lab's maximum */
     if (o.uncounted || !counted)
         max = 0;
-    return add_check(r, c->id, name, o.status, o.status == CHECK_PASS ? c->points : 0, max, o.message, o.kb);
+    return add_check(r, c->id, name, o.status, o.status == CHECK_PASS ? max : 0, max, o.message, o.kb);
 }
 
 static void model_reset(struct grade_ctx *g)

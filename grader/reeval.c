@@ -1,12 +1,14 @@
 #include "grader/reeval.h"
 
 #include "base/error.h"
+#include "grader/grade_ckpt.h"
 #include "datasets/registry.h"
 #include "datasets/pipeline.h"
 #include "labs/device.h"
 #include "labs/lab.h"
 #include "labs/models/nn.h"
 #include "labs/models/weights.h"
+#include "labs/pretrained.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -238,6 +240,29 @@ int reeval_run_named(struct grade_ctx *g, const struct reeval_io *in, size_t n_i
 
 /* Runs the model over `count` submitted samples starting at `first`, in
  * batches of `batch`, writing [count, classes] logits to out. */
+/* A run that started from a pretrained checkpoint evaluated as its
+ * weights expect (labs/pretrained.h); so does the grader, from its own copy
+ * of the checkpoint's config. The quick mode's source, written by the lab
+ * from the data's own constants, changes nothing when missing. */
+static int checkpoint_transform(struct grade_ctx *g, struct ds_augment *a)
+{
+    if (!grade_ckpt_applies(g))
+        return LAB_OK;
+    struct grade_ckpt c;
+    LAB_TRY(grade_ckpt_find(g, NULL, &c));
+    if (!c.config[0] && g->quick)
+        return LAB_OK;
+    if (!c.config[0])
+        return lab_err(LAB_EENV, "on the grading machine, `lab fetch efficientnet-b0` (or the lab's weights.repo)",
+                       "re-evaluation preprocesses as %s@%s expects, and the grader's cache has no config.json for it",
+                       c.repo, c.revision);
+    struct pretrained_cfg pc;
+    char what[300];
+    snprintf(what, sizeof what, "%s@%s", c.repo, c.revision);
+    LAB_TRY(pretrained_cfg_read(c.config, &pc));
+    return pretrained_eval_augment(&pc, what, a);
+}
+
 static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct ds_dataset *split, size_t first,
                      size_t count, int batch, float *out)
 {
@@ -251,6 +276,8 @@ static int run_model(struct grade_ctx *g, struct reeval_state *s, const struct d
     snprintf(view.name, sizeof view.name, "%s", split->name);
     struct ds_pipeline_config pc = {.batch_size = batch, .threads = 2, .seed = 42};
     int rc = ds_eval_augment(json_object_get(g->sub->config, "data"), &pc.augment);
+    if (!rc)
+        rc = checkpoint_transform(g, &pc.augment);
     struct ds_pipeline *p = NULL;
     if (!rc)
         rc = ds_pipeline_open(&view, &pc, &p);

@@ -1,5 +1,6 @@
 /* Re-evaluation of a submitted segmenter (`lab grade --reeval`, lab 2.2.4):
- * the weights, loaded by reeval.load into the lab's U-Net, run again on the
+ * the weights, loaded by reeval.load into the lab's model of the submitted name
+ * (unet, larger-unet, attention-unet or deeplabv3-resnet50), run again on the
  * held-out mosaics the grader renders itself, normalized as the lab defines;
  * their argmax must be the submitted masks, pixel for pixel up to the
  * tolerance of the weights' encoding. Masks written from anything but these
@@ -42,12 +43,12 @@ static void argmax_masks(const float *logits, int64_t n, int64_t k, size_t px, u
 
 static void normalize(const struct segment_state *s, int64_t first, int64_t n, float *x)
 {
-    size_t px = (size_t)(s->size * s->size);
+    size_t px = (size_t)(s->size * s->size), ch = (size_t)s->channels;
     for (int64_t i = 0; i < n; i++)
-        for (int64_t c = 0; c < s->channels; c++)
+        for (size_t c = 0; c < ch; c++)
             for (size_t p = 0; p < px; p++)
-                x[((size_t)i * (size_t)s->channels + (size_t)c) * px + p] =
-                    (float)((s->canvases[(size_t)(first + i) * px + p] / 255.0 - s->mean) / s->std);
+                x[((size_t)i * ch + c) * px + p] =
+                    (float)((s->canvases[((size_t)(first + i) * px + p) * ch + c] / 255.0 - s->mean[c]) / s->std[c]);
 }
 
 /* The model over canvases [first, first + n) in one or more batches of
@@ -120,9 +121,9 @@ enum check_status segment_reeval_masks(struct grade_ctx *g, struct check_out *o)
                          "that differ were chosen",
                          s->miou, q4 ? " (at 4 bits)" : "", miou, slack);
     return check_set(o, CHECK_PASS, NULL,
-                     "re-run on the grader's %lld mosaics%s: the same class on %.3f%% of the pixels, the weights' own "
+                     "re-run on the grader's %lld %s%s: the same class on %.3f%% of the pixels, the weights' own "
                      "mIoU %.4f",
-                     (long long)s->n, q4 ? " (weights at 4 bits)" : "", 100 * agree, miou);
+                     (long long)s->n, s->full ? "VOC val images" : "mosaics", q4 ? " (weights at 4 bits)" : "", 100 * agree, miou);
 }
 
 enum check_status segment_reeval_batch(struct grade_ctx *g, struct check_out *o)

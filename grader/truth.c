@@ -25,20 +25,36 @@ int truth_mosaic_boxes(const char *eval_set, const char *data_dir, struct truth_
     struct ds_mosaic_config cfg;
     int train;
     int rc = ds_mosaic_set_parse(eval_set, &train, &cfg);
+    return rc ? rc : truth_mosaic_render(&cfg, train, data_dir, 0, out);
+}
+
+int truth_mosaic_render(const struct ds_mosaic_config *cfg, int train, const char *data_dir, int canvases,
+                        struct truth_boxes *out)
+{
+    memset(out, 0, sizeof *out);
+    if (cfg->size < 16 || cfg->size > 1024 || cfg->n < 1 || cfg->n > 100000)
+        return lab_err(LAB_EUSAGE, "name a set of 1..100000 canvases of 16..1024 pixels",
+                       "a mosaic set of %zu canvases of %d pixels", cfg->n, cfg->size);
     struct ds_dataset *items = NULL;
-    if (!rc)
-        rc = ds_fashion_mnist_open(data_dir, train, &items);
+    int rc = ds_fashion_mnist_open(data_dir, train, &items);
     if (rc)
         return rc;
-    size_t cap = cfg.n * DS_MAX_OBJECTS;
+    size_t cap = cfg->n * DS_MAX_OBJECTS, px = (size_t)cfg->size * (size_t)cfg->size;
     out->boxes = malloc(sizeof(float) * 4 * cap);
     out->classes = malloc(sizeof(int64_t) * cap);
     out->image = malloc(sizeof(int64_t) * cap);
-    rc = out->boxes && out->classes && out->image ? LAB_OK : lab_err(LAB_EINTERNAL, "free some memory", "out of memory");
-    for (size_t i = 0; !rc && i < cfg.n; i++) {
+    out->canvases = canvases ? malloc(px * cfg->n) : NULL;
+    rc = out->boxes && out->classes && out->image && (!canvases || out->canvases)
+             ? LAB_OK
+             : lab_err(LAB_EINTERNAL, "free some memory", "out of memory");
+    for (size_t i = 0; !rc && i < cfg->n; i++) {
         struct ds_sample s;
         memset(&s, 0, sizeof s);
-        rc = ds_mosaic_render(items, &cfg, i, &s);
+        rc = ds_mosaic_render(items, cfg, i, &s);
+        if (!rc && canvases && (s.image.w != cfg->size || s.image.h != cfg->size || s.image.c != 1))
+            rc = lab_err(LAB_EINTERNAL, NULL, "mosaic %zu is not a %dx%d gray canvas", i, cfg->size, cfg->size);
+        if (!rc && canvases)
+            memcpy(out->canvases + i * px, s.image.px, px);
         for (int b = 0; !rc && b < s.nobj && b < DS_MAX_OBJECTS; b++) {
             memcpy(out->boxes + out->g * 4, s.boxes[b], sizeof(float) * 4);
             out->classes[out->g] = s.box_labels[b];
@@ -48,8 +64,8 @@ int truth_mosaic_boxes(const char *eval_set, const char *data_dir, struct truth_
         ds_sample_free(&s);
     }
     ds_dataset_free(items);
-    out->n_images = cfg.n;
-    out->size = cfg.size;
+    out->n_images = cfg->n;
+    out->size = cfg->size;
     if (rc)
         truth_boxes_free(out);
     return rc;
@@ -60,6 +76,7 @@ void truth_boxes_free(struct truth_boxes *t)
     free(t->boxes);
     free(t->classes);
     free(t->image);
+    free(t->canvases);
     memset(t, 0, sizeof *t);
 }
 
@@ -105,6 +122,61 @@ int truth_mosaic_masks(const char *data_dir, const struct truth_mosaic *spec, ui
     *masks = m;
     if (images)
         *images = im;
+    return LAB_OK;
+}
+
+int truth_voc_count(const char *root, size_t *n)
+{
+    struct ds_dataset *d = NULL;
+    int rc = ds_voc_open(root, 0, &d);
+    *n = rc ? 0 : d->n;
+    ds_dataset_free(d);
+    return rc;
+}
+
+int truth_voc_masks(const char *root, int size, size_t n, uint8_t **masks, uint8_t **images, size_t *n_out)
+{
+    *masks = NULL;
+    if (images)
+        *images = NULL;
+    *n_out = 0;
+    if (size < 16 || size > 512)
+        return lab_err(LAB_EINTERNAL, "fix the lab's data block", "VOC truth at %d pixels", size);
+    struct ds_dataset *d = NULL;
+    int rc = ds_voc_open(root, 0, &d);
+    if (rc)
+        return rc;
+    if (n == 0 || n > d->n)
+        n = d->n;
+    size_t px = (size_t)size * (size_t)size;
+    uint8_t *m = malloc(px * n), *im = images ? malloc(px * 3 * n) : NULL;
+    if (!m || (images && !im))
+        rc = lab_err(LAB_EINTERNAL, "free some memory", "out of memory for %zu VOC masks", n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct ds_sample smp;
+        memset(&smp, 0, sizeof smp);
+        rc = ds_dataset_get(d, i, &smp);
+        if (!rc)
+            rc = ds_voc_resize(&smp, size);
+        if (!rc && smp.image.c != 3)
+            rc = lab_err(LAB_EINTERNAL, NULL, "VOC image %zu is not RGB", i);
+        if (!rc) {
+            memcpy(m + i * px, smp.mask.px, px);
+            if (im)
+                memcpy(im + i * px * 3, smp.image.px, px * 3);
+        }
+        ds_sample_free(&smp);
+    }
+    ds_dataset_free(d);
+    if (rc) {
+        free(m);
+        free(im);
+        return rc;
+    }
+    *masks = m;
+    if (images)
+        *images = im;
+    *n_out = n;
     return LAB_OK;
 }
 

@@ -23,9 +23,17 @@ struct truth_boxes {
     int size;           /* canvas side */
     float *boxes;       /* [g, 4] x1, y1, x2, y2 pixels */
     int64_t *classes, *image;
+    uint8_t *canvases;  /* [n_images, size, size] gray, or NULL (truth_mosaic_render) */
 };
 
 int truth_mosaic_boxes(const char *eval_set, const char *data_dir, struct truth_boxes *out);
+/* The same for a set given by its configuration (train: Fashion-MNIST's
+ * training split, else t10k), with the gray canvases when `canvases`: the
+ * re-evaluation runs the submitted weights on them (grader/reeval_detect.c),
+ * also on a set of its own drawing. */
+struct ds_mosaic_config;
+int truth_mosaic_render(const struct ds_mosaic_config *cfg, int train, const char *data_dir, int canvases,
+                        struct truth_boxes *out);
 void truth_boxes_free(struct truth_boxes *t);
 
 /* The held-out mosaics of a segment lab's quick mode, rendered again from
@@ -40,6 +48,16 @@ struct truth_mosaic {
     uint8_t ignore;
 };
 int truth_mosaic_masks(const char *data_dir, const struct truth_mosaic *spec, uint8_t **masks, uint8_t **images);
+
+/* The Pascal VOC val split as a segment lab's full mode evaluates it (lab
+ * 2.2.4): the first n ids of ImageSets/Segmentation/val.txt (n 0: all of
+ * them; *n_out says how many), each mask resized to size x size by
+ * ds_voc_resize (255 kept) and, when images is not NULL, the RGB images
+ * [n, size, size, 3] resized the same way. root: the VOC2012 directory, or
+ * NULL for the grader's cache (LAB_EENV naming `lab fetch voc2012` when it
+ * is not there). */
+int truth_voc_count(const char *root, size_t *n);
+int truth_voc_masks(const char *root, int size, size_t n, uint8_t **masks, uint8_t **images, size_t *n_out);
 
 /* The held-out instances of a prompt lab's quick mode (2.2.6), rendered again
  * from Fashion-MNIST's t10k items as the lab renders its eval split (canvas i

@@ -27,6 +27,13 @@ int pretrained_cfg_parse(const char *text, size_t len, const char *what, struct 
 int pretrained_cfg_read(const char *path, struct pretrained_cfg *out);
 /* The eval resize side: round(size / crop_pct) (224 / 0.875 = 256). */
 int pretrained_resize_of(const struct pretrained_cfg *c);
+/* Evaluation preprocessed as the weights expect, over *ev: resize to
+ * pretrained_resize_of and center-crop the input size (when crop_pct < 1),
+ * the config's interpolation, its mean/std. The lab's run and the grader's
+ * re-evaluation both use it, so they cannot drift apart. LAB_EUSAGE naming
+ * `what` for an interpolation lab cannot do. */
+struct ds_augment;
+int pretrained_eval_augment(const struct pretrained_cfg *c, const char *what, struct ds_augment *ev);
 
 /* Where `repo`@`revision` keeps model.safetensors and config.json in the
  * cache; downloads what is missing unless offline (HF_HUB_OFFLINE,

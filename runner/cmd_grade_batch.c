@@ -1,6 +1,7 @@
 /* `lab grade --batch ...`: parsed here, run by grader/batch.c. cmd_grade
  * hands over as soon as it sees --batch. */
 #include "base/error.h"
+#include "base/slurm.h"
 #include "grader/batch.h"
 #include "grader/batch_slurm.h"
 #include "labs/lab.h"
@@ -31,7 +32,7 @@ int grade_batch_wanted(int argc, char **argv)
 
 enum { O_BATCH = 1, O_LAB, O_DB, O_JOBS, O_TIMEOUT, O_MEM, O_REEVAL, O_REGRADE, O_DUE, O_PENALTY, O_DEVICE, O_DATA,
        O_JSON, O_SLURM, O_SPOOL, O_PARTITION, O_GRES, O_TIME, O_APAR, O_ACCOUNT, O_RETRIES, O_TASKS, O_NOWAIT,
-       O_NOCOLLECT, O_CPT };
+       O_NOCOLLECT, O_CPT, O_TMEM };
 
 const struct lab_opt lab_grade_batch_options[] = {
     {O_BATCH, "batch", 0, LAB_OPT_STR, "IN", "the folder or bulk-download zip to grade", 0, 0, NULL},
@@ -58,6 +59,7 @@ const struct lab_opt lab_grade_batch_options[] = {
     {O_TASKS, "tasks", 0, LAB_OPT_INT, "N", "the array's size (default one task per 10 submissions)", 1, 1000, NULL},
     {O_NOWAIT, "no-wait", 0, LAB_OPT_FLAG, NULL, "submit and return; the collect job completes the gradebook", 0, 0, NULL},
     {O_NOCOLLECT, "no-collect-job", 0, LAB_OPT_FLAG, NULL, "this process collects (it must keep running)", 0, 0, NULL},
+    {O_TMEM, "task-mem", 0, LAB_OPT_STR, "M", "sbatch's --mem for each array task (e.g. 8G); Slurm kills a task over it", 0, 0, NULL},
     {O_CPT, "cpus-per-task", 0, LAB_OPT_INT, "N", "CPUs per array task (default 1; --reeval threads use them)", 1, 1024, NULL},
     {0},
 };
@@ -153,6 +155,9 @@ int grade_batch_main(int argc, char **argv)
         case O_CPT:
             so.cpus_per_task = (int)p.ival, slurm_only = 1;
             break;
+        case O_TMEM:
+            so.task_mem = optarg, slurm_only = 1;
+            break;
         case O_NOCOLLECT:
             so.collect_job = false, slurm_only = 1;
             break;
@@ -170,7 +175,10 @@ int grade_batch_main(int argc, char **argv)
         return lab_cli_usage("grade", "--late-penalty needs --due TIME to know what is late");
     if (slurm_only && !slurm)
         return lab_cli_usage("grade", "--spool, --partition, --gres, --time, --account, --array-parallel, --tasks, "
-                                      "--retries, --cpus-per-task, --no-wait and --no-collect-job go with --slurm");
+                                      "--retries, --cpus-per-task, --task-mem, --no-wait and --no-collect-job go with --slurm");
+    if (so.task_mem && !lab_slurm_mem_spec_ok(so.task_mem))
+        return lab_cli_usage("grade", "--task-mem '%s' is not a size: write megabytes as a number or with a unit, "
+                                      "as sbatch's --mem takes it (4096, 500M, 16G)", so.task_mem);
     if (!so.wait && !so.collect_job)
         return lab_cli_usage("grade", "--no-wait with --no-collect-job would leave nobody to record the grades");
     so.json = json;

@@ -119,12 +119,24 @@ int cmd_info(int argc, char **argv)
     printf("\nobjectives:\n");
     json_array_foreach(json_object_get(m, "objectives"), i, v) printf("  - %s\n", json_string_value(v));
     const json_t *ds = json_object_get(m, "datasets");
-    printf("\ndata: %s (full mode), %s (--quick)\n", json_string_value(json_object_get(ds, "full")),
+    printf("\ndata: %s (full mode), %s (--quick)", json_string_value(json_object_get(ds, "full")),
            json_string_value(json_object_get(ds, "quick")));
+    const char *key; /* what else the full mode fetches (2.2.3's sample images) */
+    json_t *extra;
+    json_object_foreach((json_t *)ds, key, extra) if (strcmp(key, "full") && strcmp(key, "quick"))
+        printf(", %s (%s)", json_string_value(extra), key);
+    printf("\n");
     printf("\nmodels:\n");
+    int name_w = 16; /* wider for a long name (2.2.4's deeplabv3-resnet50), so the counts align */
     json_array_foreach(json_object_get(m, "models"), i, v)
     {
-        printf("  %-16s", json_string_value(json_object_get(v, "name")));
+        const char *n = json_string_value(json_object_get(v, "name"));
+        if (n && (int)strlen(n) + 1 > name_w)
+            name_w = (int)strlen(n) + 1;
+    }
+    json_array_foreach(json_object_get(m, "models"), i, v)
+    {
+        printf("  %-*s", name_w, json_string_value(json_object_get(v, "name")));
         json_t *params = json_object_get(v, "params");
         if (json_is_integer(params))
             print_group("%12s parameters", json_integer_value(params));

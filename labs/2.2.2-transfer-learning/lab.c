@@ -324,28 +324,23 @@ static int open_source(struct lab_run *r, struct tl_data *d, struct source *s)
         return grey;
     if (grey)
         lab_say(r, "data: %s is greyscale; its channel is repeated three times for the RGB backbone", d->train->name);
-    /* Evaluation preprocesses as the weights expect: resize to size/crop_pct,
-     * center-crop size, the pretrained mean/std (ImageNet's for timm's). */
+    /* Evaluation preprocesses as the weights expect (resize, crop,
+     * interpolation, their mean/std: ImageNet's for timm's); training keeps
+     * its own augmentation but normalizes with the same constants. */
+    char what[300];
+    snprintf(what, sizeof what, "%s@%s", s->repo, s->revision);
     struct ds_augment *ev = &d->cd.eval_aug;
-    if (s->cfg.crop_pct < 1.0) {
-        ev->resize_short = pretrained_resize_of(&s->cfg);
-        ev->center_crop = s->cfg.input_size[1];
-    }
-    /* The checkpoint's interpolation (timm's efficientnet_b0: bicubic, as
-     * PIL does it; datasets/image.h). */
-    if (ds_resample_parse(s->cfg.interpolation, &ev->resample))
-        return lab_err(LAB_EUSAGE, "use a checkpoint whose pretrained_cfg interpolation is nearest, bilinear or bicubic",
-                       "%s@%s: interpolation '%s' is not supported", s->repo, s->revision, s->cfg.interpolation);
+    LAB_TRY(pretrained_eval_augment(&s->cfg, what, ev));
+    int differs = 0;
     for (int i = 0; i < 3; i++) {
-        int k = s->cfg.channels == 3 ? i : 0;
-        float m = (float)s->cfg.mean[k], sd = (float)s->cfg.std[k];
-        if (fabsf(m - d->cd.train_aug.mean[i]) > 1e-4f || fabsf(sd - d->cd.train_aug.std[i]) > 1e-4f)
-            lab_say(r, "warning: data.normalize differs from the pretrained config's mean/std; using the pretrained "
-                       "constants (lab explain TS-NORM-MISMATCH)");
-        ev->mean[i] = d->cd.train_aug.mean[i] = m;
-        ev->std[i] = d->cd.train_aug.std[i] = sd;
+        differs |= fabsf(ev->mean[i] - d->cd.train_aug.mean[i]) > 1e-4f || fabsf(ev->std[i] - d->cd.train_aug.std[i]) > 1e-4f;
+        d->cd.train_aug.mean[i] = ev->mean[i];
+        d->cd.train_aug.std[i] = ev->std[i];
     }
-    ev->normalize = d->cd.train_aug.normalize = 1;
+    if (differs)
+        lab_say(r, "warning: data.normalize differs from the pretrained config's mean/std; using the pretrained "
+                   "constants (lab explain TS-NORM-MISMATCH)");
+    d->cd.train_aug.normalize = 1;
     return LAB_OK;
 }
 

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #define STRIDE 32
-#define MAX_NMS 30000
 
 int yolo_letterbox_plan(int w, int h, int imgsz, int rect, struct yolo_letterbox *lb)
 {
@@ -75,91 +74,6 @@ int yolo_letterbox_apply(const uint8_t *px, int c, const struct yolo_letterbox *
     return LAB_OK;
 }
 
-struct cand {
-    float box[4], conf;
-    int cls;
-};
-
-static int by_conf(const void *a, const void *b)
-{
-    float x = ((const struct cand *)a)->conf, y = ((const struct cand *)b)->conf;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* torchvision's box_iou for two xyxy boxes. */
-static float iou(const float *a, const float *b)
-{
-    float iw = fminf(a[2], b[2]) - fmaxf(a[0], b[0]), ih = fminf(a[3], b[3]) - fmaxf(a[1], b[1]);
-    if (iw <= 0 || ih <= 0)
-        return 0;
-    float inter = iw * ih;
-    float u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-    return u > 0 ? inter / u : 0;
-}
-
-int yolo_nms(const float *pred, int nc, int64_t anchors, const struct yolo_nms_opts *o, struct yolo_det *out,
-             int *n)
-{
-    *n = 0;
-    if (nc < 1 || anchors < 0 || o->max_det < 1)
-        return lab_err(LAB_EUSAGE, "--max-det must be at least 1", "NMS with %d classes, max_det %d", nc,
-                       o->max_det);
-    struct cand *c = malloc(sizeof *c * (size_t)(anchors ? anchors : 1));
-    if (!c)
-        return lab_err(LAB_EINTERNAL, NULL, "out of memory for NMS");
-    int64_t nc_ = 0;
-    for (int64_t a = 0; a < anchors; a++) {
-        int best = 0;
-        float conf = pred[(int64_t)4 * anchors + a];
-        for (int k = 1; k < nc; k++) {
-            float s = pred[(int64_t)(4 + k) * anchors + a];
-            if (s > conf) {
-                conf = s;
-                best = k;
-            }
-        }
-        if (!(conf > o->conf))
-            continue;
-        if (o->classes) {
-            int keep = 0;
-            for (int j = 0; j < o->nclasses; j++)
-                keep |= o->classes[j] == best;
-            if (!keep)
-                continue;
-        }
-        float cx = pred[a], cy = pred[anchors + a], w = pred[2 * anchors + a], h = pred[3 * anchors + a];
-        struct cand *k = &c[nc_++];
-        k->box[0] = cx - w / 2;
-        k->box[1] = cy - h / 2;
-        k->box[2] = cx + w / 2;
-        k->box[3] = cy + h / 2;
-        k->conf = conf;
-        k->cls = best;
-    }
-    qsort(c, (size_t)nc_, sizeof *c, by_conf);
-    if (nc_ > MAX_NMS)
-        nc_ = MAX_NMS;
-    /* Greedy: a box survives unless a kept box of its class overlaps it by
-     * more than iou (Ultralytics offsets boxes by class to get this from
-     * one torchvision nms call). */
-    char *dead = calloc((size_t)(nc_ ? nc_ : 1), 1);
-    if (!dead) {
-        free(c);
-        return lab_err(LAB_EINTERNAL, NULL, "out of memory for NMS");
-    }
-    for (int64_t i = 0; i < nc_ && *n < o->max_det; i++) {
-        if (dead[i])
-            continue;
-        out[(*n)++] = (struct yolo_det){c[i].box[0], c[i].box[1], c[i].box[2], c[i].box[3], c[i].conf, c[i].cls};
-        for (int64_t j = i + 1; j < nc_; j++)
-            if (!dead[j] && c[j].cls == c[i].cls && iou(c[i].box, c[j].box) > o->iou)
-                dead[j] = 1;
-    }
-    free(dead);
-    free(c);
-    return LAB_OK;
-}
-
 void yolo_scale_boxes(const struct yolo_letterbox *lb, struct yolo_det *d, int n)
 {
     double gain = fmin((double)lb->out_h / lb->src_h, (double)lb->out_w / lb->src_w);
@@ -170,6 +84,20 @@ void yolo_scale_boxes(const struct yolo_letterbox *lb, struct yolo_det *d, int n
             double v = (*b[k] - (k % 2 ? py : px)) / gain, hi = k % 2 ? lb->src_h : lb->src_w;
             *b[k] = (float)(v < 0 ? 0 : v > hi ? hi : v);
         }
+    }
+}
+
+void yolo_clip_pred(float *pred, int nc, int64_t a, const struct yolo_letterbox *lb)
+{
+    (void)nc;
+    float lo_x = (float)lb->left, hi_x = (float)(lb->left + lb->new_w);
+    float lo_y = (float)lb->top, hi_y = (float)(lb->top + lb->new_h);
+    for (int64_t j = 0; j < a; j++) {
+        float x1 = pred[j] - pred[2 * a + j] / 2, x2 = pred[j] + pred[2 * a + j] / 2;
+        float y1 = pred[a + j] - pred[3 * a + j] / 2, y2 = pred[a + j] + pred[3 * a + j] / 2;
+        x1 = fminf(fmaxf(x1, lo_x), hi_x), x2 = fminf(fmaxf(x2, lo_x), hi_x);
+        y1 = fminf(fmaxf(y1, lo_y), hi_y), y2 = fminf(fmaxf(y2, lo_y), hi_y);
+        pred[j] = (x1 + x2) / 2, pred[a + j] = (y1 + y2) / 2, pred[2 * a + j] = x2 - x1, pred[3 * a + j] = y2 - y1;
     }
 }
 

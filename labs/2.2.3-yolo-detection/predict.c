@@ -111,39 +111,82 @@ static int draw_boxes(const struct ds_image *im, const struct yolo_det *d, int n
     return rc;
 }
 
-/* One image: load (EXIF applied), letterbox, forward, NMS, scale back. */
-static int detect_one(struct model *m, ts_device dev, const char *path, int imgsz, const struct yolo_nms_opts *nms,
-                      struct ds_image *im, struct yolo_det *dets, int *n)
+int yolo_infer_pixels(struct model *m, ts_device dev, const struct ds_image *im, int imgsz,
+                      struct yolo_letterbox *lb, float **pred, int64_t *anchors)
 {
-    LAB_TRY(ds_image_load(path, 0, im));
-    struct yolo_letterbox lb;
-    LAB_TRY(yolo_letterbox_plan(im->w, im->h, imgsz, 1, &lb));
-    size_t plane = (size_t)lb.out_w * lb.out_h;
+    *pred = NULL;
+    *anchors = 0;
+    LAB_TRY(yolo_letterbox_plan(im->w, im->h, imgsz, 1, lb));
+    size_t plane = (size_t)lb->out_w * lb->out_h;
     float *x = malloc(sizeof *x * 3 * plane);
     if (!x)
-        return lab_err(LAB_EINTERNAL, NULL, "out of memory for %s", path);
-    int rc = yolo_letterbox_apply(im->px, im->c, &lb, x);
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory for a %dx%d input", lb->out_w, lb->out_h);
+    int rc = yolo_letterbox_apply(im->px, im->c, lb, x);
     int nc = yolov8_num_classes(m);
     ts_scope_begin();
     ts_tensor *in = NULL, *y = NULL;
-    int64_t shape[4] = {1, 3, lb.out_h, lb.out_w};
+    int64_t shape[4] = {1, 3, lb->out_h, lb->out_w};
     if (!rc && ts_from_host(&in, x, TS_F32, 4, shape, dev) != TS_OK)
         rc = nn_fail(TS_ETORCH, "uploading an image");
     if (!rc)
         rc = yolov8_forward(m, in, 0, &y, NULL, NULL);
-    int64_t anchors = rc ? 0 : ts_size(y, 2);
-    float *pred = rc ? NULL : malloc(sizeof *pred * (size_t)(4 + nc) * (size_t)anchors);
-    if (!rc && !pred)
+    int64_t a = rc ? 0 : ts_size(y, 2);
+    float *out = rc ? NULL : malloc(sizeof *out * (size_t)(4 + nc) * (size_t)a);
+    if (!rc && !out)
         rc = lab_err(LAB_EINTERNAL, NULL, "out of memory");
-    if (!rc && ts_to_host(y, TS_F32, pred, sizeof *pred * (size_t)(4 + nc) * (size_t)anchors) != TS_OK)
+    if (!rc && ts_to_host(y, TS_F32, out, sizeof *out * (size_t)(4 + nc) * (size_t)a) != TS_OK)
         rc = nn_fail(TS_ETORCH, "reading the detections");
     ts_scope_end();
+    free(x);
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    *pred = out;
+    *anchors = a;
+    return LAB_OK;
+}
+
+int yolo_detect_pixels(struct model *m, ts_device dev, const struct ds_image *im, int imgsz,
+                       const struct yolo_nms_opts *nms, struct yolo_det *dets, int *n)
+{
+    struct yolo_letterbox lb;
+    float *pred = NULL;
+    int64_t anchors = 0;
+    int rc = yolo_infer_pixels(m, dev, im, imgsz, &lb, &pred, &anchors);
     if (!rc)
-        rc = yolo_nms(pred, nc, anchors, nms, dets, n);
+        rc = yolo_nms(pred, yolov8_num_classes(m), anchors, nms, dets, n);
     if (!rc)
         yolo_scale_boxes(&lb, dets, *n);
     free(pred);
-    free(x);
+    return rc;
+}
+
+int yolo_write_detections(const char *dir, const char *source, const struct ds_image *im,
+                          const struct yolo_det *dets, int n, const char *const *names, json_t **doc_out)
+{
+    json_t *boxes = json_array();
+    for (int k = 0; k < n; k++) {
+        char cname[16];
+        snprintf(cname, sizeof cname, "class%d", dets[k].cls);
+        json_array_append_new(boxes, json_pack("{s:[f,f,f,f], s:f, s:i, s:s}", "xyxy", (double)dets[k].x1,
+                                               (double)dets[k].y1, (double)dets[k].x2, (double)dets[k].y2,
+                                               "confidence", (double)dets[k].conf, "class", dets[k].cls, "name",
+                                               names ? names[dets[k].cls] : cname));
+    }
+    char stem[256], path[4600];
+    stem_of(source, stem, sizeof stem);
+    json_t *doc = json_pack("{s:s, s:i, s:i, s:o}", "source", source, "width", im->w, "height", im->h, "detections",
+                            boxes);
+    snprintf(path, sizeof path, "%s/%s.json", dir, stem);
+    int rc = lab_json_save(path, doc);
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/%s.png", dir, stem);
+        rc = draw_boxes(im, dets, n, names, path);
+    }
+    if (!rc && doc_out)
+        *doc_out = json_incref(doc);
+    json_decref(doc);
     return rc;
 }
 
@@ -183,33 +226,16 @@ int yolo_predict(const struct predict_opts *o, FILE *say)
     for (size_t i = 0; !rc && i < count; i++) {
         struct ds_image im = {0};
         int n = 0;
-        rc = detect_one(m, dev.device, images[i], imgsz, &nms, &im, dets, &n);
-        json_t *boxes = json_array();
-        for (int k = 0; !rc && k < n; k++) {
-            char cname[16];
-            snprintf(cname, sizeof cname, "class%d", dets[k].cls);
-            json_array_append_new(boxes, json_pack("{s:[f,f,f,f], s:f, s:i, s:s}", "xyxy", (double)dets[k].x1,
-                                                   (double)dets[k].y1, (double)dets[k].x2, (double)dets[k].y2,
-                                                   "confidence", (double)dets[k].conf, "class", dets[k].cls,
-                                                   "name", names ? names[dets[k].cls] : cname));
-        }
-        char stem[256], path[4600];
-        stem_of(images[i], stem, sizeof stem);
-        if (!rc) {
-            json_t *doc = json_pack("{s:s, s:i, s:i, s:O}", "source", images[i], "width", im.w, "height", im.h,
-                                    "detections", boxes);
-            snprintf(path, sizeof path, "%s/%s.json", o->out, stem);
-            rc = lab_json_save(path, doc);
-            json_array_append(all, doc);
-            json_decref(doc);
-        }
-        if (!rc) {
-            snprintf(path, sizeof path, "%s/%s.png", o->out, stem);
-            rc = draw_boxes(&im, dets, n, names, path);
-        }
+        rc = ds_image_load(images[i], 0, &im);
+        if (!rc)
+            rc = yolo_detect_pixels(m, dev.device, &im, imgsz, &nms, dets, &n);
+        json_t *doc = NULL;
+        if (!rc)
+            rc = yolo_write_detections(o->out, images[i], &im, dets, n, names, &doc);
+        if (!rc)
+            json_array_append_new(all, doc);
         if (!rc && say)
             fprintf(say, "%s: %d detection%s (%dx%d)\n", images[i], n, n == 1 ? "" : "s", im.w, im.h);
-        json_decref(boxes);
         free(im.px);
     }
     ts_grad_mode_pop(grad);

@@ -46,7 +46,7 @@ int seg_plot_curves(struct lab_run *r, const json_t *epochs)
     return plot_lines(path, "U-Net: test mIoU per epoch (255 borders ignored)", "epoch", "mIoU", &sm, 1);
 }
 
-int seg_plot_iou_bars(struct lab_run *r, const double *iou, int k)
+int seg_plot_iou_bars(struct lab_run *r, const double *iou, int k, const char *const *class_names, const char *split)
 {
     if (k < 1 || k > 64)
         return lab_err(LAB_EINTERNAL, NULL, "%d classes cannot be drawn as bars", k);
@@ -54,7 +54,10 @@ int seg_plot_iou_bars(struct lab_run *r, const double *iou, int k)
     const char *labels[64];
     char names[64][48];
     for (int i = 0; i < k; i++) {
-        const char *cls = i == 0 ? "background" : i <= 10 ? ds_fashion_mnist_classes[i - 1] : "class";
+        const char *cls = class_names ? class_names[i]
+                          : i == 0    ? "background"
+                          : i <= 10   ? ds_fashion_mnist_classes[i - 1]
+                                      : "class";
         snprintf(names[i], sizeof names[i], "%d %s%s", i, cls, isnan(iou[i]) ? " (absent)" : "");
         labels[i] = names[i];
         v[i] = isnan(iou[i]) ? 0 : iou[i];
@@ -62,7 +65,9 @@ int seg_plot_iou_bars(struct lab_run *r, const double *iou, int k)
     struct plot_panel p = {.title = "IoU", .unit = "IoU", .format = "%.3f", .values = v, .max = 1.0};
     char path[4200];
     LAB_TRY(lab_run_path(r, "plots/per-class-iou.png", path, sizeof path));
-    return plot_bar_panels(path, "U-Net: per-class IoU on the test mosaics", labels, k, &p, 1);
+    char title[160];
+    snprintf(title, sizeof title, "U-Net: per-class IoU on the %s", split);
+    return plot_bar_panels(path, title, labels, k, &p, 1);
 }
 
 static void paint_mask(const uint8_t *m, size_t px, uint8_t *dst)
@@ -71,8 +76,8 @@ static void paint_mask(const uint8_t *m, size_t px, uint8_t *dst)
         seg_voc_colour(m[p], dst + 3 * p);
 }
 
-int seg_plot_validation(struct lab_run *r, const uint8_t *gray, const uint8_t *truth, const uint8_t *pred, size_t n,
-                        int s, int shown)
+int seg_plot_validation(struct lab_run *r, const uint8_t *img, int channels, const uint8_t *truth, const uint8_t *pred,
+                        size_t n, int s, int shown, const char *item, const char *split)
 {
     if ((size_t)shown > n)
         shown = (int)n;
@@ -87,7 +92,7 @@ int seg_plot_validation(struct lab_run *r, const uint8_t *gray, const uint8_t *t
     int ok[32], rc = LAB_OK, made = 0;
     memset(ims, 0, sizeof ims);
     for (int i = 0; !rc && i < shown; i++) {
-        const uint8_t *g = gray + i * px, *t = truth + i * px, *p = pred + i * px;
+        const uint8_t *g = img + (size_t)i * px * (size_t)channels, *t = truth + i * px, *p = pred + i * px;
         for (int j = 0; j < 4 && !rc; j++, made++)
             rc = ds_image_alloc(&ims[made], s, s, 3);
         if (rc)
@@ -97,17 +102,18 @@ int seg_plot_validation(struct lab_run *r, const uint8_t *gray, const uint8_t *t
         paint_mask(p, px, pr);
         for (size_t q = 0; q < px; q++)
             for (int c = 0; c < 3; c++) {
-                im[3 * q + c] = g[q];
+                uint8_t v = g[q * (size_t)channels + (channels == 3 ? (size_t)c : 0)];
+                im[3 * q + c] = v;
                 /* the course's overlay: the prediction's colours at alpha
                  * 0.5 over the image, background (black) included */
-                ov[3 * q + c] = (uint8_t)((g[q] + pr[3 * q + c] + 1) / 2);
+                ov[3 * q + c] = (uint8_t)((v + pr[3 * q + c] + 1) / 2);
             }
         size_t kept = 0, right = 0;
         for (size_t q = 0; q < px; q++)
             if (t[q] != 255)
                 kept++, right += p[q] == t[q];
         double acc = kept ? (double)right / (double)kept : 0;
-        snprintf(text[4 * i], sizeof text[0], "test mosaic %d", i);
+        snprintf(text[4 * i], sizeof text[0], "%s %d", item, i);
         snprintf(text[4 * i + 1], sizeof text[0], "ground truth");
         snprintf(text[4 * i + 2], sizeof text[0], "prediction\n%.1f%% pixels", 100 * acc);
         snprintf(text[4 * i + 3], sizeof text[0], "overlay");
@@ -119,9 +125,10 @@ int seg_plot_validation(struct lab_run *r, const uint8_t *gray, const uint8_t *t
     char path[4200];
     if (!rc)
         rc = lab_run_path(r, "plots/validation.png", path, sizeof path);
+    char title[200];
+    snprintf(title, sizeof title, "U-Net on the %s: image, ground truth, prediction, overlay (VOC colours)", split);
     if (!rc)
-        rc = plot_image_grid(path, "U-Net on test mosaics: image, ground truth, prediction, overlay (VOC colours)",
-                             ims, made, caps, ok);
+        rc = plot_image_grid(path, title, ims, made, caps, ok);
     for (int i = 0; i < made; i++)
         ds_image_free(&ims[i]);
     return rc;

@@ -17,11 +17,14 @@ void seg_voc_colour(int c, uint8_t rgb[3]);
 /* plots/loss.png and plots/miou.png from metrics' epochs [{train_loss,
  * test_miou}]. */
 int seg_plot_curves(struct lab_run *r, const json_t *epochs);
-/* plots/per-class-iou.png: iou[k] (NaN: class absent, drawn as 0). */
-int seg_plot_iou_bars(struct lab_run *r, const double *iou, int k);
-/* plots/validation.png: the first `shown` of n gray mosaics (gray [n,s,s]
- * u8) with their ground truth and predicted masks [n,s,s]. */
-int seg_plot_validation(struct lab_run *r, const uint8_t *gray, const uint8_t *truth, const uint8_t *pred, size_t n,
-                        int s, int shown);
+/* plots/per-class-iou.png: iou[k] (NaN: class absent, drawn as 0), bars
+ * named by class_names[k] (NULL: the mosaics' background + Fashion-MNIST);
+ * split names the data in the title ("test mosaics"). */
+int seg_plot_iou_bars(struct lab_run *r, const double *iou, int k, const char *const *class_names, const char *split);
+/* plots/validation.png: the first `shown` of n images (img [n,s,s,channels]
+ * u8, gray or RGB) with their ground truth and predicted masks [n,s,s];
+ * item captions each image ("test mosaic", "val image"). */
+int seg_plot_validation(struct lab_run *r, const uint8_t *img, int channels, const uint8_t *truth, const uint8_t *pred,
+                        size_t n, int s, int shown, const char *item, const char *split);
 
 #endif

@@ -1,14 +1,16 @@
-/* Lab 2.2.6: Segment Anything. This version has the model (labs/models/
- * sam.h), the official checkpoints and `lab predict 2.2.6` with point and
- * box prompts; `lab run 2.2.6` (quick training, the notebook's full mode)
- * is not in it yet and says so. */
+/* Lab 2.2.6: Segment Anything. The model (labs/models/sam.h), the official
+ * checkpoints, `lab predict 2.2.6` with point and box prompts and automatic
+ * masks; `lab run 2.2.6` runs the notebook with an official checkpoint
+ * (full.c) or trains a small SAM on mosaics (--quick, quick.c). */
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
 #include "datasets/image.h"
 #include "datasets/loaders.h"
 #include "labs/2.2.6-segment-anything/amg.h"
+#include "labs/2.2.6-segment-anything/auto_out.h"
 #include "labs/2.2.6-segment-anything/checkpoint.h"
+#include "labs/2.2.6-segment-anything/full.h"
 #include "labs/2.2.6-segment-anything/generator.h"
 #include "labs/2.2.6-segment-anything/png_out.h"
 #include "labs/2.2.6-segment-anything/predictor.h"
@@ -169,55 +171,6 @@ static int write_outputs(const struct predict_opts *o, const struct ds_image *im
     return rc;
 }
 
-/* auto.json: SamAutomaticMaskGenerator's records (bbox and crop_box XYWH,
- * segmentation as column-major RLE) and auto.png, the masks coloured */
-static int write_auto(const struct predict_opts *o, const struct ds_image *im, const struct sam_amg_result *r)
-{
-    json_t *arr = json_array();
-    size_t hw = (size_t)im->w * im->h;
-    uint8_t *over = malloc(hw * 3), *mask = malloc(hw);
-    int rc = over && mask ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory for the automatic masks");
-    if (!rc)
-        memcpy(over, im->px, hw * 3);
-    for (size_t i = 0; !rc && i < r->n; i++) {
-        const struct sam_amg_mask *m = &r->masks[i];
-        json_t *counts = json_array();
-        for (size_t k = 0; k < m->n_rle; k++)
-            json_array_append_new(counts, json_integer(m->rle[k]));
-        json_array_append_new(
-            arr, json_pack("{s:{s:[i,i], s:o}, s:I, s:[f,f,f,f], s:f, s:[[f,f]], s:f, s:[i,i,i,i]}", "segmentation",
-                           "size", r->h, r->w, "counts", counts, "area", (json_int_t)m->area, "bbox", m->bbox_xywh[0],
-                           m->bbox_xywh[1], m->bbox_xywh[2], m->bbox_xywh[3], "predicted_iou", (double)m->predicted_iou,
-                           "point_coords", m->point[0], m->point[1], "stability_score", (double)m->stability,
-                           "crop_box", m->crop_xywh[0], m->crop_xywh[1], m->crop_xywh[2], m->crop_xywh[3]));
-        rc = sam_amg_rle_decode(m->rle, m->n_rle, im->h, im->w, mask);
-        uint8_t col[3];
-        sam_mask_colour(i, col);
-        for (size_t k = 0; !rc && k < hw; k++)
-            if (mask[k])
-                for (int ch = 0; ch < 3; ch++)
-                    over[k * 3 + ch] = (uint8_t)((im->px[k * 3 + ch] + col[ch]) / 2);
-    }
-    char path[4200];
-    snprintf(path, sizeof path, "%s/auto.png", o->out);
-    if (!rc)
-        rc = sam_png_write(path, over, im->w, im->h, 3);
-    if (!rc) {
-        json_t *root = json_pack("{s:s, s:s, s:i, s:i, s:I, s:o}", "lab", "2.2.6", "source", o->source, "width", im->w,
-                                 "height", im->h, "n_masks", (json_int_t)r->n, "masks", arr);
-        arr = NULL;
-        char *text = json_dumps(root, JSON_INDENT(1));
-        snprintf(path, sizeof path, "%s/auto.json", o->out);
-        rc = text ? lab_write_atomic(path, text, strlen(text)) : lab_err(LAB_EINTERNAL, NULL, "cannot encode JSON");
-        free(text);
-        json_decref(root);
-    }
-    json_decref(arr);
-    free(over);
-    free(mask);
-    return rc;
-}
-
 static int predict_prompts(const struct predict_opts *o, FILE *say)
 {
     double pts[MAX_PTS * 2], box[4];
@@ -262,7 +215,7 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
         struct sam_amg_result res;
         rc = sam_amg_generate(&p, &im, &ao, &res);
         if (!rc) {
-            rc = write_auto(o, &im, &res);
+            rc = sam_auto_write(o->out, "auto", o->source, &im, &res);
             if (!rc && say)
                 fprintf(say, "%zu automatic masks\n", res.n);
             sam_amg_result_free(&res);
@@ -322,11 +275,20 @@ static int predict(const struct predict_opts *o, FILE *say)
 static int validate(const json_t *config)
 {
     const char *ds = lab_cfg_str(config, "data.dataset", "");
+    if (!strcmp(ds, "sample-images"))
+        return LAB_OK; /* the full mode: the checkpoint is checked when the run opens it */
     if (strcmp(ds, "fashion-mnist-mosaic") != 0)
-        return lab_err(LAB_EUSAGE, "run the quick mode (--quick); the notebook's full mode is not in this version",
-                       "lab run 2.2.6 trains only on fashion-mnist-mosaic, not '%s'", ds);
+        return lab_err(LAB_EUSAGE, "use data.dataset sample-images (the notebook, an official checkpoint) or the "
+                       "quick mode (--quick)", "lab run 2.2.6 has no dataset '%s'", ds);
     struct sam_config c;
     return sam_quick_config(config, &c);
+}
+
+static int run(struct lab_run *r)
+{
+    if (!strcmp(lab_cfg_str(r->config, "data.dataset", ""), "sample-images"))
+        return sam_full_run(r);
+    return sam_quick_run(r);
 }
 
 /* a run's quick SAM, for the grader: its configuration is the run's */
@@ -343,10 +305,9 @@ static int create_model_cfg(const json_t *config, const char *name, int num_clas
 const struct lab_impl lab_segment_anything = {
     .id = "2.2.6",
     .validate = validate,
-    .run = sam_quick_run,
+    .run = run,
     .create_model = create_model,
     .create_model_cfg = create_model_cfg,
     .predict = predict,
-    .quick_only = 1,
     .fp32_only = 1,
 };

@@ -2,11 +2,14 @@
  * encodes a batch of mosaics once and decodes two prompt sets per image on
  * one instance drawn at random: its box with SAM's coordinate noise (a
  * normal of 10% of the side, at most `box_jitter_max` px) and a point drawn
- * uniformly inside the instance, single-mask output for both. Evaluation
+ * uniformly inside the instance, single-mask output for both; then, with
+ * train.corrective, clicks where the point's mask is wrong
+ * (quick_corrective.h). Evaluation
  * prompts are deterministic so that a grader can regenerate them: every
  * instance's exact box, and its pixel nearest the instance's centroid. */
 #include "labs/2.2.6-segment-anything/quick.h"
 #include "labs/2.2.6-segment-anything/quick_auto.h"
+#include "labs/2.2.6-segment-anything/quick_corrective.h"
 #include "labs/2.2.6-segment-anything/quick_plots.h"
 
 #include "base/error.h"
@@ -26,7 +29,7 @@
 
 
 struct qcfg {
-    int size, steps, batch, log_every, multimask;
+    int size, steps, batch, log_every, multimask, corrective;
     int64_t train_n, eval_n;
     double lr, wd, jitter, jitter_max, max_seconds;
     struct sam_quick_weights w;
@@ -40,6 +43,7 @@ static void cfg_of(const json_t *c, struct qcfg *q)
     q->batch = (int)lab_cfg_int(c, "train.batch_size", 8);
     q->log_every = (int)lab_cfg_int(c, "train.log_every", 50);
     q->multimask = lab_cfg_bool(c, "train.multimask", 1);
+    q->corrective = (int)lab_cfg_int(c, "train.corrective", 0);
     q->train_n = lab_cfg_int(c, "data.train_subset", 4000);
     q->eval_n = lab_cfg_int(c, "data.eval_subset", 200);
     q->lr = lab_cfg_num(c, "train.lr", 8e-4);
@@ -84,6 +88,7 @@ static int get_canvas(const struct ds_dataset *d, size_t i, int S, struct ds_sam
 struct batch {
     float *x, *boxes, *points, *truth;
     int *labels;
+    uint8_t *truth8; /* the same masks, for the corrective clicks */
 };
 
 static int sample_batch(const struct ds_dataset *d, const struct qcfg *q, struct ds_rng *rng, struct batch *b)
@@ -98,7 +103,8 @@ static int sample_batch(const struct ds_dataset *d, const struct qcfg *q, struct
         const uint8_t *m = smp.inst[j].px;
         size_t area = 0;
         for (size_t p = 0; p < px; p++)
-            b->truth[(size_t)i * px + p] = m[p] ? 1.0f : 0.0f, area += m[p] != 0;
+            b->truth[(size_t)i * px + p] = m[p] ? 1.0f : 0.0f, b->truth8[(size_t)i * px + p] = m[p] != 0,
+                              area += m[p] != 0;
         for (int k = 0; k < 4; k++) {
             const float *bx = smp.boxes[j];
             double side = k % 2 ? bx[3] - bx[1] : bx[2] - bx[0], n = ds_rng_normal(rng) * q->jitter * side;
@@ -131,7 +137,7 @@ static int decode_kind(struct model *m, const ts_tensor *emb, const struct sam_p
 }
 
 static int train_step(struct model *m, ts_optim *opt, const struct qcfg *q, const struct batch *b, ts_device dev,
-                      double *loss_out, double parts[3])
+                      struct ds_rng *clicks, double *loss_out, double parts[3])
 {
     int S = q->size;
     int64_t B = q->batch, xs[4] = {B, 3, S, S}, ts4[4] = {B, 1, S, S};
@@ -156,6 +162,12 @@ static int train_step(struct model *m, ts_optim *opt, const struct qcfg *q, cons
         loss = sum;
         sets = 3;
     }
+    if (q->corrective > 0) { /* clicks where the point's mask is wrong, each round from the last */
+        struct sam_corrective_batch cb = {.emb = emb, .truth_t = t, .truth = b->truth8, .coords = b->points,
+                                          .labels = b->labels, .batch = B, .S = S};
+        LAB_TRY(sam_corrective_train(m, &cb, lp, q->corrective, &q->w, clicks, &loss, p3));
+        sets += q->corrective;
+    }
     if (ts_optim_zero_grad(opt) || ts_backward(loss, NULL) || ts_optim_step(opt))
         return nn_fail(TS_ETORCH, "a SAM training step");
     NN_TRY(ts_item_f64(loss, loss_out));
@@ -175,10 +187,13 @@ static int train(struct lab_run *r, struct model *m, const struct ds_dataset *tr
         return nn_fail(TS_ETORCH, "creating AdamW");
     size_t px = (size_t)q->size * q->size, B = (size_t)q->batch;
     struct batch b = {malloc(sizeof(float) * 3 * px * B), malloc(sizeof(float) * 4 * B), malloc(sizeof(float) * 2 * B),
-                      malloc(sizeof(float) * px * B), malloc(sizeof(int) * B)};
-    int rc = b.x && b.boxes && b.points && b.truth && b.labels ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory");
-    struct ds_rng rng;
+                      malloc(sizeof(float) * px * B), malloc(sizeof(int) * B), malloc(px * B)};
+    int rc = b.x && b.boxes && b.points && b.truth && b.labels && b.truth8
+                 ? LAB_OK
+                 : lab_err(LAB_EINTERNAL, NULL, "out of memory");
+    struct ds_rng rng, clicks; /* clicks on a stream of their own: the batches stay those of a run without them */
     ds_rng_seed(&rng, q->seed, 2206, 1);
+    ds_rng_seed(&clicks, q->seed, 2206, 2);
     json_t *curve = json_array();
     double t0 = lab_monotonic_s(), sum = 0, ps[3] = {0, 0, 0};
     int done = 0, win = 0;
@@ -199,7 +214,7 @@ static int train(struct lab_run *r, struct model *m, const struct ds_dataset *tr
         double l = 0, parts[3] = {0, 0, 0};
         ts_scope_begin();
         if (!rc)
-            rc = train_step(m, opt, q, &b, r->dev.device, &l, parts);
+            rc = train_step(m, opt, q, &b, r->dev.device, &clicks, &l, parts);
         ts_scope_end();
         if (rc)
             break;
@@ -219,7 +234,7 @@ static int train(struct lab_run *r, struct model *m, const struct ds_dataset *tr
     json_object_set_new(mm, "steps", json_integer(done));
     json_object_set_new(mm, "train_time_s", json_real(secs));
     json_object_set_new(mm, "images_per_s", json_real(secs > 0 ? (double)done * q->batch / secs : 0));
-    free(b.x), free(b.boxes), free(b.points), free(b.truth), free(b.labels);
+    free(b.x), free(b.boxes), free(b.points), free(b.truth), free(b.labels), free(b.truth8);
     ts_optim_free(opt);
     return rc;
 }
@@ -357,6 +372,9 @@ int sam_quick_run(struct lab_run *r)
     cfg_of(r->config, &q);
     struct sam_config sc;
     LAB_TRY(sam_quick_config(r->config, &sc));
+    if (q.corrective < 0 || q.corrective > 8)
+        return lab_err(LAB_EUSAGE, "use train.corrective 0..8 (SAM trains with up to 8 clicks)",
+                       "train.corrective is %d", q.corrective);
     if (q.steps < 0 || q.batch < 1 || q.batch > 256 || q.train_n < 1 || q.eval_n < 1 || q.log_every < 1)
         return lab_err(LAB_EUSAGE, "use train.steps >= 0, train.batch_size 1..256, subsets >= 1, train.log_every >= 1",
                        "the training sizes are out of range");
@@ -380,6 +398,9 @@ int sam_quick_run(struct lab_run *r)
                    "each%s)",
                 q.w.focal, q.w.dice, q.w.iou, q.lr, q.wd, q.steps, q.batch,
                 q.multimask ? ", the point also with three outputs, the best one learning" : "");
+        if (q.corrective > 0)
+            lab_say(r, "corrective clicks: %d per step after the point's mask, each where the last mask is wrong, "
+                       "with that mask as the mask prompt", q.corrective);
         json_object_set_new(mm, "params", json_integer(model_num_params(m)));
         rc = train(r, m, tr, &q, mm);
     }
@@ -399,6 +420,15 @@ int sam_quick_run(struct lab_run *r)
         json_object_set_new(mm, "test_images", json_integer((json_int_t)ev->n));
         json_object_set_new(mm, "eval_ms_per_image", json_real(ms));
         rc = save_predictions(r, &p, q.size, ev->n);
+    }
+    if (!rc) { /* the interactive use: the centre point, then one click where its mask is wrong */
+        double corrected;
+        size_t n;
+        rc = sam_corrective_miou(m, ev, q.size, r->dev.device, &corrected, &n);
+        if (!rc) {
+            lab_say(r, "held-out: mIoU point + one corrective click %.4f over %zu instances", corrected, n);
+            json_object_set_new(mm, "miou_point_corrected", json_real(corrected));
+        }
     }
     if (!rc) {
         struct sam_quick_rows rows = {.masks = p.masks, .prompts = p.prompts, .iou = p.row_iou,

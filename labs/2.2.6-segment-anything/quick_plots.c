@@ -1,6 +1,7 @@
 #include "labs/2.2.6-segment-anything/quick_plots.h"
 
 #include "base/error.h"
+#include "labs/2.2.6-segment-anything/overlay.h"
 #include "labs/2.2.6-segment-anything/png_out.h"
 #include "labs/config.h"
 #include "labs/models/nn.h"
@@ -40,12 +41,6 @@ static int loss_plot(struct lab_run *r, const json_t *curve)
     return rc;
 }
 
-static void paint(struct ds_image *t, int x, int y, const uint8_t *c)
-{
-    if (x >= 0 && y >= 0 && x < t->w && y < t->h)
-        memcpy(t->px + ((size_t)y * t->w + x) * 3, c, 3);
-}
-
 /* The mosaic in gray, each row's mask tinted in its instance's colour, its
  * prompt drawn over it: the box's outline, or the point as a cross. */
 static void draw_tile(struct ds_image *t, const struct ds_image *gray, const struct sam_quick_rows *rows, size_t first,
@@ -55,29 +50,18 @@ static void draw_tile(struct ds_image *t, const struct ds_image *gray, const str
     for (int i = 0; i < S * S; i++)
         memset(t->px + (size_t)i * 3, gray->px[i], 3);
     for (int j = 0; j < count; j++) {
-        const uint8_t *m = rows->masks + (first + (size_t)j) * S * S;
         uint8_t c[3];
         sam_mask_colour((size_t)j, c);
-        for (int i = 0; i < S * S; i++)
-            for (int k = 0; m[i] && k < 3; k++)
-                t->px[(size_t)i * 3 + k] = (uint8_t)((t->px[(size_t)i * 3 + k] + c[k]) / 2);
+        sam_overlay_tint(t, rows->masks + (first + (size_t)j) * S * S, c);
     }
     for (int j = 0; j < count; j++) {
         const float *p = rows->prompts + (first + (size_t)j) * 4;
         uint8_t c[3];
         sam_mask_colour((size_t)j, c);
-        if (points) {
-            for (int d = -2; d <= 2; d++) {
-                paint(t, (int)p[0] + d, (int)p[1], c);
-                paint(t, (int)p[0], (int)p[1] + d, c);
-            }
-            continue;
-        }
-        int x1 = (int)p[0], y1 = (int)p[1], x2 = (int)p[2] - 1, y2 = (int)p[3] - 1;
-        for (int x = x1; x <= x2; x++)
-            paint(t, x, y1, c), paint(t, x, y2, c);
-        for (int y = y1; y <= y2; y++)
-            paint(t, x1, y, c), paint(t, x2, y, c);
+        if (points)
+            sam_overlay_cross(t, (int)p[0], (int)p[1], 2, c);
+        else
+            sam_overlay_box(t, (int)p[0], (int)p[1], (int)p[2], (int)p[3], c);
     }
 }
 

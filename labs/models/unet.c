@@ -2,13 +2,9 @@
 
 #include "base/error.h"
 #include "labs/models/layers.h"
+#include "labs/models/unet_parts.h"
 
 #include <stdio.h>
-
-struct double_conv {
-    struct nn_conv c1, c2;
-    struct nn_bn b1, b2;
-};
 
 struct unet {
     struct double_conv inc, down[4], up[4];
@@ -17,7 +13,7 @@ struct unet {
     int transposed;
 };
 
-static int double_conv_init(ts_params *p, const char *prefix, int64_t cin, int64_t cout, struct double_conv *d)
+int unet_double_conv_init(ts_params *p, const char *prefix, int64_t cin, int64_t cout, struct double_conv *d)
 {
     char name[128];
     snprintf(name, sizeof name, "%s.double_conv.0", prefix);
@@ -31,7 +27,7 @@ static int double_conv_init(ts_params *p, const char *prefix, int64_t cin, int64
     return LAB_OK;
 }
 
-static int double_conv_fwd(const struct double_conv *d, const ts_tensor *x, int training, ts_tensor **y)
+int unet_double_conv_fwd(const struct double_conv *d, const ts_tensor *x, int training, ts_tensor **y)
 {
     ts_tensor *h;
     LAB_TRY(nn_conv_bn_relu(&d->c1, &d->b1, x, training, &h));
@@ -44,14 +40,14 @@ static int unet_forward(struct model *m, const ts_tensor *x, int training, ts_te
     if (ts_dim(x) != 4)
         return lab_err(LAB_EUSAGE, "reshape the input to [N, C, H, W]", "the U-Net takes an NCHW batch");
     ts_tensor *skips[5], *h;
-    LAB_TRY(double_conv_fwd(&u->inc, x, training, &skips[0]));
+    LAB_TRY(unet_double_conv_fwd(&u->inc, x, training, &skips[0]));
     for (int i = 0; i < 4; i++) {
         if (ts_size(skips[i], 2) < 2 || ts_size(skips[i], 3) < 2)
             return lab_err(LAB_EUSAGE, "resize the images to 16x16 or larger",
                            "the U-Net halves its input four times, so it needs at least 16x16 pixels");
         ts_tensor *pooled;
         LAB_TRY(nn_max_pool(skips[i], 2, &pooled));
-        LAB_TRY(double_conv_fwd(&u->down[i], pooled, training, &skips[i + 1]));
+        LAB_TRY(unet_double_conv_fwd(&u->down[i], pooled, training, &skips[i + 1]));
     }
     h = skips[4];
     for (int i = 0; i < 4; i++) {
@@ -61,7 +57,7 @@ static int unet_forward(struct model *m, const ts_tensor *x, int training, ts_te
         else
             LAB_TRY(nn_upsample(h, 2, TS_BILINEAR, 1, &up));
         LAB_TRY(nn_concat_skip(skips[3 - i], up, &cat));
-        LAB_TRY(double_conv_fwd(&u->up[i], cat, training, &h));
+        LAB_TRY(unet_double_conv_fwd(&u->up[i], cat, training, &h));
     }
     return nn_conv_fwd(&u->outc, h, out);
 }
@@ -71,18 +67,18 @@ static int unet_build_transposed(struct model *m, int in_channels, int num_class
     struct unet *u = m->net;
     u->transposed = 1;
     const int64_t enc[5] = {w, 2 * w, 4 * w, 8 * w, 16 * w};
-    LAB_TRY(double_conv_init(m->params, "inc", in_channels, enc[0], &u->inc));
+    LAB_TRY(unet_double_conv_init(m->params, "inc", in_channels, enc[0], &u->inc));
     char prefix[64];
     for (int i = 0; i < 4; i++) {
         snprintf(prefix, sizeof prefix, "down%d.maxpool_conv.1", i + 1);
-        LAB_TRY(double_conv_init(m->params, prefix, enc[i], enc[i + 1], &u->down[i]));
+        LAB_TRY(unet_double_conv_init(m->params, prefix, enc[i], enc[i + 1], &u->down[i]));
     }
     for (int i = 0; i < 4; i++) {
         int64_t cin = enc[4 - i];
         snprintf(prefix, sizeof prefix, "up%d.up", i + 1);
         LAB_TRY(nn_conv_transpose_init(m->params, prefix, cin, cin / 2, 2, 2, 0, 0, 1, 1, &u->upconv[i]));
         snprintf(prefix, sizeof prefix, "up%d.conv", i + 1);
-        LAB_TRY(double_conv_init(m->params, prefix, cin, enc[3 - i], &u->up[i]));
+        LAB_TRY(unet_double_conv_init(m->params, prefix, cin, enc[3 - i], &u->up[i]));
     }
     return nn_conv_init(m->params, "outc", w, num_classes, 1, 1, 0, 1, &u->outc);
 }
@@ -94,16 +90,16 @@ static int unet_build(struct model *m, int in_channels, int num_classes, int64_t
      * up halves the concatenation's channels except the last */
     const int64_t enc[5] = {w, 2 * w, 4 * w, 8 * w, 8 * w};
     const int64_t dec[4] = {4 * w, 2 * w, w, w};
-    LAB_TRY(double_conv_init(m->params, "inc", in_channels, enc[0], &u->inc));
+    LAB_TRY(unet_double_conv_init(m->params, "inc", in_channels, enc[0], &u->inc));
     char prefix[64];
     for (int i = 0; i < 4; i++) {
         snprintf(prefix, sizeof prefix, "down%d.maxpool_conv.1", i + 1);
-        LAB_TRY(double_conv_init(m->params, prefix, enc[i], enc[i + 1], &u->down[i]));
+        LAB_TRY(unet_double_conv_init(m->params, prefix, enc[i], enc[i + 1], &u->down[i]));
     }
     int64_t cin = enc[4];
     for (int i = 0; i < 4; i++) {
         snprintf(prefix, sizeof prefix, "up%d.conv", i + 1);
-        LAB_TRY(double_conv_init(m->params, prefix, cin + enc[3 - i], dec[i], &u->up[i]));
+        LAB_TRY(unet_double_conv_init(m->params, prefix, cin + enc[3 - i], dec[i], &u->up[i]));
         cin = dec[i];
     }
     return nn_conv_init(m->params, "outc", w, num_classes, 1, 1, 0, 1, &u->outc);

@@ -239,7 +239,7 @@ void segment_metrics_to_json(const struct segment_metrics *m, json_t *obj)
 }
 
 int segment_save_predictions(const char *path, const uint8_t *masks, const int64_t *indices, int64_t n, int64_t h,
-                             int64_t w)
+                             int64_t w, const char *eval_set)
 {
     if (n < 1 || h < 1 || w < 1)
         return lab_err(LAB_EINTERNAL, "evaluate at least one image", "no masks to save (%lld x %lld x %lld)",
@@ -251,6 +251,8 @@ int segment_save_predictions(const char *path, const uint8_t *masks, const int64
          .nbytes = (size_t)n * sizeof(int64_t)},
     };
     json_t *meta = json_pack("{s:s}", "format", SEGMENT_PREDICTIONS_FORMAT);
+    if (eval_set)
+        json_object_set_new(meta, "eval_set", json_string(eval_set));
     int rc = weights_save_host(t, 2, path, meta);
     json_decref(meta);
     return rc;

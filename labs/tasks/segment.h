@@ -79,8 +79,9 @@ void segment_borders_to_background(uint8_t *mask, size_t n, uint8_t ignore);
 #define SEGMENT_PREDICTIONS_FORMAT "lab-masks-v1"
 /* models/<m>/predictions.safetensors: masks u8 [n, h, w] (the predicted
  * class of each pixel at the evaluation resolution) and indices i64 [n]
- * (each image's position in the eval split). */
+ * (each image's position in the eval split); eval_set, when not NULL, names
+ * that split in the metadata ("voc2012/val", "fashion-mnist-mosaic/test"). */
 int segment_save_predictions(const char *path, const uint8_t *masks, const int64_t *indices, int64_t n, int64_t h,
-                             int64_t w);
+                             int64_t w, const char *eval_set);
 
 #endif

@@ -3,7 +3,8 @@
 # zip; `lab autograder gradescope|prairielearn` packages, and their wrappers
 # run here in directories laid out as the platforms lay them out
 # (/autograder/{source,submission,results}, /grade/{tests,student,results};
-# LAB_AUTOGRADER_ROOT stands in for the root: containers cannot run here).
+# LAB_AUTOGRADER_ROOT stands in for the root; containers.sh runs both in
+# podman containers laid out as theirs).
 # The upload is the archive itself, a zip, a folder inside an archive (with
 # macOS litter), junk, and a lab that cannot start.
 set -euo pipefail

@@ -14,18 +14,20 @@ for id in 2.2.1 2.2.2 2.2.3 2.2.4 2.2.5 2.2.6; do expect_match "$out" "^$id "; d
 [ "$(printf '%s\n' "$out" | grep -c '^2\.2\.')" -eq 6 ] || fail "lab list shows other than six labs"
 "$LAB_BIN" list --json | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d)==6, d; assert d[0]["id"]=="2.2.1"'
 
-# 2.2.3 runs its quick mode (trained on mosaics) and is graded; its full mode is not written.
-expect_match "$out" '^2\.2\.3 .* quick, grading \(full: not in this version\)'
-# 2.2.6 runs its quick mode only; the full mode is refused.
-expect_match "$out" '^2\.2\.6 .* quick, grading \(full: not in this version\)'
-expect_exit 2 "$LAB_BIN" run 2.2.6
-expect_match "$LAST_ERR" 'only a quick mode'
+# 2.2.3 runs its quick mode (trained on mosaics) and is graded; its full mode needs the released weights.
+expect_match "$out" '^2\.2\.3 .* quick, grading \(full: lab fetch yolov8-weights\)'
+# 2.2.6 has both modes; the full one needs the official checkpoint first.
+expect_match "$out" '^2\.2\.6 .* quick, grading \(full: lab fetch sam-vit-b\)'
+expect_exit 3 "$LAB_BIN" run 2.2.6
+expect_match "$LAST_ERR" 'lab fetch sam-vit-b'
 out=$("$LAB_BIN" info 2.2.3)
-expect_match "$out" 'quick mode only'
+grep -q 'quick mode only' <<<"$out" && fail "lab info 2.2.3 still calls it quick-only: $out"
 expect_match "$out" 'shape.detections'
 expect_match "$out" 'honesty.map'
-expect_exit 2 "$LAB_BIN" run 2.2.3
-expect_match "$LAST_ERR" 'only a quick mode'
+LAB_OFFLINE=1 expect_exit 3 "$LAB_BIN" run 2.2.3
+expect_match "$LAST_ERR" 'offline \(LAB_OFFLINE\): yolov8n.pt of yolov8-weights is not in the cache'
+expect_match "$LAST_ERR" 'lab fetch yolov8-weights'
+expect_match "$LAST_ERR" 'LAB_MIRROR'
 
 out=$("$LAB_BIN" info 2.2.1)
 expect_match "$out" 'CNN architecture study'

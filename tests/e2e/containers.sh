@@ -3,7 +3,8 @@
 # --local, then lab run 2.2.1 --quick --engine podman in that image: it
 # finishes, its run directory appears on the host owned by the caller,
 # /dev/shm inside is the host's (--ipc=host), exit codes come back, SIGINT
-# stops the container, lab ps --clean removes what a killed runner left.
+# stops the container, lab ps --clean removes what a killed runner left, and
+# Gradescope's and PrairieLearn's wrappers grade in containers laid out as theirs.
 # Skips (exit 77, with podman's own words) only when podman cannot run a
 # container on this machine at all.
 set -euo pipefail
@@ -12,27 +13,8 @@ command -v podman >/dev/null || skip "podman is not installed (scripts/install-d
 [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || skip "Debian's dataset-fashion-mnist is not installed"
 unset LAB_ENGINE LAB_IMAGE
 
-# A podman of the test's own: its storage under TEST_TMP (nothing of the
-# user's is touched), and the settings this kind of host needs written in a
-# containers.conf of its own, never in lab: runc (crun refuses hybrid
-# cgroups), the caller's own ulimits as defaults (a sandbox may refuse
-# podman's 1048576 open files), no network (the test needs none).
-export CONTAINERS_CONF=$TEST_TMP/containers.conf CONTAINERS_STORAGE_CONF=$TEST_TMP/storage.conf
-# (podman lowers its own process limit to 32768 at start: no more than that.)
-nproc_hard=$(ulimit -Hu); { [ "$nproc_hard" = unlimited ] || [ "$nproc_hard" -gt 32768 ]; } && nproc_hard=32768
-cat >"$CONTAINERS_CONF" <<EOF
-[containers]
-default_ulimits = ["nofile=$(ulimit -Sn):$(ulimit -Hn)", "nproc=$nproc_hard:$nproc_hard"]
-netns = "none"
-[engine]
-runtime = "runc"
-EOF
-cat >"$CONTAINERS_STORAGE_CONF" <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$TEST_TMP/podman/root"
-runroot = "$TEST_TMP/podman/run"
-EOF
+. "$(dirname "$0")/podman_lib.bash"
+podman_private "$TEST_TMP"
 cleanup() {
   jobs -p | xargs -r kill -9 2>/dev/null || true
   podman rm -af -t 0 >/dev/null 2>&1 || true
@@ -101,6 +83,57 @@ expect_match "$LAST_ERR" "did you mean 'train.lr'"
 [ "$(printf '%s\n' "$LAST_ERR" | grep -c 'lab: error')" -eq 1 ] || fail "error printed more than once: $LAST_ERR"
 expect_exit 3 labc run 2.2.1 --engine podman --image lab-nothere:1
 expect_match "$LAST_ERR" 'TS-ENGINE-IMAGE-MISSING'
+
+# Gradescope and PrairieLearn, in containers laid out as theirs: the
+# autograder zip unpacked in /autograder/source, the upload (the archive
+# itself) in /autograder/submission, run_autograder run by path with no
+# LAB_AUTOGRADER_ROOT, as root, offline; the grade is the local one. Their
+# images have a shell and coreutils, which the local image lacks: a layer of
+# the host's adds them (the wrappers need bash, env, sed, awk, head, tr).
+GS_IMAGE=lab-gradescope-e2e:$VERSION
+gsroot=$TEST_TMP/gs-layer/root; mkdir -p "$gsroot"
+for tool in bash env mkdir rm head tr sed awk cat chmod; do
+  bin=$(command -v "$tool"); real=$(readlink -f "$bin")
+  install -D -m 0755 "$real" "$gsroot/usr/bin/$tool"
+  for lib in $(ldd "$real" | grep -o '/[^ ]*'); do
+    [ -e "$gsroot$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$gsroot$lib"
+  done
+done
+printf 'FROM %s\nCOPY root/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin\n' "$IMAGE" >"$TEST_TMP/gs-layer/Containerfile"
+podman build -q --pull=never -t "$GS_IMAGE" "$TEST_TMP/gs-layer" >"$TEST_TMP/gs-build.log" 2>&1 ||
+  fail "could not build the Gradescope-like image: $(tail -5 "$TEST_TMP/gs-build.log")"
+expect_exit 0 labc submit "$run_dir" --student alice -o "$WORK/alice.tar.gz"
+rc=0; labc grade "$WORK/alice.tar.gz" --format json --out "$WORK/alice.json" >/dev/null 2>&1 || rc=$?
+[ "$rc" -le 1 ] || fail "the local grade of alice.tar.gz exited $rc"
+unzip_modes() { /usr/bin/python3 -c 'import os, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+for i in z.infolist():
+    z.extract(i, sys.argv[2]); os.chmod(os.path.join(sys.argv[2], i.filename), (i.external_attr >> 16) & 0o777)' "$@"; }
+same_score() { # RESULTS KEY_SCORE: the platform's score is the local grade's
+  /usr/bin/python3 - "$1" "$WORK/alice.json" "$2" <<'PY' || fail "$2 in $1 is not the local grade: $(cat "$1")"
+import json, sys
+r, local, kind = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+want = local["score"] if kind == "gradescope" else local["score"] / local["max_score"]
+assert r["tests"] and abs(r["score"] - want) < 1e-9, (r["score"], want)
+PY
+}
+expect_exit 0 labc autograder gradescope 2.2.1 -o "$WORK/ag.zip"
+AG=$TEST_TMP/gs/autograder; mkdir -p "$AG/source" "$AG/submission"
+unzip_modes "$WORK/ag.zip" "$AG/source"
+cp "$AG/source/run_autograder" "$AG/run_autograder"
+cp "$WORK/alice.tar.gz" "$AG/submission/"
+echo '{"users": [{"email": "alice@example.edu", "name": "Alice", "sid": "alice"}]}' >"$AG/submission_metadata.json"
+rc=0; out=$(podman run --rm --pull=never --user 0 -v "$AG:/autograder" "$GS_IMAGE" /autograder/run_autograder 2>&1) || rc=$?
+[ "$rc" -eq 0 ] || fail "run_autograder in the container exited $rc: $out"
+[ -s "$AG/results/results.json" ] || fail "no /autograder/results/results.json: $out"
+same_score "$AG/results/results.json" gradescope
+expect_exit 0 labc autograder prairielearn 2.2.1 -o "$WORK/plq"
+G=$TEST_TMP/pl/grade; mkdir -p "$G/student"
+cp -r "$WORK/plq/tests" "$G/tests"
+cp "$WORK/alice.tar.gz" "$G/student/submission.tar.gz"
+rc=0; out=$(podman run --rm --pull=never -v "$G:/grade" "$GS_IMAGE" /grade/tests/run.sh 2>&1) || rc=$?
+[ "$rc" -eq 0 ] || fail "PrairieLearn's run.sh in the container exited $rc: $out"
+same_score "$G/results/results.json" prairielearn
 
 # Waits until the container of lab process $1 runs and has written an epoch line to $2.
 wait_training() {

@@ -84,16 +84,23 @@ done
 # a falsy value is not offline
 expect_exit 0 env LAB_OFFLINE=0 "$LAB_BIN" fetch --url "$BASE/data.bin" --sha256 "$SHA" -o "$OUT/online.bin"
 
-# 7. LAB_MIRROR is asked first (yolov8 weights are hosted by the course only)
-mkdir -p "$WWW/mirror/yolov8-weights" "$WWW/mirror/cifar-10"
-for m in n s m; do head -c 1000 /dev/urandom >"$WWW/mirror/yolov8-weights/yolov8$m.safetensors"; done
-expect_exit 3 "$LAB_BIN" fetch yolov8-weights
+# 7. LAB_MIRROR is asked first, the manifest's URLs (Ultralytics' GitHub release) after it
+mkdir -p "$WWW/mirror/yolov8-weights" "$WWW/mirror/ultralytics-samples" "$WWW/mirror/cifar-10"
+for m in n s m; do head -c 1000 /dev/urandom >"$WWW/mirror/yolov8-weights/yolov8$m.pt"; done
+for f in bus zidane; do head -c 1000 /dev/urandom >"$WWW/mirror/ultralytics-samples/$f.jpg"; done
+# no mirror: the release URL, here behind a dead proxy so that no test reaches the internet
+https_proxy=http://127.0.0.1:9 expect_exit 3 "$LAB_BIN" fetch yolov8-weights
+expect_match "$LAST_ERR" 'github.com/ultralytics/assets/releases/download/v8.2.0/yolov8n.pt'
 expect_match "$LAST_ERR" 'LAB_MIRROR'
 n0=$(log_lines)
 LAB_MIRROR="$BASE/mirror/" expect_exit 0 "$LAB_BIN" fetch 2.2.3
 for m in n s m; do
-  cmp -s "$LAB_CACHE/weights/yolov8-weights/yolov8$m.safetensors" "$WWW/mirror/yolov8-weights/yolov8$m.safetensors" ||
+  cmp -s "$LAB_CACHE/weights/yolov8-weights/yolov8$m.pt" "$WWW/mirror/yolov8-weights/yolov8$m.pt" ||
     fail "yolov8$m not fetched from the mirror"
+done
+for f in bus zidane; do
+  cmp -s "$LAB_CACHE/datasets/ultralytics-samples/$f.jpg" "$WWW/mirror/ultralytics-samples/$f.jpg" ||
+    fail "$f.jpg not fetched from the mirror"
 done
 # cifar-10: the mirror goes first; its (fake) file fails the published md5
 # and is deleted; the real host is unreachable here (dead proxy).

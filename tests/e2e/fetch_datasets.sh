@@ -11,7 +11,7 @@ export HF_HUB_CACHE=$TEST_TMP/hub LAB_OFFLINE=1  # nothing here may touch the ne
 
 expect_exit 0 "$LAB_BIN" datasets
 for n in fashion-mnist cifar-10 cifar-100 voc2012 sam-vit-b sam-vit-l sam-vit-h resnet18 resnet50 \
-  efficientnet-b0 yolov8-weights; do
+  efficientnet-b0 yolov8-weights ultralytics-samples; do
   expect_match "$LAST_OUT" "^$n "
 done
 expect_match "$LAST_OUT" '^fashion-mnist +dataset +30.9 MB +present +/usr/share/datasets/fashion-mnist$'
@@ -28,7 +28,7 @@ expect_exit 0 "$LAB_BIN" datasets --json
 printf '%s' "$LAST_OUT" | /usr/bin/python3 -c '
 import json, sys
 d = {e["name"]: e for e in json.load(sys.stdin)}
-assert len(d) == 11, d.keys()
+assert len(d) == 12, d.keys()
 fm = d["fashion-mnist"]
 assert fm["status"] == "verified" and fm["size"] == 26421880 + 29515 + 4422102 + 5148, fm
 assert all(f["status"] == "verified" for f in fm["files"]) and len(fm["files"]) == 4

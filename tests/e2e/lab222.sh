@@ -120,6 +120,16 @@ expect_exit 0 "$LAB_BIN" submit "$run" --student dana --weights exact
 rc=0; "$LAB_BIN" grade dana-2.2.2.tar.gz --format json --out base.json >/dev/null 2>&1 || rc=$?
 [ -s base.json ] || fail "lab grade wrote no report (exit $rc)"
 mkdir -p base && tar xzf dana-2.2.2.tar.gz -C base
+# Re-evaluation runs the submitted weights on the grader's split, preprocessed
+# as the grader's own copy of the source checkpoint says (labs/pretrained.h).
+rc=0; "$LAB_BIN" grade dana-2.2.2.tar.gz --reeval --device cpu --format json --out reeval.json >/dev/null 2>&1 || rc=$?
+"$PY" - reeval.json <<'PYEOF' || fail "re-evaluation of the exact submission did not pass (exit $rc): $(head -c 2000 reeval.json)"
+import json, sys
+r = [c for c in json.load(open(sys.argv[1]))["checks"] if c["id"].startswith("reeval.")]
+assert {c["id"] for c in r} == {"reeval.load", "reeval.logits", "reeval.batch"}, r
+bad = [c for c in r if c["status"] != "pass"]
+assert not bad, bad
+PYEOF
 # The default submission sends the big tensors at 4 bits: its frozen
 # backbone is still the checkpoint's, as sent (the grader encodes the
 # checkpoint the same way), and every transfer.* check ends as for the exact one.

@@ -6,7 +6,10 @@
 # (tests/e2e/timm_checkpoint.py, from the reference files). `lab fetch`
 # fills the HF cache; a tiny full-mode run (Fashion-MNIST standing in for
 # CIFAR-100) loads that backbone, drops the 1000-class head and makes a
-# 10-class one, and evaluates with the served config's transform; offline
+# 10-class one, and evaluates with the served config's transform; the
+# course's CIFAR-100 run on a stand-in in the real binary format (fetched
+# through the mirror) gets the 100-class head and is graded against
+# test.bin's fine labels; offline
 # with a dead server it still runs from the cache, with an empty cache it
 # names the snapshot; a wrong revision and a 401/403 on the run's own
 # download fail with their fix and leave the cache as it was.
@@ -111,6 +114,69 @@ else:
         ref = (np.stack([a / 255.0] * 3) - mean) / std
         assert np.abs(ref - x[i]).max() < 1e-5, (i, np.abs(ref - x[i]).max())
 PYEOF
+
+  # 2b. The course's own run: CIFAR-100 (a stand-in in the real binary
+  # format, random pixels), fetched through the mirror as `lab fetch
+  # cifar-100` fetches the real archive (a manifest of the test's own,
+  # LAB_TEST_MANIFEST_DIR, carries the stand-in's size and md5), then the
+  # lab's data settings, shrunk: the 100-class head on the served backbone,
+  # and the self-check grades its predictions against test.bin's fine labels.
+  "$PY" - "$TEST_TMP/c100/cifar-100-binary" <<'PYEOF'
+import os, random, sys
+d = sys.argv[1]
+os.makedirs(d)
+r = random.Random(2022)
+for name, n in (("train.bin", 200), ("test.bin", 100)):
+    with open(os.path.join(d, name), "wb") as f:  # <coarse label><fine label><3072 bytes>, as CIFAR-100 binary
+        for i in range(n):
+            fine = (i * 37) % 100
+            f.write(bytes([fine % 20, fine]) + r.randbytes(3072))
+PYEOF
+  mkdir -p "$WWW/mirror/cifar-100" "$TEST_TMP/manifests"
+  tar -czf "$WWW/mirror/cifar-100/cifar-100-binary.tar.gz" -C "$TEST_TMP/c100" cifar-100-binary
+  "$PY" - "$LAB_SRC/datasets/cifar-100.json" "$TEST_TMP/manifests/cifar-100.json" \
+    "$WWW/mirror/cifar-100/cifar-100-binary.tar.gz" <<'PYEOF'
+import hashlib, json, os, sys
+e = json.load(open(sys.argv[1]))
+blob = open(sys.argv[3], "rb").read()
+e["files"][0].update(size=len(blob), size_approx=False, urls=[],
+                     checks=[{"algo": "md5", "hex": hashlib.md5(blob).hexdigest(), "source": "test"}])
+json.dump(e, open(sys.argv[2], "w"))
+PYEOF
+  LAB_TEST_MANIFEST_DIR=$TEST_TMP/manifests LAB_MIRROR=$BASE/mirror expect_exit 0 "$LAB_BIN" fetch cifar-100
+  expect_match "$LAST_OUT" 'cifar-100/cifar-100-binary.tar.gz: downloaded from'
+  C100=$LAB_CACHE/datasets/cifar-100/unpacked/cifar-100-binary
+  cmp -s "$C100/test.bin" "$TEST_TMP/c100/cifar-100-binary/test.bin" || fail "lab fetch cifar-100 did not unpack test.bin"
+  C100_RUN=(--device cpu --precision fp32 --set strategy=frozen --set data.train_subset=64 --set data.eval_subset=32
+            --set train.frozen.epochs=1 --set train.batch_size=32)
+  rc=0; HF_HUB_OFFLINE=1 HF_ENDPOINT=$DEAD "$LAB_BIN" run 2.2.2 "${C100_RUN[@]}" --out "$TEST_TMP/run-c100" \
+    >"$TEST_TMP/out-c100" 2>&1 || rc=$?
+  out=$(cat "$TEST_TMP/out-c100")
+  [ "$rc" -le 1 ] || fail "the CIFAR-100 full-mode run exited $rc: $out"
+  expect_match "$out" 'cifar-100'
+  "$PY" - "$TEST_TMP/run-c100" "$C100/test.bin" "$FP" <<'PYEOF' || fail "the CIFAR-100 run is wrong: $out"
+import json, os, sys
+sys.path.insert(0, os.environ["LAB_SRC"] + "/tests/e2e")
+from submission_variant import st_load
+run, test_bin, fp = sys.argv[1:4]
+cfg = json.load(open(run + "/config.json"))
+assert cfg["data"]["dataset"] == "cifar-100" and cfg["data"]["num_classes"] == 100, cfg["data"]
+fz = json.load(open(run + "/metrics.json"))["models"]["frozen"]
+assert fz["pretrained"]["backbone_sha256"] == fp, fz["pretrained"]
+t, _ = st_load(run + "/models/frozen/model.safetensors")
+assert tuple(t["classifier.1.weight"].shape) == (100, 1280), tuple(t["classifier.1.weight"].shape)
+p, _ = st_load(run + "/models/frozen/predictions.safetensors")
+raw = open(test_bin, "rb").read()
+fine = [raw[i * 3074 + 1] for i in range(len(raw) // 3074)]
+idx = p["indices"].tolist()
+assert len(idx) == 32 and len(set(idx)) == 32, idx
+logits = p["logits"]
+assert tuple(logits.shape) == (32, 100), tuple(logits.shape)
+acc = sum(int(logits[k].argmax()) == fine[i] for k, i in enumerate(idx)) / 32
+assert abs(acc - fz["test_accuracy"]) < 1e-6, (acc, fz["test_accuracy"])
+PYEOF
+  # the grader holds the mode's evaluation to the whole test split, whatever the run's eval_subset
+  expect_match "$out" '\[FAIL\] shape.logits .*expected 10000 \(the eval images of the lab.s mode\)'
 
   # 3. The run's own download (nothing cached, online): both files from the
   # served layout, the token sent and never shown; a second run asks nothing.

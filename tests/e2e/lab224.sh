@@ -5,7 +5,8 @@
 # per-class IoU, mIoU and pixel accuracy in range; the grader recomputes
 # mIoU against mosaics it renders itself and, with --reeval, re-runs the
 # weights; broken submissions each fail their check with their
-# troubleshooting id; full (VOC) mode is refused with a fix.
+# troubleshooting id; the full (VOC) mode without the data names `lab fetch
+# voc2012` (its run: tests/e2e/lab224_full.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.bash"
 PY=/usr/bin/python3
@@ -124,26 +125,30 @@ broken borrowed reeval.masks TS-REEVAL-MISMATCH
 broken ignore-label masks.range TS-DEVICE-ASSERT-LABELS honesty.miou reeval.masks
 broken half predictions.coverage TS-PREDICTIONS-COVERAGE
 
-expect_exit 2 "$LAB_BIN" run 2.2.4 --device cpu --out "$TEST_TMP/full"
-expect_match "$LAST_ERR" 'only a quick mode'
+expect_exit 3 "$LAB_BIN" run 2.2.4 --device cpu --out "$TEST_TMP/full"
+expect_match "$LAST_ERR" 'voc2012 is not present'
+expect_match "$LAST_ERR" 'lab fetch voc2012'
+[ ! -e "$TEST_TMP/full/metrics.json" ] || fail "the full run without VOC wrote metrics.json"
 expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --set model.base_width=0 --out "$TEST_TMP/bad"
 expect_match "$LAST_ERR" 'base_width'
 expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --precision bf16 --out "$TEST_TMP/bf16"
 expect_match "$LAST_ERR" 'fp32 only'
-# The course's border remap and the loss variants: each tiny run (16
-# mosaics, one epoch, about 1 s) trains on its own loss, so the first
-# epoch's losses all differ; evaluation ignores 255 in every one.
+# The course's border remap, the loss variants and the joint augmentation:
+# each tiny run (16 mosaics, one epoch, about 1 s) trains on its own loss or
+# its own inputs, so the first epoch's losses all differ; evaluation ignores
+# 255 in every one.
 tiny=(--quick --device cpu --set data.train_subset=16 --set data.eval_subset=8 --set train.epochs=1)
-for v in "border ignore" "border background" "loss ce" "loss dice" "loss focal"; do
+for v in "border ignore" "border background" "loss ce" "loss dice" "loss focal" "augment joint"; do
   set -- $v
-  key=train.loss; [ "$1" = border ] && key=data.border
+  key=train.loss; [ "$1" = border ] && key=data.border; [ "$1" = augment ] && key=data.augment
   expect_exit 1 "$LAB_BIN" run 2.2.4 "${tiny[@]}" --set "$key=$2" --out "$TEST_TMP/tiny-$1-$2"
 done
 expect_match "$(cat "$TEST_TMP/tiny-border-background/log.txt")" 'training borders as background'
+expect_match "$(cat "$TEST_TMP/tiny-augment-joint/log.txt")" 'augmentation: joint \(per training sample one flip'
 "$PY" - "$TEST_TMP" <<'PYEOF' || fail "data.border or train.loss does not change the training loss"
 import json, sys
 loss = {}
-for v in ("border-ignore", "border-background", "loss-ce", "loss-dice", "loss-focal"):
+for v in ("border-ignore", "border-background", "loss-ce", "loss-dice", "loss-focal", "augment-joint"):
     m = json.load(open(f"{sys.argv[1]}/tiny-{v}/metrics.json"))["models"]["unet"]
     loss[v] = m["epochs"][0]["train_loss"]
 vals = sorted(loss.values())
@@ -158,9 +163,10 @@ expect_match "$LAST_ERR" 'ce_dice .* ce, dice or focal'
 expect_exit 0 "$LAB_BIN" info 2.2.4
 expect_match "$LAST_OUT" 'remaps the 255 borders to 0 .*ignore_index=255 never fires'
 expect_match "$LAST_OUT" 'data.border'
-# lab list and lab info do not promise a full mode that is refused
+# lab list says what the full mode needs; lab info no longer calls the lab quick-only
 expect_exit 0 "$LAB_BIN" list
-expect_match "$LAST_OUT" '^2\.2\.4 .* quick, grading \(full: not in this version\)'
+expect_match "$LAST_OUT" '^2\.2\.4 .* quick, grading \(full: lab fetch voc2012\)'
 expect_exit 0 "$LAB_BIN" info 2.2.4
-expect_match "$LAST_OUT" 'quick mode only'
+grep -q 'quick mode only' <<<"$LAST_OUT" && fail "lab info still calls 2.2.4 quick-only: $LAST_OUT"
+expect_match "$LAST_OUT" 'data.augment'
 echo ok

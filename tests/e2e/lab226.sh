@@ -16,6 +16,8 @@ run=$TEST_TMP/run
 expect_exit 1 "$LAB_BIN" run 2.2.6 --quick --device cpu --set data.train_subset=64 \
   --set train.steps=4 --set train.log_every=2 --out "$run"
 expect_match "$LAST_OUT" 'held-out: mIoU box [0-9.]+, point [0-9.]+ over [0-9]+ instances in 200 mosaics'
+expect_match "$LAST_OUT" 'corrective clicks: 1 per step'
+expect_match "$LAST_OUT" 'held-out: mIoU point \+ one corrective click [0-9.]+ over 452 instances'
 expect_match "$LAST_OUT" '\[FAIL\] results.miou'
 fails=$(grep -o '\[FAIL\] [a-z._]*' <<<"$LAST_OUT" | sed 's/\[FAIL\] //' | grep -vx 'results.miou' | grep -vx 'masks.nonempty' || true)
 [ -z "$fails" ] || fail "only results.miou (and masks.nonempty) should fail on the short run: $fails"
@@ -29,6 +31,7 @@ from submission_variant import st_load
 d = sys.argv[1]
 s = json.load(open(d + "/metrics.json"))["models"]["sam"]
 assert 0 <= s["miou_box"] <= 1 and 0 <= s["miou_point"] <= 1 and s["steps"] == 4, s
+assert 0 <= s["miou_point_corrected"] <= 1, s
 assert len(s["curve"]) == 2 and s["curve"][-1]["loss"] > 0, s["curve"]
 a = s["auto"]  # the automatic mask generator on the first held-out mosaics
 assert a["images"] == 4 and a["instances"] >= 4 and 0 <= a["recall50"] <= 1 and a["masks"] >= 0, a
@@ -154,8 +157,9 @@ broken empty masks.nonempty TS-SAM-EMPTY-MASKS honesty.miou
 broken prompts predictions.prompts TS-SAM-PROMPTS
 broken fewer predictions.prompts TS-SAM-PROMPTS
 
-expect_exit 2 "$LAB_BIN" run 2.2.6 --device cpu --out "$TEST_TMP/full"
-expect_match "$LAST_ERR" 'only a quick mode'
+# the full mode needs the official checkpoint (tests/e2e/lab226_full.sh runs it)
+expect_exit 3 "$LAB_BIN" run 2.2.6 --device cpu --out "$TEST_TMP/full"
+expect_match "$LAST_ERR" 'lab fetch sam-vit-b'
 expect_exit 2 "$LAB_BIN" run 2.2.6 --quick --set sam.patch=7 --out "$TEST_TMP/bad"
 expect_match "$LAST_ERR" 'patch'
 echo ok

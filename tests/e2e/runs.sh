@@ -63,7 +63,7 @@ expect_match "$LAST_ERR" 'never overwrites'
 # lab list: what can run, and the last good run despite the failures after it.
 expect_exit 0 "$LAB_BIN" list
 expect_match "$LAST_OUT" '^2\.2\.1 .* quick, grading \(full: lab fetch cifar-10\) +ok #1 .*\(then failed #3\)'
-expect_match "$LAST_OUT" '^2\.2\.3 .* quick, grading \(full: not in this version\)'
+expect_match "$LAST_OUT" '^2\.2\.3 .* quick, grading \(full: lab fetch yolov8-weights\)'
 "$LAB_BIN" list --json | /usr/bin/python3 -c '
 import json, sys
 d = {r["id"]: r for r in json.load(sys.stdin)}
@@ -72,11 +72,11 @@ assert a["has_code"] and a["can_run"] == {"full": False, "quick": True, "grading
 assert a["last_status"] == "ok" and a["last_attempt"]["status"] == "failed", a
 s = d["2.2.3"]
 assert s["has_code"] and s["can_run"]["quick"] and not s["can_run"]["full"], s'
-# A quick-only lab's full mode (2.2.3) is refused before any run
+# A quick-only lab's full mode (2.2.6) is refused before any run
 # directory, engine or batch script.
 for engine in "" "--engine slurm"; do
   # shellcheck disable=SC2086
-  expect_exit 2 "$LAB_BIN" run 2.2.3 --dry-run $engine
+  expect_exit 2 "$LAB_BIN" run 2.2.6 --dry-run $engine
   expect_match "$LAST_ERR" 'only a quick mode'
 done
 

@@ -7,7 +7,8 @@
 # while array tasks are still queued (the collect job is its only writer);
 # a rerun records nothing new; --no-collect-job; stopping the command that
 # follows leaves the jobs to finish (a collect by hand meanwhile is safe);
-# a task that exceeds --time is recorded as timeout; lab run --engine slurm;
+# a task that exceeds --time is recorded as timeout; lab run --engine slurm
+# natively and in the local image with the node's podman;
 # lab doctor's Slurm group; usage errors. Skips (77) when Slurm cannot start.
 set -euo pipefail
 . "$(dirname "$0")/lib.bash"
@@ -37,23 +38,10 @@ expect_exit 1 "$LAB_BIN" run 2.2.1 --quick --model lenet5 --device cpu --set per
   --out run
 expect_exit 0 "$LAB_BIN" submit run --student base -o base.tar.gz
 mkdir base && tar xzf base.tar.gz -C base
-"$PY" - <<'EOF' || fail "making the submissions failed"
-import io, json, os, shutil, tarfile
-os.makedirs("in")
-files = sorted(os.path.relpath(os.path.join(r, f), "base") for r, _, fs in os.walk("base") for f in fs)
-blobs = {f: open(os.path.join("base", f), "rb").read() for f in files}
-def add(t, name, data):
-    ti = tarfile.TarInfo("./" + name); ti.size = len(data); ti.mode = 0o644
-    t.addfile(ti, io.BytesIO(data))
-for i in range(97):
-    s = json.loads(blobs["submission.json"]); s["student"] = f"s{i:03d}"
-    with tarfile.open(f"in/s{i:03d}.tar.gz", "w:gz", compresslevel=1) as t:
-        for f in files:
-            add(t, f, json.dumps(s).encode() if f == "submission.json" else blobs[f])
-shutil.copytree("base", "in/folder-sub")          # a folder submission
-shutil.copy("in/s000.tar.gz", "in/fault-crash.tar.gz")
-open("in/broken.tar.gz", "wb").write(b"not an archive")
-EOF
+slurm_copies base in 97
+cp -r base in/folder-sub                        # a folder submission
+cp in/s000.tar.gz in/fault-crash.tar.gz
+printf 'not an archive' >in/broken.tar.gz
 total=$(ls in | wc -l)
 [ "$total" -eq 100 ] || fail "made $total submissions, not 100"
 FAULTS="crash@fault-crash"
@@ -166,6 +154,22 @@ expect_exit 1 "$LAB_BIN" run 2.2.1 --engine slurm --gres gpu:1 --quick --model l
 expect_match "$LAST_OUT" "run dir: $TEST_TMP/slurm-run"
 expect_match "$LAST_OUT" 'self-check'
 [ -s slurm-run/metrics.json ] || fail "lab run --engine slurm left no metrics.json in slurm-run"
+# ... and in the course image with the node's podman: the image `lab image
+# build --local` makes here, run by a podman of the test's own (its
+# configuration exported to the job, as a site's would be in place).
+if command -v podman >/dev/null; then
+  . "$HERE/podman_lib.bash"
+  mkdir -p "$TEST_TMP/pm" && podman_private "$TEST_TMP/pm"
+  trap 'podman rm -af -t 0 >/dev/null 2>&1; podman rmi -af >/dev/null 2>&1; slurm_stop' EXIT
+  IMAGE=lab-local:$("$LAB_BIN" --version | head -1 | cut -d' ' -f2)
+  "$LAB_BIN" image build --local --engine podman >image.log 2>&1 || fail "lab image build --local failed: $(tail -3 image.log)"
+  expect_exit 1 "$LAB_BIN" run 2.2.1 --engine slurm --image "$IMAGE" --quick --model lenet5 --device cpu \
+    --set per_model.lenet5.data.train_subset=1500 --out slurm-podman
+  expect_match "$LAST_OUT$LAST_ERR" "running lab 2\.2\.1 in podman .*image $IMAGE"
+  expect_match "$LAST_OUT" "run dir: $TEST_TMP/slurm-podman"
+  [ -s slurm-podman/metrics.json ] && [ -s slurm-podman/models/lenet5/model.safetensors ] ||
+    fail "the run in the node's podman left no results in slurm-podman: $(ls -R slurm-podman 2>&1 | head)"
+fi
 
 # lab doctor's Slurm group, against this Slurm.
 "$LAB_BIN" doctor --json >doctor.json 2>/dev/null || true

@@ -109,9 +109,9 @@ SlurmctldPidFile=$SLURM_DIR/slurmctld.pid
 SlurmdPidFile=$SLURM_DIR/slurmd.pid
 SlurmctldLogFile=$SLURM_DIR/log/slurmctld.log
 SlurmdLogFile=$SLURM_DIR/log/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
+$(if [ "${SLURM_MEMKILL:-0}" = 1 ]; then
+  printf 'ProctrackType=proctrack/cgroup\nTaskPlugin=task/cgroup\nJobAcctGatherType=jobacct_gather/cgroup\n'
+else printf 'ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\nJobAcctGatherType=jobacct_gather/none\n'; fi)
 $(if [ "${SLURM_ACCOUNTING:-0}" = 1 ]; then
   printf 'AccountingStorageType=accounting_storage/slurmdbd\nAccountingStorageHost=127.0.0.1\n'
   printf 'AccountingStoragePort=%s\nAccountingStorageEnforce=associations\n' $((base + 2))
@@ -121,7 +121,10 @@ $(if [ "${SLURM_ACCOUNTING:-0}" = 1 ]; then
 else echo AccountingStorageType=accounting_storage/none; fi)
 JobCompType=jobcomp/none
 SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
+$(if [ "${SLURM_MEMKILL:-0}" = 1 ]; then
+  # Memory is a resource here, or no step has a limit to be killed over.
+  printf 'SelectTypeParameters=CR_Core_Memory\nDefMemPerCPU=%s\n' $((mem / cpus))
+else echo SelectTypeParameters=CR_Core; fi)
 SchedulerType=sched/builtin
 GresTypes=gpu
 ReturnToService=2
@@ -137,6 +140,7 @@ NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem Gres=gpu:2 Stat
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
   echo "NodeName=localhost Name=gpu File=$SLURM_DIR/fake-gpu[0-1]" >"$SLURM_DIR/gres.conf"
+  printf 'CgroupPlugin=cgroup/v1\nConstrainRAMSpace=yes\nConstrainSwapSpace=yes\nAllowedSwapSpace=0\n' >"$SLURM_DIR/cgroup.conf"
   export SLURM_CONF=$SLURM_DIR/slurm.conf
   munged --force --socket="$SLURM_DIR/munge/sock" --key-file="$SLURM_DIR/munge/key" \
     --pid-file="$SLURM_DIR/munge/pid" --log-file="$SLURM_DIR/log/munged.log" \
@@ -177,6 +181,25 @@ slurm_up() {
   local why; why=$(slurm_why_not)
   [ -z "$why" ] || skip "slurm-wlm cannot run here: $why"
   slurm_start "$1" >"$1.why" 2>&1 || skip "slurm-wlm did not start here: $(cat "$1.why")"
+}
+
+# slurm_copies BASE OUT N: OUT/s000.tar.gz ... N archives of the unpacked
+# submission BASE, each with its own student id.
+slurm_copies() {
+  /usr/bin/python3 - "$@" <<'EOF' || fail "making the submissions failed"
+import io, json, os, sys, tarfile
+base, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+os.makedirs(out, exist_ok=True)
+files = sorted(os.path.relpath(os.path.join(r, f), base) for r, _, fs in os.walk(base) for f in fs)
+blobs = {f: open(os.path.join(base, f), "rb").read() for f in files}
+for i in range(n):
+    s = json.loads(blobs["submission.json"]); s["student"] = f"s{i:03d}"
+    with tarfile.open(f"{out}/s{i:03d}.tar.gz", "w:gz", compresslevel=1) as t:
+        for f in files:
+            data = json.dumps(s).encode() if f == "submission.json" else blobs[f]
+            ti = tarfile.TarInfo("./" + f); ti.size = len(data); ti.mode = 0o644
+            t.addfile(ti, io.BytesIO(data))
+EOF
 }
 
 # slurm_submitted FILE KEY: KEY ("job", "collect", "spool") of the

@@ -7,7 +7,8 @@
 # the size, where the letterbox halves every image back). Then a class
 # count mismatch and malformed datasets fail naming the file and the fix,
 # writing no val.json; and `lab run 2.2.3 --set data.dataset=DIR` trains
-# on mosaics written as a dataset and writes the quick run's artifacts.
+# on mosaics written as a dataset and writes the quick run's artifacts
+# (with the full configuration's model, yolov8s).
 set -euo pipefail
 . "$(dirname "$0")/lib.bash"
 PY=/usr/bin/python3
@@ -111,20 +112,20 @@ expect_exit 0 "$LAB_BIN" run 2.2.3 --device cpu --set data.dataset=own/data.yaml
 expect_match "$LAST_OUT" 'data own/data.yaml: 48 training, 24 val images, 10 classes, letterboxed to 96x96; from scratch'
 expect_match "$LAST_OUT" 'val \(24 images, [0-9]+ boxes, [0-9]+ detections\): Ultralytics mAP50'
 expect_match "$LAST_OUT" 'self-check: all 9 of the grader'
-for f in config.json metrics.json log.txt models/yolov8n/model.safetensors models/yolov8n/predictions.safetensors; do
+for f in config.json metrics.json log.txt models/yolov8s/model.safetensors models/yolov8s/predictions.safetensors; do
   [ -s "ownrun/$f" ] || fail "the dataset run wrote no $f"
 done
-expect_exit 0 "$LAB_BIN" val 2.2.3 --weights ownrun/models/yolov8n/model.safetensors --data own --imgsz 96 --device cpu --out v3
+expect_exit 0 "$LAB_BIN" val 2.2.3 --weights ownrun/models/yolov8s/model.safetensors --data own --imgsz 96 --device cpu --out v3
 "$PY" - ownrun v3/val.json <<'PYEOF' || fail "the dataset run's artifacts are wrong"
 import json, os, sys
 sys.path.insert(0, os.environ["LAB_SRC"] + "/tests/e2e")
 from submission_variant import st_load
 d = sys.argv[1]
 m = json.load(open(d + "/metrics.json"))
-y = m["models"]["yolov8n"]
+y = m["models"]["yolov8s"]
 assert m["dataset"] == "own/data.yaml" and m["dataset_info"]["val_images"] == 24, m
 assert y["train_batches"] == 3 and y["test_images"] == 24 and len(y["coco"]["per_class_AP"]) == 10, y
-t, meta = st_load(d + "/models/yolov8n/predictions.safetensors")
+t, meta = st_load(d + "/models/yolov8s/predictions.safetensors")
 v = json.load(open(sys.argv[2]))
 assert meta["eval_set"] == "yolo-dataset:val:n=24:sha256=" + v["data"]["sha256"], (meta, v["data"])
 assert abs(v["ultralytics"]["mAP50-95"] - y["map50_95"]) <= 1e-4 and v["detections"] == y["detections"], (v, y)
@@ -136,6 +137,9 @@ expect_exit 0 "$LAB_BIN" submit ownrun --student carol
 expect_exit 0 "$LAB_BIN" grade carol-2.2.3.tar.gz
 expect_match "$LAST_OUT" 'honesty.map +0/3 .*own dataset .*by hand'
 expect_match "$LAST_OUT" 'score 14/20 '
+expect_exit 0 "$LAB_BIN" grade --reeval carol-2.2.3.tar.gz
+expect_match "$LAST_OUT" 'reeval.detections +0/3 .*own dataset.*by hand'
+expect_match "$LAST_OUT" 'score 16/28 '
 # starting weights must have the dataset's classes; --quick is the mosaics only
 eleven own own11
 expect_exit 2 "$LAB_BIN" run 2.2.3 --device cpu --set data.dataset=own11 --set data.input_size=[3,96,96] \

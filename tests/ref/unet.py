@@ -9,7 +9,7 @@ tests/unit/test_unet.c checks labs/models/unet.c against:
       CASE.safetensors      random weights, BN statistics included
       CASE.x                the input batch; CASE.eval (eval logits); CASE.train (training-mode
                             logits, batch statistics); CASE.mean_after (inc's first BN running
-                            mean after that forward); course: CASE.eval_bf16 (eval under
+                            mean after that forward); course, transposed: CASE.eval_bf16 (eval under
                             torch.autocast("cpu", bfloat16))
   unet.py check CASE WEIGHTS X OUT   loads lab's WEIGHTS strictly, writes eval logits on X
 """
@@ -104,6 +104,12 @@ def build(name):
 
 def check_contract(name, model):
     _, _, _, _, tsv, count = CASES[name]
+    check_contract_rows(name, model, tsv, count)
+
+
+def check_contract_rows(name, model, tsv, count):
+    """The parameter count, and the state dict's keys and shapes row for row against
+    ../shared/reference/TSV where the checkout has it."""
     if count is not None:
         n = sum(p.numel() for p in model.parameters())
         assert n == count, "%s: %d parameters, the course's has %d" % (name, n, count)
@@ -128,6 +134,40 @@ def write_safetensors(path, sd):
         f.write(blob)
 
 
+def randomize(model, g):
+    """Random everywhere, BN statistics included, so a swapped tensor shows."""
+    with torch.no_grad():
+        for k, t in model.state_dict().items():
+            if k.endswith("running_var"):
+                t.copy_(0.5 + torch.rand(t.shape, generator=g))
+            elif t.is_floating_point():
+                t.add_(torch.randn(t.shape, generator=g) * 0.05)
+
+
+def write_case(d, name, model):
+    """NAME.keys.txt ("key<TAB>shape" rows in order) and NAME.safetensors."""
+    sd = model.state_dict()
+    with open(os.path.join(d, name + ".keys.txt"), "w") as f:
+        for k, v in sd.items():
+            f.write("%s\t%s\n" % (k, "x".join(str(s) for s in v.shape)))
+    write_safetensors(os.path.join(d, name + ".safetensors"), sd)
+
+
+def load_weights(path):
+    tensors, _ = deserialize(open(path, "rb").read())
+    tdt = {"F32": torch.float32, "I64": torch.int64}
+    return {k: torch.frombuffer(bytearray(raw), dtype=tdt[dt]).reshape(shape) for k, (dt, shape, raw) in
+            tensors.items()}
+
+
+def load_x(path):
+    """A tensor lab wrote in shim_ref's format (the test's CASE.x.t)."""
+    with open(path, "rb") as f:
+        header = f.readline().split()
+        shape = [int(s) for s in header[3:]]
+        return torch.frombuffer(bytearray(f.read()), dtype=torch.float32).reshape(shape)
+
+
 def generate(d):
     os.makedirs(d, exist_ok=True)
     g = torch.Generator().manual_seed(224)
@@ -135,23 +175,14 @@ def generate(d):
         torch.manual_seed(len(name))
         model = build(name)
         check_contract(name, model)
-        with torch.no_grad():  # random everywhere, BN statistics included, so a swapped tensor shows
-            for k, t in model.state_dict().items():
-                if k.endswith("running_var"):
-                    t.copy_(0.5 + torch.rand(t.shape, generator=g))
-                elif t.is_floating_point():
-                    t.add_(torch.randn(t.shape, generator=g) * 0.05)
-        sd = model.state_dict()
-        with open(os.path.join(d, name + ".keys.txt"), "w") as f:
-            for k, v in sd.items():
-                f.write("%s\t%s\n" % (k, "x".join(str(s) for s in v.shape)))
-        write_safetensors(os.path.join(d, name + ".safetensors"), sd)
+        randomize(model, g)
+        write_case(d, name, model)
         x = torch.randn(*CASES[name][3], generator=g)
         save(d, name + ".x", x)
         model.eval()
         with torch.no_grad():
             save(d, name + ".eval", model(x))
-            if name == "course":
+            if name in ("course", "transposed"):
                 with torch.autocast("cpu", dtype=torch.bfloat16):
                     save(d, name + ".eval_bf16", model(x))
             model.train()
@@ -160,19 +191,11 @@ def generate(d):
 
 
 def check(name, weights, x_path, out):
-    tensors, _ = deserialize(open(weights, "rb").read())
-    tdt = {"F32": torch.float32, "I64": torch.int64}
-    sd = {k: torch.frombuffer(bytearray(raw), dtype=tdt[dt]).reshape(shape) for k, (dt, shape, raw) in
-          tensors.items()}
     model = build(name)
-    model.load_state_dict(sd, strict=True)
-    with open(x_path, "rb") as f:
-        header = f.readline().split()
-        shape = [int(s) for s in header[3:]]
-        x = torch.frombuffer(bytearray(f.read()), dtype=torch.float32).reshape(shape)
+    model.load_state_dict(load_weights(weights), strict=True)
     model.eval()
     with torch.no_grad():
-        save(os.path.dirname(out) or ".", os.path.basename(out), model(x))
+        save(os.path.dirname(out) or ".", os.path.basename(out), model(load_x(x_path)))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ labs/models/yolov8.c against:
                                   PT with its classes mapped by name onto the ones here, runs the
                                   input stored in EXPECTED (2.2.3-yolov8n-random.expected.safetensors)
                                   and exits non-zero unless every layer is within 1e-4 of it
+  yolov8.py pt SCALE SEED OUT     a random-init YOLOv8 of SCALE (n s m l x; torch's default init,
+                                  seeded, BatchNorm statistics from random images) pickled whole as an Ultralytics checkpoint in fp16, as the
+                                  released files are (the stand-ins tests/e2e/lab223_full.sh serves)
   yolov8.py check WEIGHTS X OUT   loads lab's WEIGHTS (safetensors) strictly into a yolov8n
                                   (load_state_dict, as into ultralytics' DetectionModel) and
                                   writes its eval output on X (.t) to OUT (.t)
@@ -345,8 +348,29 @@ def fixture(pt, expected):
     print("reference matches %s: worst relative error %.3g" % (os.path.basename(expected), worst))
 
 
+def random_pt(scale, seed, out):
+    """BatchNorm statistics set from a batch of random images (train mode, cumulative
+    average): every layer's output then has unit scale, so the scores vary with the
+    image and across anchors, where an untrained net's vanish to its biases."""
+    torch.manual_seed(int(seed))
+    m = YOLOv8(scale)
+    for b in m.modules():
+        if isinstance(b, nn.BatchNorm2d):
+            b.momentum = None
+    m.train()
+    with torch.no_grad():
+        m(torch.rand(4, 3, 128, 128))
+    for b in m.modules():
+        if isinstance(b, nn.BatchNorm2d):
+            b.momentum = 0.03
+    m.eval()
+    save_ultralytics(m.half(), out)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "check":
+    if len(sys.argv) == 5 and sys.argv[1] == "pt":
+        random_pt(*sys.argv[2:])
+    elif len(sys.argv) == 5 and sys.argv[1] == "check":
         check(*sys.argv[2:])
     elif len(sys.argv) == 4 and sys.argv[1] == "fixture":
         fixture(*sys.argv[2:])

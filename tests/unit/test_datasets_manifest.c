@@ -17,7 +17,8 @@ START_TEST(test_manifests_are_well_formed_and_honest)
 {
     ck_assert_int_eq(ds_registry_load(), LAB_OK);
     const char *required[] = {"fashion-mnist", "cifar-10", "cifar-100", "voc2012", "sam-vit-b", "sam-vit-l",
-                              "sam-vit-h", "resnet18", "resnet50", "efficientnet-b0", "yolov8-weights"};
+                              "sam-vit-h", "resnet18", "resnet50", "efficientnet-b0", "yolov8-weights",
+                              "ultralytics-samples"};
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
         ck_assert_msg(ds_registry_find(required[i]), "no manifest for %s", required[i]);
     for (size_t i = 0; i < ds_registry_count(); i++) {

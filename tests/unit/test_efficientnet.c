@@ -4,6 +4,7 @@
  * logits and per-stage activations, the train-mode loss, gradients and the
  * BatchNorm running statistics after one train forward). */
 #include "base/error.h"
+#include "datasets/augment.h"
 #include "labs/models/efficientnet.h"
 #include "labs/models/resnet.h"
 #include "labs/models/weights.h"
@@ -247,6 +248,36 @@ END_TEST
  * through the HF cache: the backbone is the checkpoint's, the head is new,
  * the pretrained config drives preprocessing; offline without the files and
  * a different architecture fail with their fixes. */
+/* The run's eval transform and the grader's re-evaluation both come from
+ * the checkpoint's pretrained_cfg through one function. */
+START_TEST(test_pretrained_eval_transform)
+{
+    struct pretrained_cfg cfg = {.architecture = "efficientnet_b0", .num_classes = 1000,
+                                 .input_size = {3, 224, 224}, .interpolation = "bicubic", .crop_pct = 0.875,
+                                 .mean = {0.485, 0.456, 0.406}, .std = {0.229, 0.224, 0.225}, .channels = 3};
+    struct ds_augment a;
+    memset(&a, 0, sizeof a);
+    a.pad = 2, a.mean[0] = 0.5f; /* what the data group set: kept unless the checkpoint says otherwise */
+    ck_assert_int_eq(pretrained_eval_augment(&cfg, "timm/x@main", &a), LAB_OK);
+    ck_assert_int_eq(a.resize_short, 256);
+    ck_assert_int_eq(a.center_crop, 224);
+    ck_assert_int_eq(a.resample, DS_RESAMPLE_BICUBIC);
+    ck_assert(a.normalize && a.pad == 2);
+    ck_assert(fabsf(a.mean[0] - 0.485f) < 1e-7f && fabsf(a.std[2] - 0.225f) < 1e-7f);
+    /* crop_pct 1: no resize or crop; one-channel constants spread over three */
+    struct pretrained_cfg gray = cfg;
+    gray.crop_pct = 1.0, gray.channels = 1, gray.mean[0] = 0.2860, gray.std[0] = 0.3530;
+    snprintf(gray.interpolation, sizeof gray.interpolation, "bilinear");
+    memset(&a, 0, sizeof a);
+    ck_assert_int_eq(pretrained_eval_augment(&gray, "quick@src", &a), LAB_OK);
+    ck_assert(a.resize_short == 0 && a.center_crop == 0 && a.resample == DS_RESAMPLE_BILINEAR);
+    ck_assert(fabsf(a.mean[2] - 0.2860f) < 1e-7f && fabsf(a.std[1] - 0.3530f) < 1e-7f);
+    snprintf(gray.interpolation, sizeof gray.interpolation, "lanczos");
+    ck_assert_int_eq(pretrained_eval_augment(&gray, "quick@src", &a), LAB_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(lab_err_message(), "quick@src: interpolation 'lanczos'"));
+}
+END_TEST
+
 START_TEST(test_pretrained_from_the_hf_cache)
 {
     if (!have_reference())
@@ -351,6 +382,7 @@ Suite *suite_efficientnet(void)
     tcase_add_test(tc, test_eval_matches_timm);
     tcase_add_test(tc, test_train_step_matches_timm);
     tcase_add_test(tc, test_bn_eval_keeps_running_stats);
+    tcase_add_test(tc, test_pretrained_eval_transform);
     tcase_add_test(tc, test_pretrained_from_the_hf_cache);
     suite_add_tcase(s, tc);
     return s;

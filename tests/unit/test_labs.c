@@ -34,9 +34,10 @@ START_TEST(test_listed_models_build_with_their_counts)
         {
             const char *name = json_string_value(json_object_get(entry, "name"));
             /* the quick mode's own model is counted in the quick configuration
-             * (2.2.6's small SAM: its global-attention block sizes its
-             * relative positions) */
-            const json_t *config = strcmp(name, quick_model) == 0 ? quick : full;
+             * where the configuration shapes it (2.2.6's small SAM: its
+             * global-attention block sizes its relative positions); 2.2.3's
+             * quick yolov8n is listed with COCO's 80 classes like the others */
+            const json_t *config = strcmp(name, quick_model) == 0 && impl->create_model_cfg ? quick : full;
             /* the manifest's counts are for its own classes (COCO's 80 for 2.2.3) */
             int classes = (int)lab_cfg_int(config, "data.num_classes", 10);
             /* "large": gigabytes of weights (SAM vit_l / vit_h); their labs

@@ -181,19 +181,19 @@ START_TEST(test_predictions_follow_the_segment_format)
     int64_t idx[2] = {4, 9};
     char *tmp = tu_tempdir(), path[4200], cmd[12000];
     snprintf(path, sizeof path, "%s/predictions.safetensors", tmp);
-    ck_assert_msg(segment_save_predictions(path, masks, idx, 2, 3, 5) == 0, "%s", lab_err_message());
+    ck_assert_msg(segment_save_predictions(path, masks, idx, 2, 3, 5, "voc2012/val") == 0, "%s", lab_err_message());
     snprintf(cmd, sizeof cmd,
              "cd '%s/tests/ref' && /usr/bin/python3 -c 'import sys; from weights_safetensors import deserialize; "
              "t, m = deserialize(open(sys.argv[1], \"rb\").read()); "
-             "print(m[\"format\"], t[\"masks\"][0], t[\"masks\"][1], t[\"indices\"][0], t[\"indices\"][1], "
+             "print(m[\"format\"], m[\"eval_set\"], t[\"masks\"][0], t[\"masks\"][1], t[\"indices\"][0], t[\"indices\"][1], "
              "sum(t[\"masks\"][2]), list(t[\"indices\"][2]))' '%s' 2>&1",
              tu_src_dir(), path);
     char *out = NULL;
     ck_assert_int_eq(tu_run(cmd, &out), 0);
-    ck_assert_msg(strstr(out, "lab-masks-v1 U8 (2, 3, 5) I64 (2,) 138 [4, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0]") != NULL,
+    ck_assert_msg(strstr(out, "lab-masks-v1 voc2012/val U8 (2, 3, 5) I64 (2,) 138 [4, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0]") != NULL,
                   "%s", out);
     free(out);
-    ck_assert_int_ne(segment_save_predictions(path, masks, idx, 0, 3, 5), 0);
+    ck_assert_int_ne(segment_save_predictions(path, masks, idx, 0, 3, 5, NULL), 0);
     tu_rmtree(tmp);
     free(tmp);
 }

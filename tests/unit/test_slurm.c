@@ -181,6 +181,18 @@ END_TEST
 
 /* sbatch's refusal, in the words Slurm 22.05 prints it (the e2e
  * tests/e2e/slurm_acct.sh gets the same from a real slurmdbd). */
+/* --task-mem reaches sbatch's --mem only in a form sbatch takes. */
+START_TEST(test_mem_spec)
+{
+    const char *ok[] = {"4096", "500M", "16G", "1t", "64k"};
+    const char *bad[] = {"", "0", "00M", "3GB", "G", "-1", "1.5G", "16 G", "1234567890123"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        ck_assert_msg(lab_slurm_mem_spec_ok(ok[i]), "'%s' refused", ok[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(!lab_slurm_mem_spec_ok(bad[i]), "'%s' accepted", bad[i]);
+}
+END_TEST
+
 START_TEST(test_refusal_names_the_account)
 {
     const char *invalid = "sbatch: error: Batch job submission failed: Invalid account or account/partition "
@@ -253,6 +265,7 @@ Suite *suite_slurm(void)
     tcase_add_test(tc, test_final_states_and_fates);
     tcase_add_test(tc, test_spool_results_and_refusals);
     tcase_add_test(tc, test_refusal_names_the_account);
+    tcase_add_test(tc, test_mem_spec);
     tcase_add_test(tc, test_fuzz_replay);
     suite_add_tcase(s, tc);
     return s;

@@ -122,19 +122,32 @@ START_TEST(test_pytorch_weights_give_pytorch_outputs)
 }
 END_TEST
 
+/* the course's U-Net and LargerUNet's transposed ups (case "transposed"):
+ * lab and PyTorch run the same libtorch bf16 kernels and agree to 1e-6
+ * here (measured with the bound at 1e-6); 1e-3 leaves room for another
+ * build's kernels and stays under a quarter of bf16's own distance from
+ * the fp32 logits (2.0e-2 on "course", 4.9e-3 on "transposed"), so a
+ * forward that left autocast off fails */
 START_TEST(test_bf16_autocast_matches_pytorch)
 {
-    struct model *m = build_loaded(&cases[0]);
-    ck_assert_int_eq(ts_scope_begin(), TS_OK);
-    ts_tensor *x = shim_ref_load(dir, "course.x", NULL), *y;
-    int token;
-    ck_assert_int_eq(ts_autocast_push(TS_CPU, TS_BF16, &token), TS_OK);
-    int rc = m->forward(m, x, 0, &y);
-    ck_assert_int_eq(ts_autocast_pop(token), TS_OK);
-    ck_assert_msg(rc == 0, "%s", lab_err_message());
-    shim_ref_expect(dir, "course.eval_bf16", y, 5e-3);
-    ts_scope_end();
-    model_free(m);
+    static const int bf16_cases[] = {0, 3};
+    for (int i = 0; i < 2; i++) {
+        const struct unet_case *c = &cases[bf16_cases[i]];
+        struct model *m = build_loaded(c);
+        ck_assert_int_eq(ts_scope_begin(), TS_OK);
+        char name[256];
+        snprintf(name, sizeof name, "%s.x", c->name);
+        ts_tensor *x = shim_ref_load(dir, name, NULL), *y;
+        int token;
+        ck_assert_int_eq(ts_autocast_push(TS_CPU, TS_BF16, &token), TS_OK);
+        int rc = m->forward(m, x, 0, &y);
+        ck_assert_int_eq(ts_autocast_pop(token), TS_OK);
+        ck_assert_msg(rc == 0, "%s: %s", c->name, lab_err_message());
+        snprintf(name, sizeof name, "%s.eval_bf16", c->name);
+        shim_ref_expect(dir, name, y, 1e-3);
+        ts_scope_end();
+        model_free(m);
+    }
 }
 END_TEST
 
