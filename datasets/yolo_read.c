@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "datasets/hash.h"
 #include "datasets/loaders.h"
 #include "datasets/yolo_format.h"
 
@@ -46,6 +47,25 @@ static void label_path(const char *img, char *out, size_t cap)
         snprintf(dot, cap - (size_t)(dot - out), ".txt");
 }
 
+/* Every box of image i (an image of w x h pixels); *out malloc'd. */
+static int read_labels(const struct yolo_ctx *c, size_t i, int w, int h, struct yolo_box **out, size_t *n)
+{
+    char lp[4400], *text = NULL;
+    size_t len = 0;
+    *out = NULL;
+    *n = 0;
+    label_path(c->images[i], lp, sizeof lp);
+    if (!lab_path_exists(lp))
+        return LAB_OK;
+    int rc = lab_read_file(lp, YOLO_MAX_TEXT, &text, &len);
+    if (rc)
+        return lab_err(LAB_EUSAGE, "make the label file readable, or delete it for an image without boxes",
+                       "cannot read %s", lp);
+    rc = yolo_labels_parse(text, len, c->nc, w, h, lp, out, n);
+    free(text);
+    return rc;
+}
+
 static int yolo_get(const struct ds_dataset *d, size_t i, struct ds_sample *out)
 {
     const struct yolo_ctx *c = d->ctx;
@@ -54,20 +74,13 @@ static int yolo_get(const struct ds_dataset *d, size_t i, struct ds_sample *out)
     int rc = ds_image_load(c->images[i], 0, &out->image);
     if (rc)
         return rc;
-    char lp[4400], *text = NULL;
-    size_t len = 0;
-    label_path(c->images[i], lp, sizeof lp);
-    if (!lab_path_exists(lp))
-        return LAB_OK;
-    if ((rc = lab_read_file(lp, YOLO_MAX_TEXT, &text, &len)))
-        goto fail;
     struct yolo_box *b = NULL;
     size_t n = 0;
-    rc = yolo_labels_parse(text, len, c->nc, out->image.w, out->image.h, lp, &b, &n);
-    free(text);
-    if (rc)
+    if ((rc = read_labels(c, i, out->image.w, out->image.h, &b, &n)))
         goto fail;
     if (n > DS_MAX_OBJECTS) {
+        char lp[4400];
+        label_path(c->images[i], lp, sizeof lp);
         free(b);
         rc = lab_err(LAB_EUSAGE, "keep at most 16 boxes per image (what a lab sample holds), or crop the image",
                      "%s: %zu boxes, more than %d", lp, n, DS_MAX_OBJECTS);
@@ -82,6 +95,49 @@ static int yolo_get(const struct ds_dataset *d, size_t i, struct ds_sample *out)
     return LAB_OK;
 fail:
     ds_sample_free(out);
+    return rc;
+}
+
+const char *ds_yolo_image_path(const struct ds_dataset *d, size_t i)
+{
+    const struct yolo_ctx *c = d && d->get == yolo_get ? d->ctx : NULL;
+    return c && i < c->n ? c->images[i] : NULL;
+}
+
+int ds_yolo_labels(const struct ds_dataset *d, size_t i, int w, int h, struct yolo_box **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!ds_yolo_image_path(d, i))
+        return lab_err(LAB_EINTERNAL, NULL, "image %zu of a dataset that is not a YOLO-layout one", i);
+    return read_labels(d->ctx, i, w, h, out, n);
+}
+
+int ds_yolo_digest(const struct ds_dataset *d, char *hex, size_t cap)
+{
+    const struct yolo_ctx *c = ds_yolo_image_path(d, 0) ? d->ctx : NULL;
+    if (!c)
+        return lab_err(LAB_EINTERNAL, NULL, "a digest of a dataset that is not a YOLO-layout one");
+    size_t per = 256 + 2 * 65, cap_all = c->n * per, at = 0;
+    char *all = malloc(cap_all);
+    if (!all)
+        return lab_err(LAB_EINTERNAL, "free some memory", "out of memory");
+    int rc = LAB_OK;
+    for (size_t i = 0; !rc && i < c->n; i++) {
+        char img[65], lbl[65] = "none", lp[4400];
+        const char *slash = strrchr(c->images[i], '/');
+        label_path(c->images[i], lp, sizeof lp);
+        rc = ds_hash_file(c->images[i], "sha256", img, sizeof img);
+        if (!rc && lab_path_exists(lp))
+            rc = ds_hash_file(lp, "sha256", lbl, sizeof lbl);
+        if (rc)
+            rc = lab_err(LAB_EUSAGE, "make the dataset's files readable", "cannot read %s or its labels", c->images[i]);
+        if (!rc)
+            at += (size_t)snprintf(all + at, cap_all - at, "%.200s %s %s\n", slash ? slash + 1 : c->images[i], img, lbl);
+    }
+    if (!rc)
+        rc = ds_hash_buffer(all, at, "sha256", hex, cap);
+    free(all);
     return rc;
 }
 
@@ -101,23 +157,38 @@ int ds_yolo_open(const char *dir, const char *split, struct ds_dataset **out, st
     memset(data, 0, sizeof *data);
     char path[4400], *text = NULL;
     size_t len = 0;
-    snprintf(path, sizeof path, "%s/data.yaml", dir);
+    char base[4400];
+    if (lab_is_dir(dir)) {
+        snprintf(path, sizeof path, "%s/data.yaml", dir);
+        snprintf(base, sizeof base, "%s", dir);
+    } else { /* the data.yaml itself: its folder is the base of relative paths */
+        snprintf(path, sizeof path, "%s", dir);
+        const char *slash = strrchr(dir, '/');
+        snprintf(base, sizeof base, "%.*s", slash ? (int)(slash - dir) : 1, slash ? dir : ".");
+    }
+    if (strcmp(split, "train") && strcmp(split, "val") && strcmp(split, "test"))
+        return lab_err(LAB_EUSAGE, "use the split train, val or test", "no split '%s' in a YOLO dataset", split);
     int rc = lab_read_file(path, YOLO_MAX_TEXT, &text, &len);
     if (rc)
-        return lab_err(LAB_EUSAGE, "point data.dataset at the folder holding data.yaml, images/ and labels/",
+        return lab_err(LAB_EUSAGE, "point at data.yaml or the folder holding it (with images/ and labels/)",
                        "cannot read %s", path);
     rc = yolo_data_parse(text, len, path, data);
     free(text);
     if (rc)
         return rc;
-    const char *sub = !strcmp(split, "train") ? data->train : data->val;
+    const char *sub = !strcmp(split, "train") ? data->train : !strcmp(split, "test") ? data->test : data->val;
+    if (!*sub && !strcmp(split, "test")) {
+        yolo_data_free(data);
+        return lab_err(LAB_EUSAGE, "add `test: images/test` to data.yaml, or use another split",
+                       "%s names no test split", path);
+    }
     if (!*sub)
         sub = data->val[0] ? data->val : data->train;
     char root[4400], img_dir[4400];
     if (data->path[0] == '/')
         snprintf(root, sizeof root, "%s", data->path);
     else
-        snprintf(root, sizeof root, "%s/%s", dir, data->path[0] ? data->path : ".");
+        snprintf(root, sizeof root, "%s/%s", base, data->path[0] ? data->path : ".");
     if (sub[0] == '/')
         snprintf(img_dir, sizeof img_dir, "%s", sub);
     else

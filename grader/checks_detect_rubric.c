@@ -142,6 +142,16 @@ enum check_status det_truth_for(struct grade_ctx *g, const struct detect_predict
     return CHECK_PASS;
 }
 
+/* Predictions on a student's own dataset: nothing to recompute them
+ * against. The check is skipped but still counted (max_score does not
+ * change): left out, a quick-mode submission could rename its eval_set to
+ * escape honesty.map; the report says the points are the instructor's to
+ * give by hand. */
+static int own_dataset(const struct detect_predictions *p)
+{
+    return !strncmp(p->eval_set, DETECT_EVAL_SET_OWN, strlen(DETECT_EVAL_SET_OWN));
+}
+
 static int quick_mode(const struct grade_ctx *g)
 {
     return !strcmp(lab_cfg_str(g->sub->config, "data.dataset", ""), "fashion-mnist-mosaic");
@@ -235,6 +245,10 @@ static enum check_status honesty_map(struct grade_ctx *g, struct check_out *o)
     const struct detect_predictions *p = det_decoded(g, o);
     if (!p)
         return o->status;
+    if (own_dataset(p))
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: the predictions are for the student's own dataset (%s), "
+                         "of which the grader holds no copy, so their mAP cannot be recomputed; these points are "
+                         "the instructor's to give by hand", p->eval_set);
     if (!quick_mode(g) && json_object_get(json_object_get(json_object_get(g->sub->metrics, "models"), g->m.name),
                                           "threshold_study"))
         return honesty_study(g, p, json_object_get(json_object_get(g->sub->metrics, "models"), g->m.name), o);
@@ -274,8 +288,12 @@ static const json_t *map_target(const struct grade_ctx *g)
 /* Judged on the grader's recomputed mAP50 only (honesty.map runs first). */
 static enum check_status results_map(struct grade_ctx *g, struct check_out *o)
 {
-    if (!det_decoded(g, o))
+    const struct detect_predictions *p = det_decoded(g, o);
+    if (!p)
         return o->status;
+    if (own_dataset(p))
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: the course sets no mAP50 target for a student's own "
+                         "dataset; these points are the instructor's to give by hand");
     const struct detect_state *s = g->m.task;
     const json_t *want = map_target(g);
     /* Nothing to reach is reached (as checks_classify.c's results.threshold):

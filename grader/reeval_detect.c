@@ -233,6 +233,11 @@ enum check_status det_reeval_detections(struct grade_ctx *g, struct check_out *o
     struct det_reeval **slot = det_reeval_slot(g);
     if (!reeval_model(g) || !slot)
         return check_set(o, CHECK_SKIPPED, NULL, "skipped: the weights did not load (see reeval.load)");
+    /* the student's own images: nothing to run the weights on (counted, as honesty.map) */
+    if (!strncmp(p->eval_set, DETECT_EVAL_SET_OWN, strlen(DETECT_EVAL_SET_OWN)))
+        return check_set(o, CHECK_SKIPPED, NULL, "skipped: the predictions are for the student's own dataset, of "
+                         "which the grader holds no copy to run the weights on; these points are the instructor's "
+                         "to give by hand");
     struct yolo_nms_opts no;
     if (!nms_opts(g, &no, o))
         return o->status;

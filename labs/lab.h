@@ -25,6 +25,7 @@ void lab_registry_free(void);
 struct lab_run;
 struct model;
 struct predict_opts;
+struct val_opts;
 struct lab_impl {
     const char *id;
     /* Lab-specific checks of a resolved configuration (model names ...);
@@ -45,9 +46,15 @@ struct lab_impl {
      * detections, 2.2.6's prompts); NULL: labs/predict.c's classifier path.
      * say (may be NULL) gets progress. */
     int (*predict)(const struct predict_opts *o, FILE *say);
+    /* `lab val` (labs/val.h): weights evaluated on a labelled dataset the
+     * user names; NULL: the lab has none. */
+    int (*val)(const struct val_opts *o, FILE *say);
     /* 1: only the quick mode runs in this version (the full mode's data
      * path is not written yet); `lab list` and `lab info` say so. */
     int quick_only;
+    /* 1: `--set data.dataset=PATH` trains on the user's own dataset, a
+     * mode of its own that runs even when quick_only (2.2.3). */
+    int own_data;
     /* 1: the lab trains in fp32 only (no bf16 autocast path yet): --precision
      * auto resolves to fp32 for it, and bf16 is refused. */
     int fp32_only;

@@ -25,7 +25,7 @@ struct lab_command {
 /* The option tables, beside each command's parser (runner/cmd_<name>.c). */
 extern const struct lab_opt lab_run_options[], lab_list_options[], lab_info_options[], lab_explain_options[],
     lab_datasets_options[], lab_fetch_options[], lab_doctor_options[], lab_submit_options[], lab_grade_options[],
-    lab_grade_batch_options[], lab_grades_options[], lab_ps_options[], lab_image_options[], lab_runs_options[], lab_predict_options[], lab_autograder_options[], lab_grade_slurm_options[],
+    lab_grade_batch_options[], lab_grades_options[], lab_ps_options[], lab_image_options[], lab_runs_options[], lab_predict_options[], lab_val_options[], lab_autograder_options[], lab_grade_slurm_options[],
     lab_no_options[];
 
 void lab_cli_print_help(FILE *f, const struct lab_command *c);
@@ -62,6 +62,7 @@ int cmd_fetch(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_val(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
 int cmd_grades(int argc, char **argv);
 int cmd_autograder(int argc, char **argv);

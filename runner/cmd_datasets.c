@@ -1,5 +1,6 @@
 #include "base/error.h"
 #include "datasets/manifest.h"
+#include "datasets/mosaic_export.h"
 #include "runner/cli.h"
 
 #include <stdio.h>
@@ -83,12 +84,17 @@ static int entry_status(const json_t *e, int verify, json_t *files_out, char *st
 const struct lab_opt lab_datasets_options[] = {
     {'v', "verify", 0, LAB_OPT_FLAG, NULL, "hash every present file against the manifest's checksums", 0, 0, NULL},
     {'j', "json", 0, LAB_OPT_FLAG, NULL, "print a JSON array instead of a table", 0, 0, NULL},
+    {'e', "export-yolo", 0, LAB_OPT_STR, "SET", "write a set of Fashion-MNIST mosaics (a 2.2.3 quick run's eval_set,\n"
+     "e.g. fashion-mnist-mosaic:test:size=96:n=300:seed=43) as a YOLO-format\ndataset into --out", 0, 0, NULL},
+    {'o', "out", 0, LAB_OPT_STR, "DIR", "--export-yolo: the dataset folder (data.yaml, images/, labels/)", 0, 0, NULL},
+    {'s', "split", 0, LAB_OPT_STR, "S", "--export-yolo: train or val (default val)", 0, 0, NULL},
     {0},
 };
 
 int cmd_datasets(int argc, char **argv)
 {
     int json = 0, verify = 0, c;
+    const char *export = NULL, *out_dir = NULL, *split = "val";
     struct lab_opts p;
     lab_opts_init(&p, "datasets", lab_datasets_options, argc, argv);
     while ((c = lab_opts_next(&p)) > 0) {
@@ -96,11 +102,25 @@ int cmd_datasets(int argc, char **argv)
             json = 1;
         else if (c == 'v')
             verify = 1;
+        else if (c == 'e')
+            export = p.value;
+        else if (c == 'o')
+            out_dir = p.value;
+        else if (c == 's')
+            split = p.value;
     }
     if (c < 0)
         return c;
     if (p.npos)
         return lab_cli_usage("datasets", "unexpected argument '%s'", p.pos[0]);
+    if (export && !out_dir)
+        return lab_cli_usage("datasets", "--export-yolo needs --out DIR");
+    if (export) {
+        int rc = ds_mosaic_export_yolo(export, NULL, out_dir, split);
+        if (!rc)
+            printf("wrote %s (split %s) as a YOLO-format dataset: %s/data.yaml\n", export, split, out_dir);
+        return rc;
+    }
     int rc = ds_registry_load();
     if (rc)
         return rc;

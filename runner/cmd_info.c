@@ -110,8 +110,9 @@ int cmd_info(int argc, char **argv)
         printf("(lab %s has this lab's models and `lab predict %s`, but no full or quick run yet)\n", LAB_VERSION,
                lab_manifest_id(m));
     else if (impl->quick_only)
-        printf("(lab %s runs this lab's quick mode only: `lab run %s --quick`; its full mode is not written yet)\n",
-               LAB_VERSION, lab_manifest_id(m));
+        printf("(lab %s runs this lab's quick mode only: `lab run %s --quick`%s; its full mode is not written yet)\n",
+               LAB_VERSION, lab_manifest_id(m),
+               impl->own_data ? ", or on your own dataset with --set data.dataset=PATH" : "");
     printf("%s\n", json_string_value(json_object_get(m, "summary")));
     size_t i;
     json_t *v;

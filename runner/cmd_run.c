@@ -355,10 +355,11 @@ static int no_run(const char *lab_id)
     return lab_err(LAB_EUSAGE, fix, "lab %s has models but no full or quick run in lab %s yet", lab_id, LAB_VERSION);
 }
 
-static int no_full_mode(const char *lab_id, int has_predict)
+static int no_full_mode(const char *lab_id, int has_predict, int own_data)
 {
-    char fix[256];
-    snprintf(fix, sizeof fix, "run its quick mode: lab run %s --quick%s%s%s", lab_id,
+    char fix[384];
+    snprintf(fix, sizeof fix, "run its quick mode: lab run %s --quick%s%s%s%s", lab_id,
+             own_data ? "; or train on your own dataset: --set data.dataset=PATH/data.yaml" : "",
              has_predict ? "; or its models on your images: lab predict " : "", has_predict ? lab_id : "",
              has_predict ? " --weights FILE --source IMAGE --out DIR" : "");
     return lab_err(LAB_EUSAGE, fix, "lab %s has only a quick mode in lab %s: its full mode is not written yet (`lab info %s`)",
@@ -374,7 +375,12 @@ static int runnable(const struct run_args *a)
         return no_code(a->lab_id);
     if (!impl->run)
         return no_run(a->lab_id);
-    return impl->quick_only && !a->quick && !a->resume ? no_full_mode(a->lab_id, impl->predict != NULL) : LAB_OK;
+    int own = 0; /* the lab's validate judges the path */
+    for (size_t i = 0; impl->own_data && i < a->n_sets; i++)
+        own |= strncmp(a->sets[i], "data.dataset=", 13) == 0;
+    if (impl->quick_only && !a->quick && !a->resume && !own)
+        return no_full_mode(a->lab_id, impl->predict != NULL, impl->own_data);
+    return LAB_OK;
 }
 
 /* The words a lab inside a container or a Slurm job gets: every one but

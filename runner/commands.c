@@ -62,11 +62,17 @@ const struct lab_command lab_commands[] = {
      lab_explain_options, NULL, NULL, NULL},
     {"datasets", cmd_datasets, "list datasets and weights: size, location, present/verified",
      "usage: lab datasets [--verify] [--json]\n"
+     "       lab datasets --export-yolo SET --out DIR [--split val|train]\n"
      "\n"
      "Lists every entry of the dataset and weights registry (datasets/*.json)\n"
      "with its size, where it is (or would be) and its status: missing,\n"
      "partial, present (not hashed yet), verified or MISMATCH. Local copies\n"
      "(e.g. Debian's /usr/share/datasets/fashion-mnist) count as present.\n"
+     "\n"
+     "--export-yolo writes a set of Fashion-MNIST detection mosaics (the name\n"
+     "a 2.2.3 quick run's predictions give as eval_set) in the Ultralytics/YOLO\n"
+     "layout, for `lab val 2.2.3`, `lab run 2.2.3 --set data.dataset=DIR` or\n"
+     "Ultralytics' `yolo val data=DIR/data.yaml`.\n"
      "\n",
      lab_datasets_options, NULL, NULL, NULL},
     {"fetch", cmd_fetch, "download datasets and weights into the cache",
@@ -110,6 +116,21 @@ const struct lab_command lab_commands[] = {
      "image. Classify labs (2.2.1, 2.2.5) in this version.\n"
      "\n",
      lab_predict_options, NULL, NULL, NULL},
+    {"val", cmd_val, "evaluate detection weights on a YOLO-format dataset, as yolo val",
+     "usage: lab val 2.2.3 --weights FILE --data PATH/data.yaml --out DIR [--split val] [--imgsz 640]\n"
+     "                     [--batch 16] [--conf 0.001] [--iou 0.7] [--max-det 300] [--device D]\n"
+     "\n"
+     "Evaluates YOLOv8 weights (an Ultralytics .pt, a run's model.safetensors or a\n"
+     "state dict) on a split of a dataset in the Ultralytics/YOLO layout (data.yaml,\n"
+     "images/<split>, labels/<split> with `class cx cy w h` normalized), as\n"
+     "Ultralytics' `yolo val` does: each image letterboxed to imgsz, NMS, boxes back\n"
+     "in the image's pixels. Prints the per-class table (Class, Images, Instances,\n"
+     "P, R, mAP50, mAP50-95, `all` first) and writes DIR/val.json: COCO's\n"
+     "(pycocotools) and Ultralytics' figures, per class, the settings and the\n"
+     "weights' and dataset's sha256. docs/labs/2.2.3.md says where it differs from\n"
+     "yolo val (square letterbox, not rect batches).\n"
+     "\n",
+     lab_val_options, NULL, NULL, NULL},
     {"submit", cmd_submit, "pack a finished run into a submission archive",
      "usage: lab submit <run-dir | run-id | last> --student ID [-o FILE] [--weights q4|exact]\n"
      "\n"

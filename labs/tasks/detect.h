@@ -13,6 +13,10 @@
 #include <stdint.h>
 
 #define DETECT_PREDICTIONS_FORMAT "lab-detections-v1"
+/* The eval_set of predictions on a student's own YOLO-format dataset
+ * ("yolo-dataset:val:n=N:sha256=HEX", lab 2.2.3 --set data.dataset=PATH):
+ * images the grader has no copy of, so it cannot recompute their mAP. */
+#define DETECT_EVAL_SET_OWN "yolo-dataset:"
 /* The most detections or images a predictions file may hold: 5,000 images
  * x 300 detections is 1.5 M; this leaves room and bounds what an untrusted
  * file makes the grader allocate (2^24 x 28 bytes = 470 MB at most). */
