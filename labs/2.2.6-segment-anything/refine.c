@@ -10,61 +10,57 @@
 static const uint8_t ELLIPSE[5][5] = {
     {0, 0, 1, 0, 0}, {1, 1, 1, 1, 1}, {1, 1, 1, 1, 1}, {1, 1, 1, 1, 1}, {0, 0, 1, 0, 0}};
 
-/* The 4-connected components of the pixels equal to `value`, each by a
- * flood fill: those under min_area pixels are flipped to !value; with
- * from_border, instead every such pixel the border cannot reach is. */
-static int components(uint8_t *m, int h, int w, uint8_t value, long min_area, int from_border, int *stack,
-                      uint8_t *seen)
+/* Breadth-first over the 4-connected pixels equal to `value` from the
+ * seeds queue[0..top): every pixel reached is marked in seen and appended;
+ * returns the queue's new length (queue[0..n) are the pixels reached). */
+static size_t flood(const uint8_t *m, int h, int w, uint8_t value, uint8_t *seen, int *queue, size_t top)
+{
+    for (size_t n = 0; n < top; n++) {
+        int p = queue[n], y = p / w, x = p % w;
+        int nb[4][2] = {{y - 1, x}, {y + 1, x}, {y, x - 1}, {y, x + 1}};
+        for (int k = 0; k < 4; k++) {
+            int ny = nb[k][0], nx = nb[k][1];
+            if (ny < 0 || nx < 0 || ny >= h || nx >= w)
+                continue;
+            size_t q = (size_t)ny * w + nx;
+            if (!seen[q] && m[q] == value)
+                seen[q] = 1, queue[top++] = (int)q;
+        }
+    }
+    return top;
+}
+
+/* Object components under min_area pixels erased. */
+static void erase_small(uint8_t *m, int h, int w, long min_area, int *queue, uint8_t *seen)
 {
     size_t px = (size_t)h * w;
     memset(seen, 0, px);
-    if (from_border) { /* background reachable from the border stays background */
-        size_t top = 0;
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                if ((y == 0 || x == 0 || y == h - 1 || x == w - 1) && m[(size_t)y * w + x] == value &&
-                    !seen[(size_t)y * w + x])
-                    seen[(size_t)y * w + x] = 1, stack[top++] = y * w + x;
-        while (top) {
-            int p = stack[--top], y = p / w, x = p % w;
-            int nb[4][2] = {{y - 1, x}, {y + 1, x}, {y, x - 1}, {y, x + 1}};
-            for (int k = 0; k < 4; k++) {
-                int ny = nb[k][0], nx = nb[k][1];
-                if (ny < 0 || nx < 0 || ny >= h || nx >= w)
-                    continue;
-                size_t q = (size_t)ny * w + nx;
-                if (!seen[q] && m[q] == value)
-                    seen[q] = 1, stack[top++] = (int)q;
-            }
-        }
-        for (size_t p = 0; p < px; p++)
-            if (m[p] == value && !seen[p])
-                m[p] = !value;
-        return LAB_OK;
-    }
     for (size_t s = 0; s < px; s++) {
-        if (m[s] != value || seen[s])
+        if (!m[s] || seen[s])
             continue;
-        size_t top = 0, n = 0;
-        seen[s] = 1, stack[top++] = (int)s;
-        /* the component's pixels end up in stack[0..n) */
-        while (n < top) {
-            int p = stack[n++], y = p / w, x = p % w;
-            int nb[4][2] = {{y - 1, x}, {y + 1, x}, {y, x - 1}, {y, x + 1}};
-            for (int k = 0; k < 4; k++) {
-                int ny = nb[k][0], nx = nb[k][1];
-                if (ny < 0 || nx < 0 || ny >= h || nx >= w)
-                    continue;
-                size_t q = (size_t)ny * w + nx;
-                if (!seen[q] && m[q] == value)
-                    seen[q] = 1, stack[top++] = (int)q;
-            }
-        }
+        seen[s] = 1, queue[0] = (int)s;
+        size_t n = flood(m, h, w, 1, seen, queue, 1);
         if ((long)n < min_area)
             for (size_t i = 0; i < n; i++)
-                m[stack[i]] = !value;
+                m[queue[i]] = 0;
     }
-    return LAB_OK;
+}
+
+/* Background the border cannot reach (4-connected) becomes object. */
+static void fill_holes(uint8_t *m, int h, int w, int *queue, uint8_t *seen)
+{
+    size_t px = (size_t)h * w, top = 0;
+    memset(seen, 0, px);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t p = (size_t)y * w + x;
+            if ((y == 0 || x == 0 || y == h - 1 || x == w - 1) && !m[p] && !seen[p])
+                seen[p] = 1, queue[top++] = (int)p;
+        }
+    flood(m, h, w, 0, seen, queue, top);
+    for (size_t p = 0; p < px; p++)
+        if (!m[p] && !seen[p])
+            m[p] = 1;
 }
 
 /* dilate (max) or erode (min) with the ellipse; outside pixels are left out */
@@ -96,8 +92,8 @@ int sam_refine_mask(uint8_t *mask, int h, int w, long min_area)
     }
     for (size_t p = 0; p < px; p++)
         mask[p] = mask[p] != 0;
-    components(mask, h, w, 1, min_area, 0, stack, seen);
-    components(mask, h, w, 0, 0, 1, stack, seen);
+    erase_small(mask, h, w, min_area, stack, seen);
+    fill_holes(mask, h, w, stack, seen);
     morph(mask, tmp, h, w, 1);
     morph(tmp, mask, h, w, 0);
     free(stack), free(seen), free(tmp);

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "labs/models/unet.h"
 #include "labs/models/weights.h"
+#include "tests/unit/model_testref.h"
 #include "tests/unit/shim_testref.h"
 #include "tests/unit/testutil.h"
 
@@ -159,24 +160,7 @@ START_TEST(test_our_weights_give_our_outputs_in_pytorch)
         const struct unet_case *c = &cases[i];
         ts_manual_seed(11 + (uint64_t)i);
         struct model *m = build(c);
-        char wpath[4200], name[256], out[4300], xpath[4300], cmd[16384];
-        snprintf(wpath, sizeof wpath, "%s/ours.%s.safetensors", dir, c->name);
-        ck_assert_msg(weights_save(m->params, wpath, NULL, NULL, 0) == 0, "%s", lab_err_message());
-        snprintf(xpath, sizeof xpath, "%s/%s.x.t", dir, c->name);
-        snprintf(out, sizeof out, "%s/ours.%s.eval", dir, c->name);
-        snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/ref/unet.py' check %s '%s' '%s' '%s' 2>&1",
-                 tu_src_dir(), c->name, wpath, xpath, out);
-        char *log = NULL;
-        int rc = tu_run(cmd, &log);
-        ck_assert_msg(rc == 0, "PyTorch could not load our %s weights: %s", c->name, log ? log : "");
-        free(log);
-        ck_assert_int_eq(ts_scope_begin(), TS_OK);
-        snprintf(name, sizeof name, "%s.x", c->name);
-        ts_tensor *x = shim_ref_load(dir, name, NULL), *y;
-        ck_assert_int_eq(m->forward(m, x, 0, &y), 0);
-        snprintf(name, sizeof name, "ours.%s.eval", c->name);
-        shim_ref_expect(dir, name, y, RTOL);
-        ts_scope_end();
+        model_ref_ours_in_pytorch(m, dir, "unet.py", c->name, RTOL);
         model_free(m);
     }
 }
