@@ -2,6 +2,8 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
+#include "datasets/augment.h"
+#include "datasets/image.h"
 #include "datasets/hash.h"
 #include "datasets/hf.h"
 #include "labs/models/nn.h"
@@ -184,4 +186,23 @@ int pretrained_fingerprint_file(const char *path, const char *skip, char *hex, s
     free(items);
     st_close(f);
     return rc;
+}
+
+int pretrained_eval_augment(const struct pretrained_cfg *c, const char *what, struct ds_augment *ev)
+{
+    if (c->crop_pct < 1.0) {
+        ev->resize_short = pretrained_resize_of(c);
+        ev->center_crop = c->input_size[1];
+    }
+    /* timm's efficientnet_b0: bicubic, as PIL does it (datasets/image.h) */
+    if (ds_resample_parse(c->interpolation, &ev->resample))
+        return lab_err(LAB_EUSAGE, "use a checkpoint whose pretrained_cfg interpolation is nearest, bilinear or bicubic",
+                       "%s: interpolation '%s' is not supported", what, c->interpolation);
+    for (int i = 0; i < 3; i++) {
+        int k = c->channels == 3 ? i : 0;
+        ev->mean[i] = (float)c->mean[k];
+        ev->std[i] = (float)c->std[k];
+    }
+    ev->normalize = 1;
+    return LAB_OK;
 }

@@ -5,8 +5,6 @@
 
 #include "base/error.h"
 #include "base/fsutil.h"
-#include "datasets/augment.h"
-#include "datasets/image.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -106,22 +104,3 @@ int pretrained_cfg_read(const char *path, struct pretrained_cfg *out)
 
 int pretrained_resize_of(const struct pretrained_cfg *c) { return (int)floor(c->input_size[1] / c->crop_pct + 0.5); }
 
-
-int pretrained_eval_augment(const struct pretrained_cfg *c, const char *what, struct ds_augment *ev)
-{
-    if (c->crop_pct < 1.0) {
-        ev->resize_short = pretrained_resize_of(c);
-        ev->center_crop = c->input_size[1];
-    }
-    /* timm's efficientnet_b0: bicubic, as PIL does it (datasets/image.h) */
-    if (ds_resample_parse(c->interpolation, &ev->resample))
-        return lab_err(LAB_EUSAGE, "use a checkpoint whose pretrained_cfg interpolation is nearest, bilinear or bicubic",
-                       "%s: interpolation '%s' is not supported", what, c->interpolation);
-    for (int i = 0; i < 3; i++) {
-        int k = c->channels == 3 ? i : 0;
-        ev->mean[i] = (float)c->mean[k];
-        ev->std[i] = (float)c->std[k];
-    }
-    ev->normalize = 1;
-    return LAB_OK;
-}
