@@ -9,9 +9,9 @@
 #include "labs/2.2.3-yolo-detection/infer.h"
 #include "labs/2.2.3-yolo-detection/predict.h"
 #include "labs/2.2.3-yolo-detection/study.h"
+#include "labs/2.2.3-yolo-detection/trainer.h"
 #include "labs/config.h"
 #include "labs/models/nn.h"
-#include "labs/models/weights.h"
 #include "labs/models/yolov8.h"
 #include "labs/tasks/detect.h"
 
@@ -418,22 +418,6 @@ static int bench_all(struct lab_run *r, struct model *m, const struct yf_cfg *s,
     return LAB_OK;
 }
 
-static int write_model(struct lab_run *r, struct model *m, const char *name, const char *source,
-                       const struct detect_predictions *p)
-{
-    char rel[160], path[4200];
-    json_t *meta = json_pack("{s:s, s:s, s:s, s:s}", "format", "pt", "lab", "2.2.3", "model", name, "source", source);
-    snprintf(rel, sizeof rel, "models/%s/model.safetensors", name);
-    int rc = lab_run_path(r, rel, path, sizeof path);
-    if (!rc)
-        rc = weights_save(m->params, path, meta, NULL, 0);
-    json_decref(meta);
-    snprintf(rel, sizeof rel, "models/%s/predictions.safetensors", name);
-    if (!rc)
-        rc = lab_run_path(r, rel, path, sizeof path);
-    return rc ? rc : detect_save_predictions(path, p);
-}
-
 static int write_text(struct lab_run *r, const char *rel, const char *text)
 {
     char path[4200];
@@ -529,7 +513,7 @@ int yolo_full_run(struct lab_run *r)
     if (!rc) {
         snprintf(outdir, sizeof outdir, "%s/detections", r->dir);
         say_study(r, &d, outdir);
-        rc = write_model(r, m, s.model, weights, &d.p);
+        rc = yolo_write_outputs(r, m, s.model, weights, &d.p);
     }
     if (!rc)
         rc = bench_all(r, m, &s, &b);

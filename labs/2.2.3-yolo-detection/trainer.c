@@ -303,10 +303,13 @@ int yolo_train(struct lab_run *r, struct model *m, struct ema *e, const struct d
     return rc;
 }
 
-static int write_outputs(struct lab_run *r, struct model *m, const char *name, const struct detect_predictions *p)
+int yolo_write_outputs(struct lab_run *r, struct model *m, const char *name, const char *source,
+                       const struct detect_predictions *p)
 {
     char rel[160], path[4200];
     json_t *meta = json_pack("{s:s, s:s, s:s}", "format", "pt", "lab", "2.2.3", "model", name);
+    if (meta && source)
+        json_object_set_new(meta, "source", json_string(source));
     snprintf(rel, sizeof rel, "models/%s/model.safetensors", name);
     int rc = lab_run_path(r, rel, path, sizeof path);
     if (!rc)
@@ -362,7 +365,7 @@ int yolo_train_and_evaluate(struct lab_run *r, struct model *m, const struct ds_
                 "COCO AP50 %.4f AP %.4f",
                 spec->what, ev->n, spec->unit, t.g, (long long)p.m, m50, m95,
                 json_number_value(json_object_get(c, "AP50")), json_number_value(json_object_get(c, "AP")));
-        rc = write_outputs(r, m, s->model, &p);
+        rc = yolo_write_outputs(r, m, s->model, NULL, &p);
     }
     if (!rc) {
         json_object_set_new(r->metrics, "lab", json_string("2.2.3"));

@@ -28,6 +28,12 @@ struct yolo_train_cfg {
     uint64_t seed;
 };
 
+/* models/NAME/model.safetensors (m's weights, metadata naming the lab,
+ * the model and, when not NULL, the weights it started from) and
+ * models/NAME/predictions.safetensors in the run directory. */
+int yolo_write_outputs(struct lab_run *r, struct model *m, const char *name, const char *source,
+                       const struct detect_predictions *p);
+
 /* The run's settings; `classes` is the dataset's class count (it sets the
  * default lr0, as Ultralytics' `auto` does). */
 void yolo_train_cfg_of(const json_t *config, int classes, struct yolo_train_cfg *s);

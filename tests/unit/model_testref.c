@@ -31,3 +31,26 @@ void model_ref_ours_in_pytorch(struct model *m, const char *dir, const char *scr
     shim_ref_expect(dir, ref, y, rtol);
     ts_scope_end();
 }
+
+void model_ref_pytorch_in_ours(struct model *m, const char *dir, const char *name, int64_t classes,
+                               const char *bn_mean, double rtol)
+{
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    char ref[256];
+    snprintf(ref, sizeof ref, "%s.x", name);
+    ts_tensor *x = shim_ref_load(dir, ref, NULL), *y, *yt;
+    ck_assert_msg(m->forward(m, x, 0, &y) == 0, "%s: %s", name, lab_err_message());
+    ck_assert_int_eq(ts_size(y, 1), classes);
+    ck_assert_int_eq(ts_size(y, 2), ts_size(x, 2));
+    ck_assert_int_eq(ts_size(y, 3), ts_size(x, 3));
+    snprintf(ref, sizeof ref, "%s.eval", name);
+    shim_ref_expect(dir, ref, y, rtol);
+    ck_assert_msg(m->forward(m, x, 1, &yt) == 0, "%s: %s", name, lab_err_message());
+    snprintf(ref, sizeof ref, "%s.train", name);
+    shim_ref_expect(dir, ref, yt, rtol);
+    ts_tensor *mean = ts_params_get(m->params, bn_mean);
+    ck_assert_ptr_nonnull(mean);
+    snprintf(ref, sizeof ref, "%s.mean_after", name);
+    shim_ref_expect(dir, ref, mean, rtol);
+    ts_scope_end();
+}

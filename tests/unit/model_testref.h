@@ -11,4 +11,11 @@
  * rtol. */
 void model_ref_ours_in_pytorch(struct model *m, const char *dir, const char *script, const char *name, double rtol);
 
+/* PyTorch's weights in ours: m (loaded with the reference's state dict) on
+ * DIR/NAME.x gives NAME.eval in eval mode, keeping the input's size with
+ * `classes` channels, NAME.train in train mode, and then `bn_mean` (a
+ * BatchNorm's running mean) equals NAME.mean_after. */
+void model_ref_pytorch_in_ours(struct model *m, const char *dir, const char *name, int64_t classes,
+                               const char *bn_mean, double rtol);
+
 #endif

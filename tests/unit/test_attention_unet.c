@@ -84,24 +84,7 @@ START_TEST(test_pytorch_weights_give_pytorch_outputs)
     for (int i = 0; i < NCASES; i++) {
         const struct att_case *c = &cases[i];
         struct model *m = build_loaded(c);
-        ck_assert_int_eq(ts_scope_begin(), TS_OK);
-        char name[256];
-        snprintf(name, sizeof name, "%s.x", c->name);
-        ts_tensor *x = shim_ref_load(dir, name, NULL), *y, *yt;
-        ck_assert_msg(m->forward(m, x, 0, &y) == 0, "%s: %s", c->name, lab_err_message());
-        ck_assert_int_eq(ts_size(y, 1), c->classes);
-        ck_assert_int_eq(ts_size(y, 2), ts_size(x, 2));
-        ck_assert_int_eq(ts_size(y, 3), ts_size(x, 3));
-        snprintf(name, sizeof name, "%s.eval", c->name);
-        shim_ref_expect(dir, name, y, RTOL);
-        ck_assert_msg(m->forward(m, x, 1, &yt) == 0, "%s: %s", c->name, lab_err_message());
-        snprintf(name, sizeof name, "%s.train", c->name);
-        shim_ref_expect(dir, name, yt, RTOL);
-        ts_tensor *mean = ts_params_get(m->params, "inc.double_conv.1.running_mean");
-        ck_assert_ptr_nonnull(mean);
-        snprintf(name, sizeof name, "%s.mean_after", c->name);
-        shim_ref_expect(dir, name, mean, RTOL);
-        ts_scope_end();
+        model_ref_pytorch_in_ours(m, dir, c->name, c->classes, "inc.double_conv.1.running_mean", RTOL);
         model_free(m);
     }
 }
