@@ -90,15 +90,8 @@ void yolo_scale_boxes(const struct yolo_letterbox *lb, struct yolo_det *d, int n
 void yolo_clip_pred(float *pred, int nc, int64_t a, const struct yolo_letterbox *lb)
 {
     (void)nc;
-    float lo_x = (float)lb->left, hi_x = (float)(lb->left + lb->new_w);
-    float lo_y = (float)lb->top, hi_y = (float)(lb->top + lb->new_h);
-    for (int64_t j = 0; j < a; j++) {
-        float x1 = pred[j] - pred[2 * a + j] / 2, x2 = pred[j] + pred[2 * a + j] / 2;
-        float y1 = pred[a + j] - pred[3 * a + j] / 2, y2 = pred[a + j] + pred[3 * a + j] / 2;
-        x1 = fminf(fmaxf(x1, lo_x), hi_x), x2 = fminf(fmaxf(x2, lo_x), hi_x);
-        y1 = fminf(fmaxf(y1, lo_y), hi_y), y2 = fminf(fmaxf(y2, lo_y), hi_y);
-        pred[j] = (x1 + x2) / 2, pred[a + j] = (y1 + y2) / 2, pred[2 * a + j] = x2 - x1, pred[3 * a + j] = y2 - y1;
-    }
+    yolo_clip_rect(pred, a, (float)lb->left, (float)lb->top, (float)(lb->left + lb->new_w),
+                   (float)(lb->top + lb->new_h));
 }
 
 const char *const yolo_coco_names[80] = {

@@ -92,16 +92,19 @@ int yolo_nms(const float *pred, int nc, int64_t anchors, const struct yolo_nms_o
     return LAB_OK;
 }
 
+void yolo_clip_rect(float *r, int64_t a, float lo_x, float lo_y, float hi_x, float hi_y)
+{
+    for (int64_t j = 0; j < a; j++) {
+        float x1 = r[j] - r[2 * a + j] / 2, x2 = r[j] + r[2 * a + j] / 2;
+        float y1 = r[a + j] - r[3 * a + j] / 2, y2 = r[a + j] + r[3 * a + j] / 2;
+        x1 = fminf(fmaxf(x1, lo_x), hi_x), x2 = fminf(fmaxf(x2, lo_x), hi_x);
+        y1 = fminf(fmaxf(y1, lo_y), hi_y), y2 = fminf(fmaxf(y2, lo_y), hi_y);
+        r[j] = (x1 + x2) / 2, r[a + j] = (y1 + y2) / 2, r[2 * a + j] = x2 - x1, r[3 * a + j] = y2 - y1;
+    }
+}
+
 void yolo_clip_cxcywh(float *y, size_t n, int64_t rows, int64_t a, float side)
 {
-    for (size_t i = 0; i < n; i++) {
-        float *r = y + i * (size_t)(rows * a);
-        for (int64_t j = 0; j < a; j++) {
-            float x1 = r[j] - r[2 * a + j] / 2, x2 = r[j] + r[2 * a + j] / 2;
-            float y1 = r[a + j] - r[3 * a + j] / 2, y2 = r[a + j] + r[3 * a + j] / 2;
-            x1 = fminf(fmaxf(x1, 0), side), x2 = fminf(fmaxf(x2, 0), side);
-            y1 = fminf(fmaxf(y1, 0), side), y2 = fminf(fmaxf(y2, 0), side);
-            r[j] = (x1 + x2) / 2, r[a + j] = (y1 + y2) / 2, r[2 * a + j] = x2 - x1, r[3 * a + j] = y2 - y1;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        yolo_clip_rect(y + i * (size_t)(rows * a), a, 0, 0, side, side);
 }

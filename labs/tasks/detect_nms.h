@@ -32,5 +32,8 @@ int yolo_nms(const float *pred, int nc, int64_t anchors, const struct yolo_nms_o
  * become one box twice, which the grader's duplicates check rightly
  * refuses. */
 void yolo_clip_cxcywh(float *y, size_t n, int64_t rows, int64_t a, float side);
+/* The same for one image's rows r [rows, a], to any rectangle (2.2.3's
+ * letterboxed image inside its padding). */
+void yolo_clip_rect(float *r, int64_t a, float lo_x, float lo_y, float hi_x, float hi_y);
 
 #endif
