@@ -88,6 +88,12 @@ int ts_gelu(ts_tensor **out, const ts_tensor *x, int tanh_approx)
     TS_OP(out, at::gelu(T(x), tanh_approx ? "tanh" : "none"));
 }
 int ts_silu(ts_tensor **out, const ts_tensor *x) { TS_OP(out, at::silu(T(x))); }
+int ts_silu_(ts_tensor *t)
+{
+    TS_TRY at::silu_(const_cast<at::Tensor &>(T(t)));
+    return TS_OK;
+    TS_CATCH
+}
 int ts_sigmoid(ts_tensor **out, const ts_tensor *x) { TS_OP(out, at::sigmoid(T(x))); }
 int ts_tanh(ts_tensor **out, const ts_tensor *x) { TS_OP(out, at::tanh(T(x))); }
 int ts_softmax(ts_tensor **out, const ts_tensor *x, int dim) { TS_OP(out, at::softmax(T(x), dim)); }

@@ -210,6 +210,9 @@ int ts_layer_norm(ts_tensor **out, const ts_tensor *x, int nnorm, const int64_t 
 int ts_relu(ts_tensor **out, const ts_tensor *x);
 int ts_gelu(ts_tensor **out, const ts_tensor *x, int tanh_approx);
 int ts_silu(ts_tensor **out, const ts_tensor *x);
+/* In place, for inference: autograd must not need t's old values (call it
+ * under ts_no_grad_push, on a tensor nothing else reads). */
+int ts_silu_(ts_tensor *t);
 int ts_sigmoid(ts_tensor **out, const ts_tensor *x);
 int ts_tanh(ts_tensor **out, const ts_tensor *x);
 int ts_softmax(ts_tensor **out, const ts_tensor *x, int dim);

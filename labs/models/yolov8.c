@@ -81,12 +81,25 @@ static int yconv_init(ts_params *p, const char *prefix, int64_t cin, int64_t cou
     return LAB_OK;
 }
 
+/* The forward frees each intermediate handle as soon as its consumer has
+ * run (autograd keeps what it saved): held to the end of the scope, a batch
+ * of 8 at 640 peaks near 2 GB and every layer's output lands in freshly
+ * faulted pages instead of the ones the previous layer just released. */
 static int yconv_fwd(const struct yconv *c, const ts_tensor *x, int training, ts_tensor **y)
 {
     ts_tensor *h, *n;
     LAB_TRY(nn_conv_fwd(&c->conv, x, &h));
-    LAB_TRY(nn_bn_fwd(&c->bn, h, training, &n));
-    NN_TRY(ts_silu(y, n));
+    int rc = nn_bn_fwd(&c->bn, h, training, &n);
+    ts_tensor_free(h);
+    LAB_TRY(rc);
+    if (!training && !ts_grad_enabled()) { /* nothing else reads the BN output */
+        NN_TRY(ts_silu_(n));
+        *y = n;
+        return LAB_OK;
+    }
+    rc = ts_silu(y, n);
+    ts_tensor_free(n);
+    NN_TRY(rc);
     return LAB_OK;
 }
 
@@ -116,18 +129,32 @@ static int c2f_fwd(const struct c2f *b, const ts_tensor *x, int training, ts_ten
     ts_tensor *h, *parts[2 + C2F_MAX];
     int got;
     LAB_TRY(yconv_fwd(&b->cv1, x, training, &h));
-    NN_TRY(ts_chunk(parts, 2, &got, h, 2, 1));
+    int rc = ts_chunk(parts, 2, &got, h, 2, 1);
+    ts_tensor_free(h);
+    NN_TRY(rc);
     for (int i = 0; i < b->n; i++) {
         ts_tensor *t1, *t2;
         LAB_TRY(yconv_fwd(&b->m[i][0], parts[1 + i], training, &t1));
-        LAB_TRY(yconv_fwd(&b->m[i][1], t1, training, &t2));
-        if (b->shortcut)
-            NN_TRY(ts_add(&t2, parts[1 + i], t2));
+        rc = yconv_fwd(&b->m[i][1], t1, training, &t2);
+        ts_tensor_free(t1);
+        LAB_TRY(rc);
+        if (b->shortcut) {
+            ts_tensor *sum;
+            rc = ts_add(&sum, parts[1 + i], t2);
+            ts_tensor_free(t2);
+            NN_TRY(rc);
+            t2 = sum;
+        }
         parts[2 + i] = t2;
     }
     ts_tensor *cat;
-    NN_TRY(ts_cat(&cat, (const ts_tensor *const *)parts, 2 + b->n, 1));
-    return yconv_fwd(&b->cv2, cat, training, y);
+    rc = ts_cat(&cat, (const ts_tensor *const *)parts, 2 + b->n, 1);
+    for (int i = 0; i < 2 + b->n; i++)
+        ts_tensor_free(parts[i]);
+    NN_TRY(rc);
+    rc = yconv_fwd(&b->cv2, cat, training, y);
+    ts_tensor_free(cat);
+    return rc;
 }
 
 static int sppf_fwd(const struct sppf *s, const ts_tensor *x, int training, ts_tensor **y)
@@ -137,15 +164,22 @@ static int sppf_fwd(const struct sppf *s, const ts_tensor *x, int training, ts_t
     if (s->cv1_identity) {
         ts_tensor *h;
         LAB_TRY(nn_conv_fwd(&s->cv1.conv, x, &h));
-        LAB_TRY(nn_bn_fwd(&s->cv1.bn, h, training, &parts[0]));
+        int rc = nn_bn_fwd(&s->cv1.bn, h, training, &parts[0]);
+        ts_tensor_free(h);
+        LAB_TRY(rc);
     } else {
         LAB_TRY(yconv_fwd(&s->cv1, x, training, &parts[0]));
     }
     for (int i = 1; i < 4; i++)
         NN_TRY(ts_max_pool2d(&parts[i], parts[i - 1], k, st, pad, 0));
     ts_tensor *cat;
-    NN_TRY(ts_cat(&cat, (const ts_tensor *const *)parts, 4, 1));
-    return yconv_fwd(&s->cv2, cat, training, y);
+    int rc = ts_cat(&cat, (const ts_tensor *const *)parts, 4, 1);
+    for (int i = 0; i < 4; i++)
+        ts_tensor_free(parts[i]);
+    NN_TRY(rc);
+    rc = yconv_fwd(&s->cv2, cat, training, y);
+    ts_tensor_free(cat);
+    return rc;
 }
 
 static int detect_init(ts_params *p, const int64_t ch[3], int nc, struct detect *d)
@@ -203,13 +237,24 @@ static int detect_raw(const struct detect *d, int i, const ts_tensor *x, int tra
 {
     ts_tensor *b1, *b2, *b3, *c1, *c2, *c3;
     LAB_TRY(yconv_fwd(&d->box[i][0], x, training, &b1));
-    LAB_TRY(yconv_fwd(&d->box[i][1], b1, training, &b2));
-    LAB_TRY(nn_conv_fwd(&d->box_out[i], b2, &b3));
+    int rc = yconv_fwd(&d->box[i][1], b1, training, &b2);
+    ts_tensor_free(b1);
+    LAB_TRY(rc);
+    rc = nn_conv_fwd(&d->box_out[i], b2, &b3);
+    ts_tensor_free(b2);
+    LAB_TRY(rc);
     LAB_TRY(yconv_fwd(&d->cls[i][0], x, training, &c1));
-    LAB_TRY(yconv_fwd(&d->cls[i][1], c1, training, &c2));
-    LAB_TRY(nn_conv_fwd(&d->cls_out[i], c2, &c3));
+    rc = yconv_fwd(&d->cls[i][1], c1, training, &c2);
+    ts_tensor_free(c1);
+    LAB_TRY(rc);
+    rc = nn_conv_fwd(&d->cls_out[i], c2, &c3);
+    ts_tensor_free(c2);
+    LAB_TRY(rc);
     const ts_tensor *both[2] = {b3, c3};
-    NN_TRY(ts_cat(y, both, 2, 1));
+    rc = ts_cat(y, both, 2, 1);
+    ts_tensor_free(b3);
+    ts_tensor_free(c3);
+    NN_TRY(rc);
     return LAB_OK;
 }
 
@@ -283,6 +328,22 @@ int yolov8_decode(const struct model *m, ts_tensor *const raw[3], ts_tensor **y)
     return LAB_OK;
 }
 
+/* The layer after which each layer's output has no further reader (22: the
+ * Detect head). */
+static const int kLastReader[YOLOV8_LAYERS - 1] = {1,  2,  3,  4,  14, 6,  11, 8,  9,  20, 11,
+                                                    12, 17, 14, 15, 22, 17, 18, 22, 20, 21, 22};
+
+/* Frees the outputs whose last reader is layer `done`, unless the caller
+ * asked for every layer's output. */
+static void release_after(ts_tensor *o[], int done, int keep)
+{
+    for (int i = 0; !keep && i < YOLOV8_LAYERS - 1; i++)
+        if (kLastReader[i] == done) {
+            ts_tensor_free(o[i]);
+            o[i] = NULL;
+        }
+}
+
 int yolov8_forward(struct model *m, const ts_tensor *x, int training, ts_tensor **y, ts_tensor *raw[3],
                    ts_tensor *layers[YOLOV8_LAYERS - 1])
 {
@@ -291,37 +352,45 @@ int yolov8_forward(struct model *m, const ts_tensor *x, int training, ts_tensor 
     if (ts_dim(x) != 4 || ts_size(x, 1) != 3 || ts_size(x, 2) % 32 || ts_size(x, 3) % 32)
         return lab_err(LAB_EUSAGE, "letterbox the images to a multiple of 32 on both sides (lab predict does)",
                        "YOLOv8 takes [B, 3, H, W] with H and W multiples of 32");
+    int keep = layers != NULL;
     LAB_TRY(yconv_fwd(&n->conv[0], x, training, &o[0]));
-    LAB_TRY(yconv_fwd(&n->conv[1], o[0], training, &o[1]));
-    LAB_TRY(c2f_fwd(&n->c2f[2], o[1], training, &o[2]));
-    LAB_TRY(yconv_fwd(&n->conv[3], o[2], training, &o[3]));
-    LAB_TRY(c2f_fwd(&n->c2f[4], o[3], training, &o[4]));
-    LAB_TRY(yconv_fwd(&n->conv[5], o[4], training, &o[5]));
-    LAB_TRY(c2f_fwd(&n->c2f[6], o[5], training, &o[6]));
-    LAB_TRY(yconv_fwd(&n->conv[7], o[6], training, &o[7]));
-    LAB_TRY(c2f_fwd(&n->c2f[8], o[7], training, &o[8]));
-    LAB_TRY(sppf_fwd(&n->sppf, o[8], training, &o[9]));
+    for (int L = 1; L <= 9; L++) {
+        if (L == 9)
+            LAB_TRY(sppf_fwd(&n->sppf, o[8], training, &o[9]));
+        else if (L % 2)
+            LAB_TRY(yconv_fwd(&n->conv[L], o[L - 1], training, &o[L]));
+        else
+            LAB_TRY(c2f_fwd(&n->c2f[L], o[L - 1], training, &o[L]));
+        release_after(o, L, keep);
+    }
     static const int up_cat[][3] = {{10, 9, 6}, {13, 12, 4}}; /* upsample layer, its input, concat partner */
     static const int down[][3] = {{16, 15, 12}, {19, 18, 9}}; /* conv layer, its input, concat partner */
     for (int k = 0; k < 2; k++) {
         int u = up_cat[k][0];
         NN_TRY(ts_interpolate(&o[u], o[up_cat[k][1]], 2 * ts_size(o[up_cat[k][1]], 2),
                               2 * ts_size(o[up_cat[k][1]], 3), TS_NEAREST, 0));
+        release_after(o, u, keep);
         const ts_tensor *pair[2] = {o[u], o[up_cat[k][2]]};
         NN_TRY(ts_cat(&o[u + 1], pair, 2, 1));
+        release_after(o, u + 1, keep);
         LAB_TRY(c2f_fwd(&n->c2f[u + 2], o[u + 1], training, &o[u + 2]));
+        release_after(o, u + 2, keep);
     }
     for (int k = 0; k < 2; k++) {
         int c = down[k][0];
         LAB_TRY(yconv_fwd(&n->conv[c], o[down[k][1]], training, &o[c]));
+        release_after(o, c, keep);
         const ts_tensor *pair[2] = {o[c], o[down[k][2]]};
         NN_TRY(ts_cat(&o[c + 1], pair, 2, 1));
+        release_after(o, c + 1, keep);
         LAB_TRY(c2f_fwd(&n->c2f[c + 2], o[c + 1], training, &o[c + 2]));
+        release_after(o, c + 2, keep);
     }
     ts_tensor *maps[3];
     static const int feeds[3] = {15, 18, 21};
     for (int i = 0; i < 3; i++)
         LAB_TRY(detect_raw(&n->head, i, o[feeds[i]], training, &maps[i]));
+    release_after(o, 22, keep);
     for (int i = 0; raw && i < 3; i++)
         raw[i] = maps[i];
     for (int i = 0; layers && i < YOLOV8_LAYERS - 1; i++)

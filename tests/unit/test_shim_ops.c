@@ -369,6 +369,20 @@ START_TEST(test_pieces_match_pytorch)
 }
 END_TEST
 
+START_TEST(test_silu_in_place_matches_pytorch)
+{
+    ck_assert_int_eq(ts_scope_begin(), TS_OK);
+    int prev = ts_no_grad_push();
+    ts_tensor *x = shim_ref_load(dir, "silu.in0", NULL), *y;
+    ck_assert_int_eq(ts_clone(&y, x), TS_OK);
+    ck_assert_int_eq(ts_silu_(y), TS_OK);
+    shim_ref_expect(dir, "silu.out", y, RTOL);
+    ck_assert_int_eq(ts_silu_(NULL), TS_EARG);
+    ts_grad_mode_pop(prev);
+    ts_scope_end();
+}
+END_TEST
+
 START_TEST(test_seeded_randomness_matches_pytorch)
 {
     ck_assert_int_eq(ts_scope_begin(), TS_OK);
@@ -488,6 +502,7 @@ Suite *suite_shim_ops(void)
     tcase_add_test(tc, test_ops_match_pytorch);
     tcase_add_test(tc, test_selections_match_pytorch);
     tcase_add_test(tc, test_pieces_match_pytorch);
+    tcase_add_test(tc, test_silu_in_place_matches_pytorch);
     tcase_add_test(tc, test_seeded_randomness_matches_pytorch);
     tcase_add_test(tc, test_autocast_bf16_matches_pytorch);
     tcase_add_test(tc, test_conv2d_mismatch_explains_and_does_not_leak);
