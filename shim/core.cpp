@@ -22,18 +22,20 @@ std::atomic<long> live{0};
 constexpr size_t max_scope_depth = 64;
 } // namespace
 
-/* A training step frees and re-allocates the same activation sizes every
- * iteration. glibc's defaults hand that memory back to the kernel (heap trim,
- * mmap for blocks over its adaptive threshold), so each step page-faults
- * its activations in again: LeNet-5's step took 3x longer than the same step
- * in Python. Keeping freed memory in the heap makes the step 2.5-3x faster
- * (docs/perf.md). Blocks over 32 MiB still come from mmap. */
+/* A training step, a batch of SAM's automatic masks or an encoder block
+ * frees and re-allocates the same sizes again and again. glibc's defaults
+ * hand that memory back to the kernel (heap trim, mmap for large blocks), so
+ * each use page-faults it in again, and a first touch is expensive on a VM:
+ * LeNet-5's step took 3x longer than in Python, and SAM's encoder spent twice
+ * its computing time in the kernel zeroing pages (docs/perf.md). So every
+ * block comes from the heap and the heap is never trimmed: the process keeps
+ * its peak, which it needed anyway, and reuses it. */
 __attribute__((constructor)) static void ts_tune_malloc(void)
 {
     if (getenv("LAB_MALLOC_DEFAULTS"))
         return;
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, -1);
 }
 
 namespace ts {
