@@ -236,15 +236,15 @@ int nn_concat_skip(const ts_tensor *skip, const ts_tensor *up, ts_tensor **y)
     int64_t dy = ts_size(skip, 2) - ts_size(up, 2), dx = ts_size(skip, 3) - ts_size(up, 3);
     if (ts_dim(skip) != 4 || ts_dim(up) != 4 || dy < 0 || dx < 0)
         return lab_err(LAB_EINTERNAL, NULL, "a skip must be NCHW and at least as large as the up-sampled tensor");
-    const ts_tensor *padded = up;
+    ts_tensor *t = NULL;
     if (dy || dx) {
         int64_t pads[4] = {dx / 2, dx - dx / 2, dy / 2, dy - dy / 2};
-        ts_tensor *t;
         NN_TRY(ts_pad(&t, up, 4, pads, 0.0));
-        padded = t;
     }
-    const ts_tensor *both[2] = {skip, padded};
-    NN_TRY(ts_cat(y, both, 2, 1));
+    const ts_tensor *both[2] = {skip, t ? t : up};
+    int rc = ts_cat(y, both, 2, 1);
+    ts_tensor_free(t);
+    NN_TRY(rc);
     return LAB_OK;
 }
 

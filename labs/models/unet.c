@@ -31,7 +31,9 @@ int unet_double_conv_fwd(const struct double_conv *d, const ts_tensor *x, int tr
 {
     ts_tensor *h;
     LAB_TRY(nn_conv_bn_relu(&d->c1, &d->b1, x, training, &h));
-    return nn_conv_bn_relu(&d->c2, &d->b2, h, training, y);
+    int rc = nn_conv_bn_relu(&d->c2, &d->b2, h, training, y);
+    ts_tensor_free(h);
+    return rc;
 }
 
 static int unet_forward(struct model *m, const ts_tensor *x, int training, ts_tensor **out)
@@ -47,19 +49,29 @@ static int unet_forward(struct model *m, const ts_tensor *x, int training, ts_te
                            "the U-Net halves its input four times, so it needs at least 16x16 pixels");
         ts_tensor *pooled;
         LAB_TRY(nn_max_pool(skips[i], 2, &pooled));
-        LAB_TRY(unet_double_conv_fwd(&u->down[i], pooled, training, &skips[i + 1]));
+        int rc = unet_double_conv_fwd(&u->down[i], pooled, training, &skips[i + 1]);
+        ts_tensor_free(pooled);
+        LAB_TRY(rc);
     }
+    /* each tensor freed once its last reader has run (the skips at their
+     * concatenation), as Python frees them */
     h = skips[4];
     for (int i = 0; i < 4; i++) {
         ts_tensor *up, *cat;
-        if (u->transposed)
-            LAB_TRY(nn_conv_transpose_fwd(&u->upconv[i], h, &up));
-        else
-            LAB_TRY(nn_upsample(h, 2, TS_BILINEAR, 1, &up));
-        LAB_TRY(nn_concat_skip(skips[3 - i], up, &cat));
-        LAB_TRY(unet_double_conv_fwd(&u->up[i], cat, training, &h));
+        int rc = u->transposed ? nn_conv_transpose_fwd(&u->upconv[i], h, &up) : nn_upsample(h, 2, TS_BILINEAR, 1, &up);
+        ts_tensor_free(h);
+        LAB_TRY(rc);
+        rc = nn_concat_skip(skips[3 - i], up, &cat);
+        ts_tensor_free(up);
+        ts_tensor_free(skips[3 - i]);
+        LAB_TRY(rc);
+        rc = unet_double_conv_fwd(&u->up[i], cat, training, &h);
+        ts_tensor_free(cat);
+        LAB_TRY(rc);
     }
-    return nn_conv_fwd(&u->outc, h, out);
+    int rc = nn_conv_fwd(&u->outc, h, out);
+    ts_tensor_free(h);
+    return rc;
 }
 
 static int unet_build_transposed(struct model *m, int in_channels, int num_classes, int64_t w)

@@ -8,7 +8,10 @@ square, as VOC's), objects are Fashion-MNIST items with class id label + 1
 marks its borders. Also writes masks.json: each val mask's ids, so a test can
 score predictions without a PNG decoder.
 
-usage: voc_mosaics.py OUT N_TRAIN N_VAL
+usage: voc_mosaics.py OUT N_TRAIN N_VAL [SCALE]
+SCALE (default 1) enlarges every canvas (the image bilinear, the mask
+nearest) to VOC's own sizes for scripts/bench/voc_grade.sh; masks.json is
+then not written.
 """
 import gzip
 import json
@@ -22,6 +25,7 @@ import torch
 from torchvision.io import encode_jpeg
 
 out, n_train, n_val = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+scale = float(sys.argv[4]) if len(sys.argv) > 4 else 1.0
 raw = gzip.open("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").read()[16:]
 lab = gzip.open("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz").read()[8:]
 
@@ -92,10 +96,18 @@ for split, n in (("train", n_train), ("val", n_val)):
     for i in range(n):
         name = f"2012_{split}_{i:04d}"
         w, h, rgb, ids = canvas(rng)
+        if scale != 1.0:
+            size = (round(h * scale), round(w * scale))
+            rgb = torch.nn.functional.interpolate(rgb[None].float(), size=size, mode="bilinear",
+                                                  align_corners=False)[0].round().clamp(0, 255).to(torch.uint8)
+            big = torch.nn.functional.interpolate(torch.tensor(ids, dtype=torch.float32).reshape(1, 1, h, w),
+                                                  size=size, mode="nearest")
+            h, w, ids = size[0], size[1], big.to(torch.uint8).flatten().tolist()
         open(os.path.join(voc, "JPEGImages", name + ".jpg"), "wb").write(bytes(encode_jpeg(rgb, quality=95).tolist()))
         png_palette(os.path.join(voc, "SegmentationClass", name + ".png"), w, h, ids)
         names.append(name)
-        if split == "val":
+        if split == "val" and scale == 1.0:
             masks[name] = {"w": w, "h": h, "ids": ids}
     open(os.path.join(voc, "ImageSets/Segmentation", split + ".txt"), "w").write("\n".join(names) + "\n")
-json.dump({"val": [masks[k] for k in sorted(masks)]}, open(os.path.join(out, "masks.json"), "w"))
+if scale == 1.0:
+    json.dump({"val": [masks[k] for k in sorted(masks)]}, open(os.path.join(out, "masks.json"), "w"))
