@@ -6,15 +6,15 @@
 # sizes (tests/e2e/voc_mosaics.py with SCALE 4.5; the real one is a 2 GB
 # download), made once under BUILD/bench/voc-sized.
 # Usage: scripts/bench/voc_grade.sh [BUILD_DIR]   (run by `make bench`)
-# Env: N_VAL (default 1449, VOC's val list), THREADS (2), BATCH (50, reeval's),
-#      BATCHES (timed U-Net batches, default 2).
+# Env: N_VAL (default 1449, VOC's val list), THREADS (2), BATCH (8, reeval.masks' at 256),
+#      BATCHES (timed U-Net batches, default 3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
 N_VAL=${N_VAL:-1449}
 THREADS=${THREADS:-2}
-BATCH=${BATCH:-50}
-BATCHES=${BATCHES:-2}
+BATCH=${BATCH:-8}
+BATCHES=${BATCHES:-3}
 [ -f "$BUILD/liblab.a" ] || { echo "voc_grade bench: $BUILD/liblab.a missing; run make first" >&2; exit 1; }
 data=$BUILD/bench/voc-sized-$N_VAL
 if [ ! -f "$data/VOCdevkit/VOC2012/ImageSets/Segmentation/val.txt" ]; then
