@@ -88,6 +88,8 @@ for i in "${!boxes[@]}"; do
     --box "${boxes[$i]}" --out "$TEST_TMP/box$i" --device cpu
   cmp -s "$TEST_TMP/boxes/box_${i}_mask_0.png" "$TEST_TMP/box$i/mask_0.png" ||
     fail "box $i's mask differs from a one-box run's"
+  cmp -s "$TEST_TMP/boxes/box_${i}_overlay_0.png" "$TEST_TMP/box$i/overlay_0.png" ||
+    fail "box $i's overlay differs from a one-box run's"
 done
 "$PY" - "$TEST_TMP/boxes" "${boxes[@]}" <<'PYEOF' || fail "several boxes wrote the wrong outputs"
 import json, os, sys
