@@ -36,6 +36,24 @@ cairo_t *draw_canvas(int w, int h, cairo_surface_t **s)
     return cr;
 }
 
+cairo_t *draw_image_canvas(const uint8_t *px, int w, int h, int c, cairo_surface_t **s)
+{
+    cairo_t *cr = draw_canvas(w, h, s);
+    if (!cr || cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+        return cr;
+    cairo_surface_flush(*s);
+    unsigned char *data = cairo_image_surface_get_data(*s);
+    int stride = cairo_image_surface_get_stride(*s);
+    for (int y = 0; data && y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const uint8_t *p = px + ((size_t)y * w + x) * c;
+            uint8_t r = p[0], g = c == 3 ? p[1] : p[0], b = c == 3 ? p[2] : p[0];
+            ((uint32_t *)(data + (size_t)y * stride))[x] = 0xff000000u | (uint32_t)r << 16 | (uint32_t)g << 8 | b;
+        }
+    cairo_surface_mark_dirty(*s);
+    return cr;
+}
+
 void draw_text(cairo_t *cr, double x, double y, double size, const char *s, double align)
 {
     cairo_text_extents_t e;

@@ -5,9 +5,13 @@
 
 #include <cairo.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A w x h white canvas with the sans-serif face selected. */
 cairo_t *draw_canvas(int w, int h, cairo_surface_t **s);
+/* A w x h canvas holding an 8-bit image (c 1 gray or 3 RGB, rows top to
+ * bottom), to draw boxes and labels over it; NULL when cairo fails. */
+cairo_t *draw_image_canvas(const uint8_t *px, int w, int h, int c, cairo_surface_t **s);
 /* Text at (x, y); align 0 = left, 0.5 = centred, 1 = right. */
 void draw_text(cairo_t *cr, double x, double y, double size, const char *s, double align);
 /* Destroys cr and s and returns the PNG (*png malloc'd). */

@@ -26,6 +26,23 @@ struct lab_run;
 struct model;
 struct predict_opts;
 struct val_opts;
+struct ds_image;
+
+/* A detector's boxes for another lab, through the detect hook below (2.2.6
+ * prompts SAM with 2.2.3's boxes without including 2.2.3's code). */
+struct lab_detect_opts {
+    const char *weights;  /* a checkpoint of the lab's detector */
+    const char *device;   /* "auto", "cpu", "cuda:N" */
+    double conf, iou;     /* the thresholds, as the caller resolved them */
+    int imgsz, max_det;   /* 0: the detector's predict defaults */
+    const char *classes;  /* "person,car" (names or ids): kept after NMS; NULL: all */
+};
+struct lab_detection {
+    float x1, y1, x2, y2; /* xyxy in the image's pixels */
+    float conf;
+    int cls;
+    char name[48];        /* the class's name, "class<N>" when the model has no names */
+};
 struct lab_impl {
     const char *id;
     /* Lab-specific checks of a resolved configuration (model names ...);
@@ -49,6 +66,10 @@ struct lab_impl {
     /* `lab val` (labs/val.h): weights evaluated on a labelled dataset the
      * user names; NULL: the lab has none. */
     int (*val)(const struct val_opts *o, FILE *say);
+    /* Detections on one decoded image (RGB or gray, the same pixels the
+     * caller's own model sees), in the detector's order (by decreasing
+     * confidence); *out malloc'd (free it), *n may be 0. NULL: no detector. */
+    int (*detect)(const struct lab_detect_opts *o, const struct ds_image *im, struct lab_detection **out, int *n);
     /* 1: only the quick mode runs in this version (the full mode's data
      * path is not written yet); `lab list` and `lab info` say so. */
     int quick_only;

@@ -22,12 +22,18 @@ struct predict_opts {
     double conf, iou;    /* 0.25, 0.7 */
     int imgsz, max_det;  /* 640, 300 */
     const char *classes; /* "person,car,bus" (names or ids), NULL: all */
-    /* 2.2.6 (promptable segmentation): "x,y[,label]" points, an "x1,y1,x2,y2"
-     * box, three masks or one, and the background-removed RGBA image */
+    /* 2.2.6 (promptable segmentation): "x,y[,label]" points, "x1,y1,x2,y2"
+     * boxes (several: each prompted on its own, as the solution's
+     * BoxSelector), three masks or one, and the background-removed RGBA image */
     const char *const *points;
     size_t n_points;
-    const char *box;
+    const char *const *boxes;
+    size_t n_boxes;
     int multimask, cutout;
+    /* 2.2.6: a 2.2.3 detector's checkpoint whose boxes are the prompts (the
+     * solution's detect_and_segment; conf, iou, imgsz, max_det and classes
+     * above apply to it, conf 0.5 by default); NULL: none */
+    const char *detect;
     /* 2.2.6: every mask automatically (the course's generator settings);
      * points_per_side 0 keeps the course's 32, a negative threshold the
      * course's 0.88 / 0.95 */

@@ -1,11 +1,13 @@
 /* Lab 2.2.3: YOLOv8 detection. The models (labs/models/yolov8.h),
  * predictions on the user's images (predict.c), any weights evaluated on a
- * YOLO-format dataset (val.c), the full run with the released weights:
- * detection on the sample images, the threshold study and the benchmarks
- * (full.c), quick training on Fashion-MNIST mosaics (quick.c) and training
- * on a student's own YOLO-format dataset (dataset.c). */
+ * YOLO-format dataset (val.c), its boxes for 2.2.6's --detect
+ * (detect_hook.c), the full run with the released weights: detection on the
+ * sample images, the threshold study and the benchmarks (full.c), quick
+ * training on Fashion-MNIST mosaics (quick.c) and training on a student's
+ * own YOLO-format dataset (dataset.c). */
 #include "base/error.h"
 #include "labs/2.2.3-yolo-detection/dataset.h"
+#include "labs/2.2.3-yolo-detection/detect_hook.h"
 #include "labs/2.2.3-yolo-detection/full.h"
 #include "labs/2.2.3-yolo-detection/predict.h"
 #include "labs/2.2.3-yolo-detection/quick.h"
@@ -53,4 +55,4 @@ static int run(struct lab_run *r)
 
 const struct lab_impl lab_yolo_detection = {
     .id = "2.2.3", .validate = validate, .run = run, .create_model = create_model,
-    .predict = yolo_predict, .val = yolo_val, .own_data = 1, .fp32_only = 1};
+    .predict = yolo_predict, .val = yolo_val, .detect = yolo_detect_hook, .own_data = 1, .fp32_only = 1};

@@ -68,19 +68,9 @@ static int draw_boxes(const struct ds_image *im, const struct yolo_det *d, int n
                       const char *path)
 {
     cairo_surface_t *s;
-    cairo_t *cr = draw_canvas(im->w, im->h, &s);
+    cairo_t *cr = draw_image_canvas(im->px, im->w, im->h, im->c, &s);
     if (!cr)
         return lab_err(LAB_EINTERNAL, NULL, "cairo could not make a %dx%d canvas", im->w, im->h);
-    cairo_surface_flush(s);
-    unsigned char *data = cairo_image_surface_get_data(s);
-    int stride = cairo_image_surface_get_stride(s);
-    for (int y = 0; data && y < im->h; y++)
-        for (int x = 0; x < im->w; x++) {
-            const uint8_t *p = im->px + ((size_t)y * im->w + x) * im->c;
-            uint8_t r = p[0], g = im->c == 3 ? p[1] : p[0], b = im->c == 3 ? p[2] : p[0];
-            ((uint32_t *)(data + (size_t)y * stride))[x] = 0xff000000u | (uint32_t)r << 16 | (uint32_t)g << 8 | b;
-        }
-    cairo_surface_mark_dirty(s);
     double lw = fmax(2.0, (im->w + im->h) / 2.0 * 0.003);
     for (int i = 0; i < n; i++) {
         /* a colour per class, spread around the hue circle */

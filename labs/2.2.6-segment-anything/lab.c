@@ -1,7 +1,8 @@
 /* Lab 2.2.6: Segment Anything. The model (labs/models/sam.h), the official
- * checkpoints, `lab predict 2.2.6` with point and box prompts and automatic
- * masks; `lab run 2.2.6` runs the notebook with an official checkpoint
- * (full.c) or trains a small SAM on mosaics (--quick, quick.c). */
+ * checkpoints, `lab predict 2.2.6` with point and box prompts, several boxes
+ * (boxes.c), a 2.2.3 detector's boxes (detect.c) and automatic masks; `lab
+ * run 2.2.6` runs the notebook with an official checkpoint (full.c) or
+ * trains a small SAM on mosaics (--quick, quick.c). */
 #include "base/error.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
@@ -9,7 +10,9 @@
 #include "datasets/loaders.h"
 #include "labs/2.2.6-segment-anything/amg.h"
 #include "labs/2.2.6-segment-anything/auto_out.h"
+#include "labs/2.2.6-segment-anything/boxes.h"
 #include "labs/2.2.6-segment-anything/checkpoint.h"
+#include "labs/2.2.6-segment-anything/detect.h"
 #include "labs/2.2.6-segment-anything/full.h"
 #include "labs/2.2.6-segment-anything/generator.h"
 #include "labs/2.2.6-segment-anything/png_out.h"
@@ -30,6 +33,9 @@
 #include <string.h>
 
 #define MAX_PTS 64
+#define MAX_BOXES 256
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static int create_model(const char *name, int num_classes, struct model **out)
 {
@@ -59,7 +65,37 @@ static int parse_nums(const char *s, double *v, int cap)
     return *p ? -1 : n;
 }
 
-static int parse_prompts(const struct predict_opts *o, double *pts, int *labels, int *np, double *box, int *has_box)
+/* Which prompts go together, before anything is read or written. */
+static int check_modes(const struct predict_opts *o)
+{
+    if (o->detect && (o->n_points || o->n_boxes || o->auto_masks))
+        return lab_err(LAB_EUSAGE, "drop --point, --box and --auto: with --detect the detector's boxes are the prompts "
+                       "(run those on their own in another `lab predict 2.2.6`)",
+                       "--detect does not combine with --%s", o->n_points ? "point" : o->n_boxes ? "box" : "auto");
+    if (o->n_points && o->n_boxes > 1)
+        return lab_err(LAB_EUSAGE, "give the points with one --box, or drop the points to prompt each box on its own",
+                       "--point with %zu boxes: each box is prompted alone, so the points have no box to join",
+                       o->n_boxes);
+    const char *det_only = o->conf >= 0 ? "conf" : o->iou >= 0 ? "iou" : o->classes ? "classes"
+                         : o->imgsz ? "imgsz" : o->max_det ? "max-det" : NULL;
+    if (!o->detect && det_only)
+        return lab_err(LAB_EUSAGE, "add --detect YOLO-WEIGHTS (a 2.2.3 checkpoint) or drop the option",
+                       "--%s is the detector's setting, and there is no --detect", det_only);
+    return LAB_OK;
+}
+
+static int parse_box(const char *s, double *box)
+{
+    if (parse_nums(s, box, 4) != 4 || box[2] <= box[0] || box[3] <= box[1])
+        return lab_err(LAB_EUSAGE, "write the box as X1,Y1,X2,Y2 (top-left, then bottom-right, in pixels)",
+                       "--box '%s' is not an x1,y1,x2,y2 box", s);
+    return LAB_OK;
+}
+
+/* boxes gets every --box (o->n_boxes of them); box and has_box the one box
+ * that joins the points in a single prompt. */
+static int parse_prompts(const struct predict_opts *o, double *pts, int *labels, int *np, double *box, int *has_box,
+                         double (*boxes)[4])
 {
     *np = 0;
     *has_box = 0;
@@ -74,14 +110,18 @@ static int parse_prompts(const struct predict_opts *o, double *pts, int *labels,
         labels[*np] = n == 3 ? (int)v[2] : 1;
         (*np)++;
     }
-    if (o->box) {
-        if (parse_nums(o->box, box, 4) != 4 || box[2] <= box[0] || box[3] <= box[1])
-            return lab_err(LAB_EUSAGE, "write the box as X1,Y1,X2,Y2 (top-left, then bottom-right, in pixels)",
-                           "--box '%s' is not an x1,y1,x2,y2 box", o->box);
+    if (o->n_boxes > MAX_BOXES)
+        return lab_err(LAB_EUSAGE, "prompt at most " STR(MAX_BOXES) " boxes per call", "%zu --box prompts",
+                       o->n_boxes);
+    for (size_t i = 0; i < o->n_boxes; i++)
+        LAB_TRY(parse_box(o->boxes[i], boxes[i]));
+    if (o->n_boxes == 1) {
+        memcpy(box, boxes[0], sizeof boxes[0]);
         *has_box = 1;
     }
-    if (!*np && !*has_box)
-        return lab_err(LAB_EUSAGE, "prompt SAM with --point X,Y[,LABEL] (repeatable) and/or --box X1,Y1,X2,Y2, or use --auto",
+    if (!*np && !o->n_boxes)
+        return lab_err(LAB_EUSAGE, "prompt SAM with --point X,Y[,LABEL] (repeatable) and/or --box X1,Y1,X2,Y2 "
+                       "(repeatable), or use --auto or --detect YOLO-WEIGHTS",
                        "lab predict 2.2.6 needs a prompt (or --auto)");
     return LAB_OK;
 }
@@ -91,10 +131,8 @@ static int write_outputs(const struct predict_opts *o, const struct ds_image *im
                          int np, const double *box)
 {
     size_t hw = (size_t)im->w * im->h;
-    static const uint8_t colors[3][3] = {{30, 144, 255}, {255, 64, 64}, {64, 200, 64}};
     json_t *root = json_object(), *arr = json_array(), *jp = json_array();
-    uint8_t *gray = malloc(hw), *over = malloc(hw * 3);
-    int rc = gray && over ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory for the mask images");
+    int rc = LAB_OK;
     int best = 0;
     for (int k = 1; k < K; k++)
         if (iou[k] > iou[best])
@@ -102,41 +140,16 @@ static int write_outputs(const struct predict_opts *o, const struct ds_image *im
     if (o->grow || o->shrink) /* MagicWand's grow / shrink: by pixel count, not by score */
         best = sam_mask_by_area(masks, K, hw, o->grow);
     for (int k = 0; k < K && !rc; k++) {
-        const uint8_t *m = masks + (size_t)k * hw;
+        char name[64], oname[64];
         long long area = 0;
-        for (size_t i = 0; i < hw; i++) {
-            gray[i] = m[i] ? 255 : 0;
-            area += m[i] != 0;
-            for (int ch = 0; ch < 3; ch++) {
-                uint8_t v = im->px[i * 3 + ch];
-                over[i * 3 + ch] = m[i] ? (uint8_t)((v + colors[k % 3][ch]) / 2) : v;
-            }
-        }
-        char name[64], oname[64], path[4200];
         snprintf(name, sizeof name, "mask_%d.png", k);
         snprintf(oname, sizeof oname, "overlay_%d.png", k);
-        snprintf(path, sizeof path, "%s/%s", o->out, name);
-        rc = sam_png_write(path, gray, im->w, im->h, 1);
-        snprintf(path, sizeof path, "%s/%s", o->out, oname);
-        if (!rc)
-            rc = sam_png_write(path, over, im->w, im->h, 3);
+        rc = sam_png_mask_pair(o->out, name, oname, im, masks + (size_t)k * hw, k, &area);
         json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:f, s:I}", "index", k, "mask", name, "overlay", oname,
                                              "score", (double)iou[k], "area", (json_int_t)area));
     }
-    if (!rc && o->cutout) {
-        uint8_t *rgba = malloc(hw * 4);
-        if (!rgba)
-            rc = lab_err(LAB_EINTERNAL, NULL, "out of memory for the cutout");
-        for (size_t i = 0; rgba && i < hw; i++) {
-            memcpy(rgba + i * 4, im->px + i * 3, 3);
-            rgba[i * 4 + 3] = masks[(size_t)best * hw + i] ? 255 : 0;
-        }
-        char path[4200];
-        snprintf(path, sizeof path, "%s/cutout.png", o->out);
-        if (!rc)
-            rc = sam_png_write(path, rgba, im->w, im->h, 4);
-        free(rgba);
-    }
+    if (!rc && o->cutout)
+        rc = sam_png_cutout(o->out, im, masks + (size_t)best * hw);
     for (int i = 0; i < np; i++)
         json_array_append_new(jp, json_pack("[f, f, i]", pts[i * 2], pts[i * 2 + 1], labels[i]));
     json_object_set_new(root, "lab", json_string("2.2.6"));
@@ -171,8 +184,6 @@ static int write_outputs(const struct predict_opts *o, const struct ds_image *im
         rc = weights_save_host(t, 3, path, NULL);
     }
     json_decref(root);
-    free(gray);
-    free(over);
     return rc;
 }
 
@@ -183,10 +194,11 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
     if ((o->grow || o->shrink) && !o->multimask)
         return lab_err(LAB_EUSAGE, "add --multimask: --grow and --shrink choose among its three masks",
                        "--%s with one mask has nothing to choose from", o->grow ? "grow" : "shrink");
-    double pts[MAX_PTS * 2], box[4];
+    LAB_TRY(check_modes(o));
+    double pts[MAX_PTS * 2], box[4], boxes[MAX_BOXES][4];
     int labels[MAX_PTS], np = 0, has_box = 0;
-    if (!o->auto_masks || o->n_points || o->box)
-        LAB_TRY(parse_prompts(o, pts, labels, &np, box, &has_box));
+    if (!o->detect && (!o->auto_masks || o->n_points || o->n_boxes))
+        LAB_TRY(parse_prompts(o, pts, labels, &np, box, &has_box, boxes));
     if (lab_is_dir(o->source))
         return lab_err(LAB_EUSAGE, "pass one image to --source", "%s is a folder; SAM is prompted per image", o->source);
     struct lab_device_choice dev;
@@ -205,6 +217,14 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
     struct sam_predictor p = {0};
     if (!rc)
         rc = sam_predictor_init(&p, m, o->weights, cache);
+    if (o->detect) {
+        if (!rc)
+            rc = sam_detect_and_segment(o, &p, &im, say);
+        sam_predictor_free(&p);
+        model_free(m);
+        ds_image_free(&im);
+        return rc;
+    }
     if (!rc)
         rc = sam_predictor_set_image(&p, &im);
     if (!rc && say)
@@ -230,7 +250,7 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
                 fprintf(say, "%zu automatic masks\n", res.n);
             sam_amg_result_free(&res);
         }
-        if (!rc && !np && !has_box) {
+        if (!rc && !np && !o->n_boxes) {
             sam_predictor_free(&p);
             model_free(m);
             ds_image_free(&im);
@@ -238,6 +258,18 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
         }
         if (!rc)
             rc = sam_predictor_set_image(&p, &im); /* the generator left the last crop */
+    }
+    if (o->n_boxes > 1) {
+        struct sam_boxes b = {.n = (int)o->n_boxes, .box = (const double(*)[4])boxes};
+        if (!rc)
+            rc = sam_predict_boxes(o, &p, &im, &b);
+        if (!rc && say)
+            fprintf(say, "%d boxes, each prompted on its own: wrote %s/predictions.json, %s/overlay.png, "
+                    "box_I_mask_K.png and outputs.safetensors\n", b.n, o->out, o->out);
+        sam_predictor_free(&p);
+        model_free(m);
+        ds_image_free(&im);
+        return rc;
     }
     uint8_t *masks = NULL;
     float *iou = NULL, *low = NULL;
@@ -277,9 +309,11 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
 static int predict(const struct predict_opts *o, FILE *say)
 {
     int rc = predict_prompts(o, say);
-    if (!rc && say && o->auto_masks && !o->n_points && !o->box)
+    if (rc || o->detect || o->n_boxes > 1)
+        return rc; /* those said what they wrote */
+    if (say && o->auto_masks && !o->n_points && !o->n_boxes)
         fprintf(say, "wrote %s/auto.json and %s/auto.png\n", o->out, o->out);
-    else if (!rc && say)
+    else if (say)
         fprintf(say, "wrote %s/predictions.json and %s/outputs.safetensors\n", o->out, o->out);
     return rc;
 }

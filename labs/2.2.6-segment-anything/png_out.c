@@ -5,6 +5,7 @@
 
 #include <png.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,4 +73,49 @@ void sam_mask_colour(size_t i, uint8_t col[3])
     col[0] = (uint8_t)(60 + (i * 97) % 196);
     col[1] = (uint8_t)(60 + (i * 57) % 196);
     col[2] = (uint8_t)(60 + (i * 151) % 196);
+}
+
+int sam_png_mask_pair(const char *dir, const char *mask_name, const char *overlay_name, const struct ds_image *im,
+                      const uint8_t *mask, int k, long long *area)
+{
+    static const uint8_t colors[3][3] = {{30, 144, 255}, {255, 64, 64}, {64, 200, 64}};
+    size_t hw = (size_t)im->w * im->h;
+    uint8_t *gray = malloc(hw), *over = malloc(hw * 3);
+    int rc = gray && over ? LAB_OK : lab_err(LAB_EINTERNAL, NULL, "out of memory for the mask images");
+    *area = 0;
+    for (size_t i = 0; !rc && i < hw; i++) {
+        gray[i] = mask[i] ? 255 : 0;
+        *area += mask[i] != 0;
+        for (int ch = 0; ch < 3; ch++) {
+            uint8_t v = im->px[i * 3 + ch];
+            over[i * 3 + ch] = mask[i] ? (uint8_t)((v + colors[k % 3][ch]) / 2) : v;
+        }
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, mask_name);
+    if (!rc)
+        rc = sam_png_write(path, gray, im->w, im->h, 1);
+    snprintf(path, sizeof path, "%s/%s", dir, overlay_name);
+    if (!rc)
+        rc = sam_png_write(path, over, im->w, im->h, 3);
+    free(gray);
+    free(over);
+    return rc;
+}
+
+int sam_png_cutout(const char *dir, const struct ds_image *im, const uint8_t *mask)
+{
+    size_t hw = (size_t)im->w * im->h;
+    uint8_t *rgba = malloc(hw * 4);
+    if (!rgba)
+        return lab_err(LAB_EINTERNAL, NULL, "out of memory for the cutout");
+    for (size_t i = 0; i < hw; i++) {
+        memcpy(rgba + i * 4, im->px + i * 3, 3);
+        rgba[i * 4 + 3] = mask[i] ? 255 : 0;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/cutout.png", dir);
+    int rc = sam_png_write(path, rgba, im->w, im->h, 4);
+    free(rgba);
+    return rc;
 }

@@ -2,7 +2,9 @@
 # lab predict 2.2.6 on a PNG with the tiny parity model saved as an official
 # .pth (torch.save of a state dict): points, a box, three masks, the cutout;
 # the masks are the image's size; a second run reads the cached embedding;
-# bad prompts name the problem; --grow and --refine as the solution's tools. (--auto encodes 5 crops: too slow for CI;
+# bad prompts name the problem; --grow and --refine as the solution's tools;
+# several boxes and --detect (a 2.2.3 detector's boxes as prompts) against
+# one-box runs and lab predict 2.2.3. (--auto encodes 5 crops: too slow for CI;
 # the generator is tested in tests/unit/test_sam_predict.c.)
 set -euo pipefail
 . "$(dirname "$0")/lib.bash"
@@ -74,4 +76,103 @@ expect_match "$LAST_ERR" 'X,Y'
 expect_exit 2 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
   --out "$TEST_TMP/out3" --device cpu
 expect_match "$LAST_ERR" 'needs a prompt'
+# Several boxes (the solution's BoxSelector): each box prompted on its own,
+# so each box's mask is byte for byte the mask a one-box run gives it.
+boxes=(20,20,150,120 60,10,190,80 5,50,100,140)
+bargs=(); for b in "${boxes[@]}"; do bargs+=(--box "$b"); done
+expect_exit 0 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+  "${bargs[@]}" --out "$TEST_TMP/boxes" --device cpu
+expect_match "$LAST_OUT" '3 boxes, each prompted on its own'
+for i in "${!boxes[@]}"; do
+  expect_exit 0 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+    --box "${boxes[$i]}" --out "$TEST_TMP/box$i" --device cpu
+  cmp -s "$TEST_TMP/boxes/box_${i}_mask_0.png" "$TEST_TMP/box$i/mask_0.png" ||
+    fail "box $i's mask differs from a one-box run's"
+  cmp -s "$TEST_TMP/boxes/box_${i}_overlay_0.png" "$TEST_TMP/box$i/overlay_0.png" ||
+    fail "box $i's overlay differs from a one-box run's"
+done
+"$PY" - "$TEST_TMP/boxes" "${boxes[@]}" <<'PYEOF' || fail "several boxes wrote the wrong outputs"
+import json, os, sys
+from PIL import Image
+d, boxes = sys.argv[1], [[float(v) for v in b.split(",")] for b in sys.argv[2:]]
+p = json.load(open(f"{d}/predictions.json"))
+assert "masks" not in p and "box" not in p and len(p["boxes"]) == len(boxes), p
+assert len([f for f in os.listdir(d) if f.endswith("_mask_0.png")]) == len(boxes), os.listdir(d)
+for i, e in enumerate(p["boxes"]):
+    assert e["index"] == i and e["box"] == boxes[i] and len(e["masks"]) == 1, e
+    assert sum(1 for v in Image.open(f"{d}/{e['mask']}").getdata() if v == 255) == e["area"], e
+assert Image.open(f"{d}/{p['overlay']}").size == (200, 150)
+PYEOF
+expect_exit 2 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+  --point 60,40 "${bargs[@]:0:4}" --out "$TEST_TMP/out6" --device cpu
+expect_match "$LAST_ERR" 'with 2 boxes: each box is prompted alone'
+expect_match "$LAST_ERR" 'give the points with one --box'
+[ ! -e "$TEST_TMP/out6" ] || fail "a refused call created its output folder"
+
+# --detect (the solution's detect_and_segment): 2.2.3's detections, each box
+# prompting SAM, in the detector's order. The shared random checkpoint scores
+# every anchor about 1.6e-4 (all "person"); a seeded random yolov8n from
+# tests/ref/yolov8.py finds buses and a motorcycle at conf 0.3.
+pt="$ref/2.2.3-yolov8n-random.pt"
+"$PY" "$LAB_SRC/tests/ref/yolov8.py" pt n 1 "$TEST_TMP/yolo1.pt"
+# det_check SAM-OUT YOLO-JSON [CLASS]: one entry and one mask per detection
+# (only CLASS's), with the detector's classes, names, confidences and boxes
+det_check() {
+  "$PY" - "$@" <<'PYEOF' || fail "--detect $* disagrees with lab predict 2.2.3"
+import json, os, struct, sys
+from PIL import Image
+d, yolo = sys.argv[1], json.load(open(sys.argv[2]))["detections"]
+if len(sys.argv) > 3:
+    yolo = [y for y in yolo if y["name"] == sys.argv[3]]
+p = json.load(open(f"{d}/predictions.json"))
+dets = p["detections"]
+assert len(dets) == len(yolo), (len(dets), len(yolo))
+masks = [f for f in os.listdir(d) if f.startswith("det_") and f.endswith("_mask_0.png")]
+assert len(masks) == len(yolo), (masks, len(yolo))
+f32 = lambda v: struct.unpack("f", struct.pack("f", v))[0]  # 2.2.3 prints float32s to 9 digits
+for e, y in zip(dets, yolo):
+    assert (e["class"], e["name"]) == (y["class"], y["name"]), (e, y)
+    assert [f32(v) for v in [e["confidence"]] + e["bbox"]] == [f32(v) for v in [y["confidence"]] + y["xyxy"]], (e, y)
+    assert sum(1 for v in Image.open(f"{d}/{e['mask']}").getdata() if v == 255) == e["area"], e
+    assert 0 <= e["mask_score"] and e["mask"] == f"det_{e['index']}_mask_0.png", e
+PYEOF
+}
+expect_exit 0 "$LAB_BIN" predict 2.2.3 --weights "$pt" --source "$TEST_TMP/img.png" --conf 0.0001 --imgsz 160 \
+  --out "$TEST_TMP/y0" --device cpu
+expect_match "$LAST_OUT" 'img.png: 4 detections'
+expect_exit 0 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+  --detect "$pt" --conf 0.0001 --imgsz 160 --out "$TEST_TMP/d0" --device cpu
+expect_match "$LAST_OUT" 'Detected and segmented 4 objects'
+det_check "$TEST_TMP/d0" "$TEST_TMP/y0/img.json"
+for c in 0.5 0.3; do
+  expect_exit 0 "$LAB_BIN" predict 2.2.3 --weights "$TEST_TMP/yolo1.pt" --source "$TEST_TMP/img.png" --conf $c \
+    --out "$TEST_TMP/y$c" --device cpu
+done
+expect_match "$LAST_OUT" 'img.png: 4 detections'
+# the course's conf 0.5 by default
+expect_exit 0 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+  --detect "$TEST_TMP/yolo1.pt" --out "$TEST_TMP/d1" --device cpu
+det_check "$TEST_TMP/d1" "$TEST_TMP/y0.5/img.json"
+for cls in bus motorcycle; do
+  expect_exit 0 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+    --detect "$TEST_TMP/yolo1.pt" --conf 0.3 --classes $cls --out "$TEST_TMP/d-$cls" --device cpu
+  det_check "$TEST_TMP/d-$cls" "$TEST_TMP/y0.3/img.json" $cls
+done
+# a detection's mask is its box's: the same as --box with the detector's xyxy
+bbox=$("$PY" -c "import json,sys; print(','.join(repr(v) for v in json.load(open(sys.argv[1]))['detections'][0]['bbox']))" \
+  "$TEST_TMP/d-motorcycle/predictions.json")
+expect_exit 0 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+  --box "$bbox" --out "$TEST_TMP/dbox" --device cpu
+cmp -s "$TEST_TMP/d-motorcycle/det_0_mask_0.png" "$TEST_TMP/dbox/mask_0.png" || fail "a detection's mask is not its box's"
+expect_exit 0 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+  --detect "$TEST_TMP/yolo1.pt" --conf 0.9 --out "$TEST_TMP/d9" --device cpu
+expect_match "$LAST_ERR" 'no detections at conf 0.9'
+"$PY" -c "import json,sys; p=json.load(open(sys.argv[1])); assert p['detections'] == [] and p['overlay'] is None, p" \
+  "$TEST_TMP/d9/predictions.json" || fail "no detections did not write an empty list"
+expect_exit 2 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+  --detect "$pt" --point 60,40 --out "$TEST_TMP/out7" --device cpu
+expect_match "$LAST_ERR" '--detect does not combine with --point'
+expect_exit 2 "$LAB_BIN" predict 2.2.6 --weights "$TEST_TMP/w/sam_tiny.pth" --source "$TEST_TMP/img.png" \
+  --point 60,40 --conf 0.3 --out "$TEST_TMP/out8" --device cpu
+expect_match "$LAST_ERR" 'add --detect'
 echo "ok"
