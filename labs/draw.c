@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,4 +79,22 @@ int draw_finish_png(cairo_t *cr, cairo_surface_t *s, unsigned char **png, size_t
     *png = b.data;
     *len = b.len;
     return LAB_OK;
+}
+
+void draw_labelled_box(cairo_t *cr, const double xyxy[4], const double rgb[3], double lw, double fg,
+                       const char *label)
+{
+    double size = fmax(10.0, lw * 5);
+    cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+    cairo_set_line_width(cr, lw);
+    cairo_rectangle(cr, xyxy[0], xyxy[1], xyxy[2] - xyxy[0], xyxy[3] - xyxy[1]);
+    cairo_stroke(cr);
+    cairo_set_font_size(cr, size);
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, label, &e);
+    double ty = xyxy[1] > size + 4 ? xyxy[1] - size - 4 : xyxy[1];
+    cairo_rectangle(cr, xyxy[0], ty, e.x_advance + 6, size + 4);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, fg, fg, fg);
+    draw_text(cr, xyxy[0] + 3, ty + size, size, label, 0);
 }

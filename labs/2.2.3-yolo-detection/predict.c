@@ -76,22 +76,10 @@ static int draw_boxes(const struct ds_image *im, const struct yolo_det *d, int n
         /* a colour per class, spread around the hue circle */
         double hue = fmod(d[i].cls * 0.618034, 1.0) * 6, f = hue - floor(hue);
         double rgb[6][3] = {{1, f, 0}, {1 - f, 1, 0}, {0, 1, f}, {0, 1 - f, 1}, {f, 0, 1}, {1, 0, 1 - f}};
-        const double *c = rgb[(int)hue % 6];
-        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
-        cairo_set_line_width(cr, lw);
-        cairo_rectangle(cr, d[i].x1, d[i].y1, d[i].x2 - d[i].x1, d[i].y2 - d[i].y1);
-        cairo_stroke(cr);
         char label[160];
         snprintf(label, sizeof label, "%s %.2f", names ? names[d[i].cls] : "?", d[i].conf);
-        double size = fmax(10.0, lw * 5);
-        cairo_set_font_size(cr, size);
-        cairo_text_extents_t e;
-        cairo_text_extents(cr, label, &e);
-        double ty = d[i].y1 > size + 4 ? d[i].y1 - size - 4 : d[i].y1;
-        cairo_rectangle(cr, d[i].x1, ty, e.x_advance + 6, size + 4);
-        cairo_fill(cr);
-        cairo_set_source_rgb(cr, 1, 1, 1);
-        draw_text(cr, d[i].x1 + 3, ty + size, size, label, 0);
+        const double box[4] = {d[i].x1, d[i].y1, d[i].x2, d[i].y2};
+        draw_labelled_box(cr, box, rgb[(int)hue % 6], lw, 1, label);
     }
     unsigned char *png;
     size_t len;

@@ -35,30 +35,18 @@ int sam_boxes_overlay(const char *path, const struct ds_image *im, const uint8_t
     cairo_surface_t *s;
     cairo_t *cr = draw_image_canvas(rgb, im->w, im->h, 3, &s);
     free(rgb);
-    double lw = fmax(2.0, (im->w + im->h) / 2.0 * 0.003), size = fmax(10.0, lw * 5);
+    if (!cr)
+        return lab_err(LAB_EINTERNAL, NULL, "cairo could not make a %dx%d canvas", im->w, im->h);
+    double lw = fmax(2.0, (im->w + im->h) / 2.0 * 0.003);
+    static const double lime[3] = {0, 1, 0}, red[3] = {1, 0, 0};
     for (int i = 0; i < b->n; i++) {
-        const double *x = b->box[i];
         char label[96];
         if (b->det)
             snprintf(label, sizeof label, "%s %.0f%%", b->det[i].name, b->det[i].conf * 100.0);
         else
             snprintf(label, sizeof label, "Box %d", i);
-        double fg = b->det ? 0 : 1; /* black on lime, white on red */
-        if (b->det)
-            cairo_set_source_rgb(cr, 0, 1, 0);
-        else
-            cairo_set_source_rgb(cr, 1, 0, 0);
-        cairo_set_line_width(cr, lw);
-        cairo_rectangle(cr, x[0], x[1], x[2] - x[0], x[3] - x[1]);
-        cairo_stroke(cr);
-        cairo_set_font_size(cr, size);
-        cairo_text_extents_t e;
-        cairo_text_extents(cr, label, &e);
-        double ty = x[1] > size + 4 ? x[1] - size - 4 : x[1];
-        cairo_rectangle(cr, x[0], ty, e.x_advance + 6, size + 4);
-        cairo_fill(cr);
-        cairo_set_source_rgb(cr, fg, fg, fg);
-        draw_text(cr, x[0] + 3, ty + size, size, label, 0);
+        /* black on lime, white on red */
+        draw_labelled_box(cr, b->box[i], b->det ? lime : red, lw, b->det ? 0 : 1, label);
     }
     unsigned char *png;
     size_t len;
