@@ -38,6 +38,7 @@ struct seg_cfg {
     int loss_kind;  /* train.loss, segment_loss_kind_parse's */
     int border_bg;  /* data.border "background": the notebook's remap of 255 to 0, training masks only */
     int cosine; /* train.schedule "cosine": per epoch, as torch's CosineAnnealingLR(T_max = epochs) */
+    int bf16;   /* the run's precision: forward passes under bf16 autocast */
     uint64_t seed;
 };
 
@@ -200,6 +201,23 @@ static uint64_t next_rand(uint64_t *st)
     return *st;
 }
 
+/* The model's logits, in fp32 (the loss and the argmax read them so), under
+ * bf16 autocast when the run's precision is bf16. */
+static int seg_forward(struct model *m, const ts_tensor *x, int training, const struct seg_cfg *s, ts_device dev,
+                       ts_tensor **logits)
+{
+    int token = 0;
+    if (s->bf16 && ts_autocast_push(dev, TS_BF16, &token) != TS_OK)
+        return nn_fail(TS_ETORCH, "bf16 autocast");
+    ts_tensor *raw = NULL;
+    int rc = m->forward(m, x, training, &raw);
+    if (s->bf16)
+        ts_autocast_pop(token);
+    LAB_TRY(rc);
+    NN_TRY(ts_to(logits, raw, dev, TS_F32));
+    return LAB_OK;
+}
+
 static int train_step(struct model *m, ts_optim *opt, const struct seg_cfg *s, const struct segment_loss_cfg *lc,
                       const float *x, const uint8_t *mask, int64_t n, ts_device dev, double *loss_out)
 {
@@ -216,7 +234,7 @@ static int train_step(struct model *m, ts_optim *opt, const struct seg_cfg *s, c
         rc = nn_fail(TS_ETORCH, "uploading a batch");
     free(tgt);
     if (!rc)
-        rc = m->forward(m, xt, 1, &logits);
+        rc = seg_forward(m, xt, 1, s, dev, &logits);
     if (!rc)
         rc = segment_loss(logits, yt, lc, &loss);
     if (!rc && (ts_optim_zero_grad(opt) || ts_backward(loss, NULL) || ts_optim_step(opt)))
@@ -274,7 +292,7 @@ static int evaluate(struct model *m, const struct ds_dataset *d, size_t n, const
         if (!rc && ts_from_host(&xt, x, TS_F32, 4, xs, dev))
             rc = nn_fail(TS_ETORCH, "uploading an eval batch");
         if (!rc)
-            rc = m->forward(m, xt, 0, &logits);
+            rc = seg_forward(m, xt, 0, s, dev, &logits);
         if (!rc)
             rc = segment_argmax_masks(logits, pred + b0 * px, bn * px);
         ts_scope_end();
@@ -407,6 +425,7 @@ static int run(struct lab_run *r)
 {
     struct seg_cfg s;
     cfg_of(r->config, &s);
+    s.bf16 = r->dev.bf16;
     LAB_TRY(validate(r->config));
     struct ds_dataset *itr = NULL, *iev = NULL, *tr = NULL, *ev = NULL;
     struct model *m = NULL;
@@ -520,5 +539,4 @@ static int run(struct lab_run *r)
 }
 
 const struct lab_impl lab_unet_segmentation = {
-    .id = "2.2.4", .validate = validate, .run = run, .create_model = create_model, .create_model_cfg = create_model_cfg,
-    .fp32_only = 1};
+    .id = "2.2.4", .validate = validate, .run = run, .create_model = create_model, .create_model_cfg = create_model_cfg};

@@ -131,8 +131,29 @@ expect_match "$LAST_ERR" 'lab fetch voc2012'
 [ ! -e "$TEST_TMP/full/metrics.json" ] || fail "the full run without VOC wrote metrics.json"
 expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --set model.base_width=0 --out "$TEST_TMP/bad"
 expect_match "$LAST_ERR" 'base_width'
-expect_exit 2 "$LAB_BIN" run 2.2.4 --quick --precision bf16 --out "$TEST_TMP/bf16"
-expect_match "$LAST_ERR" 'fp32 only'
+# bf16 autocast (what --precision auto picks on a GPU of compute capability
+# 8.0 or newer): the run records it, trains otherwise than fp32 from the same
+# seed, and re-evaluation re-runs the weights in bf16 and agrees.
+B16=(--quick --device cpu --set data.train_subset=200 --set train.epochs=1)
+expect_exit 1 "$LAB_BIN" run 2.2.4 "${B16[@]}" --precision bf16 --out "$TEST_TMP/bf16"
+expect_match "$LAST_OUT" 'precision bf16'
+expect_exit 1 "$LAB_BIN" run 2.2.4 "${B16[@]}" --precision fp32 --out "$TEST_TMP/fp32"
+"$PY" - "$TEST_TMP" <<'PYEOF' || fail "the bf16 run did not train in bf16"
+import json, sys
+d = sys.argv[1]
+c = json.load(open(d + "/bf16/config.json"))
+assert c["precision"] == "bf16", c["precision"]
+loss = [json.load(open(f"{d}/{p}/metrics.json"))["models"]["unet"]["epochs"][0]["train_loss"] for p in ("bf16", "fp32")]
+assert loss[0] != loss[1] and abs(loss[0] - loss[1]) < 0.1 * loss[1], loss
+PYEOF
+expect_exit 0 "$LAB_BIN" submit "$TEST_TMP/bf16" --student bea
+expect_exit 1 "$LAB_BIN" grade bea-2.2.4.tar.gz --reeval --device cpu --format json --out bea.json
+"$PY" - bea.json <<'PYEOF' || fail "a bf16 submission does not pass re-evaluation"
+import json, sys
+r = {c["id"]: c for c in json.load(open(sys.argv[1]))["checks"]}
+for k in ("reeval.load", "reeval.masks", "reeval.batch", "honesty.miou"):
+    assert r[k]["status"] == "pass", (k, r[k])
+PYEOF
 # The course's border remap, the loss variants and the joint augmentation:
 # each tiny run (16 mosaics, one epoch, about 1 s) trains on its own loss or
 # its own inputs, so the first epoch's losses all differ; evaluation ignores
