@@ -1,6 +1,7 @@
 #include "labs/draw.h"
 
 #include "base/error.h"
+#include "base/fsutil.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -97,4 +98,17 @@ void draw_labelled_box(cairo_t *cr, const double xyxy[4], const double rgb[3], d
     cairo_fill(cr);
     cairo_set_source_rgb(cr, fg, fg, fg);
     draw_text(cr, xyxy[0] + 3, ty + size, size, label, 0);
+}
+
+int draw_write_png(cairo_t *cr, cairo_surface_t *s, const char *path)
+{
+    unsigned char *png = NULL;
+    size_t len = 0;
+    int rc = draw_finish_png(cr, s, &png, &len);
+    if (!rc)
+        rc = lab_write_atomic(path, png, len);
+    else
+        lab_err_context(rc, "%s", path);
+    free(png);
+    return rc;
 }

@@ -21,5 +21,7 @@ void draw_labelled_box(cairo_t *cr, const double xyxy[4], const double rgb[3], d
                        const char *label);
 /* Destroys cr and s and returns the PNG (*png malloc'd). */
 int draw_finish_png(cairo_t *cr, cairo_surface_t *s, unsigned char **png, size_t *len);
+/* Destroys cr and s and writes the PNG to path atomically. */
+int draw_write_png(cairo_t *cr, cairo_surface_t *s, const char *path);
 
 #endif

@@ -1,7 +1,6 @@
 #include "labs/plots.h"
 
 #include "base/error.h"
-#include "base/fsutil.h"
 #include "labs/draw.h"
 
 #include <cairo.h>
@@ -12,20 +11,6 @@
 
 static const double palette[][3] = {{0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17},
                                     {0.84, 0.15, 0.16}, {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}};
-
-/* Finishes drawing and writes the PNG atomically. */
-static int finish(cairo_t *cr, cairo_surface_t *s, const char *path)
-{
-    unsigned char *png = NULL;
-    size_t len = 0;
-    int rc = draw_finish_png(cr, s, &png, &len);
-    if (!rc)
-        rc = lab_write_atomic(path, png, len);
-    else
-        lab_err_context(rc, "%s", path);
-    free(png);
-    return rc;
-}
 
 /* Centred text, made smaller when it would be wider than max_w: a caption
  * is shrunk, never cut into something that reads differently. */
@@ -140,7 +125,7 @@ int plot_lines(const char *path, const char *title, const char *xlabel, const ch
         cairo_set_source_rgb(cr, 0, 0, 0);
         draw_text(cr, L + 32, T + 20 + 18 * s, 12, series[s].label, 0);
     }
-    return finish(cr, surf, path);
+    return draw_write_png(cr, surf, path);
 }
 
 int plot_confusion(const char *path, const char *title, const int64_t *counts, int k, const char *const *names)
@@ -173,7 +158,7 @@ int plot_confusion(const char *path, const char *title, const int64_t *counts, i
         cairo_restore(cr);
     }
     draw_text(cr, 14, T - 10, 12, "true \\ predicted", 0);
-    return finish(cr, surf, path);
+    return draw_write_png(cr, surf, path);
 }
 
 /* The image as a cairo surface (gray repeated to RGB). */
@@ -232,7 +217,7 @@ int plot_heatmaps(const char *path, const char *title, const float *maps, int n,
         if (captions && captions[i])
             draw_text(cr, gx + side / 2.0, gy + side + cap_h - 2, 11, captions[i], 0.5);
     }
-    return finish(cr, surf, path);
+    return draw_write_png(cr, surf, path);
 }
 
 int plot_image_grid(const char *path, const char *title, const struct ds_image *images, int n,
@@ -285,7 +270,7 @@ int plot_image_grid(const char *path, const char *title, const struct ds_image *
             line += len + (line[len] == '\n');
         }
     }
-    return finish(cr, surf, path);
+    return draw_write_png(cr, surf, path);
 }
 
 /* 1, 2, 5 x 10^k: a round step giving about `ticks` intervals up to vmax. */
@@ -354,5 +339,5 @@ int plot_bar_panels(const char *path, const char *title, const char *const *labe
             draw_text(cr, x + len + (inside ? -4 : 4), T + i * (bar + 10) + bar / 2.0 + 4, 11, buf, inside ? 1.0 : 0);
         }
     }
-    return finish(cr, surf, path);
+    return draw_write_png(cr, surf, path);
 }

@@ -81,12 +81,7 @@ static int draw_boxes(const struct ds_image *im, const struct yolo_det *d, int n
         const double box[4] = {d[i].x1, d[i].y1, d[i].x2, d[i].y2};
         draw_labelled_box(cr, box, rgb[(int)hue % 6], lw, 1, label);
     }
-    unsigned char *png;
-    size_t len;
-    LAB_TRY(draw_finish_png(cr, s, &png, &len));
-    int rc = lab_write_atomic(path, png, len);
-    free(png);
-    return rc;
+    return draw_write_png(cr, s, path);
 }
 
 int yolo_infer_pixels(struct model *m, ts_device dev, const struct ds_image *im, int imgsz,

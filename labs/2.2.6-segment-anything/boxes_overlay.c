@@ -1,7 +1,6 @@
 #include "labs/2.2.6-segment-anything/boxes.h"
 
 #include "base/error.h"
-#include "base/fsutil.h"
 #include "labs/draw.h"
 #include "labs/models/nn.h"
 
@@ -48,10 +47,5 @@ int sam_boxes_overlay(const char *path, const struct ds_image *im, const uint8_t
         /* black on lime, white on red */
         draw_labelled_box(cr, b->box[i], b->det ? lime : red, lw, b->det ? 0 : 1, label);
     }
-    unsigned char *png;
-    size_t len;
-    LAB_TRY(draw_finish_png(cr, s, &png, &len));
-    int rc = lab_write_atomic(path, png, len);
-    free(png);
-    return rc;
+    return draw_write_png(cr, s, path);
 }
