@@ -10,6 +10,10 @@
 
 #include <stdio.h>
 
+/* The most 2.2.6 prompts one call takes. */
+#define PREDICT_MAX_POINTS 64
+#define PREDICT_MAX_BOXES 256
+
 struct predict_opts {
     const char *lab;     /* "2.2.5" */
     const char *weights; /* a run directory or a .safetensors/.pth file */
@@ -25,9 +29,9 @@ struct predict_opts {
     /* 2.2.6 (promptable segmentation): "x,y[,label]" points, "x1,y1,x2,y2"
      * boxes (several: each prompted on its own, as the solution's
      * BoxSelector), three masks or one, and the background-removed RGBA image */
-    const char *const *points;
+    const char *const *points; /* at most PREDICT_MAX_POINTS */
     size_t n_points;
-    const char *const *boxes;
+    const char *const *boxes; /* at most PREDICT_MAX_BOXES */
     size_t n_boxes;
     int multimask, cutout;
     /* 2.2.6: a 2.2.3 detector's checkpoint whose boxes are the prompts (the

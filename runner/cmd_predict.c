@@ -7,8 +7,6 @@
 
 enum { O_WEIGHTS = 1, O_SOURCE, O_MODEL, O_OUT, O_DEVICE, O_CONF, O_IOU, O_IMGSZ, O_CLASSES, O_MAX_DET,
        O_POINT, O_BOX, O_MULTIMASK, O_CUTOUT, O_AUTO, O_PPS, O_PRED_IOU, O_STABILITY, O_REFINE, O_GROW, O_SHRINK, O_DETECT };
-#define MAX_POINTS 64
-#define MAX_BOXES 256
 
 const struct lab_opt lab_predict_options[] = {
     {O_WEIGHTS, "weights", 0, LAB_OPT_STR, "RUN-DIR|FILE", "a run directory (its config.json gives the architecture)\nor a weights file (the lab's default configuration)", 0, 0, NULL},
@@ -39,7 +37,7 @@ const struct lab_opt lab_predict_options[] = {
 int cmd_predict(int argc, char **argv)
 {
     struct predict_opts o = {.device = "auto", .conf = -1, .iou = -1, .pred_iou_thresh = -1, .stability_thresh = -1};
-    const char *points[MAX_POINTS], *boxes[MAX_BOXES];
+    const char *points[PREDICT_MAX_POINTS], *boxes[PREDICT_MAX_BOXES];
     int c;
     struct lab_opts p;
     lab_opts_init(&p, "predict", lab_predict_options, argc, argv);
@@ -56,13 +54,13 @@ int cmd_predict(int argc, char **argv)
         case O_CLASSES: o.classes = p.value; break;
         case O_MAX_DET: o.max_det = (int)p.ival; break;
         case O_POINT:
-            if (o.n_points == MAX_POINTS)
-                return lab_cli_usage("predict", "at most %d --point prompts", MAX_POINTS);
+            if (o.n_points == PREDICT_MAX_POINTS)
+                return lab_cli_usage("predict", "at most %d --point prompts", PREDICT_MAX_POINTS);
             points[o.n_points++] = p.value;
             break;
         case O_BOX:
-            if (o.n_boxes == MAX_BOXES)
-                return lab_cli_usage("predict", "at most %d --box prompts", MAX_BOXES);
+            if (o.n_boxes == PREDICT_MAX_BOXES)
+                return lab_cli_usage("predict", "at most %d --box prompts", PREDICT_MAX_BOXES);
             boxes[o.n_boxes++] = p.value;
             break;
         case O_DETECT: o.detect = p.value; break;

@@ -4,7 +4,6 @@
 #include "base/fsutil.h"
 #include "labs/2.2.6-segment-anything/png_out.h"
 #include "labs/2.2.6-segment-anything/refine.h"
-#include "labs/models/nn.h"
 #include "labs/models/weights.h"
 
 #include <stdio.h>
@@ -46,24 +45,12 @@ static int predict_each(const struct predict_opts *o, struct sam_predictor *p, c
     for (int i = 0; !rc && i < b->n; i++) {
         uint8_t *m = r->masks + (size_t)i * r->K * hw;
         float *iou = r->iou + (size_t)i * r->K;
-        ts_scope_begin();
         struct sam_query q = {.box = b->box[i], .multimask = o->multimask};
-        ts_tensor *mt, *it, *lt;
-        rc = sam_predictor_predict(p, &q, &mt, &it, &lt);
-        if (!rc && ts_size(it, 1) != r->K)
-            rc = lab_err(LAB_EINTERNAL, NULL, "SAM gave %lld masks for a box, not %d", (long long)ts_size(it, 1), r->K);
-        if (!rc && (ts_to_host(mt, TS_U8, m, (size_t)r->K * hw) ||
-                    ts_to_host(it, TS_F32, iou, sizeof *iou * (size_t)r->K) ||
-                    ts_to_host(lt, TS_F32, r->low + (size_t)i * r->K * ll, sizeof *r->low * (size_t)r->K * ll)))
-            rc = nn_fail(TS_ETORCH, "reading the masks");
-        ts_scope_end();
+        rc = sam_predictor_predict_host(p, &q, m, iou, r->low + (size_t)i * r->K * ll);
         for (int k = 0; !rc && o->refine && k < r->K; k++)
             rc = sam_refine_mask(m + (size_t)k * hw, im->h, im->w, o->refine);
-        for (int k = 1; !rc && k < r->K; k++)
-            if (iou[k] > iou[r->best[i]])
-                r->best[i] = k;
-        if (!rc && (o->grow || o->shrink))
-            r->best[i] = sam_mask_by_area(m, r->K, hw, o->grow);
+        if (!rc)
+            r->best[i] = sam_current_mask(m, iou, r->K, hw, o->grow, o->shrink);
     }
     return rc;
 }

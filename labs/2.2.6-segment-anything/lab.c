@@ -32,10 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PTS 64
-#define MAX_BOXES 256
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 static int create_model(const char *name, int num_classes, struct model **out)
 {
@@ -99,7 +95,7 @@ static int parse_prompts(const struct predict_opts *o, double *pts, int *labels,
 {
     *np = 0;
     *has_box = 0;
-    for (size_t i = 0; i < o->n_points && i < MAX_PTS; i++) {
+    for (size_t i = 0; i < o->n_points && i < PREDICT_MAX_POINTS; i++) {
         double v[3];
         int n = parse_nums(o->points[i], v, 3);
         if (n < 2 || (n == 3 && v[2] != 0 && v[2] != 1))
@@ -110,9 +106,9 @@ static int parse_prompts(const struct predict_opts *o, double *pts, int *labels,
         labels[*np] = n == 3 ? (int)v[2] : 1;
         (*np)++;
     }
-    if (o->n_boxes > MAX_BOXES)
-        return lab_err(LAB_EUSAGE, "prompt at most " STR(MAX_BOXES) " boxes per call", "%zu --box prompts",
-                       o->n_boxes);
+    if (o->n_boxes > PREDICT_MAX_BOXES)
+        return lab_err(LAB_EUSAGE, "prompt fewer boxes per call", "%zu --box prompts, at most %d", o->n_boxes,
+                       PREDICT_MAX_BOXES);
     for (size_t i = 0; i < o->n_boxes; i++)
         LAB_TRY(parse_box(o->boxes[i], boxes[i]));
     if (o->n_boxes == 1) {
@@ -133,12 +129,7 @@ static int write_outputs(const struct predict_opts *o, const struct ds_image *im
     size_t hw = (size_t)im->w * im->h;
     json_t *root = json_object(), *arr = json_array(), *jp = json_array();
     int rc = LAB_OK;
-    int best = 0;
-    for (int k = 1; k < K; k++)
-        if (iou[k] > iou[best])
-            best = k;
-    if (o->grow || o->shrink) /* MagicWand's grow / shrink: by pixel count, not by score */
-        best = sam_mask_by_area(masks, K, hw, o->grow);
+    int best = sam_current_mask(masks, iou, K, hw, o->grow, o->shrink);
     for (int k = 0; k < K && !rc; k++) {
         char name[64], oname[64];
         long long area = 0;
@@ -195,8 +186,8 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
         return lab_err(LAB_EUSAGE, "add --multimask: --grow and --shrink choose among its three masks",
                        "--%s with one mask has nothing to choose from", o->grow ? "grow" : "shrink");
     LAB_TRY(check_modes(o));
-    double pts[MAX_PTS * 2], box[4], boxes[MAX_BOXES][4];
-    int labels[MAX_PTS], np = 0, has_box = 0;
+    double pts[PREDICT_MAX_POINTS * 2], box[4], boxes[PREDICT_MAX_BOXES][4];
+    int labels[PREDICT_MAX_POINTS], np = 0, has_box = 0;
     if (!o->detect && (!o->auto_masks || o->n_points || o->n_boxes))
         LAB_TRY(parse_prompts(o, pts, labels, &np, box, &has_box, boxes));
     if (lab_is_dir(o->source))
@@ -217,13 +208,12 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
     struct sam_predictor p = {0};
     if (!rc)
         rc = sam_predictor_init(&p, m, o->weights, cache);
+    uint8_t *masks = NULL;
+    float *iou = NULL, *low = NULL;
     if (o->detect) {
         if (!rc)
             rc = sam_detect_and_segment(o, &p, &im, say);
-        sam_predictor_free(&p);
-        model_free(m);
-        ds_image_free(&im);
-        return rc;
+        goto done;
     }
     if (!rc)
         rc = sam_predictor_set_image(&p, &im);
@@ -250,12 +240,8 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
                 fprintf(say, "%zu automatic masks\n", res.n);
             sam_amg_result_free(&res);
         }
-        if (!rc && !np && !o->n_boxes) {
-            sam_predictor_free(&p);
-            model_free(m);
-            ds_image_free(&im);
-            return LAB_OK;
-        }
+        if (rc || (!np && !o->n_boxes))
+            goto done;
         if (!rc)
             rc = sam_predictor_set_image(&p, &im); /* the generator left the last crop */
     }
@@ -266,37 +252,26 @@ static int predict_prompts(const struct predict_opts *o, FILE *say)
         if (!rc && say)
             fprintf(say, "%d boxes, each prompted on its own: wrote %s/predictions.json, %s/overlay.png, "
                     "box_I_mask_K.png and outputs.safetensors\n", b.n, o->out, o->out);
-        sam_predictor_free(&p);
-        model_free(m);
-        ds_image_free(&im);
-        return rc;
+        goto done;
     }
-    uint8_t *masks = NULL;
-    float *iou = NULL, *low = NULL;
     if (!rc) {
-        ts_scope_begin();
+        int K = o->multimask ? 3 : 1;
+        size_t hw = (size_t)im.w * im.h, ll = (size_t)sam_predictor_lowres(&p) * sam_predictor_lowres(&p);
+        masks = malloc((size_t)K * hw);
+        iou = malloc(sizeof *iou * (size_t)K);
+        low = malloc(sizeof *low * (size_t)K * ll);
+        if (!masks || !iou || !low)
+            rc = lab_err(LAB_EINTERNAL, NULL, "out of memory for the masks");
         struct sam_query q = {.n_points = np, .points = pts, .labels = labels, .box = has_box ? box : NULL,
                               .multimask = o->multimask};
-        ts_tensor *mt, *it, *lt;
-        rc = sam_predictor_predict(&p, &q, &mt, &it, &lt);
-        int K = rc ? 0 : (int)ts_size(it, 1);
-        size_t hw = (size_t)im.w * im.h;
-        if (!rc) {
-            masks = malloc((size_t)K * hw);
-            iou = malloc(sizeof *iou * (size_t)K);
-            low = malloc(sizeof *low * (size_t)K * sam_predictor_lowres(&p) * sam_predictor_lowres(&p));
-            if (!masks || !iou || !low)
-                rc = lab_err(LAB_EINTERNAL, NULL, "out of memory for the masks");
-        }
-        if (!rc && (ts_to_host(mt, TS_U8, masks, (size_t)K * hw) || ts_to_host(it, TS_F32, iou, sizeof *iou * (size_t)K) ||
-                    ts_to_host(lt, TS_F32, low, sizeof *low * (size_t)K * sam_predictor_lowres(&p) * sam_predictor_lowres(&p))))
-            rc = nn_fail(TS_ETORCH, "reading the masks");
-        ts_scope_end();
+        if (!rc)
+            rc = sam_predictor_predict_host(&p, &q, masks, iou, low);
         for (int k = 0; !rc && o->refine && k < K; k++)
             rc = sam_refine_mask(masks + (size_t)k * hw, im.h, im.w, o->refine);
         if (!rc)
             rc = write_outputs(o, &im, masks, iou, K, low, &p, pts, labels, np, has_box ? box : NULL);
     }
+done:
     free(masks);
     free(iou);
     free(low);

@@ -235,3 +235,20 @@ int sam_predictor_predict(struct sam_predictor *p, const struct sam_query *q, ts
     NN_TRY(ts_gt_scalar(masks, post, 0.0));
     return LAB_OK;
 }
+
+int sam_predictor_predict_host(struct sam_predictor *p, const struct sam_query *q, uint8_t *masks, float *iou,
+                               float *low_res)
+{
+    int K = q->multimask ? 3 : 1;
+    size_t hw = (size_t)p->orig_w * p->orig_h, ll = (size_t)sam_predictor_lowres(p) * sam_predictor_lowres(p);
+    ts_scope_begin();
+    ts_tensor *mt, *it, *lt;
+    int rc = sam_predictor_predict(p, q, &mt, &it, &lt);
+    if (!rc && ts_size(it, 1) != K)
+        rc = lab_err(LAB_EINTERNAL, NULL, "SAM gave %lld masks, not %d", (long long)ts_size(it, 1), K);
+    if (!rc && (ts_to_host(mt, TS_U8, masks, (size_t)K * hw) || ts_to_host(it, TS_F32, iou, sizeof *iou * (size_t)K) ||
+                ts_to_host(lt, TS_F32, low_res, sizeof *low_res * (size_t)K * ll)))
+        rc = nn_fail(TS_ETORCH, "reading the masks");
+    ts_scope_end();
+    return rc;
+}

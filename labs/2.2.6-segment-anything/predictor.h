@@ -50,5 +50,9 @@ struct sam_query {
  * the caller's scope. */
 int sam_predictor_predict(struct sam_predictor *p, const struct sam_query *q, ts_tensor **masks, ts_tensor **iou,
                           ts_tensor **low_res);
+/* The same into host buffers sized for K = (q->multimask ? 3 : 1) outputs:
+ * masks [K, H, W] 0/1, iou [K], low_res [K, l, l]. */
+int sam_predictor_predict_host(struct sam_predictor *p, const struct sam_query *q, uint8_t *masks, float *iou,
+                               float *low_res);
 
 #endif

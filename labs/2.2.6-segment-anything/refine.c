@@ -113,3 +113,14 @@ int sam_mask_by_area(const uint8_t *masks, int k, size_t px, int largest)
     }
     return best;
 }
+
+int sam_current_mask(const uint8_t *masks, const float *iou, int k, size_t px, int grow, int shrink)
+{
+    if (grow || shrink)
+        return sam_mask_by_area(masks, k, px, grow);
+    int best = 0;
+    for (int i = 1; i < k; i++)
+        if (iou[i] > iou[best])
+            best = i;
+    return best;
+}

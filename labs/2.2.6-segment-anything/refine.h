@@ -18,5 +18,8 @@ int sam_refine_mask(uint8_t *mask, int h, int w, long min_area);
 /* The index of the largest (grow) or smallest (shrink) of k masks of px
  * pixels each, by pixel count, the first on ties. */
 int sam_mask_by_area(const uint8_t *masks, int k, size_t px, int largest);
+/* The current one of k masks: by area with grow or shrink (MagicWand's rule,
+ * pixel count, not score), else the highest predicted IoU (the first on ties). */
+int sam_current_mask(const uint8_t *masks, const float *iou, int k, size_t px, int grow, int shrink);
 
 #endif
